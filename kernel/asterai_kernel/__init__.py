@@ -1,0 +1,42 @@
+"""Asterai notebook: cells in other languages become sandboxed WebAssembly components with typed exports."""
+
+from __future__ import annotations
+
+from .errors import (
+    AsteraiError,
+    CompileError,
+    ComponentError,
+    GuestTrap,
+    OutOfFuel,
+    OutOfMemory,
+    Timeout,
+    ToolchainMissing,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsteraiError",
+    "CompileError",
+    "ComponentError",
+    "GuestTrap",
+    "OutOfFuel",
+    "OutOfMemory",
+    "Timeout",
+    "ToolchainMissing",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext asterai_kernel`: the same magics in a stock IPython kernel."""
+    from .magics import register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from .magics import unregister
+
+    unregister(ipython)

@@ -1,0 +1,86 @@
+"""What the notebook holds: a handle per component and a proxy per export.
+
+Both look the component up by name on every call, so they keep working after a restart or a re-run (a raw
+wasmtime Func used with a newer Store would abort the whole process).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from .names import snake_name
+
+
+class ExportProxy:
+    """A callable export: `add(1, 2)`; its doc shows the WIT signature and the guest's doc comment."""
+
+    def __init__(self, session, component: str, fn_name: str):
+        self._session = session
+        self._component = component
+        self._fn = fn_name
+        self.__name__ = snake_name(fn_name)
+        self.__qualname__ = f"{component}.{self.__name__}"
+        fn = self._function()
+        self.__doc__ = f"{self.__name__}: {fn.signature()}\n\n{fn.docs}".rstrip()
+        self.__signature__ = inspect.Signature(
+            [inspect.Parameter(snake_name(n), inspect.Parameter.POSITIONAL_OR_KEYWORD) for n, _ in fn.params]
+        )
+
+    def _function(self):
+        live = self._session.get(self._component)
+        return live.exports[self._fn].fn
+
+    def __call__(self, *args, **kwargs):
+        return self._session.get(self._component).call(self._fn, args, kwargs)
+
+    def __repr__(self) -> str:
+        try:
+            sig = self._function().signature()
+        except Exception:
+            sig = "(unavailable)"
+        return f"<{self._component}.{self.__name__}: {sig}>"
+
+
+class ComponentHandle:
+    """`NAME` in the notebook: exports as attributes, and a summary of the component."""
+
+    def __init__(self, session, name: str):
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_name", name)
+
+    @property
+    def _live(self):
+        return self._session.get(self._name)
+
+    def _exports(self) -> dict[str, str]:
+        """Python name -> WIT function name."""
+        return {snake_name(fn.name): fn.name for fn in self._live.iface.functions}
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        fn = self._exports().get(attr)
+        if fn is None:
+            raise AttributeError(f"component {self._name!r} has no export {attr!r}; it has: "
+                                 f"{', '.join(self._exports()) or 'none'}")  # fmt: skip
+        return ExportProxy(self._session, self._name, fn)
+
+    def __setattr__(self, attr, value):
+        raise AttributeError(f"component handles are read-only; re-run the cell that defines {self._name!r}")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._exports()))
+
+    @property
+    def wit(self) -> str:
+        from . import wit
+
+        return wit.render_world(self._live.iface)
+
+    def __repr__(self) -> str:
+        try:
+            live = self._live
+        except Exception as e:
+            return f"<asterai component {self._name!r}: {e}>"
+        fns = ", ".join(f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions)
+        return f"<asterai component {self._name} ({live.language.name}): {fns}>"

@@ -1,0 +1,29 @@
+"""Guest languages. Each is a plugin (see base.Language); adding one is a module and a line in LANGUAGES."""
+
+from __future__ import annotations
+
+from ..errors import AsteraiError
+from .base import Language
+from .rust import Rust
+
+LANGUAGES: dict[str, Language] = {lang.name: lang for lang in [Rust()]}
+
+# Languages the contract names; those not in LANGUAGES yet are refused with a clear message.
+PLANNED = ["python", "javascript", "typescript", "c", "cpp", "go", "zig", "wit"]
+
+
+def supported() -> list[str]:
+    return sorted(LANGUAGES)
+
+
+def get_language(name: str) -> Language:
+    name = name.lower()
+    for lang in LANGUAGES.values():
+        if name == lang.name or name in lang.aliases:
+            return lang
+    if name in PLANNED:
+        raise AsteraiError(
+            f"%%asterai {name}: this language is not available yet in this version. "
+            f"Supported now: {', '.join(supported())}."
+        )
+    raise AsteraiError(f"unknown language {name!r}. Supported: {', '.join(supported())}.")

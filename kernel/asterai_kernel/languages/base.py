@@ -1,0 +1,54 @@
+"""The interface every guest language implements: signatures -> WIT, glue + build, error mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..wit import Interface
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class BuildJob:
+    """What a language needs to turn a cell into a component."""
+
+    component: str  # the session name, e.g. "rust_1"
+    source: str  # the cell body, without the magic line (its line 1 is the cell's line 2)
+    iface: Interface
+    workdir: Path
+    opt: str = "2"
+    progress: Progress = field(default=lambda msg: None)
+
+
+class Language(ABC):
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @abstractmethod
+    def interface(self, source: str, component: str) -> Interface:
+        """Read the cell's exported signatures and derive its WIT interface (raises CompileError)."""
+
+    @abstractmethod
+    def build(self, job: BuildJob) -> bytes:
+        """Generate the glue, compile, and return the component's bytes (raises CompileError)."""
+
+    @abstractmethod
+    def toolchain_fingerprint(self, progress: Progress) -> str:
+        """Versions of everything the build uses, for the cache key; makes sure the toolchain is ready."""
+
+    def trap_message(self, stderr_text: str) -> str | None:
+        """The guest's own account of a trap (a panic message), read from what it wrote to stderr."""
+        return None
+
+    def glue_fingerprint(self) -> str:
+        """A hash of the plugin's module and the WIT model: changing the glue generator invalidates builds."""
+        digest = hashlib.sha256()
+        for path in (inspect.getsourcefile(type(self)), inspect.getsourcefile(Interface)):
+            digest.update(Path(path).read_bytes())
+        return digest.hexdigest()[:16]

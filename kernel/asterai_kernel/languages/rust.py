@@ -1,0 +1,271 @@
+"""Rust cells: `pub fn` signatures (tree-sitter) -> WIT, generated glue, rustc + wasm-component-ld."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from functools import cache
+
+import tree_sitter
+import tree_sitter_rust
+
+from .. import wit
+from ..errors import CompileError
+from ..names import wit_name
+from . import rust_glue
+from .base import BuildJob, Language, Progress
+
+SOURCE_FILE = "cell.rs"
+# The cell's code is written after one blank line, so rustc's line numbers are the cell's (magic = line 1).
+LINE_OFFSET = 1
+
+_SCALARS = {
+    "bool": "bool",
+    "i8": "s8",
+    "u8": "u8",
+    "i16": "s16",
+    "u16": "u16",
+    "i32": "s32",
+    "u32": "u32",
+    "i64": "s64",
+    "u64": "u64",
+    "f32": "f32",
+    "f64": "f64",
+    "char": "char",
+}
+SUPPORTED_HINT = (
+    "Supported: bool, i8..i64, u8..u64, f32, f64, char, String/&str, Vec<T>/&[T] and tuples of these."
+)
+
+
+@cache
+def _parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_rust.language()))
+
+
+class Unsupported(Exception):
+    """A Rust type with no WIT equivalent (yet)."""
+
+
+def _text(node) -> str:
+    return node.text.decode()
+
+
+def _type(node) -> tuple[wit.WitType, bool]:
+    """WIT type of a Rust type node, and whether it is a reference the glue must borrow."""
+    kind = node.type
+    if kind == "primitive_type" and _text(node) in _SCALARS:
+        return wit.Prim(_SCALARS[_text(node)]), False
+    if kind == "primitive_type" and _text(node) == "str":
+        raise Unsupported("a bare `str` (write `&str` or `String`)")
+    if kind == "reference_type":
+        if any(c.type == "mutable_specifier" for c in node.children):
+            raise Unsupported(
+                f"`{_text(node)}` (a mutable borrow cannot cross; take the value and return it)"
+            )
+        inner = node.child_by_field_name("type")
+        if inner.type == "primitive_type" and _text(inner) == "str":
+            return wit.String(), True
+        if inner.type == "array_type" and inner.child_by_field_name("length") is None:
+            return wit.List(_owned(inner.child_by_field_name("element"))), True
+        return _owned(inner), True
+    return _owned(node), False
+
+
+def _owned(node) -> wit.WitType:
+    kind = node.type
+    if kind == "primitive_type" and _text(node) in _SCALARS:
+        return wit.Prim(_SCALARS[_text(node)])
+    if kind == "type_identifier" and _text(node) == "String":
+        return wit.String()
+    if kind == "generic_type":
+        base = _text(node.child_by_field_name("type"))
+        args = [c for c in node.child_by_field_name("type_arguments").named_children]
+        if base == "Vec" and len(args) == 1:
+            return wit.List(_owned(args[0]))
+    if kind == "tuple_type":
+        return wit.Tuple(tuple(_owned(c) for c in node.named_children))
+    raise Unsupported(f"`{_text(node)}`")
+
+
+def _docs(node) -> str:
+    """The `///` doc comment lines right above an item."""
+    lines = []
+    prev = node.prev_named_sibling
+    while prev is not None and prev.type == "line_comment" and _text(prev).startswith("///"):
+        lines.append(_text(prev)[3:].strip())
+        prev = prev.prev_named_sibling
+    return "\n".join(reversed(lines))
+
+
+def _is_exported(node) -> bool:
+    vis = next((c for c in node.children if c.type == "visibility_modifier"), None)
+    return vis is not None and _text(vis) == "pub"
+
+
+def _error_at(node, message: str) -> CompileError:
+    line = node.start_point[0] + 1 + LINE_OFFSET
+    return CompileError(f"line {line}: {message}")
+
+
+def _export(node) -> rust_glue.Export:
+    rust_name = _text(node.child_by_field_name("name"))
+    if node.child_by_field_name("type_parameters") is not None:
+        raise _error_at(node, f"`pub fn {rust_name}` is generic; exported functions need concrete types.")
+    modifiers = next((c for c in node.children if c.type == "function_modifiers"), None)
+    if modifiers is not None and "async" in _text(modifiers):
+        raise _error_at(node, f"`pub fn {rust_name}` is async; exported functions must be synchronous.")
+    params: list[rust_glue.Param] = []
+    for i, p in enumerate(node.child_by_field_name("parameters").named_children):
+        if p.type != "parameter":
+            raise _error_at(p, f"`pub fn {rust_name}`: unsupported parameter `{_text(p)}`.")
+        pattern = p.child_by_field_name("pattern")
+        name = _text(pattern).removeprefix("mut ").strip()
+        if not name.isidentifier() or name == "_":
+            name = f"arg{i}"
+        try:
+            ty, by_ref = _type(p.child_by_field_name("type"))
+        except Unsupported as e:
+            raise _error_at(
+                p,
+                f"`pub fn {rust_name}`: parameter `{name}` has type {e}, which has no WIT equivalent. "
+                f"{SUPPORTED_HINT}",
+            ) from None
+        params.append(rust_glue.Param(name, ty, by_ref))
+    result = None
+    ret = node.child_by_field_name("return_type")
+    if ret is not None and ret.type != "unit_type":
+        try:
+            result, by_ref = _type(ret)
+        except Unsupported as e:
+            by_ref, result = False, None
+            raise _error_at(
+                ret, f"`pub fn {rust_name}` returns {e}, which has no WIT equivalent. {SUPPORTED_HINT}"
+            ) from None
+        if by_ref:
+            raise _error_at(
+                ret, f"`pub fn {rust_name}` returns a borrow `{_text(ret)}`; return an owned value."
+            )
+    fn = wit.Function(
+        wit_name(rust_name), tuple((wit_name(p.name), p.ty) for p in params), result, docs=_docs(node)
+    )
+    return rust_glue.Export(rust_name, fn, params)
+
+
+def exports(source: str) -> list[rust_glue.Export]:
+    tree = _parser().parse(source.encode())
+    root = tree.root_node
+    if root.has_error:
+        bad = _first_error(root)
+        raise _error_at(bad, f"syntax error near `{_text(bad)[:40]}`")
+    found = [_export(n) for n in root.named_children if n.type == "function_item" and _is_exported(n)]
+    seen: dict[str, str] = {}
+    for ex in found:
+        if ex.fn.name in seen:
+            raise CompileError(
+                f"`{seen[ex.fn.name]}` and `{ex.rust_name}` both become the WIT name `{ex.fn.name}`; rename one."
+            )
+        seen[ex.fn.name] = ex.rust_name
+    return found
+
+
+def _first_error(node):
+    if node.type == "ERROR" or node.is_missing:
+        return node
+    for c in node.children:
+        if c.has_error or c.is_missing:
+            return _first_error(c)
+    return node
+
+
+class Rust(Language):
+    name = "rust"
+    aliases = ("rs",)
+
+    def interface(self, source: str, component: str) -> wit.Interface:
+        found = exports(source)
+        if not found:
+            raise CompileError(
+                "this Rust cell exports nothing: write at least one top-level `pub fn` with typed "
+                "parameters, e.g. `pub fn add(a: i32, b: i32) -> i32 { a + b }`."
+            )
+        return wit.Interface(wit_name(component), tuple(ex.fn for ex in found))
+
+    def toolchain_fingerprint(self, progress: Progress) -> str:
+        from ..toolchains import rust_toolchain
+
+        return rust_toolchain(progress=progress).fingerprint
+
+    def build(self, job: BuildJob) -> bytes:
+        from ..toolchains import rust_toolchain
+
+        tc = rust_toolchain(progress=job.progress)
+        found = exports(job.source)
+        src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + rust_glue.glue(job.iface, found)
+        (job.workdir / SOURCE_FILE).write_text(src)
+        (job.workdir / "cell.wit").write_text(wit.render_world(job.iface))
+        out = job.workdir / "cell.wasm"
+        cmd = [
+            str(tc.rustc), "--edition", "2021", "--crate-type", "cdylib", "--crate-name", "cell",
+            "--target", "wasm32-wasip1", "--sysroot", str(tc.sysroot),
+            "--error-format=json", "--json=diagnostic-rendered-ansi",
+            "-C", "panic=abort", "-C", f"opt-level={job.opt}", "-C", "debuginfo=0", "-C", "strip=debuginfo",
+            "-C", "link-self-contained=no", "-L", f"native={tc.wasi_libc}", "-C", f"linker={tc.linker}",
+            "-C", "link-arg=--no-entry", "-C", f"link-arg={tc.wasi_libc / 'crt1-reactor.o'}",
+            "-C", "link-arg=--export=_initialize", "-C", "link-arg=--component-type",
+            "-C", "link-arg=cell.wit", "-C", "link-arg=--wasi-adapter=reactor",
+            SOURCE_FILE, "-o", str(out),
+        ]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=job.workdir, capture_output=True, text=True)
+        diagnostics = _diagnostics(proc.stderr, len(job.source.splitlines()) + LINE_OFFSET)
+        if proc.returncode != 0 or not out.exists():
+            raise CompileError(
+                f"{job.component}: the Rust compiler rejected this cell", diagnostics=diagnostics,
+                component=job.component,
+            )  # fmt: skip
+        if diagnostics:
+            job.progress(diagnostics)
+        return out.read_bytes()
+
+    def trap_message(self, stderr_text: str) -> str | None:
+        return panic_message(stderr_text)
+
+
+def _diagnostics(stderr: str, last_cell_line: int) -> str:
+    """rustc's rendered messages; anything pointing past the cell is about generated glue and says so."""
+    rendered = []
+    for line in stderr.splitlines():
+        if not line.startswith("{"):
+            if line.strip():
+                rendered.append(line)
+            continue
+        try:
+            diag = json.loads(line)
+        except json.JSONDecodeError:
+            rendered.append(line)
+            continue
+        text = diag.get("rendered") or ""
+        if diag.get("level") == "failure-note" or not text:
+            continue
+        if _only_in_glue(diag, last_cell_line):
+            text = "(in the glue asterai generated for this cell; please report it)\n" + text
+        rendered.append(text.rstrip())
+    return "\n".join(rendered)
+
+
+def _only_in_glue(diag: dict, last_cell_line: int) -> bool:
+    spans = [s for s in diag.get("spans", []) if s.get("file_name") == SOURCE_FILE]
+    return bool(spans) and all(s["line_start"] > last_cell_line for s in spans)
+
+
+PANIC_RE = re.compile(r"^panicked (?:at line (\d+):\d+)?: ?(.*)", re.M | re.S)
+
+
+def panic_message(stderr_text: str) -> str | None:
+    """The last panic the glue's hook reported ('... at line N'), if any."""
+    start = stderr_text.rfind("panicked ")
+    m = PANIC_RE.match(stderr_text, start) if start >= 0 else None
+    if m is None:
+        return None
+    return f"{m.group(2).strip()} (at line {m.group(1)})" if m.group(1) else m.group(2).strip()

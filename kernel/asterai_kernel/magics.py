@@ -1,0 +1,216 @@
+"""`%%asterai` and `%asterai`: parsing and dispatch only; the work happens in session and languages."""
+
+from __future__ import annotations
+
+import argparse
+
+import shlex
+import sys
+
+from collections import Counter
+
+from IPython.core.magic import Magics, line_magic, cell_magic, magics_class
+
+from . import wit
+from .errors import AsteraiError
+from .handles import ComponentHandle, ExportProxy
+from .languages import get_language, supported
+from .names import check_component_name, snake_name
+from .session import get_session
+
+NOT_YET = {  # options of the contract that later work implements; refused clearly rather than ignored
+    "use": "cross-component calls",
+    "exports": "`--exports IFACE`",
+    "allow_read": "file grants",
+    "allow_write": "file grants",
+    "env": "environment grants",
+    "allow_net": "network grants",
+    "timeout": "`--timeout`",
+    "fuel": "`--fuel`",
+    "max_memory": "`--max-memory`",
+    "pip": "`--pip`",
+    "npm": "`--npm`",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise AsteraiError(f"%%asterai: {message}\nUsage: {self.format_usage().strip()}")
+
+
+def _cell_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="%%asterai", add_help=False, allow_abbrev=False)
+    p.add_argument("lang", help=f"one of: {', '.join(supported())}")
+    p.add_argument("name", nargs="?", help="the component's name in the session (a Python identifier)")
+    p.add_argument("--opt", choices=["0", "1", "2", "s"], default="2", help="optimization level")
+    p.add_argument("--force", action="store_true", help="rebuild even if the cache has this cell")
+    p.add_argument("--time", action="store_true", help="print build, load and instantiate timings")
+    p.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
+    p.add_argument("--use", action="append")
+    p.add_argument("--exports")
+    p.add_argument("--allow-read", action="append")
+    p.add_argument("--allow-write", action="append")
+    p.add_argument("--env", action="append")
+    p.add_argument("--allow-net", action="store_true")
+    p.add_argument("--timeout")
+    p.add_argument("--fuel")
+    p.add_argument("--max-memory")
+    p.add_argument("--pip", action="append")
+    p.add_argument("--npm", action="append")
+    return p
+
+
+@magics_class
+class AsteraiMagics(Magics):
+    def __init__(self, shell):
+        super().__init__(shell)
+        self.session = get_session()
+        self.counters: Counter[str] = Counter()
+        self.names_by_cell: dict[str, str] = {}
+        self.bound: dict[str, set[str]] = {}  # component -> user-namespace names it bound
+        self.cell_id: str | None = None
+
+    def pre_run_cell(self, info) -> None:
+        self.cell_id = getattr(info, "cell_id", None)
+
+    # ---- %%asterai ----
+    @cell_magic
+    def asterai(self, line: str, cell: str):
+        """Compile this cell into a WebAssembly component and bind its exports.
+
+        %%asterai LANG [NAME] [--opt 0|1|2|s] [--force] [--time] [--show-wit]
+        """
+        args = _cell_parser().parse_args(shlex.split(line))
+        used = [opt for opt in NOT_YET if getattr(args, opt) not in (None, False)]
+        if used:
+            raise AsteraiError(
+                f"%%asterai: {NOT_YET[used[0]]} is not available yet in this version "
+                f"(option --{used[0].replace('_', '-')})."
+            )
+        lang = get_language(args.lang)
+        name = self._component_name(lang.name, args.name)
+        iface = lang.interface(cell, name)
+        if args.show_wit:
+            print(wit.render_world(iface))
+        built = self.session.build(
+            lang, name, cell, iface, opt=args.opt, force=args.force, progress=_progress
+        )  # fmt: skip
+        replacing = name in self.session.components
+        live = self.session.install(name, lang, iface, built)
+        self._bind(name, live)
+        print(_summary(live, replacing))
+        if args.time:
+            t = live.timings
+            print(f"  build {t.build * 1e3:.0f} ms{' (cached)' if t.cached else ''}, "
+                  f"load {t.load * 1e3:.1f} ms, instantiate {t.instantiate * 1e3:.1f} ms")  # fmt: skip
+
+    def _component_name(self, lang: str, name: str | None) -> str:
+        if name is not None:
+            try:
+                return check_component_name(name)
+            except ValueError as e:
+                raise AsteraiError(str(e)) from None
+        if self.cell_id and self.cell_id in self.names_by_cell:
+            return self.names_by_cell[self.cell_id]
+        self.counters[lang] += 1
+        name = f"{lang}_{self.counters[lang]}"
+        while name in self.session.components:
+            self.counters[lang] += 1
+            name = f"{lang}_{self.counters[lang]}"
+        if self.cell_id:
+            self.names_by_cell[self.cell_id] = name
+        return name
+
+    def _bind(self, name: str, live) -> None:
+        ns = self.shell.user_ns
+        new: dict[str, object] = {name: ComponentHandle(self.session, name)}
+        for fn in live.iface.functions:
+            py = snake_name(fn.name)
+            if py != name:  # an export named like its component stays reachable as NAME.NAME
+                new[py] = ExportProxy(self.session, name, fn.name)
+        ours = set().union(*self.bound.values()) if self.bound else set()
+        for stale in self.bound.get(name, set()) - set(new):
+            if isinstance(ns.get(stale), (ComponentHandle, ExportProxy)):
+                ns.pop(stale, None)
+        for key, value in new.items():
+            if key in ns and key not in ours and not isinstance(ns[key], (ComponentHandle, ExportProxy)):
+                print(f"warning: {key!r} was a variable of yours; it is now {name}'s export", file=sys.stderr)
+            ns[key] = value
+        self.bound[name] = set(new)
+
+    # ---- %asterai ----
+    @line_magic("asterai")
+    def asterai_line(self, line: str):
+        """%asterai ls | wit NAME | rm NAME | doctor"""
+        words = shlex.split(line)
+        if not words:
+            raise AsteraiError("usage: %asterai ls | wit NAME | rm NAME | doctor")
+        cmd, rest = words[0], words[1:]
+        if cmd == "ls":
+            return self._ls()
+        if cmd == "wit" and len(rest) == 1:
+            print(wit.render_world(self.session.get(rest[0]).iface))
+            return None
+        if cmd == "rm" and len(rest) == 1:
+            return self._rm(rest[0])
+        if cmd == "doctor":
+            from IPython.display import HTML, display
+
+            from .toolchains import doctor_html
+
+            display(HTML(doctor_html()))
+            return None
+        if cmd in ("load", "export", "grants", "call"):
+            raise AsteraiError(f"%asterai {cmd} is not available yet in this version.")
+        raise AsteraiError(f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor")
+
+    def _ls(self):
+        rows = []
+        for name, live in self.session.components.items():
+            exports = ", ".join(snake_name(f.name) for f in live.iface.functions)
+            t = live.timings
+            built = "cache" if t.cached else f"{t.build:.2f} s"
+            rows.append(
+                (name, live.language.name, exports, "none", f"{live.wasm_size / 1024:.0f} KiB", built)
+            )
+        if not rows:
+            print("no components yet: run a %%asterai cell")
+            return None
+        header = ("name", "language", "exports", "grants", "size", "built")
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+        for r in [header, *rows]:
+            print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        return None
+
+    def _rm(self, name: str) -> None:
+        self.session.remove(name)
+        ns = self.shell.user_ns
+        for key in self.bound.pop(name, set()):
+            if isinstance(ns.get(key), (ComponentHandle, ExportProxy)):
+                ns.pop(key, None)
+        print(f"removed {name}")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _summary(live, replaced: bool) -> str:
+    fns = ", ".join(f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions)
+    t = live.timings
+    how = "from cache" if t.cached else f"built in {t.build:.2f} s"
+    again = " (replaced)" if replaced else ""
+    return f"{live.name}{again}: {live.language.name} component, {how}; exports {fns}"
+
+
+def register(shell) -> AsteraiMagics:
+    magics = AsteraiMagics(shell)
+    shell.register_magics(magics)
+    shell.events.register("pre_run_cell", magics.pre_run_cell)
+    return magics
+
+
+def unregister(shell) -> None:
+    for m in list(shell.magics_manager.registry.values()):
+        if isinstance(m, AsteraiMagics):
+            shell.events.unregister("pre_run_cell", m.pre_run_cell)

@@ -1,0 +1,151 @@
+"""The notebook session's runtime: the Engine, the build/load pipeline and the registry of live components."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import wasmtime
+from wasmtime.component import Component, Linker
+
+from . import wit
+from .build import cache
+from .component import LiveComponent, Timings
+from .errors import AsteraiError
+from .languages.base import BuildJob, Language, Progress
+
+WASMTIME_VERSION = "50.0.1"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything about the Engine that a precompiled (.cwasm) component depends on."""
+
+    epoch_interruption: bool = True  # always on: interrupt and timeouts need it
+    consume_fuel: bool = False
+
+    def build(self) -> wasmtime.Engine:
+        config = wasmtime.Config()
+        config.epoch_interruption = self.epoch_interruption
+        config.consume_fuel = self.consume_fuel
+        return wasmtime.Engine(config)
+
+
+@dataclass
+class BuildResult:
+    wasm_path: Path
+    built_seconds: float  # 0.0 on a cache hit
+    cached: bool
+
+
+class Session:
+    def __init__(self) -> None:
+        self.engine_config = EngineConfig()
+        self.engine = self.engine_config.build()
+        self.linker = Linker(self.engine)
+        self.linker.add_wasip2()
+        self.components: dict[str, LiveComponent] = {}
+        self.guest_depth = 0  # calls into guest code in progress (only the main thread changes it)
+        self._interrupt_pending = False
+        self._lock = threading.Lock()
+        atexit.register(self.close)
+
+    # ---- interrupt: called from the kernel's control thread or a signal watcher ----
+    def interrupt(self) -> bool:
+        """Stop running guest code (the engine-wide epoch traps it). False when no guest code runs."""
+        with self._lock:
+            if self.guest_depth == 0:
+                return False
+            self._interrupt_pending = True
+        self.engine.increment_epoch()
+        return True
+
+    def take_interrupt(self) -> bool:
+        with self._lock:
+            pending, self._interrupt_pending = self._interrupt_pending, False
+            return pending
+
+    # ---- building ----
+    def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
+              progress: Progress) -> BuildResult:  # fmt: skip
+        key = cache.content_key(
+            "component", lang.name, source, wit.render_world(iface), opt,
+            lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), WASMTIME_VERSION,
+        )  # fmt: skip
+        path = cache.entry_dir("components", key) / "component.wasm"
+        if path.exists() and not force:
+            return BuildResult(path, 0.0, True)
+        t0 = time.perf_counter()
+        workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
+        try:
+            wasm = lang.build(BuildJob(name, source, iface, workdir, opt=opt, progress=progress))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        cache.write_atomic(path, wasm)
+        return BuildResult(path, time.perf_counter() - t0, False)
+
+    def load(self, wasm_path: Path) -> Component:
+        """The component compiled for this Engine: from the .cwasm cache, else compiled once and cached."""
+        wasm = wasm_path.read_bytes()
+        key = cache.content_key("cwasm", cache.content_key(wasm), WASMTIME_VERSION, self.engine_config)
+        cwasm = cache.entry_dir("cwasm", key) / "component.cwasm"
+        if cwasm.exists():
+            try:
+                return Component.deserialize_file(self.engine, str(cwasm))
+            except wasmtime.WasmtimeError:
+                cwasm.unlink(missing_ok=True)  # stale or foreign: compile again below
+        component = Component(self.engine, wasm)
+        cache.write_atomic(cwasm, component.serialize())
+        return component
+
+    # ---- registry ----
+    def install(self, name: str, lang: Language, iface: wit.Interface, built: BuildResult) -> LiveComponent:
+        t0 = time.perf_counter()
+        component = self.load(built.wasm_path)
+        load_time = time.perf_counter() - t0
+        live = LiveComponent(
+            name, lang, iface, component, self.linker, self.engine, built.wasm_path.stat().st_size,
+            Timings(build=built.built_seconds, load=load_time, cached=built.cached), session=self,
+        )  # fmt: skip
+        live.instantiate()
+        old = self.components.get(name)
+        if old is not None:
+            old.close()
+        self.components[name] = live
+        return live
+
+    def get(self, name: str) -> LiveComponent:
+        live = self.components.get(name)
+        if live is None:
+            raise AsteraiError(f"there is no component named {name!r} (it was removed); re-run its cell")
+        if live.store is None:
+            raise AsteraiError(f"component {name!r} is down (it failed to restart); re-run its cell")
+        return live
+
+    def remove(self, name: str) -> None:
+        live = self.components.pop(name, None)
+        if live is None:
+            raise AsteraiError(f"there is no component named {name!r}; `%asterai ls` lists them")
+        live.close()
+
+    def close(self) -> None:
+        """Close every Store: their output callbacks must not outlive the interpreter."""
+        for live in self.components.values():
+            live.close()
+            live.component.close()
+        self.components.clear()
+
+
+_session: Session | None = None
+
+
+def get_session() -> Session:
+    global _session
+    if _session is None:
+        _session = Session()
+    return _session

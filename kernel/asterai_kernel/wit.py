@@ -1,0 +1,366 @@
+"""The WIT type model: the types a cell's exports use, their canonical-ABI layout, and WIT text.
+
+Sizes, alignments and flattening follow the Component Model's canonical ABI (CanonicalABI.md), because the
+glue generated for guests lays values out in linear memory by these numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .names import wit_ident
+
+MAX_FLAT_PARAMS = 16
+MAX_FLAT_RESULTS = 1
+
+# name -> (size/align in bytes, flat core type)
+_PRIMS = {
+    "bool": (1, "i32"),
+    "s8": (1, "i32"),
+    "u8": (1, "i32"),
+    "s16": (2, "i32"),
+    "u16": (2, "i32"),
+    "s32": (4, "i32"),
+    "u32": (4, "i32"),
+    "s64": (8, "i64"),
+    "u64": (8, "i64"),
+    "f32": (4, "f32"),
+    "f64": (8, "f64"),
+    "char": (4, "i32"),
+}
+INT_RANGES = {
+    "s8": (-(2**7), 2**7 - 1),
+    "u8": (0, 2**8 - 1),
+    "s16": (-(2**15), 2**15 - 1),
+    "u16": (0, 2**16 - 1),
+    "s32": (-(2**31), 2**31 - 1),
+    "u32": (0, 2**32 - 1),
+    "s64": (-(2**63), 2**63 - 1),
+    "u64": (0, 2**64 - 1),
+}
+
+
+def align_to(offset: int, align: int) -> int:
+    return -(-offset // align) * align
+
+
+class WitType:
+    """A WIT value type. Subclasses give layout, flattening and WIT text."""
+
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def align(self) -> int:
+        raise NotImplementedError
+
+    def flat(self) -> list[str]:
+        raise NotImplementedError
+
+    def wit(self) -> str:
+        raise NotImplementedError
+
+    def named_types(self) -> list[WitType]:
+        """Named (record/enum/variant) types this type refers to, innermost first."""
+        return []
+
+    def __str__(self) -> str:
+        return self.wit()
+
+
+@dataclass(frozen=True)
+class Prim(WitType):
+    name: str
+
+    def size(self):
+        return _PRIMS[self.name][0]
+
+    def align(self):
+        return _PRIMS[self.name][0]
+
+    def flat(self):
+        return [_PRIMS[self.name][1]]
+
+    def wit(self):
+        return self.name
+
+
+@dataclass(frozen=True)
+class String(WitType):
+    def size(self):
+        return 8
+
+    def align(self):
+        return 4
+
+    def flat(self):
+        return ["i32", "i32"]
+
+    def wit(self):
+        return "string"
+
+
+@dataclass(frozen=True)
+class List(WitType):
+    elem: WitType
+
+    def size(self):
+        return 8
+
+    def align(self):
+        return 4
+
+    def flat(self):
+        return ["i32", "i32"]
+
+    def wit(self):
+        return f"list<{self.elem.wit()}>"
+
+    def named_types(self):
+        return self.elem.named_types()
+
+
+def _record_layout(types: list[WitType]) -> tuple[list[int], int, int]:
+    """Offsets of consecutive fields, total size and alignment."""
+    offsets, offset, align = [], 0, 1
+    for t in types:
+        offset = align_to(offset, t.align())
+        offsets.append(offset)
+        offset += t.size()
+        align = max(align, t.align())
+    return offsets, align_to(offset, align), align
+
+
+@dataclass(frozen=True)
+class Tuple(WitType):
+    elems: tuple[WitType, ...]
+
+    def size(self):
+        return _record_layout(list(self.elems))[1]
+
+    def align(self):
+        return _record_layout(list(self.elems))[2]
+
+    def offsets(self):
+        return _record_layout(list(self.elems))[0]
+
+    def flat(self):
+        return [f for e in self.elems for f in e.flat()]
+
+    def wit(self):
+        return f"tuple<{', '.join(e.wit() for e in self.elems)}>"
+
+    def named_types(self):
+        return [n for e in self.elems for n in e.named_types()]
+
+
+@dataclass(frozen=True)
+class Record(WitType):
+    name: str
+    fields: tuple[tuple[str, WitType], ...]
+    docs: str = field(default="", compare=False)
+
+    def size(self):
+        return _record_layout([t for _, t in self.fields])[1]
+
+    def align(self):
+        return _record_layout([t for _, t in self.fields])[2]
+
+    def offsets(self):
+        return _record_layout([t for _, t in self.fields])[0]
+
+    def flat(self):
+        return [f for _, t in self.fields for f in t.flat()]
+
+    def wit(self):
+        return wit_ident(self.name)
+
+    def named_types(self):
+        return [n for _, t in self.fields for n in t.named_types()] + [self]
+
+    def definition(self) -> str:
+        body = "".join(f"    {wit_ident(n)}: {t.wit()},\n" for n, t in self.fields)
+        return f"record {wit_ident(self.name)} {{\n{body}  }}"
+
+
+def _discriminant(n: int) -> Prim:
+    return Prim("u8") if n <= 256 else Prim("u16") if n <= 65536 else Prim("u32")
+
+
+def _join(a: str, b: str) -> str:
+    if a == b:
+        return a
+    if {a, b} == {"i32", "f32"}:
+        return "i32"
+    return "i64"
+
+
+class _Cases(WitType):
+    """Layout shared by variant-like types: a discriminant followed by the largest payload."""
+
+    def payloads(self) -> list[WitType | None]:
+        raise NotImplementedError
+
+    def disc(self) -> Prim:
+        return _discriminant(len(self.payloads()))
+
+    def max_case_align(self) -> int:
+        return max([1] + [p.align() for p in self.payloads() if p is not None])
+
+    def payload_offset(self) -> int:
+        return align_to(self.disc().size(), self.max_case_align())
+
+    def size(self):
+        size = self.payload_offset() + max([0] + [p.size() for p in self.payloads() if p is not None])
+        return align_to(size, self.align())
+
+    def align(self):
+        return max(self.disc().align(), self.max_case_align())
+
+    def flat(self):
+        joined: list[str] = []
+        for p in self.payloads():
+            if p is None:
+                continue
+            for i, f in enumerate(p.flat()):
+                if i < len(joined):
+                    joined[i] = _join(joined[i], f)
+                else:
+                    joined.append(f)
+        return ["i32", *joined]
+
+
+@dataclass(frozen=True)
+class Option(_Cases):
+    inner: WitType
+
+    def payloads(self):
+        return [None, self.inner]
+
+    def wit(self):
+        return f"option<{self.inner.wit()}>"
+
+    def named_types(self):
+        return self.inner.named_types()
+
+
+@dataclass(frozen=True)
+class Result(_Cases):
+    ok: WitType | None
+    err: WitType | None
+
+    def payloads(self):
+        return [self.ok, self.err]
+
+    def wit(self):
+        ok = self.ok.wit() if self.ok else "_"
+        if self.err is None:
+            return "result" if self.ok is None else f"result<{ok}>"
+        return f"result<{ok}, {self.err.wit()}>"
+
+    def named_types(self):
+        return [n for t in (self.ok, self.err) if t for n in t.named_types()]
+
+
+@dataclass(frozen=True)
+class Enum(_Cases):
+    name: str
+    cases: tuple[str, ...]
+    docs: str = field(default="", compare=False)
+
+    def payloads(self):
+        return [None] * len(self.cases)
+
+    def wit(self):
+        return wit_ident(self.name)
+
+    def named_types(self):
+        return [self]
+
+    def definition(self) -> str:
+        body = "".join(f"    {wit_ident(c)},\n" for c in self.cases)
+        return f"enum {wit_ident(self.name)} {{\n{body}  }}"
+
+
+@dataclass(frozen=True)
+class Variant(_Cases):
+    name: str
+    cases: tuple[tuple[str, WitType | None], ...]
+    docs: str = field(default="", compare=False)
+
+    def payloads(self):
+        return [t for _, t in self.cases]
+
+    def wit(self):
+        return wit_ident(self.name)
+
+    def named_types(self):
+        return [n for _, t in self.cases if t for n in t.named_types()] + [self]
+
+    def definition(self) -> str:
+        body = "".join(f"    {wit_ident(c)}{f'({t.wit()})' if t else ''},\n" for c, t in self.cases)
+        return f"variant {wit_ident(self.name)} {{\n{body}  }}"
+
+
+@dataclass(frozen=True)
+class Function:
+    """One exported function: WIT name (kebab), params and optional result."""
+
+    name: str
+    params: tuple[tuple[str, WitType], ...]
+    result: WitType | None
+    docs: str = field(default="", compare=False)
+
+    def signature(self) -> str:
+        params = ", ".join(f"{wit_ident(n)}: {t.wit()}" for n, t in self.params)
+        result = f" -> {self.result.wit()}" if self.result is not None else ""
+        return f"func({params}){result}"
+
+    def flat_params(self) -> list[str]:
+        return [f for _, t in self.params for f in t.flat()]
+
+    def params_indirect(self) -> bool:
+        return len(self.flat_params()) > MAX_FLAT_PARAMS
+
+    def result_indirect(self) -> bool:
+        return self.result is not None and len(self.result.flat()) > MAX_FLAT_RESULTS
+
+
+@dataclass(frozen=True)
+class Interface:
+    """A component's exported interface `asterai:cells/NAME`."""
+
+    name: str
+    functions: tuple[Function, ...]
+
+    def types(self) -> list[WitType]:
+        seen: dict[str, WitType] = {}
+        for fn in self.functions:
+            for t in [t for _, t in fn.params] + ([fn.result] if fn.result else []):
+                for n in t.named_types():
+                    seen.setdefault(n.name, n)
+        return list(seen.values())
+
+    def render(self) -> str:
+        lines = [f"interface {wit_ident(self.name)} {{"]
+        for t in self.types():
+            lines.append(f"  {t.definition()}")
+        for fn in self.functions:
+            lines.append(f"  {wit_ident(fn.name)}: {fn.signature()};")
+        lines.append("}")
+        return "\n".join(lines)
+
+
+PACKAGE = "asterai:cells"
+WORLD = "cell"
+
+
+def render_world(iface: Interface) -> str:
+    """The WIT document a cell is built against: its interface and a world exporting it."""
+    return (
+        f"package {PACKAGE};\n\n{iface.render()}\n\nworld {WORLD} {{\n  export {wit_ident(iface.name)};\n}}\n"
+    )
+
+
+def export_name(iface: Interface, fn: Function) -> str:
+    """The core-wasm export name of a function in an exported interface (canonical ABI naming)."""
+    return f"{PACKAGE}/{iface.name}#{fn.name}"
