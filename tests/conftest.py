@@ -1,0 +1,47 @@
+"""Shared fixtures: one in-process IPython shell with the asterai magics loaded."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def ip():
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "asterai_kernel")
+    return shell
+
+
+class Cell:
+    """Runs a %%asterai cell and keeps what it printed."""
+
+    def __init__(self, ip):
+        self.ip = ip
+
+    def __call__(self, line: str, source: str) -> str:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            self.ip.run_cell_magic("asterai", line, source)
+        self.stderr = err.getvalue()
+        return out.getvalue()
+
+    def line(self, line: str) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            self.ip.run_line_magic("asterai", line)
+        return out.getvalue()
+
+
+@pytest.fixture
+def cell(ip):
+    return Cell(ip)
+
+
+@pytest.fixture
+def ns(ip):
+    return ip.user_ns
