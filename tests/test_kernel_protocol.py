@@ -1,0 +1,143 @@
+"""The Asterai kernel over the Jupyter protocol (jupyter_client): one real kernel process for the module."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+TIMEOUT = 180  # the first Rust cell may wait for the one-time std build
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start_new_kernel(kernel_name="asterai", startup_timeout=60)
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def run(kc, code: str, timeout: float = TIMEOUT) -> dict:
+    """Execute code; return its reply plus the iopub messages (streams in order, results, errors)."""
+    msg_id = kc.execute(code)
+    streams: list[tuple[str, str]] = []
+    results, errors = [], []
+    deadline = time.monotonic() + timeout
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            if streams and streams[-1][0] == content["name"]:
+                streams[-1] = (content["name"], streams[-1][1] + content["text"])
+            else:
+                streams.append((content["name"], content["text"]))
+        elif kind == "execute_result":
+            results.append(content["data"]["text/plain"])
+        elif kind == "error":
+            errors.append(content)
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    reply = kc.get_shell_msg(timeout=timeout)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=timeout)
+    return {"reply": reply["content"], "streams": streams, "results": results, "errors": errors}
+
+
+def stdout(r: dict) -> str:
+    return "".join(text for name, text in r["streams"] if name == "stdout")
+
+
+def test_kernel_info_names_the_languages(kernel):
+    _, kc = kernel
+    kc.kernel_info()
+    info = kc.get_shell_msg(timeout=30)["content"]
+    assert info["implementation"] == "asterai"
+    assert "rust" in info["asterai"]["languages"]
+    assert info["language_info"]["name"] == "python"
+
+
+def test_rust_cell_then_python_call(kernel):
+    _, kc = kernel
+    r = run(kc, "%%asterai rust geo\npub fn word_count(text: &str) -> u32 { text.split_whitespace().count() as u32 }\n")
+    assert r["reply"]["status"] == "ok", r
+    assert "geo: rust component" in stdout(r)
+    r = run(kc, "word_count('the quick brown fox'), geo.word_count('a b')")
+    assert r["results"] == ["(4, 2)"]
+
+
+def test_guest_output_keeps_its_order(kernel):
+    _, kc = kernel
+    src = 'pub fn talk() { println!("one"); eprintln!("two"); println!("three"); }\n'
+    assert run(kc, "%%asterai rust talker\n" + src)["reply"]["status"] == "ok"
+    r = run(kc, "talk()")
+    assert r["streams"] == [("stdout", "one\n"), ("stderr", "two\n"), ("stdout", "three\n")]
+
+
+def test_errors_show_without_kernel_traceback(kernel):
+    _, kc = kernel
+    r = run(kc, "%%asterai rust bad\npub fn f() -> u32 {\n    nope\n}\n")
+    assert r["reply"]["status"] == "error"
+    (err,) = r["errors"]
+    assert err["ename"] == "CompileError"
+    text = "\n".join(err["traceback"])
+    assert "cell.rs:3:5" in text and "cannot find value `nope`" in text
+    assert "magics.py" not in text and "session.py" not in text
+
+
+SPIN = """
+use std::sync::atomic::{AtomicU64, Ordering};
+static CALLS: AtomicU64 = AtomicU64::new(0);
+pub fn calls() -> u64 { CALLS.fetch_add(1, Ordering::SeqCst) + 1 }
+pub fn spin() -> u64 {
+    let mut i: u64 = 0;
+    loop { i = std::hint::black_box(i.wrapping_add(1)); }
+}
+"""
+
+
+def test_interrupt_stops_guest_code_and_keeps_the_session(kernel):
+    km, kc = kernel
+    assert run(kc, "%%asterai rust spinner\n" + SPIN)["reply"]["status"] == "ok"
+    assert run(kc, "x_before = 41; calls(), calls()")["results"] == ["(1, 2)"]
+    msg_id = kc.execute("spin()")
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    km.interrupt_kernel()
+    while True:
+        msg = kc.get_iopub_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "error":
+            assert msg["content"]["ename"] == "KeyboardInterrupt"
+            break
+    elapsed = time.monotonic() - t0
+    while kc.get_shell_msg(timeout=10)["parent_header"].get("msg_id") != msg_id:
+        pass
+    assert elapsed < 2.0, elapsed  # measured about 25 ms; generous for a loaded CI machine
+    r = run(kc, "x_before + 1, word_count('still here'), calls()")
+    # Python state and other components survive; the interrupted component restarted (its counter too).
+    assert r["results"] == ["(42, 2, 1)"]
+
+
+def test_trap_keeps_the_kernel_alive(kernel):
+    _, kc = kernel
+    src = 'pub fn boom(x: u32) -> u32 { if x > 0 { panic!("boom {x}"); } x }\n'
+    assert run(kc, "%%asterai rust bomb\n" + src)["reply"]["status"] == "ok"
+    r = run(kc, "boom(3)")
+    assert r["errors"][0]["ename"] == "GuestTrap"
+    assert "boom 3" in r["errors"][0]["evalue"]
+    assert run(kc, "boom(0), word_count('a')")["results"] == ["(0, 1)"]
+
+
+def test_cache_survives_a_kernel_restart(kernel):
+    km, kc = kernel
+    src = "%%asterai rust persisted\npub fn answer() -> u32 { 42 }\n"
+    run(kc, src)
+    km.restart_kernel(now=True)
+    kc.wait_for_ready(timeout=60)
+    r = run(kc, src)
+    assert "persisted: rust component, from cache" in stdout(r)
+    assert run(kc, "answer()")["results"] == ["42"]

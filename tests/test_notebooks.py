@@ -1,0 +1,72 @@
+"""The tutorial notebooks run clean on the Asterai kernel (nbclient), and their cells print what they teach."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def execute(name: str) -> dict[str, str]:
+    """Run a notebook; return each cell's id -> everything it printed or displayed (ANSI stripped)."""
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(nb, kernel_name="asterai", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    texts = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        parts = []
+        for out in cell.outputs:
+            if out.output_type == "stream":
+                parts.append(out.text)
+            elif out.output_type in ("execute_result", "display_data"):
+                parts.append(out.data.get("text/plain", ""))
+            elif out.output_type == "error":
+                parts.append(f"{out.ename}: {out.evalue}")
+        texts[cell.id] = ANSI.sub("", "".join(parts))
+    return texts
+
+
+@pytest.fixture(scope="module")
+def rust_basics():
+    return execute("01-rust-basics.ipynb")
+
+
+def test_rust_basics_first_component(rust_basics):
+    out = rust_basics["first-component"]
+    assert "geo: rust component" in out
+    assert "word_count(text: string) -> u32" in out and "scale(xs: list<f64>, k: f64) -> list<f64>" in out
+    assert rust_basics["first-calls"] == "4\n[2.0, 5.0, 8.0]\n"
+
+
+def test_rust_basics_types(rust_basics):
+    assert rust_basics["types-calls"] == "True\n['A', 'L']\n20\n(-7, 12)\n"
+    checked = rust_basics["checked-args"]
+    assert "OverflowError: parameter 'data'[2] = 300 is out of range for u8 (0..255)" in checked
+    assert "TypeError: parameter 'text' must be a str, not int" in checked
+
+
+def test_rust_basics_panics(rust_basics):
+    out = rust_basics["panic-demo"]
+    assert "click number 1\nclick number 2\n" in out
+    assert "trapped: cannot divide 1 by zero (at line 4)" in out
+    assert "fragile still works: 5" in out
+    assert "click number 3\ncounter kept its state: 3" in out
+
+
+def test_rust_basics_cache_wit_and_errors(rust_basics):
+    assert "geo (replaced): rust component, from cache" in rust_basics["rerun-cached"]
+    assert "build 0 ms (cached)" in rust_basics["rerun-cached"]
+    assert "interface kinds {" in rust_basics["show-wit"]
+    assert "min-max: func(xs: list<s32>) -> tuple<s32, s32>;" in rust_basics["show-wit"]
+    for name in ("geo", "kinds", "counter", "fragile"):
+        assert name in rust_basics["ls"]
+    err = rust_basics["compile-error"]
+    assert err.startswith("CompileError: oops: the Rust compiler rejected this cell")
+    assert "cell.rs:3:5" in err and "cannot find value `forty_two`" in err
