@@ -61,7 +61,11 @@ def test_kernel_info_names_the_languages(kernel):
 
 def test_rust_cell_then_python_call(kernel):
     _, kc = kernel
-    r = run(kc, "%%asterai rust geo\npub fn word_count(text: &str) -> u32 { text.split_whitespace().count() as u32 }\n")
+    r = run(
+        kc,
+        "%%asterai rust geo\n"
+        "pub fn word_count(text: &str) -> u32 { text.split_whitespace().count() as u32 }\n",
+    )
     assert r["reply"]["status"] == "ok", r
     assert "geo: rust component" in stdout(r)
     r = run(kc, "word_count('the quick brown fox'), geo.word_count('a b')")

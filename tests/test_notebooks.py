@@ -1,4 +1,4 @@
-"""The tutorial notebooks run clean on the Asterai kernel (nbclient), and their cells print what they teach."""
+"""The tutorial notebooks run clean on the Asterai kernel (nbclient); their cells print what they teach."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def execute(name: str) -> dict[str, str]:
     """Run a notebook; return each cell's id -> everything it printed or displayed (ANSI stripped)."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, kernel_name="asterai", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        nb, kernel_name="asterai", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     texts = {}
     for cell in nb.cells:
         if cell.cell_type != "code":

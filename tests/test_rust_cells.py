@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 
 import pytest
 
@@ -146,7 +148,10 @@ def test_bad_collection_items_name_index(coll):
 
 
 def test_summary_line_and_show_wit(cell):
-    out = cell("rust wit_demo --show-wit", "/// Doubles.\npub fn word_count(text: &str) -> u32 { text.len() as u32 }\n")
+    out = cell(
+        "rust wit_demo --show-wit",
+        "/// Doubles.\npub fn word_count(text: &str) -> u32 { text.len() as u32 }\n",
+    )
     assert "interface wit-demo {" in out
     assert "word-count: func(text: string) -> u32;" in out
     assert "world cell" in out
@@ -165,7 +170,10 @@ def test_cache_hit_force_and_time(cell):
 
 
 def test_guest_output_reaches_the_cell(cell, ns):
-    cell("rust printer", 'pub fn chat(n: u32) -> u32 { for i in 0..n { println!("line {i}"); } eprintln!("done"); n }\n')
+    cell(
+        "rust printer",
+        'pub fn chat(n: u32) -> u32 { for i in 0..n { println!("line {i}"); } eprintln!("done"); n }\n',
+    )
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert ns["chat"](3) == 3
@@ -182,7 +190,10 @@ pub fn bump() -> u64 { COUNT.fetch_add(1, Ordering::SeqCst) + 1 }
 
 def test_panic_restarts_only_that_component(cell, ns):
     cell("rust counter", COUNTER)
-    cell("rust fragile", "pub fn check(x: u32) -> u32 {\n    if x > 3 {\n        panic!(\"too big: {x}\");\n    }\n    x\n}\n")
+    cell(
+        "rust fragile",
+        'pub fn check(x: u32) -> u32 {\n    if x > 3 {\n        panic!("too big: {x}");\n    }\n    x\n}\n',
+    )
     assert [ns["bump"]() for _ in range(3)] == [1, 2, 3]
     check = ns["check"]
     with pytest.raises(GuestTrap) as info:
@@ -297,3 +308,34 @@ def test_bad_line_magic(cell):
         cell.line("frobnicate")
     with pytest.raises(AsteraiError, match="no component named 'nope'"):
         cell.line("wit nope")
+
+
+def test_interpreter_exits_cleanly_after_guest_output(tmp_path):
+    # WASI output callbacks alive at interpreter exit abort the process unless the session closes its Stores.
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        "ip.run_line_magic('load_ext', 'asterai_kernel')\n"
+        "ip.run_cell_magic('asterai', 'rust leaving', 'pub fn hi() -> u32 { println!(\"bye\"); 1 }')\n"
+        "print(ip.user_ns['hi']())\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith("bye\n1\n")
+    assert "panicked" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_missing_toolchain_names_the_install_command(cell, monkeypatch):
+    from asterai_kernel import ToolchainMissing, toolchains
+
+    # Pretend Debian's wasi-libc is absent: the real detection must notice and say how to install it.
+    markers = tuple(
+        (pkg, "/nonexistent/libc.a" if pkg == "wasi-libc" else m) for pkg, m in toolchains.RUST_APT
+    )
+    monkeypatch.setattr(toolchains, "RUST_APT", markers)
+    monkeypatch.setattr(toolchains, "_rust_cache", {})
+    with pytest.raises(ToolchainMissing) as info:
+        cell("rust needs_tools", "pub fn f() -> u32 { 1 }\n")
+    assert "wasi-libc" in str(info.value) and "asterai setup rust" in str(info.value)
+    assert "apt-get install -y" in str(info.value)

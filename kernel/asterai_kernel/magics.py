@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-
 import shlex
 import sys
-
 from collections import Counter
 
-from IPython.core.magic import Magics, line_magic, cell_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import wit
 from .errors import AsteraiError

@@ -164,7 +164,8 @@ def exports(source: str) -> list[rust_glue.Export]:
     for ex in found:
         if ex.fn.name in seen:
             raise CompileError(
-                f"`{seen[ex.fn.name]}` and `{ex.rust_name}` both become the WIT name `{ex.fn.name}`; rename one."
+                f"`{seen[ex.fn.name]}` and `{ex.rust_name}` both become the WIT name `{ex.fn.name}`; "
+                "rename one."
             )
         seen[ex.fn.name] = ex.rust_name
     return found

@@ -1,0 +1,113 @@
+"""The `asterai` command: `asterai doctor` (what is installed) and `asterai setup [LANG ...]` (install it)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import toolchains
+from .errors import AsteraiError
+
+
+def _console():
+    try:
+        from rich.console import Console
+    except ImportError:  # rich is a dependency, but doctor must work even in a broken environment
+        return None
+    console = Console()
+    # Piped or logged output has no width: don't fold the table to the default 80 columns.
+    return console if console.is_terminal else Console(width=140)
+
+
+def doctor(_args: argparse.Namespace) -> int:
+    """Print the toolchain table; exit 1 when anything a Rust cell needs is missing."""
+    rows = toolchains.doctor_rows()
+    console = _console()
+    if console is None:
+        print(toolchains.doctor_text(rows))
+    else:
+        console.print(_rich_table(rows))
+    ready = toolchains.rust_ready(rows)
+    print("Rust cells: ready." if ready else f"Rust cells: not ready. Run: {toolchains.SETUP_RUST}")
+    return 0 if ready else 1
+
+
+def _rich_table(rows: list[toolchains.Row]):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="Asterai toolchains", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("for", style="bold", no_wrap=True)
+    table.add_column("tool", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("version", overflow="fold")
+    table.add_column("where / how to install", overflow="fold", ratio=1)
+    last = None
+    for row in rows:
+        if last is not None and row.lang != last:
+            table.add_section()  # one block per language, named once
+        lang = "" if row.lang == last else row.lang
+        table.add_row(lang, row.tool, *_status(row))
+        last = row.lang
+    return table
+
+
+def _status(row: toolchains.Row) -> tuple[str, str, str]:
+    from rich.markup import escape
+
+    detail = escape(row.detail.replace(str(Path.home()), "~"))
+    if row.found:
+        return "[green]✓[/]", escape(row.version), f"[dim]{detail}[/]"
+    return "[red]✗[/]", escape(row.version), f"[bold]{escape(row.install)}[/]  [dim]{detail}[/]".rstrip()
+
+
+def setup(args: argparse.Namespace) -> int:
+    console = _console()
+    start = time.monotonic()
+    try:
+        if console is None:
+            toolchains.setup(args.langs, progress=lambda line: print(line, flush=True))
+        else:
+            _setup_rich(console, args.langs)
+    except AsteraiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing half-installed was kept", file=sys.stderr)
+        return 130
+    print(f"done in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+def _setup_rich(console, langs: list[str]) -> None:
+    """On a terminal, counted lines ("[12/24] core") update one spinner line; everything else is printed."""
+    with console.status("Checking toolchains...") as status:
+
+        def progress(line: str) -> None:
+            if line.startswith("[") and console.is_terminal:
+                status.update(f"Building the Rust standard library for WebAssembly {line}")
+            else:
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+        toolchains.setup(langs, progress=progress)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asterai", description="Asterai notebook toolchains.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="show which toolchains are installed and how to install the rest")
+    p = sub.add_parser("setup", help="install toolchains for cell languages (default: rust)")
+    names = ", ".join([*toolchains.LANGS, *toolchains.ALIASES])
+    p.add_argument("langs", nargs="*", default=["rust"], metavar="LANG", help=f"one of: {names}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return {"doctor": doctor, "setup": setup}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
