@@ -667,21 +667,13 @@ def _apt_install(packages: AptPackages, progress: Progress) -> None:
         line = _apt_line(missing)
         raise ToolchainMissing(f"Needs Debian packages (not root, no passwordless sudo). Run:\n    {line}")
     progress(f"Installing Debian packages: {' '.join(missing)}")
-    if _apt_lists_empty():
-        _apt(prefix, ["update"], progress)
+    # Always refresh first: stale lists can offer an older release (Debian's rustc-web 1.96 comes from the
+    # security archive; bookworm's own lists carry 1.85). This runs only when something is missing.
+    _apt(prefix, ["update"], progress)
     code, out = _apt(prefix, ["install", "-y", *missing], progress)
-    if code != 0 and re.search(r"Unable to locate package|no installation candidate|is not available", out):
-        progress("Package lists are out of date; running apt-get update")  # then retry once
-        _apt(prefix, ["update"], progress)
-        code, out = _apt(prefix, ["install", "-y", *missing], progress)
     if code != 0:
         tail = "\n".join(out.splitlines()[-15:])
         raise ToolchainMissing(f"apt-get install failed:\n{tail}\nThe command was:\n    {_apt_line(missing)}")
-
-
-def _apt_lists_empty() -> bool:
-    lists = Path("/var/lib/apt/lists")
-    return not lists.is_dir() or not any("_Packages" in p.name for p in lists.iterdir())
 
 
 def _apt(prefix: list[str], args: list[str], progress: Progress) -> tuple[int, str]:
