@@ -1,0 +1,1 @@
+"""Building components: the content-addressed cache and the compile worker."""
