@@ -12,11 +12,16 @@ from .errors import (
     Timeout,
     ToolchainMissing,
 )
+from .values import Err, Ok, Some, Variant
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsteraiError",
+    "Err",
+    "Ok",
+    "Some",
+    "Variant",
     "CompileError",
     "ComponentError",
     "GuestTrap",

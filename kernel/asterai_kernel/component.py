@@ -6,7 +6,6 @@ are looked up again, so the proxies bound in the notebook keep working.
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 import time
@@ -16,11 +15,11 @@ from functools import partial
 
 import wasmtime
 from wasmtime import _bindings
-from wasmtime import _ffi as ffi
 from wasmtime.component import Component, Instance, Linker
 
 from . import values, wit
-from .errors import GuestTrap
+from .values import VAL
+from .errors import ComponentError, GuestTrap
 from .languages.base import Language
 from .names import snake_name
 
@@ -70,49 +69,45 @@ class OutputCapture:
         return "".join(err_text)
 
 
-# WIT scalar -> field of wasmtime_component_val_t's union (the kind constants come from wasmtime-py)
-_SCALAR_FIELDS = {
-    "bool": ("boolean", "BOOL"), "s8": ("s8", "S8"), "u8": ("u8", "U8"), "s16": ("s16", "S16"),
-    "u16": ("u16", "U16"), "s32": ("s32", "S32"), "u32": ("u32", "U32"), "s64": ("s64", "S64"),
-    "u64": ("u64", "U64"), "f32": ("f32", "F32"), "f64": ("f64", "F64"), "char": ("character", "CHAR"),
-}  # fmt: skip
 _func_call = _bindings._wasmtime_component_func_call
 _set_deadline = _bindings._wasmtime_context_set_epoch_deadline
+_val_delete = _bindings._wasmtime_component_val_delete
 
 
 class ExportFunc:
-    """An export bound to one Store, with its types resolved once.
+    """An export bound to one Store, with its types resolved and its value codecs built once.
 
-    `Func.__call__` looks the function's type up and converts every value through Python objects on each
-    call. Here functions whose parameters and result are all scalars get argument and result slots built
-    once, so a call only stores the numbers and enters wasm; other functions convert through wasmtime-py's
-    value types, looked up once.
+    Arguments are checked, written straight into wasmtime's C values and passed to
+    `wasmtime_component_func_call`, skipping wasmtime-py's per-call type lookups and conversions.
+    Signatures of scalars only keep their argument and result slots from call to call.
     """
 
-    def __init__(self, store: wasmtime.Store, func, fn: wit.Function):
-        self.fn = fn
-        self.func = func
+    def __init__(self, store: wasmtime.Store, func, fn: wit.Function, codecs, component: str):
+        self.fn, self.func = fn, func
+        self.component = component
         self.param_names = [snake_name(n) for n, _ in fn.params]
-        self.lowers = [values.lower(t, f"parameter {snake_name(n)!r}") for n, t in fn.params]
-        self.lift = values.lift(fn.result)
-        ftype = func.type(store)
-        self._ftype = ftype  # keeps the value types below alive
-        self.valtypes = [t for _, t in ftype.params]
-        self.result_type = ftype.result
-        self._store = store
+        self.params, self.result = codecs
         self._ctx = store._context()
         self._func_ref = byref(func._func)
+        self.top_result = isinstance(fn.result, wit.Result)
         self.call = self._scalar_call() or self._generic_call
 
     def bind(self, args: tuple, kwargs: dict) -> list:
+        """Checked, normalised arguments; errors name the parameter (and index or field)."""
         if kwargs:
             args = self._merge(args, kwargs)
-        if len(args) != len(self.lowers):
+        if len(args) != len(self.params):
             raise TypeError(
-                f"{snake_name(self.fn.name)}() takes {len(self.lowers)} argument(s) "
+                f"{snake_name(self.fn.name)}() takes {len(self.params)} argument(s) "
                 f"({', '.join(self.param_names)}), got {len(args)}"
             )
-        return [conv(a) for conv, a in zip(self.lowers, args)]
+        out = []
+        for name, codec, a in zip(self.param_names, self.params, args):
+            try:
+                out.append(codec.check(a))
+            except values.BadValue as e:
+                raise e.error(f"parameter {name!r}") from None
+        return out
 
     def _merge(self, args: tuple, kwargs: dict) -> tuple:
         merged = list(args)
@@ -128,66 +123,55 @@ class ExportFunc:
         types = [t for _, t in self.fn.params] + ([self.fn.result] if self.fn.result else [])
         if not all(isinstance(t, wit.Prim) for t in types):
             return None
-        n = len(self.fn.params)
-        params = (ffi.wasmtime_component_val_t * max(n, 1))()
-        setters = []
-        for i, (_, t) in enumerate(self.fn.params):
-            field_name, kind = _SCALAR_FIELDS[t.name]
-            params[i].kind = getattr(ffi, f"WASMTIME_COMPONENT_{kind}")
-            set_field = partial(setattr, params[i].of, field_name)
-            setters.append((lambda v, s=set_field: s(ord(v))) if t.name == "char" else set_field)
-        result = ffi.wasmtime_component_val_t()
-        result_ref = byref(result) if self.fn.result else None
-        get_result = _scalar_getter(result, self.fn.result)
-        func_ref, ctx, nresults = self._func_ref, self._ctx, 1 if self.fn.result else 0
+        n = len(self.params)
+        slots = (VAL * max(n, 1))()
+        writers = [partial(codec.write, slot=slots[i]) for i, codec in enumerate(self.params)]
+        result = VAL()
+        result_ref = byref(result) if self.result else None
+        read = partial(self.result.read, result) if self.result else (lambda: None)
+        func_ref, ctx, nresults = self._func_ref, self._ctx, 1 if self.result else 0
 
         def call(lowered):
-            for set_value, v in zip(setters, lowered):
-                set_value(v)
-            err = _func_call(func_ref, ctx, params, n, result_ref, nresults)
+            for write, v in zip(writers, lowered):
+                write(v)
+            err = _func_call(func_ref, ctx, slots, n, result_ref, nresults)
             if err:
                 raise wasmtime.WasmtimeError._from_ptr(err)
-            return get_result()
+            return read()
 
-        call.keep_alive = (params, result)
+        call.keep_alive = (slots, result)
         return call
 
     def _generic_call(self, lowered: list):
-        store = self._store
         n = len(lowered)
-        params = (ffi.wasmtime_component_val_t * max(n, 1))()
-        done = 0
+        slots = (VAL * max(n, 1))()
+        written = 0
         try:
-            for ty, val in zip(self.valtypes, lowered):
-                ty.convert_to_c(store, val, ctypes.pointer(params[done]))
-                done += 1
-            result = ffi.wasmtime_component_val_t()
-            has_result = self.result_type is not None
-            err = _func_call(self._func_ref, self._ctx, params, n, byref(result) if has_result else None,
-                             1 if has_result else 0)  # fmt: skip
+            for codec, v in zip(self.params, lowered):
+                codec.write(v, slots[written])
+                written += 1
+            result = VAL()
+            err = _func_call(self._func_ref, self._ctx, slots, n, byref(result) if self.result else None,
+                             1 if self.result else 0)  # fmt: skip
             if err:
                 raise wasmtime.WasmtimeError._from_ptr(err)
-            if not has_result:
+            if self.result is None:
                 return None
             try:
-                value = self.result_type.convert_from_c(result)
+                if self.top_result:
+                    return self._top_level_result(result)
+                return self.result.read(result)
             finally:
-                ffi.wasmtime_component_val_delete(byref(result))
-            return value if self.lift is None else self.lift(value)
+                _val_delete(byref(result))
         finally:
-            for i in range(done):
-                ffi.wasmtime_component_val_delete(byref(params[i]))
+            for i in range(written):
+                _val_delete(byref(slots[i]))
 
-
-def _scalar_getter(slot, ty: wit.Prim | None):
-    if ty is None:
-        return lambda: None
-    union, field_name = slot.of, _SCALAR_FIELDS[ty.name][0]
-    if ty.name == "bool":
-        return lambda: bool(union.boolean)
-    if ty.name == "char":
-        return lambda: chr(union.character)
-    return partial(getattr, union, field_name)
+    def _top_level_result(self, slot):
+        is_ok, value = self.result.read_parts(slot)
+        if is_ok:
+            return value
+        raise ComponentError(value, component=self.component, function=snake_name(self.fn.name))
 
 
 @dataclass
@@ -216,6 +200,8 @@ class LiveComponent:
         self.exports: dict[str, ExportFunc] = {}
         self.output = OutputCapture()
         self.restarts = 0
+        self.types = values.user_types(self.iface)  # NAME.Point, NAME.Color: stable across restarts
+        self.codecs = values.codecs_for(self.iface.functions, self.types)
 
     # ---- lifecycle ----
     def instantiate(self) -> None:
@@ -237,9 +223,9 @@ class LiveComponent:
         self.store, self.instance = store, instance
         iface_index = instance.get_export_index(store, f"{wit.PACKAGE}/{self.iface.name}")
         self.exports = {}
-        for fn in self.iface.functions:
+        for fn, codecs in zip(self.iface.functions, self.codecs):
             index = instance.get_export_index(store, fn.name, iface_index)
-            self.exports[fn.name] = ExportFunc(store, instance.get_func(store, index), fn)
+            self.exports[fn.name] = ExportFunc(store, instance.get_func(store, index), fn, codecs, self.name)
         self.timings.instantiate = time.perf_counter() - t0
 
     def restart(self) -> None:

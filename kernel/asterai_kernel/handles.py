@@ -61,6 +61,9 @@ class ComponentHandle:
             raise AttributeError(attr)
         fn = self._exports().get(attr)
         if fn is None:
+            cls = {c.__name__: c for c in self._live.types.values()}.get(attr)
+            if cls is not None:
+                return cls
             raise AttributeError(f"component {self._name!r} has no export {attr!r}; it has: "
                                  f"{', '.join(self._exports()) or 'none'}")  # fmt: skip
         return ExportProxy(self._session, self._name, fn)
@@ -69,7 +72,8 @@ class ComponentHandle:
         raise AttributeError(f"component handles are read-only; re-run the cell that defines {self._name!r}")
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._exports()))
+        types = {c.__name__ for c in self._live.types.values()}
+        return sorted(set(super().__dir__()) | set(self._exports()) | types)
 
     @property
     def wit(self) -> str:

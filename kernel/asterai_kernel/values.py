@@ -1,198 +1,650 @@
-"""Python <-> WIT value conversion, the same for every guest language.
+"""Python <-> WIT values, the same for every guest language, written straight into wasmtime's C values.
 
-`lower(ty, where)` builds a function that checks a Python value and turns it into what wasmtime-py takes;
-`lift(ty)` builds one that turns what wasmtime-py returns into the Python value the user sees. Both are built
-once per export, so a call pays only for the checks. Bad input raises the builtin TypeError, OverflowError
-or ValueError naming the parameter (and index), and never reaches the guest: wasmtime-py itself does not
-range-check integers (it would pass 2**40 to a u8 as 0).
+Each WIT type gets a codec built once per export:
+- `check(v)` accepts the "Python in" column of DESIGN.md's type table and returns a normalised value, or
+  raises `BadValue` with a path (`[3]`, `.field`) that the call site turns into the builtin TypeError,
+  OverflowError or ValueError naming the parameter. Nothing reaches the guest before every check passed
+  (wasmtime-py itself does not range-check integers: it would pass 2**40 to a u8 as 0).
+- `write(v, slot)` fills a `wasmtime_component_val_t` from a checked value; it cannot fail halfway, so a
+  half-built argument never needs unwinding.
+- `read(slot)` returns the "Python out" column.
+Numeric lists and bytes are filled and read with numpy over the C array (32 bytes per element), not
+element by element in Python.
 """
 
 from __future__ import annotations
 
-import operator
+import ctypes
+import dataclasses
+import enum
 import struct
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+from wasmtime import _ffi as ffi
 
 from . import wit
+from .names import pascal_name, snake_name
 
-Convert = Callable[[Any], Any]
 F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+VAL = ffi.wasmtime_component_val_t
+VAL_SIZE = 32
 
 
-def _typename(v: Any) -> str:
+def check_layout() -> None:
+    """The fast paths write wasmtime's C structs directly: refuse to run on a layout they were not built for."""
+    expected = {
+        "wasmtime_component_val_t": (ctypes.sizeof(VAL), 32),
+        "offset of val.of": (VAL.of.offset, 8),
+        "wasmtime_component_vallist_t": (ctypes.sizeof(ffi.wasmtime_component_vallist_t), 16),
+        "wasmtime_component_valrecord_entry_t": (ctypes.sizeof(ffi.wasmtime_component_valrecord_entry_t), 48),
+        "wasm_byte_vec_t": (ctypes.sizeof(ffi.wasm_byte_vec_t), 16),
+    }
+    wrong = {k: v for k, v in expected.items() if v[0] != v[1]}
+    if wrong:
+        raise ImportError(
+            f"asterai_kernel: wasmtime's C value layout differs from the one this version was built for {wrong}; "
+            "install the pinned wasmtime==50.0.1"
+        )
+
+
+check_layout()
+
+
+# ---- the Python-side value classes of the contract ----
+class Variant(NamedTuple):
+    """A WIT variant value: `.tag` (the WIT case name) and `.value`; equal to `(tag, value)`."""
+
+    tag: str
+    value: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Some:
+    """The outer level of a nested option: `Some(None)` is `some(none)` for `option<option<T>>`."""
+
+    value: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Ok:
+    value: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Err:
+    value: Any = None
+
+
+class BadValue(Exception):
+    """A value that does not fit its WIT type; `path` grows as it travels out of containers."""
+
+    def __init__(self, kind: type[Exception], message: str):
+        super().__init__(message)
+        self.kind, self.message, self.path = kind, message, []
+
+    def at(self, step: str) -> BadValue:
+        self.path.insert(0, step)
+        return self
+
+    def error(self, where: str) -> Exception:
+        return self.kind(f"{where}{''.join(self.path)}{self.message}")
+
+
+def _tn(v: Any) -> str:
     return type(v).__name__
 
 
-def lower(ty: wit.WitType, where: str) -> Convert:
-    """A checker/converter for values passed as `where` (e.g. "parameter 'a'")."""
-    if isinstance(ty, wit.Prim):
-        return _lower_prim(ty.name, where)
-    if isinstance(ty, wit.String):
-        return _lower_string(where)
-    if isinstance(ty, wit.List):
-        if ty.elem == wit.Prim("u8"):
-            return _lower_bytes(where)
-        return _lower_list(ty, where)
-    if isinstance(ty, wit.Tuple):
-        return _lower_tuple(ty, where)
-    raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
+# kind constants and union fields of wasmtime_component_val_t
+def _kind(name: str) -> int:
+    return getattr(ffi, f"WASMTIME_COMPONENT_{name}").value
 
 
-def lift(ty: wit.WitType | None) -> Convert | None:
-    """A converter for results, or None where wasmtime-py's value is already the user's value."""
-    if ty is None or isinstance(ty, (wit.Prim, wit.String)):
-        return None
-    if isinstance(ty, wit.List):
-        inner = lift(ty.elem)
-        if inner is None:
-            return None
-        return lambda v: [inner(x) for x in v]
-    if isinstance(ty, wit.Tuple):
-        parts = [lift(e) for e in ty.elems]
-        if all(p is None for p in parts):
-            return tuple
-        return lambda v: tuple(x if p is None else p(x) for p, x in zip(parts, v))
-    raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
+SCALAR = {  # WIT -> (union field, kind name, numpy dtype)
+    "bool": ("boolean", "BOOL", "u1"),
+    "s8": ("s8", "S8", "i1"),
+    "u8": ("u8", "U8", "u1"),
+    "s16": ("s16", "S16", "<i2"),
+    "u16": ("u16", "U16", "<u2"),
+    "s32": ("s32", "S32", "<i4"),
+    "u32": ("u32", "U32", "<u4"),
+    "s64": ("s64", "S64", "<i8"),
+    "u64": ("u64", "U64", "<u8"),
+    "f32": ("f32", "F32", "<f4"),
+    "f64": ("f64", "F64", "<f8"),
+    "char": ("character", "CHAR", "<u4"),
+}
+K_STRING, K_LIST, K_RECORD, K_TUPLE = _kind("STRING"), _kind("LIST"), _kind("RECORD"), _kind("TUPLE")
+K_VARIANT, K_ENUM, K_OPTION, K_RESULT = _kind("VARIANT"), _kind("ENUM"), _kind("OPTION"), _kind("RESULT")
+# One C value seen by numpy: the kind byte at 0 and every scalar payload at 8.
+VAL_DTYPE = np.dtype(
+    {
+        "names": ["kind", *[f for f, _, _ in SCALAR.values() if f != "character"]],
+        "formats": ["u1", *[d for f, _, d in SCALAR.values() if f != "character"]],
+        "offsets": [0, *[8 for f, _, _ in SCALAR.values() if f != "character"]],
+        "itemsize": VAL_SIZE,
+    }
+)
 
 
-def _lower_prim(name: str, where: str) -> Convert:
-    if name in wit.INT_RANGES:
-        return _lower_int(name, where)
-    if name == "bool":
-
-        def conv_bool(v):
-            if type(v) is bool:
-                return v
-            if type(v).__name__ == "bool_":  # numpy.bool_
-                return bool(v)
-            raise TypeError(f"{where} must be a bool, not {_typename(v)}")
-
-        return conv_bool
-    if name in ("f32", "f64"):
-        return _lower_float(name, where)
-    if name == "char":
-        return _lower_char(where)
-    raise AssertionError(name)
+def _name_vec(text: str) -> ffi.wasm_byte_vec_t:
+    return ffi.bytes_to_capi(text.encode())
 
 
-def _lower_int(name: str, where: str) -> Convert:
-    lo, hi = wit.INT_RANGES[name]
+def _vec_bytes(vec) -> bytes:
+    return ctypes.string_at(vec.data, vec.size) if vec.size else b""
 
-    def conv_int(v):
+
+def _as_array(ptr, n: int) -> np.ndarray:
+    addr = ctypes.cast(ptr, ctypes.c_void_p).value
+    return np.frombuffer((ctypes.c_char * (n * VAL_SIZE)).from_address(addr), dtype=VAL_DTYPE)
+
+
+def _boxed(codec: Codec, value: Any):
+    """A heap C value owned by its parent (option/result/variant payloads)."""
+    raw = VAL()
+    codec.write(value, raw)
+    return ffi.wasmtime_component_val_new(ctypes.byref(raw))
+
+
+class Codec:
+    ty: wit.WitType
+
+    def check(self, v: Any) -> Any:
+        raise NotImplementedError
+
+    def write(self, v: Any, slot) -> None:
+        raise NotImplementedError
+
+    def read(self, slot) -> Any:
+        raise NotImplementedError
+
+
+class IntCodec(Codec):
+    def __init__(self, ty: wit.Prim):
+        self.ty, self.name = ty, ty.name
+        self.lo, self.hi = wit.INT_RANGES[ty.name]
+        self.field, kind, _ = SCALAR[ty.name]
+        self.kind = _kind(kind)
+
+    def check(self, v):
         if type(v) is not int:
             if isinstance(v, (bool, float)) or not hasattr(v, "__index__"):
-                raise TypeError(f"{where} must be an int ({name}), not {_typename(v)}")
-            v = operator.index(v)
-        if lo <= v <= hi:
+                raise BadValue(TypeError, f" must be an int ({self.name}), not {_tn(v)}")
+            v = v.__index__()
+        if self.lo <= v <= self.hi:
             return v
-        raise OverflowError(f"{where} = {v} is out of range for {name} ({lo}..{hi})")
+        raise BadValue(OverflowError, f" = {v} is out of range for {self.name} ({self.lo}..{self.hi})")
 
-    return conv_int
+    def write(self, v, slot):
+        slot.kind = self.kind
+        setattr(slot.of, self.field, v)
+
+    def read(self, slot):
+        return getattr(slot.of, self.field)
 
 
-def _lower_float(name: str, where: str) -> Convert:
-    def conv_float(v):
+class FloatCodec(IntCodec):
+    def __init__(self, ty: wit.Prim):
+        self.ty, self.name = ty, ty.name
+        self.field, kind, _ = SCALAR[ty.name]
+        self.kind = _kind(kind)
+
+    def check(self, v):
         if type(v) is float:
             f = v
         elif isinstance(v, (bool, str, bytes)) or not hasattr(v, "__float__"):
-            raise TypeError(f"{where} must be a float ({name}), not {_typename(v)}")
+            raise BadValue(TypeError, f" must be a float ({self.name}), not {_tn(v)}")
         else:
             f = float(v)
-        if name == "f32" and abs(f) > F32_MAX and f == f and abs(f) != float("inf"):
-            raise OverflowError(f"{where} = {v} is out of range for f32 (about ±3.4e38)")
+        if self.name == "f32" and F32_MAX < abs(f) < float("inf"):
+            raise BadValue(OverflowError, f" = {v} is out of range for f32 (about ±3.4e38)")
         return f
 
-    return conv_float
+
+class BoolCodec(IntCodec):
+    def __init__(self, ty: wit.Prim):
+        self.ty, self.name, self.field, self.kind = ty, "bool", "boolean", _kind("BOOL")
+
+    def check(self, v):
+        if type(v) is bool or _tn(v) == "bool_":  # numpy.bool_ too
+            return bool(v)
+        raise BadValue(TypeError, f" must be a bool, not {_tn(v)}")
+
+    def read(self, slot):
+        return bool(slot.of.boolean)
 
 
-def _lower_char(where: str) -> Convert:
-    def conv_char(v):
+class CharCodec(IntCodec):
+    def __init__(self, ty: wit.Prim):
+        self.ty, self.name, self.field, self.kind = ty, "char", "character", _kind("CHAR")
+
+    def check(self, v):
         if not isinstance(v, str):
-            raise TypeError(f"{where} must be a str of length 1 (char), not {_typename(v)}")
+            raise BadValue(TypeError, f" must be a str of length 1 (char), not {_tn(v)}")
         if len(v) != 1:
-            raise ValueError(f"{where} must be a single character (char), got a str of length {len(v)}")
+            raise BadValue(ValueError, f" must be a single character (char), got a str of length {len(v)}")
         if 0xD800 <= ord(v) <= 0xDFFF:
-            raise ValueError(f"{where} is a lone surrogate {v!r}, which is not a Unicode scalar value")
+            raise BadValue(ValueError, f" is a lone surrogate {v!r}, which is not a Unicode scalar value")
         return v
 
-    return conv_char
+    def write(self, v, slot):
+        slot.kind = self.kind
+        slot.of.character = ord(v)
+
+    def read(self, slot):
+        return chr(slot.of.character)
 
 
-def _lower_string(where: str) -> Convert:
-    def conv_string(v):
-        if type(v) is not str:
-            if not isinstance(v, str):
-                raise TypeError(f"{where} must be a str, not {_typename(v)}")
-            v = str(v)
-        if not v.isascii():
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise ValueError(
-                    f"{where} cannot be encoded as UTF-8: {e.reason} at index {e.start}"
-                ) from None
-        return v
+class StringCodec(Codec):
+    def __init__(self, ty):
+        self.ty = ty
 
-    return conv_string
-
-
-def _lower_bytes(where: str) -> Convert:
-    elem = _lower_int("u8", f"{where} element")
-
-    def conv_bytes(v):
-        if type(v) is bytes:
-            return v
-        if isinstance(v, (bytes, bytearray)):
-            return bytes(v)
-        if isinstance(v, memoryview) or hasattr(v, "__array_interface__"):
-            mv = memoryview(v)
-            if mv.format not in ("B", "b", "c") or mv.itemsize != 1:
-                raise TypeError(
-                    f"{where} must be bytes-like with 1-byte items (list<u8>), got format {mv.format!r}"
-                )
-            return mv.tobytes()
-        if isinstance(v, str) or not isinstance(v, Sequence):
-            raise TypeError(f"{where} must be bytes, bytearray, memoryview or a sequence of ints (list<u8>), "
-                            f"not {_typename(v)}")  # fmt: skip
-        return bytes(_each(elem, v, where))
-
-    return conv_bytes
-
-
-def _each(conv: Convert, seq: Sequence, where: str) -> list:
-    out = []
-    for i, x in enumerate(seq):
+    def check(self, v):
+        if not isinstance(v, str):
+            raise BadValue(TypeError, f" must be a str, not {_tn(v)}")
         try:
-            out.append(conv(x))
-        except (TypeError, ValueError, OverflowError) as e:
-            raise type(e)(str(e).replace(f"{where} element", f"{where}[{i}]", 1)) from None
-    return out
+            return v.encode()
+        except UnicodeEncodeError as e:
+            raise BadValue(ValueError, f" cannot be encoded as UTF-8: {e.reason} at index {e.start}") from None
+
+    def write(self, v: bytes, slot):
+        slot.kind = K_STRING
+        slot.of.string = ffi.bytes_to_capi(v)
+
+    def read(self, slot):
+        return _vec_bytes(slot.of.string).decode()
 
 
-def _lower_list(ty: wit.List, where: str) -> Convert:
-    elem = lower(ty.elem, f"{where} element")
+class ListCodec(Codec):
+    """list<T> of anything: element by element."""
 
-    def conv_list(v):
-        if isinstance(v, (str, bytes, dict)) or not (
-            isinstance(v, Sequence) or hasattr(v, "__array_interface__")
-        ):
-            raise TypeError(f"{where} must be a sequence ({ty.wit()}), not {_typename(v)}")
-        if hasattr(v, "tolist"):  # numpy arrays: one C-level conversion to Python scalars
-            v = v.tolist()
-        return _each(elem, v, where)
+    def __init__(self, ty: wit.List, elem: Codec):
+        self.ty, self.elem = ty, elem
 
-    return conv_list
+    def check(self, v):
+        if isinstance(v, (str, bytes, Mapping)) or not (isinstance(v, Sequence) or hasattr(v, "__array__")):
+            raise BadValue(TypeError, f" must be a sequence ({self.ty.wit()}), not {_tn(v)}")
+        out, check = [], self.elem.check
+        for i, x in enumerate(v):
+            try:
+                out.append(check(x))
+            except BadValue as e:
+                raise e.at(f"[{i}]") from None
+        return out
+
+    def write(self, v, slot):
+        slot.kind = K_LIST
+        lst = slot.of.list
+        if not v:
+            ffi.wasmtime_component_vallist_new_empty(ctypes.byref(lst))
+            return
+        ffi.wasmtime_component_vallist_new_uninit(ctypes.byref(lst), len(v))
+        data, write = lst.data, self.elem.write
+        for i, x in enumerate(v):
+            write(x, data[i])
+
+    def read(self, slot):
+        lst, read = slot.of.list, self.elem.read
+        return [read(lst.data[i]) for i in range(lst.size)]
 
 
-def _lower_tuple(ty: wit.Tuple, where: str) -> Convert:
-    parts = [lower(e, f"{where}[{i}]") for i, e in enumerate(ty.elems)]
+class NumericListCodec(ListCodec):
+    """list<number>: checked, filled and read in bulk with numpy."""
 
-    def conv_tuple(v):
-        if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
-            raise TypeError(f"{where} must be a tuple ({ty.wit()}), not {_typename(v)}")
-        if len(v) != len(parts):
-            raise ValueError(f"{where} must have {len(parts)} items ({ty.wit()}), got {len(v)}")
-        return tuple(p(x) for p, x in zip(parts, v))
+    def __init__(self, ty: wit.List):
+        self.ty, self.elem = ty, make(ty.elem)
+        name = ty.elem.name
+        self.field, kind, dtype = SCALAR[name]
+        self.kind, self.dtype, self.name = _kind(kind), np.dtype(dtype), name
 
-    return conv_tuple
+    def check(self, v):
+        if isinstance(v, (str, bytes, Mapping)) or not (isinstance(v, Sequence) or hasattr(v, "__array__")):
+            raise BadValue(TypeError, f" must be a sequence ({self.ty.wit()}), not {_tn(v)}")
+        arr = v if isinstance(v, np.ndarray) else _try_array(v)
+        if arr is not None and arr.size == 0:
+            return np.empty(0, self.dtype)
+        if arr is None or arr.ndim != 1 or arr.dtype.kind not in self._kinds():
+            ListCodec.check(self, v)  # finds and names the offending element
+            raise BadValue(TypeError, f" must be a 1-D sequence of numbers ({self.ty.wit()})")
+        if arr.dtype.kind in "iu" and self.dtype.kind in "iu" and arr.size:
+            lo, hi = wit.INT_RANGES[self.name]
+            bad = np.flatnonzero((arr < lo) | (arr > hi))
+            if bad.size:
+                i = int(bad[0])
+                raise BadValue(OverflowError, f" = {arr[i]} is out of range for {self.name} ({lo}..{hi})").at(
+                    f"[{i}]"
+                )
+        if self.name == "f32" and arr.size:
+            big = np.flatnonzero(np.isfinite(arr) & (np.abs(arr) > F32_MAX))
+            if big.size:
+                i = int(big[0])
+                raise BadValue(OverflowError, f" = {arr[i]} is out of range for f32").at(f"[{i}]")
+        return np.ascontiguousarray(arr, dtype=self.dtype)
+
+    def _kinds(self) -> str:
+        return "iu" if self.dtype.kind in "iu" else "iuf"
+
+    def write(self, v: np.ndarray, slot):
+        slot.kind = K_LIST
+        lst = slot.of.list
+        if not v.size:
+            ffi.wasmtime_component_vallist_new_empty(ctypes.byref(lst))
+            return
+        ffi.wasmtime_component_vallist_new_uninit(ctypes.byref(lst), v.size)
+        view = _as_array(lst.data, v.size)
+        view["kind"] = self.kind
+        view[self.field] = v
+
+    def read_array(self, slot) -> np.ndarray:
+        lst = slot.of.list
+        if not lst.size:
+            return np.empty(0, self.dtype)
+        return _as_array(lst.data, lst.size)[self.field].copy()
+
+    def read(self, slot):
+        return self.read_array(slot).tolist()
+
+
+def _try_array(v) -> np.ndarray | None:
+    try:
+        arr = np.asarray(v)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return arr
+
+
+class BytesCodec(NumericListCodec):
+    """list<u8>: bytes, bytearray, memoryview, numpy uint8 in; bytes out."""
+
+    def check(self, v):
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            mv = memoryview(v)
+            if mv.itemsize != 1:
+                raise BadValue(TypeError, f" must have 1-byte items (list<u8>), got format {mv.format!r}")
+            return np.frombuffer(mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv, dtype=np.uint8)
+        if isinstance(v, np.ndarray) and v.dtype == np.uint8:
+            return np.ascontiguousarray(v.reshape(-1))
+        return super().check(v)
+
+    def read(self, slot):
+        return self.read_array(slot).tobytes()
+
+
+class TupleCodec(Codec):
+    def __init__(self, ty: wit.Tuple):
+        self.ty, self.elems = ty, [make(e) for e in ty.elems]
+
+    def check(self, v):
+        if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Sequence):
+            raise BadValue(TypeError, f" must be a tuple ({self.ty.wit()}), not {_tn(v)}")
+        if len(v) != len(self.elems):
+            raise BadValue(ValueError, f" must have {len(self.elems)} items ({self.ty.wit()}), got {len(v)}")
+        out = []
+        for i, (c, x) in enumerate(zip(self.elems, v)):
+            try:
+                out.append(c.check(x))
+            except BadValue as e:
+                raise e.at(f"[{i}]") from None
+        return out
+
+    def write(self, v, slot):
+        slot.kind = K_TUPLE
+        t = slot.of.tuple
+        ffi.wasmtime_component_valtuple_new_uninit(ctypes.byref(t), len(v))
+        for i, (c, x) in enumerate(zip(self.elems, v)):
+            c.write(x, t.data[i])
+
+    def read(self, slot):
+        t = slot.of.tuple
+        return tuple(c.read(t.data[i]) for i, c in enumerate(self.elems))
+
+
+class RecordCodec(Codec):
+    """A record: a generated frozen dataclass out; a dataclass, object with the fields, or dict in."""
+
+    def __init__(self, ty: wit.Record, cls: type):
+        self.ty, self.cls = ty, cls
+        self.fields = [(n, snake_name(n), make(t, classes=None)) for n, t in ty.fields]
+
+    def check(self, v):
+        if isinstance(v, Mapping):
+            known = {k for n, s, _ in self.fields for k in (n, s)}
+            extra = [k for k in v if k not in known]
+            if extra:
+                raise BadValue(ValueError, f" has no field {extra[0]!r} (record {self.ty.name}: "
+                                           f"{', '.join(s for _, s, _ in self.fields)})")  # fmt: skip
+            get = lambda n, s: v[s] if s in v else v[n]  # noqa: E731
+        else:
+            get = lambda n, s: getattr(v, s)  # noqa: E731
+        out = []
+        for n, s, c in self.fields:
+            try:
+                x = get(n, s)
+            except (KeyError, AttributeError):
+                raise BadValue(TypeError, f" is missing field {s!r} (record {self.ty.name}, given {_tn(v)})") from None
+            try:
+                out.append(c.check(x))
+            except BadValue as e:
+                raise e.at(f".{s}") from None
+        return out
+
+    def write(self, v, slot):
+        slot.kind = K_RECORD
+        r = slot.of.record
+        ffi.wasmtime_component_valrecord_new_uninit(ctypes.byref(r), len(v))
+        for i, ((n, _, c), x) in enumerate(zip(self.fields, v)):
+            entry = r.data[i]
+            entry.name = _name_vec(n)
+            c.write(x, entry.val)
+
+    def read(self, slot):
+        r = slot.of.record
+        return self.cls(*[c.read(r.data[i].val) for i, (_, _, c) in enumerate(self.fields)])
+
+
+class EnumCodec(Codec):
+    def __init__(self, ty: wit.Enum, cls: type[enum.Enum]):
+        self.ty, self.cls = ty, cls
+        self.lookup = {}
+        for case in ty.cases:
+            self.lookup[case] = case
+            self.lookup[snake_name(case)] = case
+
+    def check(self, v):
+        if isinstance(v, self.cls):
+            return v.value
+        if isinstance(v, str) and v in self.lookup:
+            return self.lookup[v]
+        if isinstance(v, str):
+            raise BadValue(ValueError, f" = {v!r} is not a case of enum {self.ty.name} "
+                                       f"({', '.join(self.ty.cases)})")  # fmt: skip
+        raise BadValue(TypeError, f" must be a {self.cls.__name__} member or its name, not {_tn(v)}")
+
+    def write(self, v, slot):
+        slot.kind = K_ENUM
+        slot.of.enumeration = _name_vec(v)
+
+    def read(self, slot):
+        return self.cls(_vec_bytes(slot.of.enumeration).decode())
+
+
+class OptionCodec(Codec):
+    def __init__(self, ty: wit.Option):
+        self.ty, self.inner = ty, make(ty.inner)
+        self.nested = isinstance(ty.inner, wit.Option)
+
+    def check(self, v):
+        if v is None:
+            return None
+        if isinstance(v, Some):
+            v = v.value
+            if not self.nested and v is None:
+                raise BadValue(TypeError, f" is Some(None), but {self.ty.wit()} has no inner option")
+        return (self.inner.check(v),)
+
+    def write(self, v, slot):
+        slot.kind = K_OPTION
+        slot.of.option = None if v is None else _boxed(self.inner, v[0])
+
+    def read(self, slot):
+        p = slot.of.option
+        if not p:
+            return None
+        inner = self.inner.read(p.contents)
+        return Some(inner) if self.nested and inner is None else inner
+
+
+class ResultCodec(Codec):
+    """Nested results are `Ok(x)`/`Err(e)`; a top-level err becomes ComponentError at the call site."""
+
+    def __init__(self, ty: wit.Result):
+        self.ty = ty
+        self.ok = make(ty.ok) if ty.ok else None
+        self.err = make(ty.err) if ty.err else None
+
+    def check(self, v):
+        if not isinstance(v, (Ok, Err)):
+            raise BadValue(TypeError, f" must be asterai_kernel.Ok(...) or Err(...) ({self.ty.wit()}), not {_tn(v)}")
+        codec = self.ok if isinstance(v, Ok) else self.err
+        if codec is None:
+            if v.value is not None:
+                raise BadValue(TypeError, f" {type(v).__name__} carries no value in {self.ty.wit()}")
+            return (isinstance(v, Ok), None)
+        try:
+            return (isinstance(v, Ok), codec.check(v.value))
+        except BadValue as e:
+            raise e.at(f".{type(v).__name__.lower()}") from None
+
+    def write(self, v, slot):
+        is_ok, payload = v
+        codec = self.ok if is_ok else self.err
+        slot.kind = K_RESULT
+        slot.of.result.is_ok = is_ok
+        slot.of.result.val = None if codec is None else _boxed(codec, payload)
+
+    def read_parts(self, slot) -> tuple[bool, Any]:
+        res = slot.of.result
+        codec = self.ok if res.is_ok else self.err
+        return bool(res.is_ok), (codec.read(res.val.contents) if codec is not None and res.val else None)
+
+    def read(self, slot):
+        is_ok, value = self.read_parts(slot)
+        return Ok(value) if is_ok else Err(value)
+
+
+class VariantCodec(Codec):
+    def __init__(self, ty: wit.Variant):
+        self.ty = ty
+        self.cases = {}
+        for case, t in ty.cases:
+            entry = (case, make(t) if t else None)
+            self.cases[case] = entry
+            self.cases[snake_name(case)] = entry
+
+    def check(self, v):
+        if isinstance(v, str):
+            tag, payload, bare = v, None, True
+        elif isinstance(v, tuple) and len(v) == 2:
+            (tag, payload), bare = v, False
+        else:
+            raise BadValue(TypeError, f" must be (tag, value), a bare tag or asterai_kernel.Variant "
+                                      f"(variant {self.ty.name}), not {_tn(v)}")  # fmt: skip
+        if tag not in self.cases:
+            names = ", ".join(c for c, _ in self.ty.cases)
+            raise BadValue(ValueError, f" has tag {tag!r}, which is not a case of variant {self.ty.name} ({names})")
+        case, codec = self.cases[tag]
+        if codec is None:
+            if payload is not None:
+                raise BadValue(TypeError, f" case {case!r} carries no value, got {_tn(payload)}")
+            return (case, None)
+        if bare:
+            raise BadValue(TypeError, f" case {case!r} needs a value ({codec.ty.wit()}): pass ({case!r}, value)")
+        try:
+            return (case, codec.check(payload))
+        except BadValue as e:
+            raise e.at(f"({case})") from None
+
+    def write(self, v, slot):
+        case, payload = v
+        codec = self.cases[case][1]
+        slot.kind = K_VARIANT
+        slot.of.variant.discriminant = _name_vec(case)
+        slot.of.variant.val = None if codec is None else _boxed(codec, payload)
+
+    def read(self, slot):
+        var = slot.of.variant
+        case, codec = self.cases[_vec_bytes(var.discriminant).decode()]
+        return Variant(case, codec.read(var.val.contents) if codec is not None and var.val else None)
+
+
+_SCALAR_CODECS = {"bool": BoolCodec, "char": CharCodec, "f32": FloatCodec, "f64": FloatCodec}
+NUMERIC = {"s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64"}
+
+
+def make(ty: wit.WitType, classes: dict | None = None) -> Codec:
+    """The codec of a WIT type. Record and enum classes come from `user_types` (one set per component)."""
+    classes = classes if classes is not None else _classes.get()
+    if isinstance(ty, wit.Prim):
+        return _SCALAR_CODECS.get(ty.name, IntCodec)(ty)
+    if isinstance(ty, wit.String):
+        return StringCodec(ty)
+    if isinstance(ty, wit.List):
+        if ty.elem == wit.Prim("u8"):
+            return BytesCodec(ty)
+        if isinstance(ty.elem, wit.Prim) and ty.elem.name in NUMERIC:
+            return NumericListCodec(ty)
+        return ListCodec(ty, make(ty.elem))
+    if isinstance(ty, wit.Tuple):
+        return TupleCodec(ty)
+    if isinstance(ty, wit.Record):
+        return RecordCodec(ty, classes[ty.name])
+    if isinstance(ty, wit.Enum):
+        return EnumCodec(ty, classes[ty.name])
+    if isinstance(ty, wit.Option):
+        return OptionCodec(ty)
+    if isinstance(ty, wit.Result):
+        return ResultCodec(ty)
+    if isinstance(ty, wit.Variant):
+        return VariantCodec(ty)
+    raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
+
+
+class _ClassScope:
+    """The record/enum classes codecs use while one component's codecs are built."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, type] = {}
+
+    def get(self) -> dict[str, type]:
+        return self.current
+
+
+_classes = _ClassScope()
+
+
+def codecs_for(functions, classes: dict[str, type]) -> list[tuple[list[Codec], Codec | None]]:
+    """Parameter codecs and result codec of each function, with this component's generated classes."""
+    _classes.current = classes
+    try:
+        return [([make(t) for _, t in fn.params], make(fn.result) if fn.result else None) for fn in functions]
+    finally:
+        _classes.current = {}
+
+
+def user_types(iface: wit.Interface) -> dict[str, type]:
+    """Frozen dataclasses for records and str-Enums for enums, named like the WIT types in Python."""
+    classes: dict[str, type] = {}
+    for t in iface.types():
+        if isinstance(t, wit.Record):
+            cls = dataclasses.make_dataclass(
+                pascal_name(t.name), [(snake_name(n), Any) for n, _ in t.fields], frozen=True
+            )
+            cls.__doc__ = f"WIT record {t.name} of component interface {iface.name}"
+            classes[t.name] = cls
+        elif isinstance(t, wit.Enum):
+            cls = enum.Enum(pascal_name(t.name), [(snake_name(c), c) for c in t.cases], type=str)
+            cls.__str__ = lambda self: self.value
+            classes[t.name] = cls
+    return classes

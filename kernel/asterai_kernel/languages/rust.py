@@ -35,7 +35,8 @@ _SCALARS = {
     "char": "char",
 }
 SUPPORTED_HINT = (
-    "Supported: bool, i8..i64, u8..u64, f32, f64, char, String/&str, Vec<T>/&[T] and tuples of these."
+    "Supported: bool, i8..i64, u8..u64, f32, f64, char, String/&str, Vec<T>/&[T], tuples, Option<T>, "
+    "Result<T, E>, and structs/enums defined in the cell."
 )
 
 
@@ -52,49 +53,125 @@ def _text(node) -> str:
     return node.text.decode()
 
 
-def _type(node) -> tuple[wit.WitType, bool]:
-    """WIT type of a Rust type node, and whether it is a reference the glue must borrow."""
-    kind = node.type
-    if kind == "primitive_type" and _text(node) in _SCALARS:
-        return wit.Prim(_SCALARS[_text(node)]), False
-    if kind == "primitive_type" and _text(node) == "str":
-        raise Unsupported("a bare `str` (write `&str` or `String`)")
-    if kind == "reference_type":
-        if any(c.type == "mutable_specifier" for c in node.children):
-            raise Unsupported(
-                f"`{_text(node)}` (a mutable borrow cannot cross; take the value and return it)"
-            )
-        inner = node.child_by_field_name("type")
-        if inner.type == "primitive_type" and _text(inner) == "str":
-            return wit.String(), True
-        if inner.type == "array_type" and inner.child_by_field_name("length") is None:
-            return wit.List(_owned(inner.child_by_field_name("element"))), True
-        return _owned(inner), True
-    return _owned(node), False
+class _Types:
+    """Maps Rust type nodes to WIT types, resolving the cell's own structs and enums on first use."""
 
+    def __init__(self, root) -> None:
+        self.defs = {
+            _text(n.child_by_field_name("name")): n
+            for n in root.named_children
+            if n.type in ("struct_item", "enum_item")
+        }
+        self.resolved: dict[str, wit.WitType] = {}
+        self.rust: dict[str, rust_glue.RustType] = {}  # WIT type name -> how the glue spells it in Rust
+        self.resolving: list[str] = []
 
-def _owned(node) -> wit.WitType:
-    kind = node.type
-    if kind == "primitive_type" and _text(node) in _SCALARS:
-        return wit.Prim(_SCALARS[_text(node)])
-    if kind == "type_identifier" and _text(node) == "String":
-        return wit.String()
-    if kind == "generic_type":
-        base = _text(node.child_by_field_name("type"))
-        args = [c for c in node.child_by_field_name("type_arguments").named_children]
-        if base == "Vec" and len(args) == 1:
-            return wit.List(_owned(args[0]))
-    if kind == "tuple_type":
-        return wit.Tuple(tuple(_owned(c) for c in node.named_children))
-    raise Unsupported(f"`{_text(node)}`")
+    def param(self, node) -> tuple[wit.WitType, bool]:
+        """WIT type of a parameter's type node, and whether it is a borrow the glue must lend."""
+        kind = node.type
+        if kind == "primitive_type" and _text(node) == "str":
+            raise Unsupported("a bare `str` (write `&str` or `String`)")
+        if kind == "reference_type":
+            if any(c.type == "mutable_specifier" for c in node.children):
+                raise Unsupported(f"`{_text(node)}` (a mutable borrow cannot cross; take the value and return it)")
+            inner = node.child_by_field_name("type")
+            if inner.type == "primitive_type" and _text(inner) == "str":
+                return wit.String(), True
+            if inner.type == "array_type" and inner.child_by_field_name("length") is None:
+                return wit.List(self.owned(inner.child_by_field_name("element"))), True
+            return self.owned(inner), True
+        return self.owned(node), False
+
+    def owned(self, node) -> wit.WitType:
+        kind, text = node.type, _text(node)
+        if kind == "primitive_type" and text in _SCALARS:
+            return wit.Prim(_SCALARS[text])
+        if kind == "type_identifier" and text == "String":
+            return wit.String()
+        if kind == "type_identifier" and text in self.defs:
+            return self.user_type(text)
+        if kind == "generic_type":
+            base = _text(node.child_by_field_name("type"))
+            args = node.child_by_field_name("type_arguments").named_children
+            if base == "Vec" and len(args) == 1:
+                return wit.List(self.owned(args[0]))
+            if base == "Option" and len(args) == 1:
+                return wit.Option(self.owned(args[0]))
+            if base == "Result" and len(args) == 2:
+                return wit.Result(self.maybe_unit(args[0]), self.maybe_unit(args[1]))
+        if kind == "tuple_type":
+            return wit.Tuple(tuple(self.owned(c) for c in node.named_children))
+        raise Unsupported(f"`{text}`")
+
+    def maybe_unit(self, node) -> wit.WitType | None:
+        return None if node.type == "unit_type" else self.owned(node)
+
+    def user_type(self, name: str) -> wit.WitType:
+        if name in self.resolved:
+            return self.resolved[name]
+        if name in self.resolving:
+            cycle = " -> ".join([*self.resolving[self.resolving.index(name) :], name])
+            raise Unsupported(f"`{name}`, which contains itself ({cycle}); WIT types cannot be recursive")
+        node = self.defs[name]
+        if node.child_by_field_name("type_parameters") is not None:
+            raise Unsupported(f"`{name}` (a generic type; exported types need concrete fields)")
+        self.resolving.append(name)
+        try:
+            ty = self._struct(name, node) if node.type == "struct_item" else self._enum(name, node)
+        finally:
+            self.resolving.pop()
+        self.resolved[name] = ty
+        return ty
+
+    def _struct(self, name: str, node) -> wit.Record:
+        body = node.child_by_field_name("body")
+        if body is None or body.type != "field_declaration_list" or not body.named_children:
+            raise Unsupported(f"`{name}` (only structs with named fields cross, e.g. `struct P {{ x: f64 }}`)")
+        fields, rust_fields = [], []
+        for f in body.named_children:
+            if f.type != "field_declaration":
+                continue
+            fname = _text(f.child_by_field_name("name"))
+            fields.append((wit_name(fname), self.owned(f.child_by_field_name("type"))))
+            rust_fields.append(fname)
+        record = wit.Record(wit_name(name), tuple(fields), docs=_docs(node))
+        self.rust[record.name] = rust_glue.RustType(f"super::{name}", fields=rust_fields)
+        return record
+
+    def _enum(self, name: str, node) -> wit.WitType:
+        cases, rust_cases = [], []
+        for v in node.child_by_field_name("body").named_children:
+            if v.type != "enum_variant":
+                continue
+            vname = _text(v.child_by_field_name("name"))
+            body = v.child_by_field_name("body")
+            if body is None:
+                cases.append((wit_name(vname), None))
+                rust_cases.append((vname, 0))
+            elif body.type == "ordered_field_declaration_list":
+                types = [self.owned(c) for c in body.named_children if c.type not in ("attribute_item",)]
+                payload = types[0] if len(types) == 1 else wit.Tuple(tuple(types))
+                cases.append((wit_name(vname), payload))
+                rust_cases.append((vname, len(types)))
+            else:
+                raise Unsupported(
+                    f"`{name}::{vname} {{ .. }}` (a variant with named fields; use `{vname}(T)` with a struct T)"
+                )
+        if not cases:
+            raise Unsupported(f"`{name}` (an enum without variants)")
+        self.rust[wit_name(name)] = rust_glue.RustType(f"super::{name}", cases=rust_cases)
+        if all(p is None for _, p in cases):
+            return wit.Enum(wit_name(name), tuple(c for c, _ in cases), docs=_docs(node))
+        return wit.Variant(wit_name(name), tuple(cases), docs=_docs(node))
 
 
 def _docs(node) -> str:
     """The `///` doc comment lines right above an item."""
     lines = []
     prev = node.prev_named_sibling
-    while prev is not None and prev.type == "line_comment" and _text(prev).startswith("///"):
-        lines.append(_text(prev)[3:].strip())
+    while prev is not None and prev.type in ("line_comment", "attribute_item"):
+        if prev.type == "line_comment" and _text(prev).startswith("///"):
+            lines.append(_text(prev)[3:].strip())
         prev = prev.prev_named_sibling
     return "\n".join(reversed(lines))
 
@@ -109,7 +186,7 @@ def _error_at(node, message: str) -> CompileError:
     return CompileError(f"line {line}: {message}")
 
 
-def _export(node) -> rust_glue.Export:
+def _export(node, types: _Types) -> rust_glue.Export:
     rust_name = _text(node.child_by_field_name("name"))
     if node.child_by_field_name("type_parameters") is not None:
         raise _error_at(node, f"`pub fn {rust_name}` is generic; exported functions need concrete types.")
@@ -120,12 +197,11 @@ def _export(node) -> rust_glue.Export:
     for i, p in enumerate(node.child_by_field_name("parameters").named_children):
         if p.type != "parameter":
             raise _error_at(p, f"`pub fn {rust_name}`: unsupported parameter `{_text(p)}`.")
-        pattern = p.child_by_field_name("pattern")
-        name = _text(pattern).removeprefix("mut ").strip()
+        name = _text(p.child_by_field_name("pattern")).removeprefix("mut ").strip()
         if not name.isidentifier() or name == "_":
             name = f"arg{i}"
         try:
-            ty, by_ref = _type(p.child_by_field_name("type"))
+            ty, by_ref = types.param(p.child_by_field_name("type"))
         except Unsupported as e:
             raise _error_at(
                 p,
@@ -136,30 +212,26 @@ def _export(node) -> rust_glue.Export:
     result = None
     ret = node.child_by_field_name("return_type")
     if ret is not None and ret.type != "unit_type":
+        if ret.type == "reference_type":
+            raise _error_at(ret, f"`pub fn {rust_name}` returns a borrow `{_text(ret)}`; return an owned value.")
         try:
-            result, by_ref = _type(ret)
+            result = types.owned(ret)
         except Unsupported as e:
-            by_ref, result = False, None
             raise _error_at(
                 ret, f"`pub fn {rust_name}` returns {e}, which has no WIT equivalent. {SUPPORTED_HINT}"
             ) from None
-        if by_ref:
-            raise _error_at(
-                ret, f"`pub fn {rust_name}` returns a borrow `{_text(ret)}`; return an owned value."
-            )
-    fn = wit.Function(
-        wit_name(rust_name), tuple((wit_name(p.name), p.ty) for p in params), result, docs=_docs(node)
-    )
+    fn = wit.Function(wit_name(rust_name), tuple((wit_name(p.name), p.ty) for p in params), result, docs=_docs(node))
     return rust_glue.Export(rust_name, fn, params)
 
 
-def exports(source: str) -> list[rust_glue.Export]:
-    tree = _parser().parse(source.encode())
-    root = tree.root_node
+def exports(source: str) -> tuple[list[rust_glue.Export], dict[str, rust_glue.RustType]]:
+    """The cell's exported functions, and the Rust spelling of the cell types they use."""
+    root = _parser().parse(source.encode()).root_node
     if root.has_error:
         bad = _first_error(root)
         raise _error_at(bad, f"syntax error near `{_text(bad)[:40]}`")
-    found = [_export(n) for n in root.named_children if n.type == "function_item" and _is_exported(n)]
+    types = _Types(root)
+    found = [_export(n, types) for n in root.named_children if n.type == "function_item" and _is_exported(n)]
     seen: dict[str, str] = {}
     for ex in found:
         if ex.fn.name in seen:
@@ -168,7 +240,7 @@ def exports(source: str) -> list[rust_glue.Export]:
                 "rename one."
             )
         seen[ex.fn.name] = ex.rust_name
-    return found
+    return found, types.rust
 
 
 def _first_error(node):
@@ -185,7 +257,7 @@ class Rust(Language):
     aliases = ("rs",)
 
     def interface(self, source: str, component: str) -> wit.Interface:
-        found = exports(source)
+        found, _ = exports(source)
         if not found:
             raise CompileError(
                 "this Rust cell exports nothing: write at least one top-level `pub fn` with typed "
@@ -202,8 +274,9 @@ class Rust(Language):
         from ..toolchains import rust_toolchain
 
         tc = rust_toolchain(progress=job.progress)
-        found = exports(job.source)
-        src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + rust_glue.glue(job.iface, found)
+        found, rust_types = exports(job.source)
+        glue = rust_glue.glue(job.iface, found, rust_types)
+        src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + glue
         (job.workdir / SOURCE_FILE).write_text(src)
         (job.workdir / "cell.wit").write_text(wit.render_world(job.iface))
         out = job.workdir / "cell.wasm"

@@ -8,7 +8,7 @@ Strings and lists passed in were allocated by the host through `cabi_realloc`, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import wit
 
@@ -134,6 +134,15 @@ PLAIN = {"s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64"}
 
 
 @dataclass
+class RustType:
+    """How the glue spells a cell-defined type: its path, field names (records), cases (enums/variants)."""
+
+    path: str
+    fields: list[str] = field(default_factory=list)
+    cases: list[tuple[str, int]] = field(default_factory=list)  # (Rust variant, number of payload fields)
+
+
+@dataclass
 class Param:
     name: str
     ty: wit.WitType
@@ -147,11 +156,23 @@ class Export:
     params: list[Param]
 
 
+def _coerce(val: str, have: str, want: str) -> str:
+    """A joined flat value (variant payload slot) read back as the case's own core type."""
+    if have == want:
+        return val
+    if want == "i32":
+        return f"({val} as i32)"
+    if want == "f32":
+        return f"f32::from_bits({val} as u32)"
+    return f"f64::from_bits({val} as u64)"  # want f64, have i64
+
+
 class _Gen:
     """Emits Rust expressions and statements; `tmp()` makes unique local names."""
 
-    def __init__(self) -> None:
+    def __init__(self, rust: dict[str, RustType]) -> None:
         self.n = 0
+        self.rust = rust
 
     def tmp(self, stem: str = "t") -> str:
         self.n += 1
@@ -170,22 +191,35 @@ class _Gen:
             return f"lift_string({vals[0]}, {vals[1]})"
         if isinstance(ty, wit.List):
             return self.lift_list(ty, vals[0], vals[1])
-        if isinstance(ty, wit.Tuple):
-            parts, i = [], 0
-            for e in ty.elems:
-                n = len(e.flat())
-                parts.append(self.lift_flat(e, vals[i : i + n]))
-                i += n
-            return f"({', '.join(parts)},)"
-        raise NotImplementedError(ty.wit())
+        if isinstance(ty, (wit.Tuple, wit.Record)):
+            parts = self._split(self._elems(ty), vals)
+            return self._build(ty, [self.lift_flat(t, v) for t, v in parts])
+        if isinstance(ty, wit.Enum):
+            return self._enum_from(ty, vals[0])
+        # option / result / variant: discriminant, then the joined payload slots
+        joined = ty.flat()[1:]
+        arms = []
+        for i, payload in enumerate(ty.payloads()):
+            value = None
+            if payload is not None:
+                mine = payload.flat()
+                coerced = [_coerce(v, h, w) for v, h, w in zip(vals[1:], joined, mine)]
+                value = self.lift_flat(payload, coerced)
+            arms.append(f"{i} => {self._case(ty, i, value)},")
+        return f"match {vals[0]} {{ {' '.join(arms)} _ => std::process::abort() }}"
 
     def lower_flat_single(self, ty: wit.WitType, val: str) -> str:
         """A value that flattens to one core value (the direct-return case)."""
+        if isinstance(ty, wit.Enum):
+            return f"({self._enum_index(ty, val)} as i32)"
+        if isinstance(ty, wit.Record):
+            return self.lower_flat_single(ty.fields[0][1], f"{val}.{self.rust[ty.name].fields[0]}")
+        if isinstance(ty, wit.Tuple):
+            return self.lower_flat_single(ty.elems[0], f"{val}.0")
         assert isinstance(ty, wit.Prim), ty
-        core = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}[ty.flat()[0]]
         if ty.name == "char":
             return f"({val} as u32 as i32)"
-        return f"({val} as {core})"
+        return f"({val} as {_CORE[ty.flat()[0]]})"
 
     # ---- values in linear memory ----
     def load(self, ty: wit.WitType, ptr: str) -> str:
@@ -198,10 +232,18 @@ class _Gen:
         if isinstance(ty, (wit.String, wit.List)):
             vals = [f"*({ptr} as *const i32)", f"*({ptr}.add(4) as *const i32)"]
             return self.lift_flat(ty, vals)
-        if isinstance(ty, wit.Tuple):
-            parts = [self.load(e, f"{ptr}.add({o})") for e, o in zip(ty.elems, ty.offsets())]
-            return f"({', '.join(parts)},)"
-        raise NotImplementedError(ty.wit())
+        if isinstance(ty, (wit.Tuple, wit.Record)):
+            parts = [self.load(t, f"{ptr}.add({o})") for t, o in zip(self._elems(ty), ty.offsets())]
+            return self._build(ty, parts)
+        disc = f"(*({ptr} as *const {RUST_PRIMS[ty.disc().name]}) as u32)"
+        if isinstance(ty, wit.Enum):
+            return self._enum_from(ty, disc)
+        off = ty.payload_offset()
+        arms = []
+        for i, payload in enumerate(ty.payloads()):
+            value = None if payload is None else self.load(payload, f"{ptr}.add({off})")
+            arms.append(f"{i} => {self._case(ty, i, value)},")
+        return f"match {disc} {{ {' '.join(arms)} _ => std::process::abort() }}"
 
     def store(self, ty: wit.WitType, val: str, ptr: str) -> str:
         if isinstance(ty, wit.Prim):
@@ -214,13 +256,24 @@ class _Gen:
             p, n = self.tmp("p"), self.tmp("n")
             lower = f"lower_string({val})" if isinstance(ty, wit.String) else self.lower_list(ty, val)
             return f"let ({p}, {n}) = {lower}; *({ptr} as *mut i32) = {p}; *({ptr}.add(4) as *mut i32) = {n};"
-        if isinstance(ty, wit.Tuple):
-            names = [self.tmp("e") for _ in ty.elems]
-            stores = " ".join(
-                self.store(e, n, f"{ptr}.add({o})") for e, n, o in zip(ty.elems, names, ty.offsets())
-            )
-            return f"let ({', '.join(names)},) = {val}; {stores}"
-        raise NotImplementedError(ty.wit())
+        if isinstance(ty, (wit.Tuple, wit.Record)):
+            elems = self._elems(ty)
+            names = [self.tmp("e") for _ in elems]
+            stores = " ".join(self.store(t, n, f"{ptr}.add({o})") for t, n, o in zip(elems, names, ty.offsets()))
+            return f"let {self._pattern(ty, names)} = {val}; {stores}"
+        disc_ty = RUST_PRIMS[ty.disc().name]
+        if isinstance(ty, wit.Enum):
+            return f"*({ptr} as *mut {disc_ty}) = {self._enum_index(ty, val)} as {disc_ty};"
+        off = ty.payload_offset()
+        arms = []
+        for i, payload in enumerate(ty.payloads()):
+            x = self.tmp("x") if payload is not None else None
+            pattern, rebuild = self._case_pattern(ty, i, x)
+            body = f"*({ptr} as *mut {disc_ty}) = {i};"
+            if payload is not None:
+                body += f" {rebuild}{self.store(payload, x, f'{ptr}.add({off})')}"
+            arms.append(f"{pattern} => {{ {body} }}")
+        return f"match {val} {{ {' '.join(arms)} }}"
 
     def lift_list(self, ty: wit.List, ptr: str, len_: str) -> str:
         e = ty.elem
@@ -236,12 +289,78 @@ class _Gen:
         x, q = self.tmp("x"), self.tmp("q")
         return f"lower_list({val}, {e.size()}, {e.align()}, |{x}, {q}: *mut u8| {{ {self.store(e, x, q)} }})"
 
+    # ---- records, tuples and cases, spelled the Rust way ----
+    @staticmethod
+    def _elems(ty) -> list[wit.WitType]:
+        return list(ty.elems) if isinstance(ty, wit.Tuple) else [t for _, t in ty.fields]
+
+    @staticmethod
+    def _split(types: list[wit.WitType], vals: list[str]) -> list[tuple[wit.WitType, list[str]]]:
+        out, i = [], 0
+        for t in types:
+            n = len(t.flat())
+            out.append((t, vals[i : i + n]))
+            i += n
+        return out
+
+    def _build(self, ty, parts: list[str]) -> str:
+        if isinstance(ty, wit.Tuple):
+            return f"({', '.join(parts)},)"
+        rt = self.rust[ty.name]
+        return f"{rt.path} {{ {', '.join(f'{f}: {p}' for f, p in zip(rt.fields, parts))} }}"
+
+    def _pattern(self, ty, names: list[str]) -> str:
+        if isinstance(ty, wit.Tuple):
+            return f"({', '.join(names)},)"
+        rt = self.rust[ty.name]
+        return f"{rt.path} {{ {', '.join(f'{f}: {n}' for f, n in zip(rt.fields, names))} }}"
+
+    def _enum_from(self, ty: wit.Enum, disc: str) -> str:
+        rt = self.rust[ty.name]
+        arms = " ".join(f"{i} => {rt.path}::{name}," for i, (name, _) in enumerate(rt.cases))
+        return f"match {disc} {{ {arms} _ => std::process::abort() }}"
+
+    def _enum_index(self, ty: wit.Enum, val: str) -> str:
+        rt = self.rust[ty.name]
+        arms = " ".join(f"{rt.path}::{name} => {i}," for i, (name, _) in enumerate(rt.cases))
+        return f"(match {val} {{ {arms} }})"
+
+    def _case(self, ty, i: int, value: str | None) -> str:
+        """The Rust value of case `i` of an option/result/variant holding the lifted payload `value`."""
+        if isinstance(ty, wit.Option):
+            return "None" if i == 0 else f"Some({value})"
+        if isinstance(ty, wit.Result):
+            return f"{'Ok' if i == 0 else 'Err'}({'()' if value is None else value})"
+        rt = self.rust[ty.name]
+        name, arity = rt.cases[i]
+        if arity == 0:
+            return f"{rt.path}::{name}"
+        if arity == 1:
+            return f"{rt.path}::{name}({value})"
+        t = self.tmp("t")
+        return f"{{ let {t} = {value}; {rt.path}::{name}({', '.join(f'{t}.{k}' for k in range(arity))}) }}"
+
+    def _case_pattern(self, ty, i: int, x: str | None) -> tuple[str, str]:
+        """A match pattern for case `i`, and a statement leaving its payload as one value in `x`."""
+        if isinstance(ty, wit.Option):
+            return ("None" if i == 0 else f"Some({x})"), ""
+        if isinstance(ty, wit.Result):
+            return f"{'Ok' if i == 0 else 'Err'}({x if x else '_'})", ""
+        rt = self.rust[ty.name]
+        name, arity = rt.cases[i]
+        if arity == 0:
+            return f"{rt.path}::{name}", ""
+        if arity == 1:
+            return f"{rt.path}::{name}({x})", ""
+        parts = [f"{x}_{k}" for k in range(arity)]  # several fields: the WIT payload is their tuple
+        return f"{rt.path}::{name}({', '.join(parts)})", f"let {x} = ({', '.join(parts)},); "
+
 
 _CORE = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
 
 
-def export_function(iface: wit.Interface, ex: Export, index: int) -> str:
-    g = _Gen()
+def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str, RustType]) -> str:
+    g = _Gen(rust)
     fn = ex.fn
     name = wit.export_name(iface, fn)
     lines: list[str] = []
@@ -291,15 +410,20 @@ def export_function(iface: wit.Interface, ex: Export, index: int) -> str:
     return out
 
 
-def _owns_memory(ty: wit.WitType) -> bool:
+def _owns_memory(ty: wit.WitType | None) -> bool:
+    """Whether a stored value points at heap memory that cabi_post must free."""
     if isinstance(ty, (wit.String, wit.List)):
         return True
-    return isinstance(ty, wit.Tuple) and any(_owns_memory(e) for e in ty.elems)
+    if isinstance(ty, (wit.Tuple, wit.Record)):
+        return any(_owns_memory(t) for t in _Gen._elems(ty))
+    if isinstance(ty, wit._Cases):
+        return any(_owns_memory(t) for t in ty.payloads())
+    return False
 
 
-def glue(iface: wit.Interface, exports: list[Export]) -> str:
+def glue(iface: wit.Interface, exports: list[Export], rust: dict[str, RustType]) -> str:
     ret_size = max([8] + [e.fn.result.size() for e in exports if e.fn.result_indirect()])
     parts = [PRELUDE, f"    pub const RET_SIZE: usize = {wit.align_to(ret_size, 8)};\n"]
-    parts += [export_function(iface, ex, i) for i, ex in enumerate(exports)]
+    parts += [export_function(iface, ex, i, rust) for i, ex in enumerate(exports)]
     parts.append("}\n")
     return "\n".join(parts)
