@@ -247,7 +247,9 @@ class StringCodec(Codec):
         try:
             return v.encode()
         except UnicodeEncodeError as e:
-            raise BadValue(ValueError, f" cannot be encoded as UTF-8: {e.reason} at index {e.start}") from None
+            raise BadValue(
+                ValueError, f" cannot be encoded as UTF-8: {e.reason} at index {e.start}"
+            ) from None
 
     def write(self, v: bytes, slot):
         slot.kind = K_STRING
@@ -306,8 +308,8 @@ class NumericListCodec(ListCodec):
         if arr is not None and arr.size == 0:
             return np.empty(0, self.dtype)
         if arr is None or arr.ndim != 1 or arr.dtype.kind not in self._kinds():
-            ListCodec.check(self, v)  # finds and names the offending element
-            raise BadValue(TypeError, f" must be a 1-D sequence of numbers ({self.ty.wit()})")
+            items = ListCodec.check(self, v)  # element by element: names the offending one
+            return np.array(items, dtype=self.dtype)
         if arr.dtype.kind in "iu" and self.dtype.kind in "iu" and arr.size:
             lo, hi = wit.INT_RANGES[self.name]
             bad = np.flatnonzero((arr < lo) | (arr > hi))
@@ -423,7 +425,9 @@ class RecordCodec(Codec):
             try:
                 x = get(n, s)
             except (KeyError, AttributeError):
-                raise BadValue(TypeError, f" is missing field {s!r} (record {self.ty.name}, given {_tn(v)})") from None
+                raise BadValue(
+                    TypeError, f" is missing field {s!r} (record {self.ty.name}, given {_tn(v)})"
+                ) from None
             try:
                 out.append(c.check(x))
             except BadValue as e:
@@ -506,7 +510,9 @@ class ResultCodec(Codec):
 
     def check(self, v):
         if not isinstance(v, (Ok, Err)):
-            raise BadValue(TypeError, f" must be asterai_kernel.Ok(...) or Err(...) ({self.ty.wit()}), not {_tn(v)}")
+            raise BadValue(
+                TypeError, f" must be asterai_kernel.Ok(...) or Err(...) ({self.ty.wit()}), not {_tn(v)}"
+            )
         codec = self.ok if isinstance(v, Ok) else self.err
         if codec is None:
             if v.value is not None:
@@ -553,14 +559,18 @@ class VariantCodec(Codec):
                                       f"(variant {self.ty.name}), not {_tn(v)}")  # fmt: skip
         if tag not in self.cases:
             names = ", ".join(c for c, _ in self.ty.cases)
-            raise BadValue(ValueError, f" has tag {tag!r}, which is not a case of variant {self.ty.name} ({names})")
+            raise BadValue(
+                ValueError, f" has tag {tag!r}, which is not a case of variant {self.ty.name} ({names})"
+            )
         case, codec = self.cases[tag]
         if codec is None:
             if payload is not None:
                 raise BadValue(TypeError, f" case {case!r} carries no value, got {_tn(payload)}")
             return (case, None)
         if bare:
-            raise BadValue(TypeError, f" case {case!r} needs a value ({codec.ty.wit()}): pass ({case!r}, value)")
+            raise BadValue(
+                TypeError, f" case {case!r} needs a value ({codec.ty.wit()}): pass ({case!r}, value)"
+            )
         try:
             return (case, codec.check(payload))
         except BadValue as e:

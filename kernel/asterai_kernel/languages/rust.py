@@ -73,7 +73,9 @@ class _Types:
             raise Unsupported("a bare `str` (write `&str` or `String`)")
         if kind == "reference_type":
             if any(c.type == "mutable_specifier" for c in node.children):
-                raise Unsupported(f"`{_text(node)}` (a mutable borrow cannot cross; take the value and return it)")
+                raise Unsupported(
+                    f"`{_text(node)}` (a mutable borrow cannot cross; take the value and return it)"
+                )
             inner = node.child_by_field_name("type")
             if inner.type == "primitive_type" and _text(inner) == "str":
                 return wit.String(), True
@@ -126,7 +128,9 @@ class _Types:
     def _struct(self, name: str, node) -> wit.Record:
         body = node.child_by_field_name("body")
         if body is None or body.type != "field_declaration_list" or not body.named_children:
-            raise Unsupported(f"`{name}` (only structs with named fields cross, e.g. `struct P {{ x: f64 }}`)")
+            raise Unsupported(
+                f"`{name}` (only structs with named fields cross, e.g. `struct P {{ x: f64 }}`)"
+            )
         fields, rust_fields = [], []
         for f in body.named_children:
             if f.type != "field_declaration":
@@ -213,14 +217,18 @@ def _export(node, types: _Types) -> rust_glue.Export:
     ret = node.child_by_field_name("return_type")
     if ret is not None and ret.type != "unit_type":
         if ret.type == "reference_type":
-            raise _error_at(ret, f"`pub fn {rust_name}` returns a borrow `{_text(ret)}`; return an owned value.")
+            raise _error_at(
+                ret, f"`pub fn {rust_name}` returns a borrow `{_text(ret)}`; return an owned value."
+            )
         try:
             result = types.owned(ret)
         except Unsupported as e:
             raise _error_at(
                 ret, f"`pub fn {rust_name}` returns {e}, which has no WIT equivalent. {SUPPORTED_HINT}"
             ) from None
-    fn = wit.Function(wit_name(rust_name), tuple((wit_name(p.name), p.ty) for p in params), result, docs=_docs(node))
+    fn = wit.Function(
+        wit_name(rust_name), tuple((wit_name(p.name), p.ty) for p in params), result, docs=_docs(node)
+    )
     return rust_glue.Export(rust_name, fn, params)
 
 

@@ -259,7 +259,9 @@ class _Gen:
         if isinstance(ty, (wit.Tuple, wit.Record)):
             elems = self._elems(ty)
             names = [self.tmp("e") for _ in elems]
-            stores = " ".join(self.store(t, n, f"{ptr}.add({o})") for t, n, o in zip(elems, names, ty.offsets()))
+            stores = " ".join(
+                self.store(t, n, f"{ptr}.add({o})") for t, n, o in zip(elems, names, ty.offsets())
+            )
             return f"let {self._pattern(ty, names)} = {val}; {stores}"
         disc_ty = RUST_PRIMS[ty.disc().name]
         if isinstance(ty, wit.Enum):

@@ -1,0 +1,157 @@
+"""The shared value-conformance table: every guest language runs it through identity functions.
+
+Each case is a WIT type and values to send through `fn cN(x: T) -> T { x }` written in the guest language.
+A language plugin proves itself by generating those identity functions (see test_conformance_rust.py) and
+passing `check_case` for every row. `expected` defaults to the value itself; `normalize` compares records
+(dataclasses or dicts), enums (members or names) and variants (Variant or tuples) by content.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from asterai_kernel import ComponentError, Err, Ok, Some, Variant, wit
+
+INF, NAN = float("inf"), float("nan")
+S = wit.String()
+
+
+def P(name: str) -> wit.Prim:
+    return wit.Prim(name)
+
+
+POINT = wit.Record("point", (("x", P("f64")), ("y", P("f64"))))
+COLOR = wit.Enum("color", ("red", "dark-red", "blue"))
+SHAPE = wit.Variant(
+    "shape", (("circle", P("f32")), ("rect", wit.Tuple((P("u16"), P("u16")))), ("none", None), ("named", S))
+)
+INNER = wit.Record("inner", (("label", S), ("tags", wit.List(S)), ("at", wit.Option(POINT))))
+MIDDLE = wit.Record("middle", (("inner", INNER), ("color", COLOR), ("weights", wit.List(P("f64")))))
+OUTER = wit.Record("outer", (("middle", MIDDLE), ("shapes", wit.List(SHAPE)), ("id", P("u64"))))
+
+
+@dataclass
+class Raises:
+    """The call must raise `kind` (a top-level result's err), whose .value equals `value`."""
+
+    kind: type[Exception]
+    value: Any
+
+
+@dataclass
+class Case:
+    ty: wit.WitType
+    values: list[Any]
+    expected: list[Any] = field(default_factory=list)  # empty: each value comes back as is
+
+    def pairs(self):
+        return zip(self.values, self.expected or self.values)
+
+
+DEEP = {
+    "middle": {
+        "inner": {"label": "deep 😀", "tags": ["", "a"], "at": {"x": -0.0, "y": 1e300}},
+        "color": "dark-red",
+        "weights": [0.5, INF],
+    },
+    "shapes": [("circle", 1.5), ("rect", (0, 65535)), ("none", None), ("named", "")],
+    "id": 2**64 - 1,
+}
+
+CASES: list[Case] = [
+    Case(P("bool"), [True, False]),
+    Case(P("s8"), [-128, -1, 0, 127]),
+    Case(P("u8"), [0, 255]),
+    Case(P("s16"), [-(2**15), 2**15 - 1]),
+    Case(P("u16"), [0, 2**16 - 1]),
+    Case(P("s32"), [-(2**31), 0, 2**31 - 1]),
+    Case(P("u32"), [0, 2**32 - 1]),
+    Case(P("s64"), [-(2**63), -1, 2**63 - 1]),
+    Case(P("u64"), [0, 2**63, 2**64 - 1]),
+    Case(P("f32"), [0.0, -0.0, 1.5, -2.25, INF, -INF, NAN, 3.4028234663852886e38, 1.401298464324817e-45]),
+    Case(P("f64"), [0.0, -0.0, 0.1, INF, -INF, NAN, 5e-324, 1.7976931348623157e308]),
+    Case(P("char"), ["a", "\x00", "é", "😀", "\U0010ffff"]),
+    Case(S, ["", "ascii", "grüße", "😀 astral 𝄞 plane", "\x00 inside", "x" * 100_000]),
+    Case(wit.List(P("u8")), [b"", b"\x00\xff", bytes(range(256)) * 40]),
+    Case(wit.List(P("s64")), [[], [-(2**63), 2**63 - 1]]),
+    Case(wit.List(P("u64")), [[0, 2**64 - 1]]),
+    Case(wit.List(P("f32")), [[1.5, -INF]]),
+    Case(
+        wit.List(P("f64")),
+        [[], [0.5, -0.0, INF], list(range(1000))],
+        [[], [0.5, -0.0, INF], list(range(1000))],
+    ),
+    Case(wit.List(P("bool")), [[], [True, False, True]]),
+    Case(wit.List(P("char")), [["a", "😀"]]),
+    Case(wit.List(S), [[], ["", "😀", "x" * 1000]]),
+    Case(wit.List(wit.List(P("s32"))), [[], [[], [1], [2, 3]]]),
+    Case(wit.Tuple((P("u8"), S, P("f64"))), [(0, "", 1.5), (255, "😀", -INF)]),
+    Case(wit.Option(P("u32")), [None, 0, 7]),
+    Case(wit.Option(S), [None, "", "x"]),
+    Case(wit.Option(wit.Option(S)), [None, Some(None), "x", Some("y")], [None, Some(None), "x", "y"]),
+    Case(wit.List(wit.Option(P("s64"))), [[None, -1, None, 2**63 - 1]]),
+    Case(wit.Option(wit.List(P("u8"))), [None, b"", b"abc"]),
+    Case(wit.Result(P("u32"), S), [Ok(5), Err("bad")], [5, Raises(ComponentError, "bad")]),
+    Case(wit.Result(None, S), [Ok(), Err("")], [None, Raises(ComponentError, "")]),
+    Case(wit.Option(wit.Result(S, P("u8"))), [None, Ok("fine"), Err(3)]),
+    Case(wit.List(wit.Result(P("f64"), S)), [[Ok(1.0), Err("e"), Ok(-0.0)]]),
+    Case(POINT, [{"x": 1.0, "y": -2.5}, {"x": NAN, "y": INF}]),
+    Case(wit.List(POINT), [[], [{"x": 0.0, "y": 0.0}] * 3]),
+    Case(COLOR, ["red", "dark-red", "dark_red", "blue"], ["red", "dark-red", "dark-red", "blue"]),
+    Case(
+        SHAPE,
+        [("circle", 2.5), ("rect", (1, 2)), "none", ("named", "😀"), Variant("none")],
+        [("circle", 2.5), ("rect", (1, 2)), ("none", None), ("named", "😀"), ("none", None)],
+    ),
+    Case(OUTER, [DEEP]),
+]
+
+
+def normalize(v: Any) -> Any:
+    """Content of a value, whatever Python shape carries it (for comparing results with expectations)."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, (Some, Ok, Err)):
+        return {f.name: normalize(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, dict):
+        return {k.replace("-", "_"): normalize(x) for k, x in v.items()}
+    if isinstance(v, enum.Enum):
+        return v.value
+    if isinstance(v, Variant):
+        return (v.tag, normalize(v.value))
+    if isinstance(v, str) and len(v) > 1 and "_" in v and v.replace("_", "").isalpha():
+        return v.replace("_", "-")  # an enum given by its snake name
+    if isinstance(v, (list, tuple)):
+        items = [normalize(x) for x in v]
+        return tuple(items) if isinstance(v, tuple) else items
+    if isinstance(v, (Some, Ok, Err)):
+        return (type(v).__name__, normalize(v.value))
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, float) and math.isnan(v):
+        return "NaN"
+    if isinstance(v, float) and v == 0.0:
+        return "-0.0" if math.copysign(1, v) < 0 else 0.0
+    return v
+
+
+def fn_name(i: int) -> str:
+    return f"c{i}"
+
+
+def check_case(call, case: Case) -> None:
+    """Send each value of the case through its identity function `call` and compare."""
+    for value, expected in case.pairs():
+        if isinstance(expected, Raises):
+            with pytest.raises(expected.kind) as info:
+                call(value)
+            assert normalize(info.value.value) == normalize(expected.value)
+            continue
+        got = call(value)
+        assert normalize(got) == normalize(expected), (
+            f"{case.ty.wit()}: sent {value!r:.200}, got {got!r:.200}"
+        )
