@@ -18,6 +18,8 @@ class ExportProxy:
         self._session = session
         self._component = component
         self._fn = fn_name
+        self._owner = None  # the LiveComponent whose export `fast` calls; set by the session
+        self.fast = self._unavailable
         self.__name__ = snake_name(fn_name)
         self.__qualname__ = f"{component}.{self.__name__}"
         fn = self._function()
@@ -31,6 +33,10 @@ class ExportProxy:
         return live.exports[self._fn].fn
 
     def __call__(self, *args, **kwargs):
+        return self.fast(*args, **kwargs)
+
+    def _unavailable(self, *args, **kwargs):
+        """While the component is removed or down: the general path raises the clear error."""
         return self._session.get(self._component).call(self._fn, args, kwargs)
 
     def __repr__(self) -> str:
@@ -66,7 +72,7 @@ class ComponentHandle:
                 return cls
             raise AttributeError(f"component {self._name!r} has no export {attr!r}; it has: "
                                  f"{', '.join(self._exports()) or 'none'}")  # fmt: skip
-        return ExportProxy(self._session, self._name, fn)
+        return self._session.proxy(self._name, fn)
 
     def __setattr__(self, attr, value):
         raise AttributeError(f"component handles are read-only; re-run the cell that defines {self._name!r}")

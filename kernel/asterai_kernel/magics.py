@@ -125,7 +125,7 @@ class AsteraiMagics(Magics):
         for fn in live.iface.functions:
             py = snake_name(fn.name)
             if py != name:  # an export named like its component stays reachable as NAME.NAME
-                new[py] = ExportProxy(self.session, name, fn.name)
+                new[py] = self.session.proxy(name, fn.name)
         ours = set().union(*self.bound.values()) if self.bound else set()
         for stale in self.bound.get(name, set()) - set(new):
             if isinstance(ns.get(stale), (ComponentHandle, ExportProxy)):

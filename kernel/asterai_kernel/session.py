@@ -17,6 +17,7 @@ from . import wit
 from .build import cache
 from .component import LiveComponent, Timings
 from .errors import AsteraiError
+from .handles import ExportProxy
 from .languages.base import BuildJob, Language, Progress
 
 WASMTIME_VERSION = "50.0.1"
@@ -50,7 +51,11 @@ class Session:
         self.linker = Linker(self.engine)
         self.linker.add_wasip2()
         self.components: dict[str, LiveComponent] = {}
+        self.proxies: dict[tuple[str, str], ExportProxy] = {}  # (component, WIT function) -> its proxy
         self.guest_depth = 0  # calls into guest code in progress (only the main thread changes it)
+        self.epoch_gen = (
+            0  # bumped with the engine's epoch: Stores reset their deadline before their next call
+        )
         self._interrupt_pending = False
         self._lock = threading.Lock()
         atexit.register(self.close)
@@ -62,6 +67,7 @@ class Session:
             if self.guest_depth == 0:
                 return False
             self._interrupt_pending = True
+            self.epoch_gen += 1
         self.engine.increment_epoch()
         return True
 
@@ -117,6 +123,7 @@ class Session:
         if old is not None:
             old.close()
         self.components[name] = live
+        self.publish(live)
         return live
 
     def get(self, name: str) -> LiveComponent:
@@ -126,6 +133,33 @@ class Session:
         if live.store is None:
             raise AsteraiError(f"component {name!r} is down (it failed to restart); re-run its cell")
         return live
+
+    def proxy(self, component: str, fn_name: str) -> ExportProxy:
+        """The one proxy of an export: handed out once, relinked on every restart and re-run."""
+        key = (component, fn_name)
+        proxy = self.proxies.get(key)
+        if proxy is None:
+            proxy = self.proxies[key] = ExportProxy(self, component, fn_name)
+            live = self.components.get(component)
+            if live is not None and fn_name in live.exports:
+                self._link(proxy, live)
+        return proxy
+
+    def publish(self, live: LiveComponent) -> None:
+        """Point the proxies of this component's exports at its (new) instance."""
+        for fn in live.iface.functions:
+            proxy = self.proxies.get((live.name, fn.name))
+            if proxy is not None:
+                self._link(proxy, live)
+
+    def unpublish(self, live: LiveComponent) -> None:
+        for (component, _), proxy in self.proxies.items():
+            if component == live.name and proxy._owner is live:
+                proxy._owner, proxy.fast = None, proxy._unavailable
+
+    @staticmethod
+    def _link(proxy: ExportProxy, live: LiveComponent) -> None:
+        proxy._owner, proxy.fast = live, live.exports[proxy._fn].fast
 
     def remove(self, name: str) -> None:
         live = self.components.pop(name, None)

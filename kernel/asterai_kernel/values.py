@@ -33,7 +33,7 @@ VAL_SIZE = 32
 
 
 def check_layout() -> None:
-    """The fast paths write wasmtime's C structs directly: refuse to run on a layout they were not built for."""
+    """The fast paths write wasmtime's C structs directly: refuse a layout they were not built for."""
     expected = {
         "wasmtime_component_val_t": (ctypes.sizeof(VAL), 32),
         "offset of val.of": (VAL.of.offset, 8),
@@ -44,7 +44,7 @@ def check_layout() -> None:
     wrong = {k: v for k, v in expected.items() if v[0] != v[1]}
     if wrong:
         raise ImportError(
-            f"asterai_kernel: wasmtime's C value layout differs from the one this version was built for {wrong}; "
+            f"asterai_kernel: wasmtime's C value layout differs from the one this version expects {wrong}; "
             "install the pinned wasmtime==50.0.1"
         )
 

@@ -159,7 +159,8 @@ class _Types:
                 rust_cases.append((vname, len(types)))
             else:
                 raise Unsupported(
-                    f"`{name}::{vname} {{ .. }}` (a variant with named fields; use `{vname}(T)` with a struct T)"
+                    f"`{name}::{vname} {{ .. }}` (a variant with named fields; "
+                    f"use `{vname}(T)` with a struct T)"
                 )
         if not cases:
             raise Unsupported(f"`{name}` (an enum without variants)")
