@@ -162,3 +162,48 @@ def test_single_flat_records_and_enums_return_directly(cell, ns):
          "pub fn next(i: Id) -> Id { Id { v: i.v + 1 } }\npub fn flip(o: On) -> On { match o { On::Yes => On::No, On::No => On::Yes } }\n")  # fmt: skip
     assert ns["next"]({"v": 41}).v == 42
     assert ns["flip"]("yes") == "no"
+
+
+BULK = """
+pub fn echo_bytes(b: Vec<u8>) -> Vec<u8> { b }
+pub fn echo_i8(v: &[i8]) -> Vec<i8> { v.to_vec() }
+pub fn echo_u64(v: Vec<u64>) -> Vec<u64> { v }
+pub fn scale(v: Vec<f32>, k: f32) -> Vec<f32> { v.iter().map(|x| x * k).collect() }
+pub fn total(v: &[f64]) -> f64 { v.iter().sum() }
+pub fn ramp(n: u32) -> Vec<f64> { (0..n).map(|i| i as f64 * 0.5).collect() }
+"""
+
+
+@pytest.fixture(scope="module")
+def bulk(ip):
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_cell_magic("asterai", "rust bulk", BULK)
+    return ip.user_ns
+
+
+def test_numeric_lists_cross_in_one_block(bulk):
+    np = pytest.importorskip("numpy")
+    live = bulk["bulk"]._live
+    assert live.exports["echo-bytes"].twin is not None and live.exports["total"].twin is not None
+    data = np.random.default_rng(1).integers(0, 256, 1 << 20, dtype=np.uint8).tobytes()
+    assert bulk["echo_bytes"](data) == data  # 1 MiB: through the twin
+    assert bulk["echo_bytes"](b"ab") == b"ab"  # small: element by element
+    signed = np.arange(-128, 128, dtype=np.int8).repeat(64)
+    assert bulk["echo_i8"](signed) == signed.tolist()
+    extremes = np.array([0, 2**64 - 1] * 4096, dtype=np.uint64)
+    assert bulk["echo_u64"](extremes) == extremes.tolist()
+    assert bulk["scale"](np.ones(5000, np.float32), 2.5) == [2.5] * 5000
+    values = np.random.default_rng(2).random(100_000)
+    assert bulk["total"](values) == pytest.approx(values.sum())
+    assert bulk["total"](values.tolist()) == pytest.approx(values.sum())  # a list is checked, then the same
+    assert bulk["ramp"](100_000)[-1] == 49_999.5  # a bulk result: through the twin whatever the inputs
+    assert bulk["ramp"](0) == []
+
+
+def test_bulk_inputs_are_checked_before_the_twin(bulk):
+    big = [7] * 10_000
+    big[1234] = 300
+    with pytest.raises(OverflowError, match=r"parameter 'b'\[1234\] = 300 is out of range for u8"):
+        bulk["echo_bytes"](big)
+    with pytest.raises(TypeError, match=r"parameter 'v'\[2\] must be a float"):
+        bulk["total"]([1.0, 2.0, "x"] + [0.0] * 10_000)

@@ -25,6 +25,7 @@ from .names import snake_name
 from .values import VAL
 
 OUTPUT_CAP = 1 << 20  # bytes a single call may print before the rest is dropped
+BULK_MIN_BYTES = 4096  # numeric lists at least this big cross through the function's bulk twin
 
 
 class OutputCapture:
@@ -104,6 +105,14 @@ class ExportFunc:
         self._ctx_addr = ctypes.c_void_p(ctypes.cast(self._ctx, ctypes.c_void_p).value)
         self.top_result = isinstance(fn.result, wit.Result)
         self.call = self._generic_call
+        self.twin: ExportFunc | None = None  # the bulk twin (wit.bulk_twin), where the glue exports one
+        self.bulk_params = [i for i, (_, t) in enumerate(fn.params) if isinstance(t, wit.Bulk)]
+
+    def worth_it(self, lowered: list) -> bool:
+        """Use this bulk twin when its lists are big enough for one block to beat element-by-element."""
+        if not self.bulk_params:
+            return True  # only the result is a list: its size is unknown, and one block never loses much
+        return sum(lowered[i].nbytes for i in self.bulk_params) >= BULK_MIN_BYTES
 
     def bind(self, args: tuple, kwargs: dict) -> list:
         """Checked, normalised arguments; errors name the parameter (and index or field)."""
@@ -227,9 +236,22 @@ class LiveComponent:
             export = ExportFunc(store, instance.get_func(store, index), fn, codecs, self.name)
             export.fast = self.fast_call(export)
             self.exports[fn.name] = export
+        self._link_bulk_twins(instance)
         self.timings.instantiate = time.perf_counter() - t0
         if self.session.components.get(self.name) is self:  # a restart: relink the proxies now
             self.session.publish(self)
+
+    def _link_bulk_twins(self, instance: Instance) -> None:
+        bulk = wit.bulk_interface(self.iface) if self.language.bulk_twins else None
+        if bulk is None:
+            return
+        store = self.store
+        bulk_index = instance.get_export_index(store, f"{wit.PACKAGE}/{bulk.name}")
+        for twin, codecs in zip(bulk.functions, values.codecs_for(bulk.functions, self.types)):
+            index = instance.get_export_index(store, twin.name, bulk_index)
+            self.exports[twin.name].twin = ExportFunc(
+                store, instance.get_func(store, index), twin, codecs, self.name
+            )
 
     def reset_deadline(self) -> None:
         """The engine's epoch moved (an interrupt): this Store's deadline is one tick ahead again."""
@@ -255,6 +277,8 @@ class LiveComponent:
         if export is None:
             raise AttributeError(f"component {self.name!r} has no export {fn_name!r}")
         lowered = export.bind(args, kwargs)
+        if export.twin is not None and export.twin.worth_it(lowered):
+            export = export.twin
         session = self.session
         if self.deadline_gen != session.epoch_gen:
             self.reset_deadline()

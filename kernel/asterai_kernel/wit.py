@@ -350,15 +350,63 @@ class Interface:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Bulk(WitType):
+    """A numeric list sent as one `string` block (see `bulk_twin`): WIT `string`, meaning list<elem>."""
+
+    elem: Prim
+
+    def size(self):
+        return 8
+
+    def align(self):
+        return 4
+
+    def flat(self):
+        return ["i32", "i32"]
+
+    def wit(self):
+        return "string"
+
+
+NUMERIC = frozenset(["s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64"])
+
+
+def is_numeric_list(ty: WitType | None) -> bool:
+    return isinstance(ty, List) and isinstance(ty.elem, Prim) and ty.elem.name in NUMERIC
+
+
+def bulk_twin(fn: Function) -> Function | None:
+    """The twin of a function taking or returning numeric lists, which carries them as one string block.
+
+    Through wasmtime's C API a list crosses element by element (about 100 ns each); a string crosses as one
+    block. Glue we generate also exports this twin, and the host calls it for large data: each list's
+    little-endian bytes travel as the Latin-1 characters of a UTF-8 string, decoded by the guest's glue.
+    """
+    if not any(is_numeric_list(t) for t in [t for _, t in fn.params] + [fn.result]):
+        return None
+
+    def bulk(t):
+        return Bulk(t.elem) if is_numeric_list(t) else t
+
+    return Function(fn.name, tuple((n, bulk(t)) for n, t in fn.params), bulk(fn.result), docs=fn.docs)
+
+
+def bulk_interface(iface: Interface) -> Interface | None:
+    twins = tuple(t for t in map(bulk_twin, iface.functions) if t is not None)
+    return Interface(f"{iface.name}-bulk", twins) if twins else None
+
+
 PACKAGE = "asterai:cells"
 WORLD = "cell"
 
 
-def render_world(iface: Interface) -> str:
-    """The WIT document a cell is built against: its interface and a world exporting it."""
-    return (
-        f"package {PACKAGE};\n\n{iface.render()}\n\nworld {WORLD} {{\n  export {wit_ident(iface.name)};\n}}\n"
-    )
+def render_world(iface: Interface, *, bulk: bool = False) -> str:
+    """The WIT document a cell is built against: its interface (and bulk twins) and a world exporting them."""
+    ifaces = [iface] + ([b] if bulk and (b := bulk_interface(iface)) else [])
+    body = "\n\n".join(i.render() for i in ifaces)
+    exports = "".join(f"  export {wit_ident(i.name)};\n" for i in ifaces)
+    return f"package {PACKAGE};\n\n{body}\n\nworld {WORLD} {{\n{exports}}}\n"
 
 
 def export_name(iface: Interface, fn: Function) -> str:

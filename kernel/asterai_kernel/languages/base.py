@@ -29,6 +29,8 @@ class BuildJob:
 class Language(ABC):
     name: str
     aliases: tuple[str, ...] = ()
+    # Whether the glue also exports wit.bulk_interface (numeric lists as one string block).
+    bulk_twins: bool = False
 
     @abstractmethod
     def interface(self, source: str, component: str) -> Interface:

@@ -264,6 +264,7 @@ def _first_error(node):
 class Rust(Language):
     name = "rust"
     aliases = ("rs",)
+    bulk_twins = True
 
     def interface(self, source: str, component: str) -> wit.Interface:
         found, _ = exports(source)
@@ -287,7 +288,7 @@ class Rust(Language):
         glue = rust_glue.glue(job.iface, found, rust_types)
         src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + glue
         (job.workdir / SOURCE_FILE).write_text(src)
-        (job.workdir / "cell.wit").write_text(wit.render_world(job.iface))
+        (job.workdir / "cell.wit").write_text(wit.render_world(job.iface, bulk=True))
         out = job.workdir / "cell.wasm"
         cmd = [
             str(tc.rustc), "--edition", "2021", "--crate-type", "cdylib", "--crate-name", "cell",

@@ -106,6 +106,31 @@ mod __asterai {
         (buf as i32, len as i32)
     }
 
+    /// A numeric list that crossed as a string: each byte of its little-endian data is two ASCII
+    /// characters '@'..'O' (0x40 | high nibble, 0x40 | low nibble), cheap to code on both sides.
+    pub unsafe fn bulk_in<T: Copy>(ptr: i32, len: i32) -> Vec<T> {
+        let src = std::slice::from_raw_parts(ptr as *const u8, len as usize);
+        let n = src.len() / 2;
+        let mut out: Vec<T> = Vec::with_capacity(n / std::mem::size_of::<T>());
+        let dst = std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut u8, n);
+        for (d, pair) in dst.iter_mut().zip(src.chunks_exact(2)) {
+            *d = (pair[0] << 4) | (pair[1] & 0x0f);
+        }
+        out.set_len(n / std::mem::size_of::<T>());
+        free(ptr, len as usize, 1);
+        out
+    }
+
+    pub unsafe fn bulk_out<T: Copy>(v: Vec<T>) -> (i32, i32) {
+        let bytes = std::slice::from_raw_parts(v.as_ptr() as *const u8, v.len() * std::mem::size_of::<T>());
+        let mut out: Vec<u8> = vec![0; bytes.len() * 2];
+        for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = 0x40 | (b >> 4);
+            pair[1] = 0x40 | (b & 0x0f);
+        }
+        lower_string(String::from_utf8_unchecked(out))
+    }
+
     #[repr(C, align(8))]
     pub struct RetArea(pub [u8; RET_SIZE]);
     pub static mut RET: RetArea = RetArea([0; RET_SIZE]);
@@ -189,6 +214,8 @@ class _Gen:
             return f"({v} as {RUST_PRIMS[ty.name]})"
         if isinstance(ty, wit.String):
             return f"lift_string({vals[0]}, {vals[1]})"
+        if isinstance(ty, wit.Bulk):
+            return f"bulk_in::<{RUST_PRIMS[ty.elem.name]}>({vals[0]}, {vals[1]})"
         if isinstance(ty, wit.List):
             return self.lift_list(ty, vals[0], vals[1])
         if isinstance(ty, (wit.Tuple, wit.Record)):
@@ -229,7 +256,7 @@ class _Gen:
             if ty.name == "char":
                 return f"char::from_u32_unchecked(*({ptr} as *const u32))"
             return f"*({ptr} as *const {RUST_PRIMS[ty.name]})"
-        if isinstance(ty, (wit.String, wit.List)):
+        if isinstance(ty, (wit.String, wit.List, wit.Bulk)):
             vals = [f"*({ptr} as *const i32)", f"*({ptr}.add(4) as *const i32)"]
             return self.lift_flat(ty, vals)
         if isinstance(ty, (wit.Tuple, wit.Record)):
@@ -252,9 +279,13 @@ class _Gen:
             if ty.name == "char":
                 return f"*({ptr} as *mut u32) = {val} as u32;"
             return f"*({ptr} as *mut {RUST_PRIMS[ty.name]}) = {val};"
-        if isinstance(ty, (wit.String, wit.List)):
+        if isinstance(ty, (wit.String, wit.List, wit.Bulk)):
             p, n = self.tmp("p"), self.tmp("n")
-            lower = f"lower_string({val})" if isinstance(ty, wit.String) else self.lower_list(ty, val)
+            lower = (
+                f"lower_string({val})" if isinstance(ty, wit.String)
+                else f"bulk_out({val})" if isinstance(ty, wit.Bulk)
+                else self.lower_list(ty, val)
+            )  # fmt: skip
             return f"let ({p}, {n}) = {lower}; *({ptr} as *mut i32) = {p}; *({ptr}.add(4) as *mut i32) = {n};"
         if isinstance(ty, (wit.Tuple, wit.Record)):
             elems = self._elems(ty)
@@ -404,17 +435,18 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
     )
     if fn.result_indirect() and _owns_memory(fn.result):
         # Loading the result back takes ownership of what it points to; dropping it frees it.
+        stored = wit.String() if isinstance(fn.result, wit.Bulk) else fn.result  # a bulk result is its text
         out += (
             f'    #[export_name = "cabi_post_{name}"]\n'
             f'    unsafe extern "C" fn post_{index}(ret: i32) {{\n'
-            f"        drop({g.load(fn.result, '(ret as *const u8)')});\n    }}\n"
+            f"        drop({g.load(stored, '(ret as *const u8)')});\n    }}\n"
         )
     return out
 
 
 def _owns_memory(ty: wit.WitType | None) -> bool:
     """Whether a stored value points at heap memory that cabi_post must free."""
-    if isinstance(ty, (wit.String, wit.List)):
+    if isinstance(ty, (wit.String, wit.List, wit.Bulk)):
         return True
     if isinstance(ty, (wit.Tuple, wit.Record)):
         return any(_owns_memory(t) for t in _Gen._elems(ty))
@@ -424,8 +456,14 @@ def _owns_memory(ty: wit.WitType | None) -> bool:
 
 
 def glue(iface: wit.Interface, exports: list[Export], rust: dict[str, RustType]) -> str:
-    ret_size = max([8] + [e.fn.result.size() for e in exports if e.fn.result_indirect()])
+    ret_size = max([8] + [e.fn.result.size() for e in exports if e.fn.result_indirect()])  # twins: <= 8
     parts = [PRELUDE, f"    pub const RET_SIZE: usize = {wit.align_to(ret_size, 8)};\n"]
     parts += [export_function(iface, ex, i, rust) for i, ex in enumerate(exports)]
+    bulk = wit.bulk_interface(iface)
+    twins = [(ex, wit.bulk_twin(ex.fn)) for ex in exports]
+    for i, (ex, twin) in enumerate(twins):
+        if twin is not None:
+            params = [Param(p.name, t, p.by_ref) for p, (_, t) in zip(ex.params, twin.params)]
+            parts.append(export_function(bulk, Export(ex.rust_name, twin, params), len(exports) + i, rust))
     parts.append("}\n")
     return "\n".join(parts)
