@@ -1,7 +1,7 @@
 """Asterai benchmarks: one run, baselines measured in the same run, a table of medians and ratios.
 
     python benchmarks/run.py            # full run (a few minutes at most)
-    python benchmarks/run.py --quick    # fewer repetitions (well under a minute)
+    python benchmarks/run.py --quick    # fewer repetitions (about half a minute)
 
 Nothing here asserts: targets are reported as met or not, never enforced. See benchmarks/README.md.
 """
@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,6 +66,17 @@ def sum(list xs):
     return s
 def build_id(): return NONCE
 """
+
+# The values section: one cell of identity functions, our proxies against raw wasmtime-py on the same instance.
+VALUES_CELL = """\
+pub struct P { pub x: f64, pub y: f64, pub name: String }
+pub fn add(a: i32, b: i32) -> i32 { a.wrapping_add(b) }
+pub fn echo_str(s: String) -> String { s }
+pub fn echo_bytes(b: Vec<u8>) -> Vec<u8> { b }
+pub fn echo_f64(v: Vec<f64>) -> Vec<f64> { v }
+pub fn echo_p(p: P) -> P { p }
+"""
+MIB, N_FLOATS = 1 << 20, 1_000_000
 
 _nonce = time.time_ns() * 1000 + random.randrange(1000)  # unique across runs: the build caches persist
 
@@ -120,6 +132,92 @@ def quiet_cell(ip, magic: str, line: str, cell: str) -> None:
         ip.run_cell_magic(magic, line, cell)
 
 
+Row = tuple[str, str, str, str, float, str, "bool | str | None"]
+
+
+def print_table(rows: list[Row]) -> None:
+    """measurement, asterai, baseline, baseline time, ratio, target, met (None: no target; str: as given)."""
+    header = ("measurement", "asterai", "baseline", "baseline time", "ratio", "target", "met")
+    met = lambda m: "-" if m is None else m if isinstance(m, str) else ("yes" if m else "NO")  # noqa: E731
+    table = [header] + [(m, a, b, bt, f"{ratio:.2f}x", tgt, met(ok)) for m, a, b, bt, ratio, tgt, ok in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    right = {1, 3, 4}
+    for i, row in enumerate(table):
+        pairs = enumerate(zip(row, widths, strict=True))
+        cells = (c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in pairs)
+        print("  ".join(cells).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def measure_values(ip, np, calls: int, batches: int, reps: int) -> tuple[list[Row], float]:
+    """The values rows: each proxy against wasmtime-py's own Func.__call__ on the same instance and Store.
+
+    Raw wasmtime-py converts big lists element by element (seconds for 1 MiB), so its bulk rows are one run
+    each on the full input. Returns the rows and the seconds those single raw runs took.
+    """
+    quiet_cell(ip, "asterai", "rust values", VALUES_CELL)
+    ns, live = ip.user_ns, ip.user_ns["values"]._live
+    store = live.store
+    raw = {name: live.exports[name].func for name in ("add", "echo-str", "echo-bytes", "echo-f64", "echo-p")}
+    add, echo_str, echo_bytes, echo_f64, echo_p = (ns[n] for n in ("add", "echo_str", "echo_bytes",
+                                                                   "echo_f64", "echo_p"))  # fmt: skip
+    rng = random.Random(1)
+    text = "".join(rng.choices("abcdefghij klmnopqrstuvwxyz\n", k=MIB))  # ASCII: 1 MiB of UTF-8 too
+    data = rng.randbytes(MIB)
+    arr = np.random.default_rng(1).random(N_FLOATS)
+    floats = arr.tolist()
+    p = ns["values"].P(1.0, 2.0, "pt")
+    raw_p = types.SimpleNamespace(x=1.0, y=2.0, name="pt")  # wasmtime-py wants the WIT field names
+
+    # correctness, once, before any timing (raw on small inputs: on the full ones it takes seconds)
+    assert add(1, 2) == raw["add"](store, 1, 2) == 3 and add(2**31 - 1, 1) == -(2**31)
+    assert echo_str(text) == text and raw["echo-str"](store, text) == text
+    assert echo_bytes(data) == data and raw["echo-bytes"](store, data[:4096]) == data[:4096]
+    assert echo_f64(arr) == floats and echo_f64(floats) == floats
+    assert raw["echo-f64"](store, floats[:4096]) == floats[:4096]
+    got = raw["echo-p"](store, raw_p)
+    assert echo_p(p) == p and (got.x, got.y, got.name) == (1.0, 2.0, "pt")
+
+    def once(fn: Callable[[], object]) -> float:
+        return median_time(fn, 1)
+
+    r: dict[str, float] = {}
+    r["add"] = per_call(lambda: add(1, 2), calls, batches)
+    r["add_raw"] = per_call(lambda: raw["add"](store, 1, 2), calls, batches)
+    r["str"] = median_time(lambda: echo_str(text), reps)
+    r["str_raw"] = median_time(lambda: raw["echo-str"](store, text), reps)
+    r["bytes"] = median_time(lambda: echo_bytes(data), reps)
+    r["bytes_raw"] = once(lambda: raw["echo-bytes"](store, data))
+    r["np"] = median_time(lambda: echo_f64(arr), reps)
+    r["np_raw"] = once(lambda: raw["echo-f64"](store, arr.tolist()))  # wasmtime-py refuses an ndarray
+    r["list"] = median_time(lambda: echo_f64(floats), reps)
+    r["list_raw"] = once(lambda: raw["echo-f64"](store, floats))
+    r["rec"] = per_call(lambda: echo_p(p), calls // 4, batches)
+    r["rec_raw"] = per_call(lambda: raw["echo-p"](store, raw_p), calls // 4, batches)
+
+    def within(t: float, target: float, stretch: float) -> str:
+        return ("yes" if t < target else "NO") + f", stretch {'yes' if t < stretch else 'no'}"
+
+    ms, us = (lambda s: f"{s * 1e3:.1f} ms"), (lambda s: f"{s * 1e6:.2f} us")
+    raw_call, one_run = "raw Func.__call__", "raw Func.__call__, 1 run"
+    rows: list[Row] = [
+        ("scalar call add(1, 2)", us(r["add"]), raw_call, us(r["add_raw"]),
+         r["add"] / r["add_raw"], "< 3 us", r["add"] < 3e-6),
+        ("1 MiB str round trip", ms(r["str"]), raw_call, ms(r["str_raw"]),
+         r["str"] / r["str_raw"], "(context)", None),
+        ("1 MiB bytes round trip", ms(r["bytes"]), one_run, ms(r["bytes_raw"]),
+         r["bytes"] / r["bytes_raw"], "< 60 ms (stretch 10)", within(r["bytes"], 0.060, 0.010)),
+        ("1e6 f64 round trip, numpy in", ms(r["np"]), one_run + " on .tolist()", ms(r["np_raw"]),
+         r["np"] / r["np_raw"], "< 60 ms (stretch 10)", within(r["np"], 0.060, 0.010)),
+        ("1e6 f64 round trip, list in", ms(r["list"]), one_run, ms(r["list_raw"]),
+         r["list"] / r["list_raw"], "(context)", None),
+        ("record P round trip", us(r["rec"]), raw_call, us(r["rec_raw"]),
+         r["rec"] / r["rec_raw"], "(context)", None),
+    ]  # fmt: skip
+    return rows, r["bytes_raw"] + r["np_raw"] + r["list_raw"]
+
+
 def main() -> None:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
@@ -131,6 +229,7 @@ def main() -> None:
 
     from importlib.metadata import version
 
+    import numpy as np
     from IPython.testing.globalipapp import start_ipython
 
     from asterai_kernel.toolchains import rust_toolchain
@@ -140,7 +239,7 @@ def main() -> None:
     ip.run_line_magic("load_ext", "Cython")
     ip.run_line_magic("load_ext", "asterai_kernel")
     print(f"asterai benchmarks{' (--quick)' if quick else ''}: {tc.version}, wasmtime {version('wasmtime')}, "
-          f"Python {sys.version.split()[0]}", flush=True)  # fmt: skip
+          f"numpy {np.__version__}, Python {sys.version.split()[0]}", flush=True)  # fmt: skip
 
     def step(label: str) -> None:
         print(f"  measuring {label} ...", file=sys.stderr, flush=True)
@@ -188,6 +287,9 @@ def main() -> None:
     r["bulk"] = median_time(lambda: fsum(floats), bulk_reps)
     r["py_sum"] = median_time(lambda: sum(floats), bulk_reps)
 
+    step("values")
+    value_rows, raw_bulk = measure_values(ip, np, calls, batches, bulk_reps)
+
     ms, us = (lambda s: f"{s * 1e3:.1f} ms"), (lambda s: f"{s * 1e6:.2f} us")
     rows = [
         ("cold cell, magic to callable", ms(r["ast_cold"]), "rustc alone", ms(r["rustc"]),
@@ -201,26 +303,18 @@ def main() -> None:
         ("sum of 100,000 floats", ms(r["bulk"]), "Python sum()", ms(r["py_sum"]),
          r["bulk"] / r["py_sum"], "(context)", None),
     ]  # fmt: skip
-    header = ("measurement", "asterai", "baseline", "baseline time", "ratio", "target", "met")
-    table = [header] + [
-        (m, a, b, bt, f"{ratio:.2f}x", tgt, "-" if met is None else ("yes" if met else "NO"))
-        for m, a, b, bt, ratio, tgt, met in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    right = {1, 3, 4}
     print()
-    for i, row in enumerate(table):
-        pairs = enumerate(zip(row, widths, strict=True))
-        cells = (c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in pairs)
-        print("  ".join(cells).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    print_table(rows)
     b, lo, inst = (statistics.median(x) for x in zip(*breakdown, strict=True))
     print(f"\ncold cell breakdown (medians): build {ms(b)}, load {ms(lo)}, instantiate {ms(inst)}; "
           f"the rest is parsing, WIT, cache keys and binding")  # fmt: skip
     print(f"medians of {cold_reps} cold builds ({cy_cold_reps} for Cython), {hit_reps} cache hits, "
           f"{batches} batches of {calls:,} calls, {bulk_reps} bulk sums")  # fmt: skip
     print("ratio = asterai / baseline (below 1: asterai is faster)")
+    print("\nvalues: identity functions of one cell, the bound proxy vs raw wasmtime-py on the same instance\n")
+    print_table(value_rows)
+    print(f"\nmedians of {batches} batches of {calls:,} calls ({calls // 4:,} for the record), {bulk_reps} round "
+          f"trips of bulk data; raw bulk rows: one run each on the full input ({raw_bulk:.1f} s together)")
 
 
 if __name__ == "__main__":

@@ -72,3 +72,39 @@ def test_rust_basics_cache_wit_and_errors(rust_basics):
     err = rust_basics["compile-error"]
     assert err.startswith("CompileError: oops: the Rust compiler rejected this cell")
     assert "cell.rs:3:5" in err and "cannot find value `forty_two`" in err
+
+
+@pytest.fixture(scope="module")
+def types_nb():
+    return execute("02-types.ipynb")
+
+
+def test_types_records_and_options(types_nb):
+    assert types_nb["records-calls"] == (
+        "Point(x=2.0, y=1.0)\nTrue True\nPoint(x=2.0, y=3.0)\nPoint(x=1.0, y=1.0)\nNone\n"
+    )
+
+
+def test_types_enums_variants_results(types_nb):
+    assert types_nb["enums-calls"] == (
+        "<Color.dark_red: 'dark-red'> True\nblue\n3.1416 6.0 0.0\nVariant(tag='rect', value=(2.0, 3.0)) rect (2.0, 3.0)\n"
+    )
+    out = types_nb["results-calls"]
+    assert out.startswith('8080\nComponentError: "eighty" is not a port: invalid digit found in string\n')
+    assert (
+        "[Ok(value=22), Err(value='\"x\" is not a port: invalid digit found in string'), Ok(value=443)]"
+        in out
+    )
+    assert out.endswith("True\n")
+
+
+def test_types_bad_input_and_bulk(types_nb):
+    bad = types_nb["bad-input"].splitlines()
+    assert bad[0] == "TypeError: parameter 'a' is missing field 'y' (record point, given dict)"
+    assert bad[1] == "TypeError: parameter 'points'[1].y must be a float (f64), not str"
+    assert bad[2].startswith("ValueError: parameter 'c' = 'green' is not a case of enum color")
+    assert bad[3].startswith("ValueError: parameter 's' has tag 'hexagon'")
+    assert "parameter `k` has type `usize`, which has no WIT equivalent" in types_nb["bulk-cell"]
+    lines = types_nb["bulk-calls"].splitlines()
+    assert lines[0].startswith("200000 0.099834 (")
+    assert lines[1] == "1043597657 0"  # computed independently in Python
