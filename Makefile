@@ -1,11 +1,13 @@
 # The two entry points the README promises; both install what they need first (idempotent, quick when done).
 PY ?= python3
+# Guest languages whose toolchains set-up installs (one word per language).
+LANGS ?= rust
 
 .PHONY: setup lab test lint bench
 
 setup:
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[lab,test]'
-	$(PY) -m asterai_kernel.cli setup rust
+	$(PY) -m asterai_kernel.cli setup $(LANGS)
 
 lab: setup
 	$(PY) -m jupyter lab --notebook-dir=notebooks $(LAB_ARGS)

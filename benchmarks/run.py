@@ -67,7 +67,7 @@ def sum(list xs):
 def build_id(): return NONCE
 """
 
-# The values section: one cell of identity functions, our proxies against raw wasmtime-py on the same instance.
+# The values section: one cell of identity functions, our proxies vs raw wasmtime-py on the same instance.
 VALUES_CELL = """\
 pub struct P { pub x: f64, pub y: f64, pub name: String }
 pub fn add(a: i32, b: i32) -> i32 { a.wrapping_add(b) }
@@ -132,7 +132,7 @@ def quiet_cell(ip, magic: str, line: str, cell: str) -> None:
         ip.run_cell_magic(magic, line, cell)
 
 
-Row = tuple[str, str, str, str, float, str, "bool | str | None"]
+Row = tuple[str, str, str, str, float, str, bool | str | None]
 
 
 def print_table(rows: list[Row]) -> None:
@@ -150,12 +150,14 @@ def print_table(rows: list[Row]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def measure_values(ip, np, calls: int, batches: int, reps: int) -> tuple[list[Row], float]:
+def measure_values(ip, calls: int, batches: int, reps: int) -> tuple[list[Row], float]:
     """The values rows: each proxy against wasmtime-py's own Func.__call__ on the same instance and Store.
 
     Raw wasmtime-py converts big lists element by element (seconds for 1 MiB), so its bulk rows are one run
     each on the full input. Returns the rows and the seconds those single raw runs took.
     """
+    import numpy as np
+
     quiet_cell(ip, "asterai", "rust values", VALUES_CELL)
     ns, live = ip.user_ns, ip.user_ns["values"]._live
     store = live.store
@@ -229,7 +231,6 @@ def main() -> None:
 
     from importlib.metadata import version
 
-    import numpy as np
     from IPython.testing.globalipapp import start_ipython
 
     from asterai_kernel.toolchains import rust_toolchain
@@ -239,7 +240,7 @@ def main() -> None:
     ip.run_line_magic("load_ext", "Cython")
     ip.run_line_magic("load_ext", "asterai_kernel")
     print(f"asterai benchmarks{' (--quick)' if quick else ''}: {tc.version}, wasmtime {version('wasmtime')}, "
-          f"numpy {np.__version__}, Python {sys.version.split()[0]}", flush=True)  # fmt: skip
+          f"numpy {version('numpy')}, Python {sys.version.split()[0]}", flush=True)  # fmt: skip
 
     def step(label: str) -> None:
         print(f"  measuring {label} ...", file=sys.stderr, flush=True)
@@ -288,7 +289,7 @@ def main() -> None:
     r["py_sum"] = median_time(lambda: sum(floats), bulk_reps)
 
     step("values")
-    value_rows, raw_bulk = measure_values(ip, np, calls, batches, bulk_reps)
+    value_rows, raw_bulk = measure_values(ip, calls, batches, bulk_reps)
 
     ms, us = (lambda s: f"{s * 1e3:.1f} ms"), (lambda s: f"{s * 1e6:.2f} us")
     rows = [
@@ -311,10 +312,12 @@ def main() -> None:
     print(f"medians of {cold_reps} cold builds ({cy_cold_reps} for Cython), {hit_reps} cache hits, "
           f"{batches} batches of {calls:,} calls, {bulk_reps} bulk sums")  # fmt: skip
     print("ratio = asterai / baseline (below 1: asterai is faster)")
-    print("\nvalues: identity functions of one cell, the bound proxy vs raw wasmtime-py on the same instance\n")
+    print("\nvalues: identity functions of one cell, the bound proxy vs raw wasmtime-py on the same instance")
+    print()
     print_table(value_rows)
-    print(f"\nmedians of {batches} batches of {calls:,} calls ({calls // 4:,} for the record), {bulk_reps} round "
-          f"trips of bulk data; raw bulk rows: one run each on the full input ({raw_bulk:.1f} s together)")
+    print(f"\nmedians of {batches} batches of {calls:,} calls ({calls // 4:,} for the record), "
+          f"{bulk_reps} round trips of bulk data; raw bulk rows: one run each on the full input "
+          f"({raw_bulk:.1f} s together)")  # fmt: skip
 
 
 if __name__ == "__main__":

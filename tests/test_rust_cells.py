@@ -339,3 +339,20 @@ def test_missing_toolchain_names_the_install_command(cell, monkeypatch):
         cell("rust needs_tools", "pub fn f() -> u32 { 1 }\n")
     assert "wasi-libc" in str(info.value) and "asterai setup rust" in str(info.value)
     assert "apt-get install -y" in str(info.value)
+
+
+def test_large_components_compile_in_a_worker(tmp_path):
+    # Big components (componentize-py's are 18 MB) are compiled to machine code in a worker process; the
+    # result must load into the session's engine, i.e. the worker used the same engine config.
+    from wasmtime.component import Component
+
+    from asterai_kernel.languages import get_language
+    from asterai_kernel.session import get_session
+
+    session, rust = get_session(), get_language("rust")
+    src = "pub fn seven() -> u32 { 7 }\n"
+    built = session.build(rust, "worker_built", src, rust.interface(src, "worker_built"), opt="2", force=False,
+                          progress=print)  # fmt: skip
+    cwasm = tmp_path / "component.cwasm"
+    session._precompile_in_worker(built.wasm_path, cwasm)
+    assert Component.deserialize_file(session.engine, str(cwasm)) is not None

@@ -207,3 +207,18 @@ def test_bulk_inputs_are_checked_before_the_twin(bulk):
         bulk["echo_bytes"](big)
     with pytest.raises(TypeError, match=r"parameter 'v'\[2\] must be a float"):
         bulk["total"]([1.0, 2.0, "x"] + [0.0] * 10_000)
+
+
+def test_wasmtime_layout_is_checked(monkeypatch):
+    import ctypes
+
+    from asterai_kernel import values
+
+    values.check_layout()  # the pinned wasmtime passes
+
+    class Shrunk(ctypes.Structure):
+        _fields_ = [("kind", ctypes.c_uint8), ("of", ctypes.c_uint64)]
+
+    monkeypatch.setattr(values, "VAL", Shrunk)
+    with pytest.raises(ImportError, match="C value layout differs"):
+        values.check_layout()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import atexit
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,6 +23,9 @@ from .handles import ExportProxy
 from .languages.base import BuildJob, Language, Progress
 
 WASMTIME_VERSION = "50.0.1"
+# Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
+# there); small ones in-process, where a worker's start-up would cost more than the compile.
+IN_PROCESS_COMPILE_LIMIT = 2 << 20
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,20 @@ class Session:
                 return Component.deserialize_file(self.engine, str(cwasm))
             except wasmtime.WasmtimeError:
                 cwasm.unlink(missing_ok=True)  # stale or foreign: compile again below
-        component = Component(self.engine, wasm)
-        cache.write_atomic(cwasm, component.serialize())
-        return component
+        if len(wasm) < IN_PROCESS_COMPILE_LIMIT:
+            component = Component(self.engine, wasm)
+            cache.write_atomic(cwasm, component.serialize())
+            return component
+        self._precompile_in_worker(wasm_path, cwasm)
+        return Component.deserialize_file(self.engine, str(cwasm))
+
+    def _precompile_in_worker(self, wasm_path: Path, cwasm: Path) -> None:
+        cmd = [sys.executable, "-m", "asterai_kernel.build.precompile", str(wasm_path), str(cwasm)]
+        if self.engine_config.consume_fuel:
+            cmd.append("--fuel")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AsteraiError(f"compiling the component to machine code failed:\n{proc.stderr.strip()}")
 
     # ---- registry ----
     def install(self, name: str, lang: Language, iface: wit.Interface, built: BuildResult) -> LiveComponent:
