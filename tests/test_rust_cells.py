@@ -294,7 +294,11 @@ def test_compile_error_points_at_cell_lines(cell):
         ("rust", "pub fn f(x: &mut Vec<u8>) {}\n", "mutable borrow"),
         ("rust", "pub fn f<T>(x: T) {}\n", "generic"),
         ("rust", "pub fn f(x: u32 -> u32 {}\n", "syntax error"),
-        ("rust --timeout 3", "pub fn f() {}", "not available yet"),
+        ("rust --use other", "pub fn f() {}", "not available yet"),
+        ("rust --timeout -1", "pub fn f() {}", "--timeout '-1': write a positive number of seconds"),
+        ("rust --max-memory lots", "pub fn f() {}", "write a size such as 64MiB"),
+        ("rust --allow-read /nonexistent/dir", "pub fn f() {}", "/nonexistent/dir does not exist"),
+        ("rust --env NO_SUCH_VAR_ASTERAI", "pub fn f() {}", "the host has no variable NO_SUCH_VAR_ASTERAI"),
     ],
 )
 def test_bad_input_gets_a_clear_error(cell, line, source, message):

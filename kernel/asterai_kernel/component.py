@@ -13,13 +13,15 @@ import time
 from ctypes import byref
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 import wasmtime
 from wasmtime import _bindings
-from wasmtime.component import Component, Instance, Linker
+from wasmtime.component import Component, Instance
 
 from . import values, wit
-from .errors import ComponentError, GuestTrap
+from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout
+from .grants import Grants, format_size
 from .languages.base import Language
 from .names import snake_name
 from .values import VAL
@@ -195,11 +197,12 @@ class LiveComponent:
     language: Language
     iface: wit.Interface
     component: Component
-    linker: Linker
-    engine: wasmtime.Engine
+    runtime: object  # session.Runtime: the Engine (fuel on or off) and its Linker
     wasm_size: int
     timings: Timings = field(default_factory=Timings)
     session: object = None
+    grants: Grants = field(default_factory=Grants)
+    wasm_path: Path | None = None  # the cached component, to load it into another engine on regrant
 
     def __post_init__(self) -> None:
         self.store: wasmtime.Store | None = None
@@ -213,15 +216,18 @@ class LiveComponent:
     # ---- lifecycle ----
     def instantiate(self) -> None:
         t0 = time.perf_counter()
-        store = wasmtime.Store(self.engine)
-        wasi = wasmtime.WasiConfig()  # deny by default: no preopens, no env, no network
+        store = wasmtime.Store(self.runtime.engine)
+        wasi = self.grants.wasi_config()  # nothing but what was granted
         wasi.stdout_custom = self.output.writer(1)
         wasi.stderr_custom = self.output.writer(2)
         store.set_wasi(wasi)
+        store.set_limits(memory_size=self.grants.max_memory)
+        if self.grants.fuel is not None:
+            store.set_fuel(self.grants.fuel)
         store.set_epoch_deadline(1)  # before instantiating: initializers run guest code too
         self.deadline_gen = self.session.epoch_gen
         try:
-            instance = self.linker.instantiate(store, self.component)
+            instance = self.runtime.linker.instantiate(store, self.component)
         except wasmtime.WasmtimeError as e:
             store.close()
             self.output.flush()
@@ -271,6 +277,15 @@ class LiveComponent:
             self.store.close()
             self.store = None
 
+    def regrant(self, grants: Grants) -> None:
+        """Apply new grants: a fresh Store with them (on the fuel engine if needed); guest state restarts."""
+        runtime = self.session.runtime(grants)
+        if runtime is not self.runtime:
+            self.component = self.session.load(self.wasm_path, runtime)
+            self.runtime = runtime
+        self.grants = grants
+        self.restart()
+
     # ---- calls ----
     def call(self, fn_name: str, args: tuple, kwargs: dict):
         export = self.exports.get(fn_name)
@@ -279,34 +294,56 @@ class LiveComponent:
         lowered = export.bind(args, kwargs)
         if export.twin is not None and export.twin.worth_it(lowered):
             export = export.twin
-        session = self.session
+        session, grants = self.session, self.grants
         if self.deadline_gen != session.epoch_gen:
             self.reset_deadline()
+        if grants.fuel is not None:
+            self.store.set_fuel(grants.fuel)  # a budget per call
+        watch = session.deadlines.start(grants.timeout) if grants.timeout else None
         session.guest_depth += 1
         try:
-            return export.call(lowered)
+            result = export.call(lowered)
         except wasmtime.WasmtimeError as e:
-            self.trapped(fn_name, e)
+            timed_out = watch is not None and session.deadlines.stop(watch)
+            self.trapped(fn_name, e, timed_out=timed_out)
         finally:
             session.guest_depth -= 1
+            if watch is not None:
+                session.deadlines.stop(watch)
             if self.output.chunks:
                 self.output.flush()
+        if session.interrupt_pending:
+            session.raise_pending_interrupt()
+        return result
 
-    def trapped(self, fn_name: str, error: wasmtime.WasmtimeError):
-        """Turn a trap into KeyboardInterrupt or GuestTrap, after restarting only this component."""
+    def trapped(self, fn_name: str, error: wasmtime.WasmtimeError, timed_out: bool = False):
+        """Turn a trap into the exception that says why, after restarting only this component."""
         interrupted = self.session.take_interrupt()
         stderr_text = self.output.flush()
         self._after_trap()
+        fn = snake_name(fn_name)
         if interrupted:
-            raise KeyboardInterrupt(f"interrupted {self.name}.{snake_name(fn_name)}") from None
-        message = self.language.trap_message(stderr_text) or _first_line(str(error))
-        raise GuestTrap(self.name, snake_name(fn_name), message, detail=str(error)) from None
+            raise KeyboardInterrupt(f"interrupted {self.name}.{fn}") from None
+        detail = str(error)
+        if timed_out:
+            raise Timeout(
+                self.name, fn, f"ran longer than its --timeout of {self.grants.timeout:g} s", detail
+            )
+        if "all fuel consumed" in detail:
+            raise OutOfFuel(self.name, fn, f"used up its --fuel of {self.grants.fuel:,}", detail) from None
+        if self.language.out_of_memory(stderr_text):
+            limit = format_size(self.grants.max_memory)
+            raise OutOfMemory(self.name, fn, f"ran out of memory (its limit is {limit}; raise it with "
+                                             "--max-memory)", detail) from None  # fmt: skip
+        message = self.language.trap_message(stderr_text) or _first_line(detail)
+        raise GuestTrap(self.name, fn, message, detail=detail) from None
 
     def fast_call(self, export: ExportFunc):
         """The callable a proxy uses: generated straight-line code for scalar signatures, else `call`."""
         scalar = all(isinstance(t, wit.Prim) for t in [t for _, t in export.fn.params] + [export.fn.result]
                      if t is not None)  # fmt: skip
-        if not scalar:
+        limited = self.grants.timeout is not None or self.grants.fuel is not None
+        if not scalar or limited:
             fn_name = export.fn.name
             return lambda *args, **kwargs: self.call(fn_name, args, kwargs)
         return _scalar_fast_call(self, export)
@@ -378,6 +415,8 @@ def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
               "        session.guest_depth -= 1",
               "    if err:",
               "        live.trapped(fn_name, wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR)))",
+              "    if session.interrupt_pending:",
+              "        session.raise_pending_interrupt()",
               "    if output.chunks:",
               "        output.flush()"]  # fmt: skip
     if fn.result is not None:

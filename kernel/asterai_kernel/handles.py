@@ -82,6 +82,20 @@ class ComponentHandle:
         return sorted(set(super().__dir__()) | set(self._exports()) | types)
 
     @property
+    def grants(self):
+        """What this component may touch and its limits (`asterai_kernel.grants.Grants`)."""
+        return self._live.grants
+
+    def regrant(self, **changes) -> None:
+        """Change grants with the cell options' keywords, e.g. `regrant(allow_read=["data"], timeout=2)`.
+
+        The component is re-instantiated with them, so its guest state restarts.
+        """
+        live = self._live
+        live.regrant(live.grants.updated(**changes))
+        print(f"{self._name}: grants now {live.grants.summary()}; its state restarted")
+
+    @property
     def wit(self) -> str:
         from . import wit
 

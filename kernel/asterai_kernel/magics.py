@@ -11,6 +11,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import wit
 from .errors import AsteraiError
+from .grants import Grants
 from .handles import ComponentHandle, ExportProxy
 from .languages import get_language, supported
 from .names import check_component_name, snake_name
@@ -19,13 +20,6 @@ from .session import get_session
 NOT_YET = {  # options of the contract that later work implements; refused clearly rather than ignored
     "use": "cross-component calls",
     "exports": "`--exports IFACE`",
-    "allow_read": "file grants",
-    "allow_write": "file grants",
-    "env": "environment grants",
-    "allow_net": "network grants",
-    "timeout": "`--timeout`",
-    "fuel": "`--fuel`",
-    "max_memory": "`--max-memory`",
     "pip": "`--pip`",
     "npm": "`--npm`",
 }
@@ -46,13 +40,17 @@ def _cell_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
     p.add_argument("--use", action="append")
     p.add_argument("--exports")
-    p.add_argument("--allow-read", action="append")
-    p.add_argument("--allow-write", action="append")
-    p.add_argument("--env", action="append")
-    p.add_argument("--allow-net", action="store_true")
-    p.add_argument("--timeout")
-    p.add_argument("--fuel")
-    p.add_argument("--max-memory")
+    p.add_argument(
+        "--allow-read", action="append", metavar="HOST[:GUEST]", help="grant a directory, read-only"
+    )
+    p.add_argument(
+        "--allow-write", action="append", metavar="HOST[:GUEST]", help="grant a directory, read-write"
+    )
+    p.add_argument("--env", action="append", metavar="VAR[=VALUE]", help="grant an environment variable")
+    p.add_argument("--allow-net", action="store_true", help="grant network access (all or nothing)")
+    p.add_argument("--timeout", metavar="SECONDS", help="stop any call running longer")
+    p.add_argument("--fuel", metavar="N", help="stop any call using more fuel (instructions, roughly)")
+    p.add_argument("--max-memory", metavar="SIZE", help="memory limit, e.g. 64MiB (default 512MiB)")
     p.add_argument("--pip", action="append")
     p.add_argument("--npm", action="append")
     return p
@@ -86,6 +84,8 @@ class AsteraiMagics(Magics):
                 f"(option --{used[0].replace('_', '-')})."
             )
         lang = get_language(args.lang)
+        grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net,
+                              args.timeout, args.fuel, args.max_memory)  # fmt: skip
         name = self._component_name(lang.name, args.name)
         iface = lang.interface(cell, name)
         if args.show_wit:
@@ -94,7 +94,7 @@ class AsteraiMagics(Magics):
             lang, name, cell, iface, opt=args.opt, force=args.force, progress=_progress
         )  # fmt: skip
         replacing = name in self.session.components
-        live = self.session.install(name, lang, iface, built)
+        live = self.session.install(name, lang, iface, built, grants)
         self._bind(name, live)
         print(_summary(live, replacing))
         if args.time:
@@ -168,9 +168,8 @@ class AsteraiMagics(Magics):
             exports = ", ".join(snake_name(f.name) for f in live.iface.functions)
             t = live.timings
             built = "cache" if t.cached else f"{t.build:.2f} s"
-            rows.append(
-                (name, live.language.name, exports, "none", f"{live.wasm_size / 1024:.0f} KiB", built)
-            )
+            size = f"{live.wasm_size / 1024:.0f} KiB"
+            rows.append((name, live.language.name, exports, live.grants.summary(), size, built))
         if not rows:
             print("no components yet: run a %%asterai cell")
             return None
@@ -198,7 +197,8 @@ def _summary(live, replaced: bool) -> str:
     t = live.timings
     how = "from cache" if t.cached else f"built in {t.build:.2f} s"
     again = " (replaced)" if replaced else ""
-    return f"{live.name}{again}: {live.language.name} component, {how}; exports {fns}"
+    granted = "" if live.grants.summary() == "none" else f"; grants: {live.grants.summary()}"
+    return f"{live.name}{again}: {live.language.name} component, {how}; exports {fns}{granted}"
 
 
 def register(shell) -> AsteraiMagics:

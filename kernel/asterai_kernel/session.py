@@ -19,8 +19,10 @@ from . import wit
 from .build import cache
 from .component import LiveComponent, Timings
 from .errors import AsteraiError
+from .grants import Grants
 from .handles import ExportProxy
 from .languages.base import BuildJob, Language, Progress
+from .limits import DeadlineWatch
 
 WASMTIME_VERSION = "50.0.1"
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
@@ -49,43 +51,74 @@ class BuildResult:
     cached: bool
 
 
+@dataclass
+class Runtime:
+    """An Engine and its Linker. The session has one per engine configuration (fuel on or off)."""
+
+    config: EngineConfig
+    engine: wasmtime.Engine
+    linker: Linker
+
+    @classmethod
+    def create(cls, config: EngineConfig) -> Runtime:
+        engine = config.build()
+        linker = Linker(engine)
+        linker.add_wasip2()
+        return cls(config, engine, linker)
+
+
 class Session:
     def __init__(self) -> None:
-        self.engine_config = EngineConfig()
-        self.engine = self.engine_config.build()
-        self.linker = Linker(self.engine)
-        self.linker.add_wasip2()
+        self.runtimes = {EngineConfig(): Runtime.create(EngineConfig())}
+        self.engine = self.runtimes[EngineConfig()].engine  # the default engine
         self.components: dict[str, LiveComponent] = {}
         self.proxies: dict[tuple[str, str], ExportProxy] = {}  # (component, WIT function) -> its proxy
         self.guest_depth = 0  # calls into guest code in progress (only the main thread changes it)
-        self.epoch_gen = (
-            0  # bumped with the engine's epoch: Stores reset their deadline before their next call
-        )
-        self._interrupt_pending = False
+        # Bumped whenever an epoch advances: each Store resets its deadline before its next call.
+        self.epoch_gen = 0
+        self.interrupt_pending = False
+        self.deadlines = DeadlineWatch(self._advance_epochs)
         self._lock = threading.Lock()
         atexit.register(self.close)
 
+    def runtime(self, grants: Grants) -> Runtime:
+        config = EngineConfig(consume_fuel=grants.fuel is not None)
+        if config not in self.runtimes:
+            self.runtimes[config] = Runtime.create(config)
+        return self.runtimes[config]
+
     # ---- interrupt: called from the kernel's control thread or a signal watcher ----
     def interrupt(self) -> bool:
-        """Stop running guest code (the engine-wide epoch traps it). False when no guest code runs."""
+        """Stop running guest code (the epoch traps it). False when no guest code runs."""
         with self._lock:
             if self.guest_depth == 0:
                 return False
-            self._interrupt_pending = True
-            self.epoch_gen += 1
-        self.engine.increment_epoch()
+            self.interrupt_pending = True
+        self._advance_epochs()
         return True
 
     def take_interrupt(self) -> bool:
         with self._lock:
-            pending, self._interrupt_pending = self._interrupt_pending, False
+            pending, self.interrupt_pending = self.interrupt_pending, False
             return pending
+
+    def raise_pending_interrupt(self) -> None:
+        """The guest returned before the epoch stopped it: the interrupt still ends the cell."""
+        if self.take_interrupt():
+            raise KeyboardInterrupt("interrupted")
+
+    def _advance_epochs(self) -> None:
+        with self._lock:
+            self.epoch_gen += 1
+        for rt in list(self.runtimes.values()):
+            rt.engine.increment_epoch()
 
     # ---- building ----
     def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
-              progress: Progress) -> BuildResult:  # fmt: skip
+              progress: Progress, options: dict | None = None) -> BuildResult:  # fmt: skip
+        options = options or {}
         key = cache.content_key(
-            "component", lang.name, source, wit.render_world(iface), opt,
+            "component", lang.name, source, wit.render_world(iface), opt, options,
             lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), WASMTIME_VERSION,
         )  # fmt: skip
         path = cache.entry_dir("components", key) / "component.wasm"
@@ -94,45 +127,51 @@ class Session:
         t0 = time.perf_counter()
         workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
         try:
-            wasm = lang.build(BuildJob(name, source, iface, workdir, opt=opt, progress=progress))
+            job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options)
+            wasm = lang.build(job)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         cache.write_atomic(path, wasm)
         return BuildResult(path, time.perf_counter() - t0, False)
 
-    def load(self, wasm_path: Path) -> Component:
-        """The component compiled for this Engine: from the .cwasm cache, else compiled once and cached."""
+    def load(self, wasm_path: Path, runtime: Runtime | None = None) -> Component:
+        """The component compiled for an Engine: from the .cwasm cache, else compiled once and cached."""
+        runtime = runtime or self.runtimes[EngineConfig()]
         wasm = wasm_path.read_bytes()
-        key = cache.content_key("cwasm", cache.content_key(wasm), WASMTIME_VERSION, self.engine_config)
+        key = cache.content_key("cwasm", cache.content_key(wasm), WASMTIME_VERSION, runtime.config)
         cwasm = cache.entry_dir("cwasm", key) / "component.cwasm"
         if cwasm.exists():
             try:
-                return Component.deserialize_file(self.engine, str(cwasm))
+                return Component.deserialize_file(runtime.engine, str(cwasm))
             except wasmtime.WasmtimeError:
                 cwasm.unlink(missing_ok=True)  # stale or foreign: compile again below
         if len(wasm) < IN_PROCESS_COMPILE_LIMIT:
-            component = Component(self.engine, wasm)
+            component = Component(runtime.engine, wasm)
             cache.write_atomic(cwasm, component.serialize())
             return component
-        self._precompile_in_worker(wasm_path, cwasm)
-        return Component.deserialize_file(self.engine, str(cwasm))
+        self._precompile_in_worker(wasm_path, cwasm, runtime.config)
+        return Component.deserialize_file(runtime.engine, str(cwasm))
 
-    def _precompile_in_worker(self, wasm_path: Path, cwasm: Path) -> None:
+    def _precompile_in_worker(self, wasm_path: Path, cwasm: Path, config: EngineConfig | None = None) -> None:
         cmd = [sys.executable, "-m", "asterai_kernel.build.precompile", str(wasm_path), str(cwasm)]
-        if self.engine_config.consume_fuel:
+        if config is not None and config.consume_fuel:
             cmd.append("--fuel")
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise AsteraiError(f"compiling the component to machine code failed:\n{proc.stderr.strip()}")
 
     # ---- registry ----
-    def install(self, name: str, lang: Language, iface: wit.Interface, built: BuildResult) -> LiveComponent:
+    def install(self, name: str, lang: Language, iface: wit.Interface, built: BuildResult,
+                grants: Grants | None = None) -> LiveComponent:  # fmt: skip
+        grants = grants or Grants()
+        runtime = self.runtime(grants)
         t0 = time.perf_counter()
-        component = self.load(built.wasm_path)
+        component = self.load(built.wasm_path, runtime)
         load_time = time.perf_counter() - t0
         live = LiveComponent(
-            name, lang, iface, component, self.linker, self.engine, built.wasm_path.stat().st_size,
-            Timings(build=built.built_seconds, load=load_time, cached=built.cached), session=self,
+            name, lang, iface, component, runtime, built.wasm_path.stat().st_size,
+            Timings(build=built.built_seconds, load=load_time, cached=built.cached),
+            session=self, grants=grants, wasm_path=built.wasm_path,
         )  # fmt: skip
         live.instantiate()
         old = self.components.get(name)

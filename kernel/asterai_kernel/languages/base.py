@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from pathlib import Path
 from ..wit import Interface
 
 Progress = Callable[[str], None]
+# What guests print when an allocation fails (Rust's alloc error handler, C's malloc users, Python, JS).
+OUT_OF_MEMORY = re.compile(r"memory allocation of \d+ bytes failed|out of memory|MemoryError", re.I)
 
 
 @dataclass
@@ -24,6 +27,8 @@ class BuildJob:
     workdir: Path
     opt: str = "2"
     progress: Progress = field(default=lambda msg: None)
+    # Language-specific build options from the magic (e.g. {"pip": [...]}, {"npm": [...]}); in the cache key.
+    options: dict = field(default_factory=dict)
 
 
 class Language(ABC):
@@ -47,6 +52,10 @@ class Language(ABC):
     def trap_message(self, stderr_text: str) -> str | None:
         """The guest's own account of a trap (a panic message), read from what it wrote to stderr."""
         return None
+
+    def out_of_memory(self, stderr_text: str) -> bool:
+        """Whether a trap came from an allocation the memory limit refused (the guest said so on stderr)."""
+        return bool(OUT_OF_MEMORY.search(stderr_text))
 
     def glue_fingerprint(self) -> str:
         """A hash of the plugin's module and the WIT model: changing the glue generator invalidates builds."""
