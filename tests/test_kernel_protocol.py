@@ -145,3 +145,31 @@ def test_cache_survives_a_kernel_restart(kernel):
     r = run(kc, src)
     assert "persisted: rust component, from cache" in stdout(r)
     assert run(kc, "answer()")["results"] == ["42"]
+
+
+SLOW_TO_COMPILE = """#![allow(long_running_const_eval)]
+const SPIN: u64 = { let mut i = 0u64; let mut s = 0u64; while i < 4_000_000_000 { s = s.wrapping_add(i ^ s); i += 1; } s };
+pub fn spin_const() -> u64 { SPIN }
+"""
+
+
+def test_interrupt_stops_a_compiling_cell(kernel):
+    km, kc = kernel
+    from asterai_kernel.build.cache import cache_dir
+
+    before = {p.name for p in cache_dir().glob("build-*")}
+    msg_id = kc.execute("%%asterai rust never_built\n" + SLOW_TO_COMPILE)
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    km.interrupt_kernel()
+    while True:
+        msg = kc.get_iopub_msg(timeout=20)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "error":
+            assert msg["content"]["ename"] == "KeyboardInterrupt"
+            break
+    assert time.monotonic() - t0 < 5
+    while kc.get_shell_msg(timeout=10)["parent_header"].get("msg_id") != msg_id:
+        pass
+    assert {p.name for p in cache_dir().glob("build-*")} == before  # the half-done build left nothing
+    r = run(kc, "'never_built' in dir(), 2 + 2")
+    assert r["results"] == ["(False, 4)"]

@@ -240,3 +240,24 @@ def test_regrant_from_python(box, capsys):
         handle.regrant(allow_everything=True)
     with pytest.raises(AsteraiError, match="does not exist"):
         handle.regrant(allow_read=["/nonexistent/place"])
+
+
+def test_grants_panel_applies_and_reports(box, cell):
+    from asterai_kernel import grants
+
+    ns, root = box
+    make(cell, "paneled")
+    panel = grants("paneled")
+    assert panel.read.value == "" and panel.net.value is False and panel.max_memory.value == "512MiB"
+    panel.read.value = str(root / "data")
+    panel.timeout.value = "2"
+    assert panel.apply()
+    assert "restarted" in panel.status.value and "timeout 2s" in panel.status.value
+    assert ns["paneled"].read(str(root / "data" / "hello.txt")) == "hello from the host"
+    assert ns["paneled"].grants.timeout == 2.0
+    panel.fuel.value = "lots"
+    assert not panel.apply()
+    assert "--fuel" in panel.status.value and ns["paneled"].grants.fuel is None  # nothing changed
+    # the line magic shows the same panel
+    shown = cell.ip.run_line_magic("asterai", "grants paneled")
+    assert shown.handle._name == "paneled" and shown.read.value.startswith(str(root / "data"))

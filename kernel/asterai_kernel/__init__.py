@@ -29,9 +29,17 @@ __all__ = [
     "OutOfMemory",
     "Timeout",
     "ToolchainMissing",
+    "grants",
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
+
+
+def grants(target):
+    """The grants panel of a component (a name or its handle): see and change what it may touch."""
+    from .widgets import grants as panel
+
+    return panel(target)
 
 
 def load_ipython_extension(ipython) -> None:

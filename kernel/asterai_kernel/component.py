@@ -21,9 +21,9 @@ from wasmtime.component import Component, Instance
 
 from . import values, wit
 from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout
-from .grants import Grants, format_size
 from .languages.base import Language
 from .names import snake_name
+from .sandbox import Grants, format_size
 from .values import VAL
 
 OUTPUT_CAP = 1 << 20  # bytes a single call may print before the rest is dropped

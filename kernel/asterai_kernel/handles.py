@@ -83,7 +83,7 @@ class ComponentHandle:
 
     @property
     def grants(self):
-        """What this component may touch and its limits (`asterai_kernel.grants.Grants`)."""
+        """What this component may touch and its limits (`asterai_kernel.sandbox.Grants`)."""
         return self._live.grants
 
     def regrant(self, **changes) -> None:

@@ -11,7 +11,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import wit
 from .errors import AsteraiError
-from .grants import Grants
+from .sandbox import Grants
 from .handles import ComponentHandle, ExportProxy
 from .languages import get_language, supported
 from .names import check_component_name, snake_name
@@ -158,7 +158,11 @@ class AsteraiMagics(Magics):
 
             display(HTML(doctor_html()))
             return None
-        if cmd in ("load", "export", "grants", "call"):
+        if cmd == "grants" and len(rest) == 1:
+            from .widgets import grants
+
+            return grants(rest[0])
+        if cmd in ("load", "export", "call"):
             raise AsteraiError(f"%asterai {cmd} is not available yet in this version.")
         raise AsteraiError(f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor")
 

@@ -19,10 +19,10 @@ from . import wit
 from .build import cache
 from .component import LiveComponent, Timings
 from .errors import AsteraiError
-from .grants import Grants
 from .handles import ExportProxy
 from .languages.base import BuildJob, Language, Progress
 from .limits import DeadlineWatch
+from .sandbox import Grants
 
 WASMTIME_VERSION = "50.0.1"
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
