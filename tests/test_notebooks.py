@@ -108,3 +108,29 @@ def test_types_bad_input_and_bulk(types_nb):
     lines = types_nb["bulk-calls"].splitlines()
     assert lines[0].startswith("200000 0.099834 (")
     assert lines[1] == "1043597657 0"  # computed independently in Python
+
+
+@pytest.fixture(scope="module")
+def sandbox_nb():
+    return execute("06-sandbox.ipynb")
+
+
+def test_sandbox_denies_then_grants(sandbox_nb):
+    assert sandbox_nb["denied"] == (
+        "refused: Capabilities insufficient (os error 76)\n" * 2 + "token: None\n"
+    )
+    assert "grants: read /tmp/" in sandbox_nb["reader-cell"] and "env API_TOKEN" in sandbox_nb["reader-cell"]
+    assert sandbox_nb["granted"] == (
+        "remember the milk\ntoken: hunter2\n"
+        + "refused: Operation not permitted (os error 63)\n" * 2
+        + "remember the milk\n"
+    )
+    regrant = sandbox_nb["regrant"].splitlines()
+    assert regrant[0] == "none" and "its state restarted" in regrant[1] and regrant[2] == "remember the milk"
+
+
+def test_sandbox_limits_and_interrupt(sandbox_nb):
+    out = sandbox_nb["limits"]
+    assert "Timeout after 0.5 s: ran longer than its --timeout of 0.5 s\n16 MiB is fine\n" in out
+    assert out.endswith("OutOfMemory: ran out of memory (its limit is 64MiB; raise it with --max-memory)\n")
+    assert sandbox_nb["interrupt"] == "stopped; the reader still works: remember the milk\n"
