@@ -36,7 +36,9 @@ pub fn matmul(n: u32) -> f64 {
     let a: Vec<f64> = (0..n * n).map(|i| (i % 7) as f64 * 0.5).collect();
     let b: Vec<f64> = (0..n * n).map(|i| (i % 5) as f64 * 0.25).collect();
     let mut c = vec![0.0f64; n * n];
-    for i in 0..n { for k in 0..n { let aik = a[i * n + k]; for j in 0..n { c[i * n + j] += aik * b[k * n + j]; } } }
+    for i in 0..n {
+        for k in 0..n { let aik = a[i * n + k]; for j in 0..n { c[i * n + j] += aik * b[k * n + j]; } }
+    }
     c.iter().sum()
 }
 """
