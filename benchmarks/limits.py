@@ -93,7 +93,7 @@ def main() -> None:
     for label, (epoch, fuel) in ENGINES.items():
         store, funcs = instance(wasm, epoch, fuel)
         results[label] = {
-            name: median_seconds(lambda f=funcs[name], a=arg: f(store, a), reps)
+            name: median_seconds(lambda f=funcs[name], a=arg, s=store: f(s, a), reps)
             for name, (_, arg) in CALLS.items()
         }
         store.close()
