@@ -22,6 +22,7 @@ from wasmtime.component import Component, Instance
 from . import values, wit
 from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout
 from .languages.base import Language
+from .links import NestedTrap, _new_error, consumer_linker
 from .names import snake_name
 from .sandbox import Grants, format_size
 from .values import VAL
@@ -203,6 +204,7 @@ class LiveComponent:
     session: object = None
     grants: Grants = field(default_factory=Grants)
     wasm_path: Path | None = None  # the cached component, to load it into another engine on regrant
+    uses: dict = field(default_factory=dict)  # `--use`: provider name -> the wit.Interface built against
 
     def __post_init__(self) -> None:
         self.store: wasmtime.Store | None = None
@@ -226,8 +228,11 @@ class LiveComponent:
             store.set_fuel(self.grants.fuel)
         store.set_epoch_deadline(1)  # before instantiating: initializers run guest code too
         self.deadline_gen = self.session.epoch_gen
+        if self.uses and getattr(self, "linker", None) is None:
+            self.linker = consumer_linker(self.runtime, self.session, self.name, self.uses)
+        linker = self.linker if self.uses else self.runtime.linker
         try:
-            instance = self.runtime.linker.instantiate(store, self.component)
+            instance = linker.instantiate(store, self.component)
         except wasmtime.WasmtimeError as e:
             store.close()
             self.output.flush()
@@ -283,6 +288,7 @@ class LiveComponent:
         if runtime is not self.runtime:
             self.component = self.session.load(self.wasm_path, runtime)
             self.runtime = runtime
+            self.linker = None  # a consumer's forwarding linker belongs to the old engine
         self.grants = grants
         self.restart()
 
@@ -316,14 +322,54 @@ class LiveComponent:
             session.raise_pending_interrupt()
         return result
 
+    def forward(self, export: ExportFunc, args, nargs: int, results, nresults: int) -> int:
+        """Run an export for a consumer's import, on the consumer's C values (see links.py).
+
+        Returns 0, or a wasmtime error (which traps the consumer) after noting this component's trap.
+        """
+        session, grants = self.session, self.grants
+        if self.deadline_gen != session.epoch_gen:
+            self.reset_deadline()
+        if grants.fuel is not None:
+            self.store.set_fuel(grants.fuel)
+        watch = session.deadlines.start(grants.timeout) if grants.timeout else None
+        session.guest_depth += 1
+        try:
+            err = _raw_func_call(export._func_addr, export._ctx_addr, ctypes.c_void_p(args),
+                                 ctypes.c_size_t(nargs), ctypes.c_void_p(results),
+                                 ctypes.c_size_t(nresults))  # fmt: skip
+        finally:
+            session.guest_depth -= 1
+        timed_out = watch is not None and session.deadlines.stop(watch)
+        stderr_text = self.output.flush() if self.output.chunks else ""
+        if not err:
+            return 0
+        detail = str(wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR)))
+        message = self.language.trap_message(stderr_text) or _first_line(detail)
+        session.nested_traps.append(
+            NestedTrap(
+                self, snake_name(export.fn.name), message, detail, timed_out, session.interrupt_pending
+            )
+        )
+        return _new_error(f"{self.name}.{snake_name(export.fn.name)} trapped: {message}")
+
     def trapped(self, fn_name: str, error: wasmtime.WasmtimeError, timed_out: bool = False):
         """Turn a trap into the exception that says why, after restarting only this component."""
         interrupted = self.session.take_interrupt()
         stderr_text = self.output.flush()
+        nested, self.session.nested_traps = self.session.nested_traps, []
+        for trap in nested:  # providers that trapped under this call: their Stores are poisoned too
+            if trap.provider is not None and trap.provider is not self:
+                trap.provider._after_trap()
         self._after_trap()
         fn = snake_name(fn_name)
         if interrupted:
             raise KeyboardInterrupt(f"interrupted {self.name}.{fn}") from None
+        if nested:
+            inner = nested[0]
+            kind = Timeout if inner.timed_out else GuestTrap
+            where = f"{inner.provider.name}.{inner.function} trapped: " if inner.provider is not None else ""
+            raise kind(self.name, fn, f"{where}{inner.message}", detail=inner.detail) from None
         detail = str(error)
         if timed_out:
             raise Timeout(

@@ -11,18 +11,19 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import wit
 from .errors import AsteraiError
-from .sandbox import Grants
 from .handles import ComponentHandle, ExportProxy
 from .languages import get_language, supported
 from .names import check_component_name, snake_name
+from .sandbox import Grants
 from .session import get_session
 
 NOT_YET = {  # options of the contract that later work implements; refused clearly rather than ignored
-    "use": "cross-component calls",
     "exports": "`--exports IFACE`",
-    "pip": "`--pip`",
     "npm": "`--npm`",
 }
+# Per-language build options: option -> the languages that take it. They reach the build as BuildJob.options
+# and enter the cache key.
+LANG_OPTIONS = {"pip": ("python",)}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +39,7 @@ def _cell_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even if the cache has this cell")
     p.add_argument("--time", action="store_true", help="print build, load and instantiate timings")
     p.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
-    p.add_argument("--use", action="append")
+    p.add_argument("--use", action="append", metavar="NAME[,NAME]", help="call these components' exports")
     p.add_argument("--exports")
     p.add_argument(
         "--allow-read", action="append", metavar="HOST[:GUEST]", help="grant a directory, read-only"
@@ -51,7 +52,7 @@ def _cell_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", metavar="SECONDS", help="stop any call running longer")
     p.add_argument("--fuel", metavar="N", help="stop any call using more fuel (instructions, roughly)")
     p.add_argument("--max-memory", metavar="SIZE", help="memory limit, e.g. 64MiB (default 512MiB)")
-    p.add_argument("--pip", action="append")
+    p.add_argument("--pip", action="append", metavar="PKG[==VER]", help="bundle a pure-Python package")
     p.add_argument("--npm", action="append")
     return p
 
@@ -75,6 +76,10 @@ class AsteraiMagics(Magics):
         """Compile this cell into a WebAssembly component and bind its exports.
 
         %%asterai LANG [NAME] [--opt 0|1|2|s] [--force] [--time] [--show-wit]
+
+        LANG: rust (rs), python, javascript (js), typescript (ts), c, cpp (c++), go, zig, wit.
+        The kernel_info reply lists those this kernel builds now (`asterai.languages`); in JupyterLab
+        the cell is highlighted in LANG (Python's highlighting comes back when the magic line goes).
         """
         args = _cell_parser().parse_args(shlex.split(line))
         used = [opt for opt in NOT_YET if getattr(args, opt) not in (None, False)]
@@ -87,20 +92,31 @@ class AsteraiMagics(Magics):
         grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net,
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
         name = self._component_name(lang.name, args.name)
+        uses = self._uses(lang, name, args.use)
+        options = _lang_options(lang, args)
         iface = lang.interface(cell, name)
         if args.show_wit:
-            print(wit.render_world(iface))
+            print(wit.render_world(iface, uses=tuple(uses.values())))
         built = self.session.build(
-            lang, name, cell, iface, opt=args.opt, force=args.force, progress=_progress
+            lang, name, cell, iface, opt=args.opt, force=args.force, progress=_progress, uses=uses,
+            options=options,
         )  # fmt: skip
         replacing = name in self.session.components
-        live = self.session.install(name, lang, iface, built, grants)
+        live = self.session.install(name, lang, iface, built, grants, uses)
         self._bind(name, live)
         print(_summary(live, replacing))
+        if replacing and self.session.consumers_of(name):
+            print(self.session.relink_report(live))
         if args.time:
             t = live.timings
             print(f"  build {t.build * 1e3:.0f} ms{' (cached)' if t.cached else ''}, "
                   f"load {t.load * 1e3:.1f} ms, instantiate {t.instantiate * 1e3:.1f} ms")  # fmt: skip
+
+    def _uses(self, lang, name: str, specs: list[str] | None) -> dict:
+        names = [n.strip() for spec in specs or () for n in spec.split(",") if n.strip()]
+        if names and not lang.supports_use:
+            raise AsteraiError(f"%%asterai {lang.name}: --use is not available for {lang.name} cells yet")
+        return self.session.providers(names, name)
 
     def _component_name(self, lang: str, name: str | None) -> str:
         if name is not None:
@@ -190,6 +206,18 @@ class AsteraiMagics(Magics):
             if isinstance(ns.get(key), (ComponentHandle, ExportProxy)):
                 ns.pop(key, None)
         print(f"removed {name}")
+
+
+def _lang_options(lang, args) -> dict:
+    """The language-specific options given (e.g. {"pip": ["attrs==25.3.0"]}); refused for other languages."""
+    options = {}
+    for opt, langs in LANG_OPTIONS.items():
+        value = getattr(args, opt)
+        if value:
+            if lang.name not in langs:
+                raise AsteraiError(f"%%asterai {lang.name}: --{opt} is for {' and '.join(langs)} cells")
+            options[opt] = value
+    return options
 
 
 def _progress(message: str) -> None:

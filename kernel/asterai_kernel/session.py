@@ -77,6 +77,7 @@ class Session:
         # Bumped whenever an epoch advances: each Store resets its deadline before its next call.
         self.epoch_gen = 0
         self.interrupt_pending = False
+        self.nested_traps: list = []  # links.NestedTrap of providers that trapped under the current call
         self.deadlines = DeadlineWatch(self._advance_epochs)
         self._lock = threading.Lock()
         atexit.register(self.close)
@@ -115,10 +116,12 @@ class Session:
 
     # ---- building ----
     def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
-              progress: Progress, options: dict | None = None) -> BuildResult:  # fmt: skip
+              progress: Progress, options: dict | None = None,
+              uses: dict[str, wit.Interface] | None = None) -> BuildResult:  # fmt: skip
         options = options or {}
         key = cache.content_key(
-            "component", lang.name, source, wit.render_world(iface), opt, options,
+            "component", lang.name, source, opt, options,
+            wit.render_world(iface, uses=tuple((uses or {}).values())),
             lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), WASMTIME_VERSION,
         )  # fmt: skip
         path = cache.entry_dir("components", key) / "component.wasm"
@@ -127,7 +130,8 @@ class Session:
         t0 = time.perf_counter()
         workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
         try:
-            job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options)
+            job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options,
+                           uses=dict(uses or {}))  # fmt: skip
             wasm = lang.build(job)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -162,7 +166,8 @@ class Session:
 
     # ---- registry ----
     def install(self, name: str, lang: Language, iface: wit.Interface, built: BuildResult,
-                grants: Grants | None = None) -> LiveComponent:  # fmt: skip
+                grants: Grants | None = None,
+                uses: dict[str, wit.Interface] | None = None) -> LiveComponent:  # fmt: skip
         grants = grants or Grants()
         runtime = self.runtime(grants)
         t0 = time.perf_counter()
@@ -171,7 +176,7 @@ class Session:
         live = LiveComponent(
             name, lang, iface, component, runtime, built.wasm_path.stat().st_size,
             Timings(build=built.built_seconds, load=load_time, cached=built.cached),
-            session=self, grants=grants, wasm_path=built.wasm_path,
+            session=self, grants=grants, wasm_path=built.wasm_path, uses=dict(uses or {}),
         )  # fmt: skip
         live.instantiate()
         old = self.components.get(name)
@@ -217,10 +222,61 @@ class Session:
         proxy._owner, proxy.fast = live, live.exports[proxy._fn].fast
 
     def remove(self, name: str) -> None:
-        live = self.components.pop(name, None)
-        if live is None:
+        if name not in self.components:
             raise AsteraiError(f"there is no component named {name!r}; `%asterai ls` lists them")
-        live.close()
+        users = self.consumers_of(name)
+        if users:
+            raise AsteraiError(
+                f"{name} is used by {', '.join(users)} (--use {name}); remove or re-run those first"
+            )
+        self.components.pop(name).close()
+
+    # ---- links (`--use`) ----
+    def consumers_of(self, provider: str) -> list[str]:
+        return sorted(n for n, live in self.components.items() if provider in live.uses)
+
+    def providers(self, uses: list[str], consumer: str) -> dict[str, wit.Interface]:
+        """The interfaces a cell with `--use` imports; unknown names and cycles are refused."""
+        found = {}
+        for name in uses:
+            if name == consumer:
+                raise AsteraiError(f"--use {name}: a component cannot use itself")
+            live = self.components.get(name)
+            if live is None:
+                known = ", ".join(sorted(self.components)) or "none yet"
+                raise AsteraiError(
+                    f"--use {name}: there is no component named {name!r} (components: {known})"
+                )
+            if consumer in self._needs(name):
+                raise AsteraiError(f"--use {name}: {name} already uses {consumer} (directly or via others); "
+                                   "cycles between components are not supported")  # fmt: skip
+            found[name] = live.iface
+        return found
+
+    def _needs(self, name: str, seen: set[str] | None = None) -> set[str]:
+        """Every component `name` uses, directly or through others."""
+        seen = set() if seen is None else seen
+        for dep in self.components[name].uses if name in self.components else ():
+            if dep not in seen:
+                seen.add(dep)
+                self._needs(dep, seen)
+        return seen
+
+    def relink_report(self, provider: LiveComponent) -> str:
+        """After a provider's re-run: which consumers now call it, and which must be re-run."""
+        relinked, stale = [], []
+        for consumer in self.consumers_of(provider.name):
+            expected = self.components[consumer].uses[provider.name]
+            if expected.render() == provider.iface.render():
+                relinked.append(consumer)
+            else:
+                stale.append(consumer)
+        lines = [f"  relinked: {', '.join(relinked)} now call{'s' if len(relinked) == 1 else ''} the new "
+                 f"{provider.name}"] if relinked else []  # fmt: skip
+        lines += [
+            f"  {c} was built against the old {provider.name} interface: re-run its cell" for c in stale
+        ]
+        return "\n".join(lines)
 
     def close(self) -> None:
         """Close every Store: their output callbacks must not outlive the interpreter."""

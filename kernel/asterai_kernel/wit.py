@@ -401,12 +401,14 @@ PACKAGE = "asterai:cells"
 WORLD = "cell"
 
 
-def render_world(iface: Interface, *, bulk: bool = False) -> str:
-    """The WIT document a cell is built against: its interface (and bulk twins) and a world exporting them."""
+def render_world(iface: Interface, *, bulk: bool = False, uses: tuple[Interface, ...] = ()) -> str:
+    """The WIT document a cell is built against: the interfaces it imports (`--use`), its own interface
+    (and bulk twins), and a world importing and exporting them."""
     ifaces = [iface] + ([b] if bulk and (b := bulk_interface(iface)) else [])
-    body = "\n\n".join(i.render() for i in ifaces)
-    exports = "".join(f"  export {wit_ident(i.name)};\n" for i in ifaces)
-    return f"package {PACKAGE};\n\n{body}\n\nworld {WORLD} {{\n{exports}}}\n"
+    body = "\n\n".join(i.render() for i in [*uses, *ifaces])
+    lines = "".join(f"  import {wit_ident(i.name)};\n" for i in uses)
+    lines += "".join(f"  export {wit_ident(i.name)};\n" for i in ifaces)
+    return f"package {PACKAGE};\n\n{body}\n\nworld {WORLD} {{\n{lines}}}\n"
 
 
 def export_name(iface: Interface, fn: Function) -> str:

@@ -29,6 +29,8 @@ class BuildJob:
     progress: Progress = field(default=lambda msg: None)
     # Language-specific build options from the magic (e.g. {"pip": [...]}, {"npm": [...]}); in the cache key.
     options: dict = field(default_factory=dict)
+    # `--use`: provider component name -> its interface, importable in the cell under that name.
+    uses: dict[str, Interface] = field(default_factory=dict)
 
 
 class Language(ABC):
@@ -36,6 +38,8 @@ class Language(ABC):
     aliases: tuple[str, ...] = ()
     # Whether the glue also exports wit.bulk_interface (numeric lists as one string block).
     bulk_twins: bool = False
+    # Whether cells can import other components' exports (`--use`).
+    supports_use: bool = False
 
     @abstractmethod
     def interface(self, source: str, component: str) -> Interface:

@@ -13,7 +13,7 @@ import tree_sitter_rust
 from .. import wit
 from ..errors import CompileError
 from ..names import wit_name
-from . import rust_glue
+from . import rust_glue, rust_imports
 from .base import BuildJob, Language, Progress
 
 SOURCE_FILE = "cell.rs"
@@ -139,7 +139,7 @@ class _Types:
             fields.append((wit_name(fname), self.owned(f.child_by_field_name("type"))))
             rust_fields.append(fname)
         record = wit.Record(wit_name(name), tuple(fields), docs=_docs(node))
-        self.rust[record.name] = rust_glue.RustType(f"super::{name}", fields=rust_fields)
+        self.rust[record.name] = rust_glue.RustType(f"crate::{name}", fields=rust_fields)
         return record
 
     def _enum(self, name: str, node) -> wit.WitType:
@@ -164,7 +164,7 @@ class _Types:
                 )
         if not cases:
             raise Unsupported(f"`{name}` (an enum without variants)")
-        self.rust[wit_name(name)] = rust_glue.RustType(f"super::{name}", cases=rust_cases)
+        self.rust[wit_name(name)] = rust_glue.RustType(f"crate::{name}", cases=rust_cases)
         if all(p is None for _, p in cases):
             return wit.Enum(wit_name(name), tuple(c for c, _ in cases), docs=_docs(node))
         return wit.Variant(wit_name(name), tuple(cases), docs=_docs(node))
@@ -265,6 +265,7 @@ class Rust(Language):
     name = "rust"
     aliases = ("rs",)
     bulk_twins = True
+    supports_use = True
 
     def interface(self, source: str, component: str) -> wit.Interface:
         found, _ = exports(source)
@@ -286,9 +287,11 @@ class Rust(Language):
         tc = rust_toolchain(progress=job.progress)
         found, rust_types = exports(job.source)
         glue = rust_glue.glue(job.iface, found, rust_types)
-        src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + glue
+        imports = "".join(rust_imports.import_module(name, iface) for name, iface in job.uses.items())
+        src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + glue + imports
         (job.workdir / SOURCE_FILE).write_text(src)
-        (job.workdir / "cell.wit").write_text(wit.render_world(job.iface, bulk=True))
+        world = wit.render_world(job.iface, bulk=True, uses=tuple(job.uses.values()))
+        (job.workdir / "cell.wit").write_text(world)
         out = job.workdir / "cell.wasm"
         cmd = [
             str(tc.rustc), "--edition", "2021", "--crate-type", "cdylib", "--crate-name", "cell",

@@ -56,6 +56,10 @@ mod __asterai {
         });
     }
 
+    pub unsafe fn alloc_area(size: usize, align: usize) -> *mut u8 {
+        alloc(Layout::from_size_align_unchecked(size, align))
+    }
+
     pub unsafe fn free(ptr: i32, size: usize, align: usize) {
         if size != 0 {
             dealloc(ptr as *mut u8, Layout::from_size_align_unchecked(size, align));
@@ -413,7 +417,7 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
         core_params = ", ".join(core)
         lines += [f"let a{i} = {v};" for i, v in enumerate(lifted)]
     call_args = ", ".join(f"&a{i}" if p.by_ref else f"a{i}" for i, p in enumerate(ex.params))
-    call = f"super::{ex.rust_name}({call_args})"
+    call = f"crate::{ex.rust_name}({call_args})"
     ret = ""
     if fn.result is None:
         lines.append(f"{call};")
