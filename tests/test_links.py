@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import threading
 import time
 
 import pytest
 
+import asterai_kernel
 from asterai_kernel import AsteraiError, GuestTrap, Timeout
 from asterai_kernel.session import get_session
+
+
+@dataclasses.dataclass
+class Reading:
+    sensor: str
+    value: float
+
 
 GEO = """
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,3 +142,51 @@ def test_bad_uses_are_refused(linked, cell):
     with pytest.raises(AsteraiError, match="cannot be a Rust module"):
         cell("rust kw_user --use std", "pub fn f() -> u32 { 1 }\n")
     cell.line("rm std")
+
+
+def test_host_functions_provided_from_python(cell, ns, capsys):
+    seen = []
+
+    @asterai_kernel.provide("hostlib")
+    def record(r: Reading) -> int:
+        seen.append(r)
+        return len(seen)
+
+    @asterai_kernel.provide("hostlib")
+    def lookup(key: str) -> asterai_kernel.Result[int, str]:
+        return {"a": 1, "b": 2}[key]
+
+    @asterai_kernel.provide("hostlib")
+    def explode(x: int) -> int:
+        raise RuntimeError(f"host refuses {x}")
+
+    cell(
+        "rust sensor --use hostlib",
+        """
+pub fn report(v: f64) -> i64 { hostlib::record(hostlib::Reading { sensor: "t1".to_string(), value: v }) }
+pub fn find(k: String) -> String { match hostlib::lookup(&k) { Ok(v) => format!("ok {v}"), Err(e) => format!("err {e}") } }
+pub fn explode(x: i64) -> i64 { hostlib::explode(x) }
+""",
+    )
+    assert ns["report"](21.5) == 1 and ns["report"](22.0) == 2
+    assert seen == [Reading("t1", 21.5), Reading("t1", 22.0)]  # the guest called back into the notebook
+    assert ns["find"]("b") == "ok 2"
+    assert ns["find"]("zz") == "err KeyError: 'zz'"
+    with pytest.raises(GuestTrap, match="host function explode raised RuntimeError: host refuses 7"):
+        ns["sensor"].explode(7)
+    assert "Traceback" in capsys.readouterr().err  # the Python traceback is shown in the cell
+    assert ns["report"](1.0) == 3
+
+
+def test_provide_needs_annotations():
+    with pytest.raises(AsteraiError, match="annotate every parameter"):
+
+        @asterai_kernel.provide("badlib")
+        def untyped(x):
+            return x
+
+    with pytest.raises(AsteraiError, match="has no WIT equivalent"):
+
+        @asterai_kernel.provide("badlib")
+        def weird(x: dict) -> int:
+            return 0

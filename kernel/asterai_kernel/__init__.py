@@ -12,6 +12,7 @@ from .errors import (
     Timeout,
     ToolchainMissing,
 )
+from .hostfns import Result, provide
 from .values import Err, Ok, Some, Variant
 
 __version__ = "0.1.0"
@@ -28,7 +29,9 @@ __all__ = [
     "OutOfFuel",
     "OutOfMemory",
     "Timeout",
+    "Result",
     "ToolchainMissing",
+    "provide",
     "grants",
     "load_ipython_extension",
     "unload_ipython_extension",

@@ -21,6 +21,7 @@ from wasmtime import _ffi as ffi
 from wasmtime.component import Linker
 
 from . import wit
+from .hostfns import PROVIDERS, call_host
 
 _FORWARDERS: dict[int, Forwarder] = {}
 _ids = itertools.count(1)
@@ -101,15 +102,31 @@ def _forget(env):
     _FORWARDERS.pop(env or 0, None)
 
 
+class HostForwarder(Forwarder):
+    """An import served by a Python function registered with `@asterai_kernel.provide`."""
+
+    def __call__(self, args, nargs: int, results, nresults: int) -> int:
+        host = PROVIDERS.get(self.provider)
+        function = host.functions.get(self.fn.name) if host is not None else None
+        if function is None or function.fn.signature() != self.fn.signature():
+            now = function.fn.signature() if function is not None else "nothing"
+            return self._fail(f"{self.consumer} was built against {self.provider}.{self.fn.name}: "
+                              f"{self.fn.signature()}, but the notebook now provides {now}; "
+                              f"re-run the cell of {self.consumer}")  # fmt: skip
+        error = call_host(function, args or 0, nargs, results or 0)
+        return self._fail(error) if error else 0
+
+
 def consumer_linker(runtime, session, consumer: str, uses: dict[str, wit.Interface]) -> Linker:
     """A Linker with WASI and one forwarding host function per import of each used provider."""
     linker = Linker(runtime.engine)
     linker.add_wasip2()
     with linker.root() as root:
         for provider, iface in uses.items():
+            kind = Forwarder if provider in session.components else HostForwarder
             with root.add_instance(f"{wit.PACKAGE}/{iface.name}") as instance:
                 for fn in iface.functions:
-                    _add_func(instance, fn.name, Forwarder(session, consumer, provider, fn))
+                    _add_func(instance, fn.name, kind(session, consumer, provider, fn))
     return linker
 
 

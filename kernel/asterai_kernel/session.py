@@ -21,6 +21,7 @@ from .component import LiveComponent, Timings
 from .errors import AsteraiError
 from .handles import ExportProxy
 from .languages.base import BuildJob, Language, Progress
+from .hostfns import PROVIDERS
 from .limits import DeadlineWatch
 from .sandbox import Grants
 
@@ -242,11 +243,12 @@ class Session:
             if name == consumer:
                 raise AsteraiError(f"--use {name}: a component cannot use itself")
             live = self.components.get(name)
+            if live is None and name in PROVIDERS:
+                found[name] = PROVIDERS[name].iface
+                continue
             if live is None:
-                known = ", ".join(sorted(self.components)) or "none yet"
-                raise AsteraiError(
-                    f"--use {name}: there is no component named {name!r} (components: {known})"
-                )
+                known = ", ".join(sorted([*self.components, *PROVIDERS])) or "none yet"
+                raise AsteraiError(f"--use {name}: there is no component named {name!r} (known: {known})")
             if consumer in self._needs(name):
                 raise AsteraiError(f"--use {name}: {name} already uses {consumer} (directly or via others); "
                                    "cycles between components are not supported")  # fmt: skip
