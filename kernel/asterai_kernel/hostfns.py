@@ -50,12 +50,14 @@ def wit_type(hint: Any, where: str) -> wit.WitType | None:
         return wit.Result(wit_type(args[0], where), wit_type(args[1], where))
     if dataclasses.is_dataclass(hint):
         fields = typing.get_type_hints(hint)
-        return wit.Record(wit_name(hint.__name__),
-                          tuple((wit_name(f.name), wit_type(fields[f.name], where)) for f in dataclasses.fields(hint)))  # fmt: skip
+        typed = tuple((wit_name(f.name), wit_type(fields[f.name], where)) for f in dataclasses.fields(hint))
+        return wit.Record(wit_name(hint.__name__), typed)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return wit.Enum(wit_name(hint.__name__), tuple(wit_name(str(m.value)) for m in hint))
-    raise AsteraiError(f"{where}: the annotation {hint!r} has no WIT equivalent "
-                       "(use int, float, str, bool, bytes, list[T], tuple[...], T | None, a dataclass or an Enum)")  # fmt: skip
+    raise AsteraiError(
+        f"{where}: the annotation {hint!r} has no WIT equivalent (use int, float, str, bool, bytes, "
+        "list[T], tuple[...], T | None, a dataclass or an Enum)"
+    )
 
 
 @dataclasses.dataclass

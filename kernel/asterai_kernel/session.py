@@ -20,8 +20,8 @@ from .build import cache
 from .component import LiveComponent, Timings
 from .errors import AsteraiError
 from .handles import ExportProxy
-from .languages.base import BuildJob, Language, Progress
 from .hostfns import PROVIDERS
+from .languages.base import BuildJob, Language, Progress
 from .limits import DeadlineWatch
 from .sandbox import Grants
 
