@@ -86,7 +86,8 @@ class HostProvider:
         if missing or "return" not in hints:
             raise AsteraiError(f"{where}: annotate every parameter and the return type (missing: "
                                f"{', '.join(missing + ([] if 'return' in hints else ['return']))})")  # fmt: skip
-        params = tuple((wit_name(p), wit_type(hints[p], f"{where}, parameter {p!r}")) for p in sig.parameters)
+        typed = [(p, f"{where}, parameter {p!r}") for p in sig.parameters]
+        params = tuple((wit_name(p), wit_type(hints[p], place)) for p, place in typed)
         result = wit_type(hints["return"], f"{where}, return")
         fn = wit.Function(wit_name(func.__name__), params, result, docs=inspect.getdoc(func) or "")
         classes = {}
