@@ -84,8 +84,10 @@ class HostProvider:
         sig = inspect.signature(func)
         missing = [p for p in sig.parameters if p not in hints]
         if missing or "return" not in hints:
-            raise AsteraiError(f"{where}: annotate every parameter and the return type (missing: "
-                               f"{', '.join(missing + ([] if 'return' in hints else ['return']))})")  # fmt: skip
+            missing += [] if "return" in hints else ["return"]
+            raise AsteraiError(
+                f"{where}: annotate every parameter and the return type (missing: {', '.join(missing)})"
+            )
         typed = [(p, f"{where}, parameter {p!r}") for p in sig.parameters]
         params = tuple((wit_name(p), wit_type(hints[p], place)) for p, place in typed)
         result = wit_type(hints["return"], f"{where}, return")
