@@ -205,6 +205,9 @@ class LiveComponent:
     grants: Grants = field(default_factory=Grants)
     wasm_path: Path | None = None  # the cached component, to load it into another engine on regrant
     uses: dict = field(default_factory=dict)  # `--use`: provider name -> the wit.Interface built against
+    # Where each function is exported when not in `asterai:cells/NAME` (components loaded from elsewhere):
+    # WIT function name -> interface export name, or None for a function the world exports directly.
+    export_paths: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.store: wasmtime.Store | None = None
@@ -240,10 +243,12 @@ class LiveComponent:
         finally:
             self.output.flush()
         self.store, self.instance = store, instance
-        iface_index = instance.get_export_index(store, f"{wit.PACKAGE}/{self.iface.name}")
+        own = f"{wit.PACKAGE}/{self.iface.name}"
+        paths = {p: None if p is None else instance.get_export_index(store, p)
+                 for p in set(self.export_paths.values()) | {own}}  # fmt: skip
         self.exports = {}
         for fn, codecs in zip(self.iface.functions, self.codecs):
-            index = instance.get_export_index(store, fn.name, iface_index)
+            index = instance.get_export_index(store, fn.name, paths[self.export_paths.get(fn.name, own)])
             export = ExportFunc(store, instance.get_func(store, index), fn, codecs, self.name)
             export.fast = self.fast_call(export)
             self.exports[fn.name] = export

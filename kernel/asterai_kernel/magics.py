@@ -19,11 +19,10 @@ from .session import get_session
 
 NOT_YET = {  # options of the contract that later work implements; refused clearly rather than ignored
     "exports": "`--exports IFACE`",
-    "npm": "`--npm`",
 }
 # Per-language build options: option -> the languages that take it. They reach the build as BuildJob.options
 # and enter the cache key.
-LANG_OPTIONS = {"pip": ("python",)}
+LANG_OPTIONS = {"pip": ("python",), "npm": ("javascript", "typescript")}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,7 +52,7 @@ def _cell_parser() -> argparse.ArgumentParser:
     p.add_argument("--fuel", metavar="N", help="stop any call using more fuel (instructions, roughly)")
     p.add_argument("--max-memory", metavar="SIZE", help="memory limit, e.g. 64MiB (default 512MiB)")
     p.add_argument("--pip", action="append", metavar="PKG[==VER]", help="bundle a pure-Python package")
-    p.add_argument("--npm", action="append")
+    p.add_argument("--npm", action="append", metavar="PKG[@VER]", help="bundle a pure-JavaScript npm package")
     return p
 
 
@@ -155,7 +154,7 @@ class AsteraiMagics(Magics):
     # ---- %asterai ----
     @line_magic("asterai")
     def asterai_line(self, line: str):
-        """%asterai ls | wit NAME | rm NAME | doctor"""
+        """%asterai ls | wit NAME | rm NAME | doctor | grants NAME | load PATH [NAME] | export NAME PATH"""
         words = shlex.split(line)
         if not words:
             raise AsteraiError("usage: %asterai ls | wit NAME | rm NAME | doctor")
@@ -178,9 +177,25 @@ class AsteraiMagics(Magics):
             from .widgets import grants
 
             return grants(rest[0])
-        if cmd in ("load", "export", "call"):
-            raise AsteraiError(f"%asterai {cmd} is not available yet in this version.")
-        raise AsteraiError(f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor")
+        if cmd == "load" and len(rest) in (1, 2):
+            from .loader import load
+
+            live = load(self.session, *rest)
+            self._bind(live.name, live)
+            print(_summary(live, replaced=False))
+            return None
+        if cmd == "export" and len(rest) == 2:
+            from .loader import export
+
+            wasm, wit_file = export(self.session, *rest)
+            print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB) and {wit_file}")
+            return None
+        if cmd == "call":
+            raise AsteraiError("%asterai call is not available yet in this version.")
+        raise AsteraiError(
+            f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor, grants NAME, "
+            "load PATH [NAME], export NAME PATH"
+        )
 
     def _ls(self):
         rows = []
@@ -227,7 +242,13 @@ def _progress(message: str) -> None:
 def _summary(live, replaced: bool) -> str:
     fns = ", ".join(f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions)
     t = live.timings
-    how = "from cache" if t.cached else f"built in {t.build:.2f} s"
+    how = (
+        "loaded"
+        if live.language.name == "wasm"
+        else "from cache"
+        if t.cached
+        else f"built in {t.build:.2f} s"
+    )
     again = " (replaced)" if replaced else ""
     granted = "" if live.grants.summary() == "none" else f"; grants: {live.grants.summary()}"
     return f"{live.name}{again}: {live.language.name} component, {how}; exports {fns}{granted}"

@@ -1,0 +1,85 @@
+"""`%asterai load PATH [NAME]` and `%asterai export NAME PATH`: components from and for elsewhere."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import wit
+from .build import cache
+from .errors import AsteraiError
+from .languages.base import BuildJob, Language, Progress
+from .names import check_component_name, wit_name
+from .wit_json import WASI_PREFIXES, component_exports
+
+
+class Prebuilt(Language):
+    """A component built outside the notebook: nothing to compile, traps reported as wasmtime says."""
+
+    name = "wasm"
+
+    def interface(self, source: str, component: str) -> wit.Interface:
+        raise AsteraiError("a loaded component has no cell source")
+
+    def build(self, job: BuildJob) -> bytes:
+        raise AsteraiError("a loaded component is not built here")
+
+    def toolchain_fingerprint(self, progress: Progress) -> str:
+        return ""
+
+
+PREBUILT = Prebuilt()
+
+
+def load(session, path: str, name: str | None = None):
+    """Install any component file; its exported functions are bound like a cell's."""
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise AsteraiError(f"%asterai load: {source} is not a file")
+    name = check_component_name(name or source.stem.replace("-", "_"))
+    exports, imports = component_exports(source)
+    foreign = [i for i in imports if not i.startswith(WASI_PREFIXES)]
+    if foreign:
+        raise AsteraiError(f"%asterai load: {source.name} imports {', '.join(foreign)}, which this notebook "
+                           "cannot provide (only WASI imports are linked)")  # fmt: skip
+    functions, paths = [], {}
+    for exported in exports:
+        for fn in exported.iface.functions:
+            if fn.name in paths:
+                raise AsteraiError(f"%asterai load: two exported interfaces both have a function {fn.name!r}")
+            paths[fn.name] = exported.export_name
+            functions.append(fn)
+    if not functions:
+        raise AsteraiError(f"%asterai load: {source.name} exports no functions")
+    data = source.read_bytes()
+    stored = cache.entry_dir("loaded", cache.content_key(data)) / "component.wasm"
+    if not stored.exists():
+        cache.write_atomic(stored, data)
+    built = session_build_result(stored)
+    iface = wit.Interface(wit_name(name), tuple(functions))
+    return session.install(name, PREBUILT, iface, built, export_paths=paths)
+
+
+def session_build_result(path: Path):
+    from .session import BuildResult
+
+    return BuildResult(path, 0.0, True)
+
+
+def export(session, name: str, path: str) -> tuple[Path, Path]:
+    """Write a component and its WIT, so it runs in any Component Model host."""
+    live = session.get(name)
+    target = Path(path).expanduser()
+    if target.suffix != ".wasm":
+        target = target / f"{name}.wasm" if target.is_dir() else target.with_suffix(".wasm")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(live.wasm_path, target)
+    from .toolchains import wasm_tools
+
+    text = subprocess.run(
+        [str(wasm_tools()), "component", "wit", str(target)], capture_output=True, text=True
+    )
+    wit_path = target.with_suffix(".wit")
+    wit_path.write_text(text.stdout if text.returncode == 0 else wit.render_world(live.iface))
+    return target, wit_path

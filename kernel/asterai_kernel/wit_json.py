@@ -1,0 +1,116 @@
+"""Reading WIT written elsewhere: a component's own types, via `wasm-tools component wit --json`.
+
+wasm-tools (from PyPI) does the parsing; this module only maps its JSON resolve onto the kernel's WIT model
+(wit.py), so a component built by any toolchain can be loaded and called through the same value layer.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import wit
+from .errors import AsteraiError
+
+_PRIMS = {"bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64", "char"}
+WASI_PREFIXES = ("wasi:",)
+
+
+@dataclass
+class ExportedInterface:
+    export_name: str | None  # "ns:pkg/iface@ver", or None for functions exported by the world itself
+    iface: wit.Interface
+
+
+def resolve_of(path: Path) -> dict:
+    from .toolchains import wasm_tools
+
+    proc = subprocess.run([str(wasm_tools()), "component", "wit", "--json", str(path)], capture_output=True,
+                          text=True)  # fmt: skip
+    if proc.returncode != 0:
+        raise AsteraiError(
+            f"{path} is not a WebAssembly component wasm-tools can read:\n{proc.stderr.strip()}"
+        )
+    return json.loads(proc.stdout)
+
+
+class _Reader:
+    def __init__(self, resolve: dict):
+        self.r = resolve
+
+    def type(self, ref) -> wit.WitType | None:
+        if ref is None:
+            return None
+        if isinstance(ref, str):
+            if ref in _PRIMS:
+                return wit.Prim(ref)
+            if ref == "string":
+                return wit.String()
+            raise AsteraiError(f"WIT type {ref!r} cannot cross yet")
+        t = self.r["types"][ref]
+        kind, name = t["kind"], t.get("name")
+        if isinstance(kind, str):  # resource, ...
+            raise AsteraiError(f"WIT {kind} types ({name}) cannot cross yet")
+        ((tag, body),) = kind.items()
+        if tag == "type":
+            return self.type(body)
+        if tag == "list":
+            return wit.List(self.type(body))
+        if tag == "option":
+            return wit.Option(self.type(body))
+        if tag == "result":
+            return wit.Result(self.type(body.get("ok")), self.type(body.get("err")))
+        if tag == "tuple":
+            return wit.Tuple(tuple(self.type(x) for x in body["types"]))
+        if tag == "record":
+            return wit.Record(name, tuple((f["name"], self.type(f["type"])) for f in body["fields"]))
+        if tag == "enum":
+            return wit.Enum(name, tuple(c["name"] for c in body["cases"]))
+        if tag == "variant":
+            return wit.Variant(name, tuple((c["name"], self.type(c.get("type"))) for c in body["cases"]))
+        raise AsteraiError(f"WIT {tag} types ({name}) cannot cross yet")
+
+    def function(self, f: dict) -> wit.Function:
+        params = tuple((p["name"], self.type(p["type"])) for p in f["params"])
+        return wit.Function(
+            f["name"], params, self.type(f.get("result")), docs=(f.get("docs") or {}).get("contents") or ""
+        )
+
+    def interface_name(self, idx: int) -> str:
+        i = self.r["interfaces"][idx]
+        pkg = self.r["packages"][i["package"]]["name"]
+        ns, _, rest = pkg.partition(":")
+        name, _, version = rest.partition("@")
+        return f"{ns}:{name}/{i['name']}" + (f"@{version}" if version else "")
+
+    def exports(self, world: dict) -> list[ExportedInterface]:
+        found, loose = [], []
+        for key, item in world["exports"].items():
+            if "interface" in item:
+                idx = item["interface"]["id"]
+                i = self.r["interfaces"][idx]
+                fns = tuple(self.function(f) for f in i["functions"].values() if f["kind"] == "freestanding")
+                found.append(
+                    ExportedInterface(self.interface_name(idx), wit.Interface(i["name"] or key, fns))
+                )
+            elif "function" in item:
+                loose.append(self.function(item["function"]))
+        if loose:
+            found.append(ExportedInterface(None, wit.Interface("root", tuple(loose))))
+        return found
+
+    def imports(self, world: dict) -> list[str]:
+        names = []
+        for key, item in world["imports"].items():
+            names.append(self.interface_name(item["interface"]["id"]) if "interface" in item else key)
+        return names
+
+
+def component_exports(path: Path) -> tuple[list[ExportedInterface], list[str]]:
+    """The interfaces a component exports (with their WIT types) and the names it imports."""
+    resolve = resolve_of(path)
+    world = resolve["worlds"][-1]
+    reader = _Reader(resolve)
+    return reader.exports(world), reader.imports(world)
