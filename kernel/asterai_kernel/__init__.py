@@ -31,6 +31,7 @@ __all__ = [
     "Timeout",
     "Result",
     "ToolchainMissing",
+    "call_form",
     "provide",
     "grants",
     "load_ipython_extension",
@@ -43,6 +44,13 @@ def grants(target):
     from .widgets import grants as panel
 
     return panel(target)
+
+
+def call_form(target):
+    """A form per export of a component (a name or its handle), generated from its WIT types."""
+    from .widgets import call_form as form
+
+    return form(target)
 
 
 def load_ipython_extension(ipython) -> None:

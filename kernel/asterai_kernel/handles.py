@@ -101,6 +101,39 @@ class ComponentHandle:
 
         return wit.render_world(self._live.iface)
 
+    def _repr_html_(self) -> str:
+        """The inspector: name, language, exports with WIT signatures, imports, grants, size and timings."""
+        import html
+
+        try:
+            live = self._live
+        except Exception as e:
+            return f"<b>{html.escape(self._name)}</b>: {html.escape(str(e))}"
+        rows = "".join(
+            f"<tr><td><code>{html.escape(snake_name(f.name))}</code></td>"
+            f"<td><code>{html.escape(f.signature())}</code></td><td>{html.escape(f.docs)}</td></tr>"
+            for f in live.iface.functions
+        )
+        t = live.timings
+        built = "from cache" if t.cached else f"built in {t.build:.2f} s"
+        facts = [
+            ("language", live.language.name),
+            ("imports", ", ".join(live.uses) or "none"),
+            ("grants", live.grants.summary()),
+            ("size", f"{live.wasm_size / 1024:.0f} KiB"),
+            (
+                "timings",
+                f"{built}, loaded in {t.load * 1e3:.1f} ms, instantiated in {t.instantiate * 1e3:.1f} ms",
+            ),
+        ]
+        info = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in facts
+        )
+        return (
+            f"<div><b>{html.escape(self._name)}</b> (WebAssembly component)<table>{info}</table>"
+            f"<table><tr><th>export</th><th>WIT</th><th></th></tr>{rows}</table></div>"
+        )
+
     def __repr__(self) -> str:
         try:
             live = self._live

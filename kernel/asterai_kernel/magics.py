@@ -76,7 +76,7 @@ class AsteraiMagics(Magics):
 
         %%asterai LANG [NAME] [--opt 0|1|2|s] [--force] [--time] [--show-wit]
 
-        LANG: rust (rs), python, javascript (js), typescript (ts), c, cpp (c++), go, zig, wit.
+        LANG: rust (rs), python (py), javascript (js), typescript (ts), c, cpp (c++), go, zig, wit.
         The kernel_info reply lists those this kernel builds now (`asterai.languages`); in JupyterLab
         the cell is highlighted in LANG (Python's highlighting comes back when the magic line goes).
         """
@@ -190,8 +190,10 @@ class AsteraiMagics(Magics):
             wasm, wit_file = export(self.session, *rest)
             print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB) and {wit_file}")
             return None
-        if cmd == "call":
-            raise AsteraiError("%asterai call is not available yet in this version.")
+        if cmd == "call" and len(rest) == 1:
+            from .widgets import call_form
+
+            return call_form(rest[0])
         raise AsteraiError(
             f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor, grants NAME, "
             "load PATH [NAME], export NAME PATH"

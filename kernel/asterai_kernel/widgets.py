@@ -9,6 +9,7 @@ import io
 import ipywidgets as w
 
 from .errors import AsteraiError
+from .names import snake_name
 from .sandbox import DEFAULT_MAX_MEMORY, format_size
 
 
@@ -92,3 +93,139 @@ class GrantsPanel:
 def grants(target) -> GrantsPanel:
     """`asterai_kernel.grants(NAME or handle)`: the grants panel of a component."""
     return GrantsPanel(target)
+
+
+# ---- the call form ----
+class _Field:
+    """One input widget for a WIT type, and how to read a Python value from it."""
+
+    def __init__(self, ty, label: str):
+        self.ty = ty
+        self.widget, self.read = _field(ty, label)
+
+
+def _field(ty, label: str):
+    """(widget, reader) for a WIT type; readers raise ValueError with a readable message."""
+    from . import wit
+
+    layout = {"description": label, "style": {"description_width": "initial"}}
+    if isinstance(ty, wit.Prim):
+        if ty.name == "bool":
+            box = w.Checkbox(False, **layout)
+            return box, lambda: box.value
+        if ty.name in ("f32", "f64"):
+            box = w.FloatText(0.0, **layout)
+            return box, lambda: box.value
+        if ty.name in wit.INT_RANGES and ty.name not in ("s64", "u64"):
+            lo, hi = wit.INT_RANGES[ty.name]
+            box = w.BoundedIntText(0, min=lo, max=hi, **layout)
+            return box, lambda: box.value
+        if ty.name in ("s64", "u64"):  # beyond JavaScript's exact integers: typed as text
+            box = w.Text("0", **layout)
+            return box, lambda: int(box.value)
+        box = w.Text("a", **layout)  # char
+        return box, lambda: box.value
+    if isinstance(ty, wit.String):
+        box = w.Text("", **layout)
+        return box, lambda: box.value
+    if isinstance(ty, wit.Enum):
+        box = w.Dropdown(options=list(ty.cases), **layout)
+        return box, lambda: box.value
+    if isinstance(ty, wit.Record):
+        fields = [(snake_name(n), _Field(t, snake_name(n))) for n, t in ty.fields]
+        title = w.HTML(f"<i>{html.escape(label)}</i> (record {ty.name})")
+        frame = w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0")
+        box = w.VBox([title] + [f.widget for _, f in fields], layout=frame)
+        return box, lambda: {n: f.read() for n, f in fields}
+    if isinstance(ty, wit.Option):
+        present = w.Checkbox(False, description=f"{label} (set)")
+        inner = _Field(ty.inner, label)
+        return w.VBox([present, inner.widget]), lambda: inner.read() if present.value else None
+    # lists, tuples, variants, results: a Python literal, checked by the same value layer as any call
+    hint = {"List": "[1, 2]", "Tuple": "(1, 'x')", "Variant": "('case', value)", "Result": "Ok(1) / Err('e')"}
+    box = w.Text("", placeholder=hint.get(type(ty).__name__, "a Python literal"), **layout)
+    return box, lambda: _literal(box.value, ty)
+
+
+def _literal(text: str, ty):
+    import ast
+
+    from .values import Err, Ok
+
+    text = text.strip()
+    if text.startswith(("Ok(", "Err(")) and text.endswith(")"):
+        kind = Ok if text.startswith("Ok(") else Err
+        inner = text[text.index("(") + 1 : -1].strip()
+        return kind(ast.literal_eval(inner) if inner else None)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise ValueError(f"{text!r} is not a Python literal for {ty.wit()}") from None
+
+
+class CallForm:
+    """One form per export, generated from its WIT types; Call shows the result or the error, and the time."""
+
+    def __init__(self, target):
+        self.handle = _handle(target)
+        live = self.handle._live
+        self.forms = {}
+        tabs = []
+        for fn in live.iface.functions:
+            fields = [_Field(t, snake_name(n)) for n, t in fn.params]
+            button = w.Button(description=f"Call {snake_name(fn.name)}", button_style="primary")
+            output = w.HTML()
+            button.on_click(lambda _, f=fn.name: self.call(f))
+            self.forms[fn.name] = (fields, button, output)
+            sig = html.escape(f"{snake_name(fn.name)}: {fn.signature()}")
+            doc = f"<div style='color:#555'>{html.escape(fn.docs)}</div>" if fn.docs else ""
+            tabs.append(
+                w.VBox([w.HTML(f"<code>{sig}</code>{doc}"), *[f.widget for f in fields], button, output])
+            )
+        self.widget = w.Tab(children=tabs)
+        for i, fn in enumerate(live.iface.functions):
+            self.widget.set_title(i, snake_name(fn.name))
+
+    def call(self, fn_name: str):
+        """Press Call: read the fields, call the export through its proxy, show what came back."""
+        import time
+
+        fields, _, output = self.forms[fn_name]
+        try:
+            args = [f.read() for f in fields]
+            t0 = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()) as printed:
+                result = getattr(self.handle, snake_name(fn_name))(*args)
+            took = (time.perf_counter() - t0) * 1e3
+        except Exception as e:  # the form shows every error, it never raises into the widget machinery
+            output.value = self._status_text(f"{type(e).__name__}: {e}", error=True)
+            return None
+        shown = _render(result)
+        extra = f"<pre>{html.escape(printed.getvalue())}</pre>" if printed.getvalue() else ""
+        output.value = f"{shown}{extra}<div style='color:#777'>{took:.2f} ms</div>"
+        return result
+
+    _status_text = staticmethod(GrantsPanel._status_text)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def _render(value) -> str:
+    """A result as HTML: records as a table, everything else as its repr."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value):
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(f.name)}</th><td>{_render(getattr(value, f.name))}</td></tr>"
+            for f in dataclasses.fields(value)
+        )
+        return f"<table>{rows}</table>"
+    return f"<code>{html.escape(repr(value))}</code>"
+
+
+def call_form(target) -> CallForm:
+    """`asterai_kernel.call_form(NAME or handle)`: a form per export of the component."""
+    return CallForm(target)
