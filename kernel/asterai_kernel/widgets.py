@@ -219,7 +219,8 @@ def _render(value) -> str:
 
     if dataclasses.is_dataclass(value):
         rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(f.name)}</th><td>{_render(getattr(value, f.name))}</td></tr>"
+            f"<tr><th style='text-align:left'>{html.escape(f.name)}</th>"
+            f"<td>{_render(getattr(value, f.name))}</td></tr>"
             for f in dataclasses.fields(value)
         )
         return f"<table>{rows}</table>"
