@@ -134,3 +134,23 @@ def test_sandbox_limits_and_interrupt(sandbox_nb):
     assert "Timeout after 0.5 s: ran longer than its --timeout of 0.5 s\n16 MiB is fine\n" in out
     assert out.endswith("OutOfMemory: ran out of memory (its limit is 64MiB; raise it with --max-memory)\n")
     assert sandbox_nb["interrupt"] == "stopped; the reader still works: remember the milk\n"
+
+
+def test_widgets_notebook():
+    out = execute("07-widgets.ipynb")
+    assert "shop: rust component" in out["shop-cell"]
+    assert out["form"].startswith("Tab(")
+    assert out["form-calls"] == "1000\n1800\n"
+
+
+def test_under_the_hood_notebook():
+    out = execute("08-under-the-hood.ipynb")
+    assert "  /// Counts the words of a text.\n  word-count: func(text: string) -> u32;" in out["show-wit"]
+    assert "['export asterai:cells/geo;', 'word-count: func(text: string) -> u32;']" in out["export"]
+    assert out["make-adder"] == ""
+    assert out["load"].splitlines()[1:] == [
+        "42",
+        "geo_again: wasm component, loaded; exports word_count(text: string) -> u32, "
+        "initials(names: list<string>) -> string",
+        "3",
+    ]

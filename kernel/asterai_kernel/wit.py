@@ -325,6 +325,10 @@ class Function:
         return self.result is not None and len(self.result.flat()) > MAX_FLAT_RESULTS
 
 
+def _doc_lines(docs: str) -> list[str]:
+    return [f"  /// {line}".rstrip() for line in docs.splitlines()]
+
+
 @dataclass(frozen=True)
 class Interface:
     """A component's exported interface `asterai:cells/NAME`."""
@@ -343,8 +347,10 @@ class Interface:
     def render(self) -> str:
         lines = [f"interface {wit_ident(self.name)} {{"]
         for t in self.types():
+            lines += _doc_lines(t.docs)
             lines.append(f"  {t.definition()}")
         for fn in self.functions:
+            lines += _doc_lines(fn.docs)
             lines.append(f"  {wit_ident(fn.name)}: {fn.signature()};")
         lines.append("}")
         return "\n".join(lines)
