@@ -294,7 +294,7 @@ def test_compile_error_points_at_cell_lines(cell):
         ("rust", "pub fn f(x: &mut Vec<u8>) {}\n", "mutable borrow"),
         ("rust", "pub fn f<T>(x: T) {}\n", "generic"),
         ("rust", "pub fn f(x: u32 -> u32 {}\n", "syntax error"),
-        ("rust --exports geo", "pub fn f() {}", "not available yet"),
+        ("rust --exports geo", "pub fn f() {}", "--exports geo is not declared"),
         ("rust --use nowhere", "pub fn f() {}", "no component named 'nowhere'"),
         ("rust --timeout -1", "pub fn f() {}", "--timeout '-1': write a positive number of seconds"),
         ("rust --max-memory lots", "pub fn f() {}", "write a size such as 64MiB"),

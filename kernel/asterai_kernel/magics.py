@@ -17,9 +17,7 @@ from .names import check_component_name, snake_name
 from .sandbox import Grants
 from .session import get_session
 
-NOT_YET = {  # options of the contract that later work implements; refused clearly rather than ignored
-    "exports": "`--exports IFACE`",
-}
+NOT_YET: dict[str, str] = {}  # options of the contract not built yet: refused clearly rather than ignored
 # Per-language build options: option -> the languages that take it. They reach the build as BuildJob.options
 # and enter the cache key.
 LANG_OPTIONS = {"pip": ("python",), "npm": ("javascript", "typescript")}
@@ -39,7 +37,9 @@ def _cell_parser() -> argparse.ArgumentParser:
     p.add_argument("--time", action="store_true", help="print build, load and instantiate timings")
     p.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
     p.add_argument("--use", action="append", metavar="NAME[,NAME]", help="call these components' exports")
-    p.add_argument("--exports")
+    p.add_argument(
+        "--exports", action="append", metavar="IFACE", help="implement a WIT interface from a wit cell"
+    )
     p.add_argument(
         "--allow-read", action="append", metavar="HOST[:GUEST]", help="grant a directory, read-only"
     )
@@ -81,6 +81,8 @@ class AsteraiMagics(Magics):
         the cell is highlighted in LANG (Python's highlighting comes back when the magic line goes).
         """
         args = _cell_parser().parse_args(shlex.split(line))
+        if args.lang == "wit":
+            return self._declare(cell)
         used = [opt for opt in NOT_YET if getattr(args, opt) not in (None, False)]
         if used:
             raise AsteraiError(
@@ -92,12 +94,21 @@ class AsteraiMagics(Magics):
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
         name = self._component_name(lang.name, args.name)
         uses = self._uses(lang, name, args.use)
+        exports = tuple(self.session.declared(e) for e in args.exports or ())
+        if exports and not lang.supports_exports:
+            raise AsteraiError(f"%%asterai {lang.name}: --exports is not available for {lang.name} cells yet")
         options = _lang_options(lang, args)
         iface = lang.interface(cell, name)
+        for declared in exports:
+            problems = wit.diff(declared, iface)
+            if problems:
+                head = f"--exports {declared.qualified}: this cell does not implement it exactly:"
+                raise AsteraiError("\n  ".join([head, *problems]))
         if args.show_wit:
-            print(wit.render_world(iface, uses=tuple(uses.values())))
+            print(wit.render_world(iface, uses=tuple(uses.values()), extra_exports=exports))
         built = self.session.build(
-            lang, name, cell, iface, opt=args.opt, force=args.force, progress=_progress, uses=uses,
+            lang, name, cell, iface, opt=args.opt, force=args.force, progress=_progress,
+            uses=uses, exports=exports,
             options=options,
         )  # fmt: skip
         replacing = name in self.session.components
@@ -110,6 +121,11 @@ class AsteraiMagics(Magics):
             t = live.timings
             print(f"  build {t.build * 1e3:.0f} ms{' (cached)' if t.cached else ''}, "
                   f"load {t.load * 1e3:.1f} ms, instantiate {t.instantiate * 1e3:.1f} ms")  # fmt: skip
+
+    def _declare(self, source: str) -> None:
+        for iface in self.session.declare(source):
+            fns = ", ".join(f"{f.name}{f.signature()[4:]}" for f in iface.functions)
+            print(f"declared {iface.qualified}: {fns}")
 
     def _uses(self, lang, name: str, specs: list[str] | None) -> dict:
         names = [n.strip() for spec in specs or () for n in spec.split(",") if n.strip()]

@@ -24,6 +24,7 @@ from .hostfns import PROVIDERS
 from .languages.base import BuildJob, Language, Progress
 from .limits import DeadlineWatch
 from .sandbox import Grants
+from .wit_json import declare
 
 WASMTIME_VERSION = "50.0.1"
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
@@ -79,6 +80,7 @@ class Session:
         self.epoch_gen = 0
         self.interrupt_pending = False
         self.nested_traps: list = []  # links.NestedTrap of providers that trapped under the current call
+        self.declarations: dict[str, wit.Interface] = {}  # `%%asterai wit` interfaces, by qualified name
         self.deadlines = DeadlineWatch(self._advance_epochs)
         self._lock = threading.Lock()
         atexit.register(self.close)
@@ -118,11 +120,11 @@ class Session:
     # ---- building ----
     def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
               progress: Progress, options: dict | None = None,
-              uses: dict[str, wit.Interface] | None = None) -> BuildResult:  # fmt: skip
+              uses: dict[str, wit.Interface] | None = None, exports: tuple = ()) -> BuildResult:  # fmt: skip
         options = options or {}
         key = cache.content_key(
             "component", lang.name, source, opt, options,
-            wit.render_world(iface, uses=tuple((uses or {}).values())),
+            wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
             lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), WASMTIME_VERSION,
         )  # fmt: skip
         path = cache.entry_dir("components", key) / "component.wasm"
@@ -132,7 +134,7 @@ class Session:
         workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
         try:
             job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options,
-                           uses=dict(uses or {}))  # fmt: skip
+                           uses=dict(uses or {}), exports=exports)  # fmt: skip
             wasm = lang.build(job)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -233,6 +235,24 @@ class Session:
                 f"{name} is used by {', '.join(users)} (--use {name}); remove or re-run those first"
             )
         self.components.pop(name).close()
+
+    # ---- declared interfaces (`%%asterai wit`, `--exports`) ----
+    def declare(self, text: str) -> list[wit.Interface]:
+        declared = declare(text)
+        for iface in declared:
+            self.declarations[iface.qualified] = iface
+        return declared
+
+    def declared(self, name: str) -> wit.Interface:
+        """A declared interface by `ns:pkg/iface` or by its bare name when that is unambiguous."""
+        if name in self.declarations:
+            return self.declarations[name]
+        matches = [i for q, i in self.declarations.items() if i.name == name or q.split("@")[0] == name]
+        if len(matches) == 1:
+            return matches[0]
+        known = ", ".join(self.declarations) or "none: declare one in a %%asterai wit cell"
+        what = "is ambiguous" if matches else "is not declared"
+        raise AsteraiError(f"--exports {name} {what} (declared interfaces: {known})")
 
     # ---- links (`--use`) ----
     def consumers_of(self, provider: str) -> list[str]:

@@ -335,6 +335,13 @@ class Interface:
 
     name: str
     functions: tuple[Function, ...]
+    package: str = "asterai:cells"  # a `%%asterai wit` cell's interface lives in its own package
+
+    @property
+    def qualified(self) -> str:
+        """`ns:pkg/iface` (with `@version` when the package has one)."""
+        ns_pkg, _, version = self.package.partition("@")
+        return f"{ns_pkg}/{self.name}" + (f"@{version}" if version else "")
 
     def types(self) -> list[WitType]:
         seen: dict[str, WitType] = {}
@@ -407,16 +414,41 @@ PACKAGE = "asterai:cells"
 WORLD = "cell"
 
 
-def render_world(iface: Interface, *, bulk: bool = False, uses: tuple[Interface, ...] = ()) -> str:
+def render_world(iface: Interface, *, bulk: bool = False, uses: tuple[Interface, ...] = (),
+                 extra_exports: tuple[Interface, ...] = ()) -> str:  # fmt: skip
     """The WIT document a cell is built against: the interfaces it imports (`--use`), its own interface
-    (and bulk twins), and a world importing and exporting them."""
+    (and bulk twins, and interfaces declared elsewhere that it implements), and a world joining them."""
     ifaces = [iface] + ([b] if bulk and (b := bulk_interface(iface)) else [])
     body = "\n\n".join(i.render() for i in [*uses, *ifaces])
+    foreign = "".join(f"\npackage {i.package} {{\n{i.render()}\n}}\n" for i in extra_exports)
     lines = "".join(f"  import {wit_ident(i.name)};\n" for i in uses)
     lines += "".join(f"  export {wit_ident(i.name)};\n" for i in ifaces)
-    return f"package {PACKAGE};\n\n{body}\n\nworld {WORLD} {{\n{lines}}}\n"
+    lines += "".join(f"  export {i.qualified};\n" for i in extra_exports)
+    return f"package {PACKAGE};\n\n{body}\n\nworld {WORLD} {{\n{lines}}}\n{foreign}"
 
 
 def export_name(iface: Interface, fn: Function) -> str:
     """The core-wasm export name of a function in an exported interface (canonical ABI naming)."""
-    return f"{PACKAGE}/{iface.name}#{fn.name}"
+    return f"{iface.qualified}#{fn.name}"
+
+
+def diff(declared: Interface, derived: Interface) -> list[str]:
+    """How a cell's derived interface differs from a declared one (empty when it implements it exactly)."""
+    lines = []
+    have = {f.name: f for f in derived.functions}
+    want = {f.name: f for f in declared.functions}
+    for name, fn in want.items():
+        if name not in have:
+            lines.append(f"missing   {name}: {fn.signature()}")
+        elif have[name].signature() != fn.signature():
+            lines.append(f"declared  {name}: {fn.signature()}")
+            lines.append(f"but cell  {name}: {have[name].signature()}")
+    lines += [f"extra     {name}: {fn.signature()} (not in {declared.qualified})"
+              for name, fn in have.items() if name not in want]  # fmt: skip
+    want_types = {t.name: t.definition() for t in declared.types()}
+    for t in derived.types():
+        if t.name in want_types and want_types[t.name] != t.definition():
+            lines.append(
+                f"type {t.name} differs:\n  declared {want_types[t.name]}\n  cell     {t.definition()}"
+            )
+    return lines

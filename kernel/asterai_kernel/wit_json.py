@@ -114,3 +114,30 @@ def component_exports(path: Path) -> tuple[list[ExportedInterface], list[str]]:
     world = resolve["worlds"][-1]
     reader = _Reader(resolve)
     return reader.exports(world), reader.imports(world)
+
+
+def declare(text: str) -> list[wit.Interface]:
+    """The interfaces of a `%%asterai wit` cell's package, checked by wasm-tools."""
+    import tempfile
+
+    from .toolchains import wasm_tools
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "cell.wit").write_text(text)
+        proc = subprocess.run([str(wasm_tools()), "component", "wit", "--json", tmp], capture_output=True,
+                              text=True)  # fmt: skip
+    if proc.returncode != 0:
+        raise AsteraiError(f"this WIT does not parse:\n{proc.stderr.strip().replace(tmp, '')}")
+    resolve = json.loads(proc.stdout)
+    reader = _Reader(resolve)
+    main = resolve["packages"][-1]
+    found = []
+    for name, idx in main["interfaces"].items():
+        i = resolve["interfaces"][idx]
+        fns = tuple(reader.function(f) for f in i["functions"].values() if f["kind"] == "freestanding")
+        found.append(wit.Interface(name, fns, package=main["name"]))
+    if not found:
+        raise AsteraiError(
+            "this WIT cell declares no interface; write e.g. `package demo:math; interface calc { ... }`"
+        )
+    return found

@@ -31,6 +31,8 @@ class BuildJob:
     options: dict = field(default_factory=dict)
     # `--use`: provider component name -> its interface, importable in the cell under that name.
     uses: dict[str, Interface] = field(default_factory=dict)
+    # `--exports`: interfaces declared in `wit` cells that the cell implements, exported under their names.
+    exports: tuple[Interface, ...] = ()
 
 
 class Language(ABC):
@@ -40,6 +42,8 @@ class Language(ABC):
     bulk_twins: bool = False
     # Whether cells can import other components' exports (`--use`).
     supports_use: bool = False
+    # Whether the glue can also export interfaces declared in `wit` cells (`--exports`).
+    supports_exports: bool = False
 
     @abstractmethod
     def interface(self, source: str, component: str) -> Interface:

@@ -266,6 +266,7 @@ class Rust(Language):
     aliases = ("rs",)
     bulk_twins = True
     supports_use = True
+    supports_exports = True
 
     def interface(self, source: str, component: str) -> wit.Interface:
         found, _ = exports(source)
@@ -286,11 +287,13 @@ class Rust(Language):
 
         tc = rust_toolchain(progress=job.progress)
         found, rust_types = exports(job.source)
-        glue = rust_glue.glue(job.iface, found, rust_types)
+        glue = rust_glue.glue(job.iface, found, rust_types, job.exports)
         imports = "".join(rust_imports.import_module(name, iface) for name, iface in job.uses.items())
         src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + glue + imports
         (job.workdir / SOURCE_FILE).write_text(src)
-        world = wit.render_world(job.iface, bulk=True, uses=tuple(job.uses.values()))
+        world = wit.render_world(
+            job.iface, bulk=True, uses=tuple(job.uses.values()), extra_exports=job.exports
+        )
         (job.workdir / "cell.wit").write_text(world)
         out = job.workdir / "cell.wasm"
         cmd = [

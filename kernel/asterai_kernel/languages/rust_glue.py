@@ -459,10 +459,16 @@ def _owns_memory(ty: wit.WitType | None) -> bool:
     return False
 
 
-def glue(iface: wit.Interface, exports: list[Export], rust: dict[str, RustType]) -> str:
+def glue(iface: wit.Interface, exports: list[Export], rust: dict[str, RustType],
+         declared: tuple[wit.Interface, ...] = ()) -> str:  # fmt: skip
     ret_size = max([8] + [e.fn.result.size() for e in exports if e.fn.result_indirect()])  # twins: <= 8
     parts = [PRELUDE, f"    pub const RET_SIZE: usize = {wit.align_to(ret_size, 8)};\n"]
     parts += [export_function(iface, ex, i, rust) for i, ex in enumerate(exports)]
+    index = len(exports) * 2
+    for other in declared:  # the same functions again, under the declared interface's names
+        for ex in exports:
+            parts.append(export_function(other, ex, index, rust))
+            index += 1
     bulk = wit.bulk_interface(iface)
     twins = [(ex, wit.bulk_twin(ex.fn)) for ex in exports]
     for i, (ex, twin) in enumerate(twins):
