@@ -11,28 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asterai_kernel import Err, Ok, wit
+from asterai_kernel.languages.rust_imports import rust_type as imported_rust_type
 from asterai_kernel.names import pascal_name, snake_name
-
-RUST = {"bool": "bool", "s8": "i8", "u8": "u8", "s16": "i16", "u16": "u16", "s32": "i32", "u32": "u32"}
-RUST |= {"s64": "i64", "u64": "u64", "f32": "f32", "f64": "f64", "char": "char"}
 
 
 def rust_type(ty: wit.WitType | None) -> str:
-    if ty is None:
-        return "()"
-    if isinstance(ty, wit.Prim):
-        return RUST[ty.name]
-    if isinstance(ty, wit.String):
-        return "String"
-    if isinstance(ty, wit.List):
-        return f"Vec<{rust_type(ty.elem)}>"
-    if isinstance(ty, wit.Tuple):
-        return f"({', '.join(rust_type(e) for e in ty.elems)},)"
-    if isinstance(ty, wit.Option):
-        return f"Option<{rust_type(ty.inner)}>"
-    if isinstance(ty, wit.Result):
-        return f"Result<{rust_type(ty.ok)}, {rust_type(ty.err)}>"
-    return pascal_name(ty.name)
+    return imported_rust_type(ty, None)
 
 
 def rust_definition(ty: wit.WitType) -> str:

@@ -84,8 +84,9 @@ class Prim(WitType):
         return self.name
 
 
-@dataclass(frozen=True)
-class String(WitType):
+class _Slice(WitType):
+    """Types passed as (pointer, length)."""
+
     def size(self):
         return 8
 
@@ -95,22 +96,16 @@ class String(WitType):
     def flat(self):
         return ["i32", "i32"]
 
+
+@dataclass(frozen=True)
+class String(_Slice):
     def wit(self):
         return "string"
 
 
 @dataclass(frozen=True)
-class List(WitType):
+class List(_Slice):
     elem: WitType
-
-    def size(self):
-        return 8
-
-    def align(self):
-        return 4
-
-    def flat(self):
-        return ["i32", "i32"]
 
     def wit(self):
         return f"list<{self.elem.wit()}>"
@@ -364,19 +359,10 @@ class Interface:
 
 
 @dataclass(frozen=True)
-class Bulk(WitType):
+class Bulk(_Slice):
     """A numeric list sent as one `string` block (see `bulk_twin`): WIT `string`, meaning list<elem>."""
 
     elem: Prim
-
-    def size(self):
-        return 8
-
-    def align(self):
-        return 4
-
-    def flat(self):
-        return ["i32", "i32"]
 
     def wit(self):
         return "string"

@@ -102,7 +102,8 @@ def rust_types(module: str, iface: wit.Interface) -> tuple[str, dict[str, RustTy
     return "\n".join(defs), rust
 
 
-def rust_type(ty: wit.WitType | None, module: str) -> str:
+def rust_type(ty: wit.WitType | None, module: str | None) -> str:
+    """The Rust spelling of a WIT type; named types live in `module` (or in the crate root when None)."""
     if ty is None:
         return "()"
     if isinstance(ty, wit.Prim):
@@ -117,7 +118,7 @@ def rust_type(ty: wit.WitType | None, module: str) -> str:
         return f"Option<{rust_type(ty.inner, module)}>"
     if isinstance(ty, wit.Result):
         return f"Result<{rust_type(ty.ok, module)}, {rust_type(ty.err, module)}>"
-    return f"crate::{module}::{pascal_name(ty.name)}"
+    return f"crate::{module}::{pascal_name(ty.name)}" if module else pascal_name(ty.name)
 
 
 def _lent(ty: wit.WitType) -> bool:
