@@ -177,3 +177,30 @@ def test_interrupt_stops_a_compiling_cell(kernel):
     assert leftovers() == []  # the half-done build left nothing behind
     r = run(kc, "'never_built' in dir(), 2 + 2")
     assert r["results"] == ["(False, 4)"]
+
+
+def test_a_comm_message_presses_call_in_a_call_form(kernel):
+    _, kc = kernel
+    src = "pub fn triple(x: u32) -> u32 { x * 3 }\n"
+    assert run(kc, "%%asterai rust formed_remote\n" + src)["reply"]["status"] == "ok"
+    setup = (
+        "import asterai_kernel\n"
+        "remote_form = asterai_kernel.call_form('formed_remote')\n"
+        "fields, button, output = remote_form.forms['triple']\n"
+        "fields[0].widget.value = 14\n"
+        "button.model_id"
+    )
+    r = run(kc, setup)
+    model_id = r["results"][0].strip("'")
+    # what a browser sends when the button is clicked
+    msg = kc.session.msg(
+        "comm_msg", {"comm_id": model_id, "data": {"method": "custom", "content": {"event": "click"}}}
+    )
+    kc.shell_channel.send(msg)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        r = run(kc, "output.value")
+        if "42" in r["results"][0]:
+            break
+        time.sleep(0.2)
+    assert "<code>42</code>" in r["results"][0]

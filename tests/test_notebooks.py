@@ -154,3 +154,15 @@ def test_under_the_hood_notebook():
         "initials(names: list<string>) -> string",
         "3",
     ]
+
+
+def test_widget_state_is_saved_in_the_notebook():
+    nb = nbformat.read(NOTEBOOKS / "07-widgets.ipynb", as_version=4)
+    client = NotebookClient(nb, kernel_name="asterai", timeout=300, store_widget_state=True,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})  # fmt: skip
+    client.execute()
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    buttons = [m["state"].get("description") for m in state.values() if m["model_name"] == "ButtonModel"]
+    assert "Call total" in buttons and "Call line" in buttons
+    texts = [m["state"].get("value") for m in state.values() if m["model_name"] == "HTMLModel"]
+    assert any("<code>1000</code>" in (t or "") for t in texts)  # the result the form showed is saved too
