@@ -13,6 +13,7 @@ lab: setup
 	$(PY) -m jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 test: setup
+	$(PY) -m asterai_kernel.cli setup browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint:

@@ -76,7 +76,7 @@ class AsteraiMagics(Magics):
 
         %%asterai LANG [NAME] [--opt 0|1|2|s] [--force] [--time] [--show-wit]
 
-        LANG: rust (rs), python (py), javascript (js), typescript (ts), c, cpp (c++), go, zig, wit.
+        LANG: rust (rs), python (py), javascript (js), typescript (ts), c, cpp (c++), go (golang), zig, wit.
         The kernel_info reply lists those this kernel builds now (`asterai.languages`); in JupyterLab
         the cell is highlighted in LANG (Python's highlighting comes back when the magic line goes).
         """

