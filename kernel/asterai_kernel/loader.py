@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,7 +54,7 @@ def load(session, path: str, name: str | None = None):
     if not functions:
         raise AsteraiError(f"%asterai load: {source.name} exports no functions")
     data = source.read_bytes()
-    stored = cache.entry_dir("loaded", cache.content_key(data)) / "component.wasm"
+    stored = cache.entry_dir("loaded", hashlib.sha256(data).hexdigest()[:32]) / "component.wasm"
     if not stored.exists():
         cache.write_atomic(stored, data)
     built = session_build_result(stored)

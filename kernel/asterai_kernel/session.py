@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -145,7 +146,8 @@ class Session:
         """The component compiled for an Engine: from the .cwasm cache, else compiled once and cached."""
         runtime = runtime or self.runtimes[EngineConfig()]
         wasm = wasm_path.read_bytes()
-        key = cache.content_key("cwasm", cache.content_key(wasm), WASMTIME_VERSION, runtime.config)
+        digest = hashlib.sha256(wasm).hexdigest()  # hashed directly: components can be 18 MB
+        key = cache.content_key("cwasm", digest, WASMTIME_VERSION, runtime.config)
         cwasm = cache.entry_dir("cwasm", key) / "component.cwasm"
         if cwasm.exists():
             try:

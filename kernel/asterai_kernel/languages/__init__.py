@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from ..errors import AsteraiError
 from .base import Language
+from .go import Go
+from .python import Python
 from .rust import Rust
+from .typescript import JavaScript, TypeScript
 
-LANGUAGES: dict[str, Language] = {lang.name: lang for lang in [Rust()]}
+LANGUAGES: dict[str, Language] = {
+    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go()]
+}
 
 # Languages the contract names; those not in LANGUAGES yet are refused with a clear message.
 PLANNED = ["python", "javascript", "typescript", "c", "cpp", "go", "zig", "wit"]

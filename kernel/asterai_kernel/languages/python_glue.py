@@ -1,0 +1,487 @@
+"""The app module componentize-py wraps for a Python cell, and reading what the guest wrote when it failed.
+
+The app module carries the cell's source untouched (as a string) and runs it once, at build time, in a
+module of its own compiled under the file name `<cell NAME>` with one leading blank line, so tracebacks show
+the cell's own line numbers (the magic line is line 1) and, through linecache, its source lines. It then
+imports every module the cell imports below its top level (a call has no file system to import from), and
+defines the class componentize-py calls: one method per export, converting the cell's dataclasses and enums
+to the generated bindings' and back. An exception in a call prints a traceback at the cell's lines and exits
+(a trap without componentize-py's own panic text); `trap_message` reads it back on the host.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import wit
+
+if TYPE_CHECKING:
+    from .python import Cell
+
+INIT_BEGIN = "----- asterai: the cell failed while building -----"
+INIT_END = "----- asterai: end -----"
+EXIT_CODE = 70  # what a call that raised exits with (a trap for the host)
+
+
+# ---------------------------------------------------------------- the generated bindings' names
+
+
+@dataclass
+class BindingNames:
+    """Names in the bindings componentize-py generates for one exported interface (read, not guessed)."""
+
+    iface: wit.Interface
+    iface_class: str
+    iface_module: str
+    methods: list[str]
+    types: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # WIT name -> (class, attrs)
+
+
+def binding_names(workdir: Path, base_cmd: list[str], ifaces: list[wit.Interface]) -> list[BindingNames]:
+    """The bindings' class, module, methods and type classes of each exported interface."""
+    out = workdir / "bindings"
+    proc = subprocess.run([*base_cmd, "bindings", str(out)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        from ..errors import CompileError
+
+        raise CompileError(
+            "componentize-py rejected the WIT derived from this cell (please report it)",
+            diagnostics=(proc.stderr or proc.stdout).strip()[-3000:],
+        )
+    exports = out / "wit_world" / "exports"
+    protocols = {n.name.lower(): n for n in ast.parse((exports / "__init__.py").read_text()).body
+                 if isinstance(n, ast.ClassDef)}  # fmt: skip
+    found = []
+    for iface in ifaces:
+        protocol = protocols.get(iface.name.replace("-", "").lower())
+        module = iface.name.replace("-", "_")
+        if protocol is None or not (exports / f"{module}.py").exists():
+            raise RuntimeError(f"unexpected bindings from componentize-py in {out} (interface {iface.name})")
+        methods = [n.name for n in protocol.body if isinstance(n, ast.FunctionDef)]
+        names = BindingNames(iface, protocol.name, module, methods)
+        classes = [
+            n for n in ast.parse((exports / f"{module}.py").read_text()).body if isinstance(n, ast.ClassDef)
+        ]
+        named = iface.types()
+        if len(classes) != len(named) or len(methods) != len(iface.functions):
+            raise RuntimeError(f"unexpected bindings from componentize-py in {out} (interface {iface.name})")
+        for ty, cls in zip(named, classes):
+            if isinstance(ty, wit.Record):
+                attrs = [s.target.id for s in cls.body if isinstance(s, ast.AnnAssign)]
+            else:
+                attrs = [t.id for s in cls.body if isinstance(s, ast.Assign) for t in s.targets]
+            names.types[ty.name] = (cls.name, attrs)
+        found.append(names)
+    return found
+
+
+# ---------------------------------------------------------------- the app module
+
+
+class _Converters:
+    """Generated functions converting values between the bindings' types and the cell's own.
+
+    `into(ty)` turns what componentize-py hands a method into what the cell's function expects; `out(ty)`
+    turns what the function returned into what componentize-py lowers (which wants exactly `list`, `tuple`,
+    `bytes` and the bindings' enums). Both return None where nothing needs converting.
+    """
+
+    def __init__(self, cell: Cell, names: BindingNames, k: int) -> None:
+        self.cell, self.names, self.k = cell, names, k  # k: the interface's number (its bindings are _b{k})
+        self.defs: list[str] = []
+        self.done: dict[tuple[str, str], str | None] = {}
+
+    def _fn(self, kind: str, ty: wit.WitType, body: str) -> str:
+        name = f"_{kind}{self.k}_{len(self.defs)}"
+        self.defs.append(f"def {name}(x):\n    return {body}\n")
+        return name
+
+    def into(self, ty: wit.WitType) -> str | None:
+        key = ("in", repr(ty))
+        if key not in self.done:
+            self.done[key] = self._into(ty)
+        return self.done[key]
+
+    def _into(self, ty: wit.WitType) -> str | None:
+        if isinstance(ty, wit.Bulk):
+            return "_bulk_in_bytes" if ty.elem == wit.Prim("u8") else f"_bulk_in_{_ARRAY[ty.elem.name]}"
+        if isinstance(ty, wit.List) and (inner := self.into(ty.elem)):
+            return self._fn("in", ty, f"[{inner}(e) for e in x]")
+        if isinstance(ty, wit.Option) and (inner := self.into(ty.inner)):
+            return self._fn("in", ty, f"None if x is None else {inner}(x)")
+        if isinstance(ty, wit.Tuple):
+            parts = [self.into(e) for e in ty.elems]
+            if any(parts):
+                items = ", ".join(f"{p}(x[{i}])" if p else f"x[{i}]" for i, p in enumerate(parts))
+                return self._fn("in", ty, f"({items},)")
+        if isinstance(ty, wit.Record):
+            rec = self.cell.records[ty.name]
+            _, attrs = self.names.types[ty.name]
+            args = []
+            for (py_field, fty), attr in zip(rec.fields, attrs):
+                conv = self.into(fty)
+                args.append(f"{py_field}={conv}(x.{attr})" if conv else f"{py_field}=x.{attr}")
+            return self._fn("in", ty, f"_cell.{rec.py_name}({', '.join(args)})")
+        if isinstance(ty, wit.Enum):
+            return self._fn("in", ty, f"_IN{self.k}_{_ident(ty.name)}[x]")
+        return None
+
+    def out(self, ty: wit.WitType) -> str | None:
+        key = ("out", repr(ty))
+        if key not in self.done:
+            self.done[key] = self._out(ty)
+        return self.done[key]
+
+    def _out(self, ty: wit.WitType) -> str | None:
+        if isinstance(ty, wit.Bulk):
+            return "_bulk_out_bytes" if ty.elem == wit.Prim("u8") else f"_bulk_out_{_ARRAY[ty.elem.name]}"
+        if isinstance(ty, wit.List) and ty.elem == wit.Prim("u8"):
+            return "_bytes"
+        if isinstance(ty, wit.List):
+            inner = self.out(ty.elem)
+            return self._fn("out", ty, f"[{inner}(e) for e in x]") if inner else "_list"
+        if isinstance(ty, wit.Option) and (inner := self.out(ty.inner)):
+            return self._fn("out", ty, f"None if x is None else {inner}(x)")
+        if isinstance(ty, wit.Tuple):
+            parts = [self.out(e) for e in ty.elems]
+            items = ", ".join(f"{p}(x[{i}])" if p else f"x[{i}]" for i, p in enumerate(parts))
+            return self._fn("out", ty, f"({items},) if _tuple(x, {len(parts)}) else None")
+        if isinstance(ty, wit.Record):
+            rec = self.cell.records[ty.name]
+            cls, _ = self.names.types[ty.name]
+            args = []
+            for py_field, fty in rec.fields:
+                conv = self.out(fty)
+                args.append(f"{conv}(x.{py_field})" if conv else f"x.{py_field}")
+            return self._fn("out", ty, f"_b{self.k}.{cls}({', '.join(args)})")
+        if isinstance(ty, wit.Enum):
+            table, cls = f"_OUT{self.k}_{_ident(ty.name)}", self.cell.enums[ty.name].py_name
+            return self._fn("out", ty, f"_enum_out({table}, _cell.{cls}, x)")
+        return None
+
+
+# array typecodes of numeric WIT types (little-endian, like wasm), for the bulk twins' data
+_ARRAY = {"s8": "b", "u8": "B", "s16": "h", "u16": "H", "s32": "i", "u32": "I", "s64": "q", "u64": "Q",
+          "f32": "f", "f64": "d"}  # fmt: skip
+
+
+def _ident(wit_name: str) -> str:
+    return wit_name.replace("-", "_")
+
+
+_BULK_CODECS = "".join(
+    f"def _bulk_in_{c}(x):\n    return _array.array({c!r}, _bulk_bytes(x)).tolist()\n\n\n"
+    f"def _bulk_out_{c}(x):\n    return _bulk_text(_array.array({c!r}, x).tobytes())\n\n\n"
+    for c in sorted(set(_ARRAY.values()))
+)
+_PRELUDE = '''\
+# Generated by asterai for the Python cell {component!r}; componentize-py wraps this module.
+import array as _array
+import binascii as _binascii
+import linecache as _linecache
+import os as _os
+import sys as _sys
+import traceback as _traceback
+import types as _types
+
+_FILE = {file!r}
+_GLUE = __file__
+_SOURCE = {source!r}
+_LINES = ("\\n" + _SOURCE).splitlines(True)  # one blank line first: line numbers are the cell's
+_linecache.cache[_FILE] = (len(_SOURCE) + 1, None, _LINES, _FILE)
+
+
+def _strip(te, seen):
+    """Drop this module's frames from a traceback (and from its causes and contexts)."""
+    if te is None or id(te) in seen:
+        return
+    seen.add(id(te))
+    te.stack = _traceback.StackSummary.from_list([f for f in te.stack if f.filename != _GLUE])
+    _strip(te.__cause__, seen)
+    _strip(te.__context__, seen)
+    for sub in getattr(te, "exceptions", None) or ():
+        _strip(sub, seen)
+
+
+def _format(e):
+    try:
+        te = _traceback.TracebackException.from_exception(e)
+        _strip(te, set())
+        return "".join(te.format())
+    except BaseException:
+        return f"{{type(e).__name__}}: {{e}}\\n"
+
+
+def _trap(e):
+    """A call raised: show its traceback at the cell's lines and end the call with a trap."""
+    try:
+        _sys.stdout.flush()
+        _sys.stderr.write(_format(e))
+        _sys.stderr.flush()
+    finally:
+        _os._exit({exit_code})
+
+
+def _bad_result(e, fn, hint, line):
+    _trap(TypeError(f"`{{fn}}` (line {{line}}) returned a value that does not match its hint `{{hint}}`: "
+                    f"{{e}}"))
+
+
+def _r_int(x):
+    if x.__class__ is not int and x.__class__ is not bool:
+        raise TypeError(f"{{type(x).__name__}} {{x!r:.60}} is not an int")
+    if not -9223372036854775808 <= x <= 9223372036854775807:
+        raise OverflowError(f"{{x}} does not fit in 64 bits (WIT s64)")
+    return x
+
+
+def _r_float(x):
+    if x.__class__ is not float and not isinstance(x, int):
+        raise TypeError(f"{{type(x).__name__}} {{x!r:.60}} is not a float")
+    return x
+
+
+def _r_str(x):
+    if x.__class__ is not str:
+        raise TypeError(f"{{type(x).__name__}} {{x!r:.60}} is not a str")
+    return x
+
+
+def _r_bool(x):
+    if x.__class__ is not bool:
+        raise TypeError(f"{{type(x).__name__}} {{x!r:.60}} is not a bool")
+    return x
+
+
+def _bytes(x):
+    return x if x.__class__ is bytes else bytes(x)
+
+
+def _list(x):
+    return x if x.__class__ is list else list(x)
+
+
+def _tuple(x, n):
+    if len(x) != n:
+        raise TypeError(f"a tuple of {{n}} values was expected, not {{len(x)}}")
+    return True
+
+
+_HEX_IN = bytes.maketrans(b"@ABCDEFGHIJKLMNO", b"0123456789abcdef")
+_HEX_OUT = bytes.maketrans(b"0123456789abcdef", b"@ABCDEFGHIJKLMNO")
+
+
+def _bulk_bytes(x):
+    """A bulk twin's string: each byte of the data is two characters, 0x40 | high and 0x40 | low nibble."""
+    return _binascii.unhexlify(x.encode("ascii").translate(_HEX_IN))
+
+
+def _bulk_text(data):
+    return _binascii.hexlify(data).translate(_HEX_OUT).decode("ascii")
+
+
+def _bulk_in_bytes(x):
+    return _bulk_bytes(x)
+
+
+def _bulk_out_bytes(x):
+    return _bulk_text(_bytes(x))
+
+
+{bulk_codecs}
+def _enum_out(table, cls, x):
+    try:
+        return table[x]
+    except (KeyError, TypeError):
+        return table[cls(x)]
+
+
+class _Copy:
+    """sys.stdout/stderr while the cell's top-level code runs: keeps a copy of what it prints (componentize-py
+    shows nothing of it) and passes everything on, also later, to a logger that kept a reference."""
+
+    def __init__(self, stream, sink):
+        self._stream, self._sink = stream, sink
+
+    def write(self, text):
+        if self._sink is not None:
+            self._sink.append(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+_printed = []
+_streams = _sys.stdout, _sys.stderr
+_sys.stdout, _sys.stderr = _Copy(_streams[0], _printed), _Copy(_streams[1], _printed)
+_cell = _types.ModuleType("asterai_cell")
+_cell.__file__ = _FILE
+_sys.modules["asterai_cell"] = _cell
+try:
+    exec(compile("\\n" + _SOURCE, _FILE, "exec", dont_inherit=True), _cell.__dict__)
+except BaseException as _e:
+    _streams[1].write("\\n{begin}\\n" + "".join(_printed) + _format(_e) + "{end}\\n")
+    raise
+finally:
+    _sys.stdout._sink = _sys.stderr._sink = None
+    _sys.stdout, _sys.stderr = _streams
+if _printed:  # the build reads it back from the app's folder, writable while componentize-py runs
+    with open(_os.path.join(_os.path.dirname(__file__), {printed_file!r}), "w") as _f:
+        _f.write("".join(_printed))
+'''
+PRINTED_FILE = "asterai-printed.txt"
+
+
+# Scalar results are checked before componentize-py lowers them: its own failure is a panic with less to say.
+_RESULT_CHECKS = {"s64": "_r_int", "f64": "_r_float", "string": "_r_str", "bool": "_r_bool"}
+_METHOD = """\
+    def {method}(self{params}):
+        try:
+            return {call}
+        except BaseException as e:
+            _trap(e)
+"""
+_METHOD_OUT = """\
+    def {method}(self{params}):
+        try:
+            r = {call}
+        except BaseException as e:
+            _trap(e)
+        try:
+            return {out}(r)
+        except Exception as e:
+            _bad_result(e, {bad})
+"""
+
+
+def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNames]) -> str:
+    """The app module for the cell's interface and its bulk twins (see wit.bulk_twin), if any."""
+    head = _PRELUDE.format(
+        component=component, file=f"<cell {component}>", source=source, exit_code=EXIT_CODE,
+        begin=INIT_BEGIN, end=INIT_END, bulk_codecs=_BULK_CODECS, printed_file=PRINTED_FILE,
+    )  # fmt: skip
+    parts = [head]
+    if cell.hoisted:
+        parts.append(
+            "\n# Imports the cell makes below its top level, done now: a call cannot import from files."
+        )
+        for stmt in cell.hoisted:
+            parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
+    by_fn = {ex.fn.name: ex for ex in cell.exports}
+    for k, names in enumerate(bindings):
+        conv = _Converters(cell, names, k)
+        if names.types:
+            parts.append(f"\nfrom wit_world.exports import {names.iface_module} as _b{k}\n")
+        for wname, (cls, members) in names.types.items():
+            enum = cell.enums.get(wname)
+            if enum is not None:
+                pairs = ", ".join(
+                    f"_cell.{enum.py_name}.{py}: _b{k}.{cls}.{m}" for (py, _), m in zip(enum.members, members)
+                )  # fmt: skip
+                parts.append(f"_OUT{k}_{_ident(wname)} = {{{pairs}}}")
+                parts.append(f"_IN{k}_{_ident(wname)} = {{v: k for k, v in _OUT{k}_{_ident(wname)}.items()}}")
+        methods = []
+        for fn, method in zip(names.iface.functions, names.methods):
+            ex = by_fn[fn.name]
+            args = [f"a{i}" for i in range(len(fn.params))]
+            call_args = ", ".join(
+                f"{c}({a})" if (c := conv.into(t)) else a for a, (_, t) in zip(args, fn.params)
+            )
+            out = None
+            if fn.result is not None:
+                out = _RESULT_CHECKS.get(fn.result.wit()) if not isinstance(fn.result, wit.Bulk) else None
+                out = out or conv.out(fn.result)
+            params = "".join(", " + a for a in args)
+            call = f"_cell.{ex.py_name}({call_args})"
+            if out is None:
+                methods.append(_METHOD.format(method=method, params=params, call=call))
+            else:
+                bad = f"{ex.py_name!r}, {_hint_text(ex.fn.result)!r}, {ex.line}"
+                methods.append(_METHOD_OUT.format(method=method, params=params, call=call, out=out, bad=bad))
+        parts.extend(conv.defs)
+        parts.append(f"\nclass {names.iface_class}:\n" + "\n".join(methods))
+    return "\n".join(parts)
+
+
+def _hint_text(ty: wit.WitType) -> str:
+    """A WIT type as the Python hint a cell would write for it."""
+    if isinstance(ty, wit.Prim):
+        return {"s64": "int", "f64": "float", "bool": "bool"}.get(ty.name, ty.name)
+    if isinstance(ty, wit.String):
+        return "str"
+    if isinstance(ty, wit.List):
+        return "bytes" if ty.elem == wit.Prim("u8") else f"list[{_hint_text(ty.elem)}]"
+    if isinstance(ty, wit.Tuple):
+        return f"tuple[{', '.join(_hint_text(e) for e in ty.elems)}]"
+    if isinstance(ty, wit.Option):
+        return f"{_hint_text(ty.inner)} | None"
+    return ty.wit()
+
+
+# ---------------------------------------------------------------- reading what the guest wrote
+
+_EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)(?:: .*)?$", re.M)
+_FRAME = re.compile(r'^  File "<cell [^>]*>", line (\d+), in (.*)$')
+_PANIC = re.compile(r"on an `Err` value: (?:"
+                    r"PyErr \{ type: <class '(\w+)'>, value: \w+\((.*)\), traceback: .*\}|"
+                    r"CastError \{ from: (.*), classinfo: <class '(\w+)'> \})")  # fmt: skip
+
+
+def trap_message(stderr_text: str) -> str | None:
+    """The guest's account of a failed call: its exception and the cell line it was raised from."""
+    tb_at = stderr_text.rfind("Traceback (most recent call last):")
+    panic_at = stderr_text.rfind("panicked at")
+    if panic_at > tb_at:
+        return _panic_message(stderr_text[panic_at:])
+    if tb_at < 0:  # an exception without frames in the cell (a returned value that does not fit)
+        found = _EXC_LINE.findall(stderr_text)
+        return found[-1].strip() if found else None
+    line, exc = None, []
+    for text in stderr_text[tb_at:].splitlines()[1:]:
+        if not exc and (text.startswith(" ") or not text.strip()):
+            m = _FRAME.match(text)
+            if m:
+                line = m.group(1)
+            continue
+        exc.append(text)
+    head = exc[0].strip() if exc else "an exception"
+    if len(exc) > 1 and exc[1].strip() and not exc[1].startswith("During handling"):
+        head += " ..."
+    return f"{head} (at line {line})" if line else head
+
+
+def _panic_message(text: str) -> str | None:
+    m = _PANIC.search(text)
+    if m is None:
+        if "MemoryError" in text:
+            return "MemoryError: the component ran out of memory"
+        first = text.splitlines()[1:2]
+        return first[0].strip() if first else None
+    if m.group(1):
+        what = f"{m.group(1)}: {_unquote(m.group(2))}"
+    else:
+        what = f"{m.group(3)} is not a {m.group(4)}"
+    return f"a returned value does not match the function's type hints ({what})"
+
+
+def _unquote(text: str) -> str:
+    try:
+        value = ast.literal_eval(text)
+        return value if isinstance(value, str) else text
+    except (ValueError, SyntaxError):
+        return text
+
+
+def init_traceback(output: str) -> str | None:
+    """The traceback the app module printed when the cell's top-level code failed at build time."""
+    start = output.rfind(INIT_BEGIN)
+    if start < 0:
+        return None
+    end = output.find(INIT_END, start)
+    return output[start + len(INIT_BEGIN) : end if end >= 0 else None].strip("\n") + "\n"

@@ -1,0 +1,237 @@
+"""The entry module of a JavaScript/TypeScript cell's component: it exports the WIT interface's functions.
+
+Each export calls the cell's function, converting values between what the engine hands over and what the
+cell's declared types promise (`undefined` for a none on every engine, the cell's own property names and
+string literals, arrays for `u8[]`, exact 64-bit integers as bigint), and turns an uncaught error into a
+report at the cell's lines followed by a trap (ts_runtime.js).
+"""
+
+from __future__ import annotations
+
+import json
+
+from .. import wit
+from .ts_types import Cell, JsType, camel
+
+QUICKJS = "quickjs"
+STARLINGMONKEY = "starlingmonkey"
+RUNTIME_FILE = "asterai_runtime.js"
+BAD_RESULT = ' must return {tag: "ok", val} or {tag: "err", val}'
+
+
+class _Helpers:
+    """Named JavaScript converter functions, one per (direction, type) that needs converting."""
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+        self.lines: list[str] = []
+        self.names: dict[tuple[str, JsType], str | None] = {}
+        self.bodies: dict[str, str] = {}  # converter code -> its name: one function per distinct body
+
+    def get(self, t: JsType | None, way: str) -> str | None:
+        """The name of a function converting `t` ("in": engine -> cell; "out": cell -> engine), or None."""
+        if t is None:
+            return None
+        key = (way, t)
+        if key not in self.names:
+            self.names[key] = None  # types are not recursive; this only guards re-entry
+            body = self._body(t, way)
+            if body is not None and body not in self.bodies:
+                self.bodies[body] = f"${way}{len(self.lines)}"
+                self.lines.append(f"const {self.bodies[body]} = (v) => {body};")
+            self.names[key] = None if body is None else self.bodies[body]
+        return self.names[key]
+
+    def _call(self, t: JsType | None, way: str, expr: str) -> tuple[str, bool]:
+        fn = self.get(t, way)
+        return (f"{fn}({expr})", True) if fn else (expr, False)
+
+    def _body(self, t: JsType, way: str) -> str | None:
+        sm = self.engine == STARLINGMONKEY
+        if t.kind == "prim":
+            if t.wit.name in ("s64", "u64"):
+                unsigned = "true" if t.wit.name == "u64" else "false"
+                if sm:
+                    if way == "in":  # StarlingMonkey hands a negative s64 over as its unsigned bit pattern
+                        return f"BigInt.as{'Int' if t.wit.name == 's64' else 'Uint'}N(64, BigInt(v))"
+                    if t.wit.name == "s64":  # componentize-js 0.23 traps on a negative s64 result
+                        return "__asteraiWideOut(v, false, true)"
+                    return "(typeof v === 'bigint' ? v : BigInt(v))"
+                # QuickJS carries 64-bit integers as doubles: exact up to 2^53 - 1, refused beyond
+                return f"__asteraiWide{'In' if way == 'in' else 'Out'}(v, {unsigned})"
+            return None
+        if t.kind == "string":
+            return None
+        if t.kind == "bytes":
+            if way == "in":
+                return "Array.from(v)" if t.as_array else "(v instanceof Uint8Array ? v : Uint8Array.from(v))"
+            return "(v instanceof Uint8Array ? v : Uint8Array.from(v))"
+        if t.kind == "list":
+            fn = self.get(t.children[0], way)
+            if fn is None:
+                return None
+            return f"Array.from(v, (x) => {fn}(x))"
+        if t.kind == "option":
+            inner, converted = self._call(t.children[0], way, "v")
+            if way == "in":
+                return f"(v == null ? undefined : {inner})" if (converted or not sm) else None
+            none = "undefined" if sm else "null"
+            return f"(v == null ? {none} : {inner})"
+        if t.kind == "result":
+            ok, c1 = self._call(t.children[0], way, "v.val")
+            err, c2 = self._call(t.children[1], way, "v.val")
+            if not (c1 or c2):
+                return None
+            return f"(v.tag === 'ok' ? {{ tag: 'ok', val: {ok} }} : {{ tag: 'err', val: {err} }})"
+        if t.kind == "tuple":
+            parts = [self._call(c, way, f"v[{i}]") for i, c in enumerate(t.children)]
+            if not any(c for _, c in parts):
+                return None
+            return f"[{', '.join(p for p, _ in parts)}]"
+        if t.kind == "record":
+            engine_keys = [camel(name) for name, _ in t.wit.fields]
+            changed = list(t.keys) != engine_keys
+            items = []
+            for key, engine_key, child in zip(t.keys, engine_keys, t.children):
+                src, dst = (engine_key, key) if way == "in" else (key, engine_key)
+                value, converted = self._call(child, way, f"v[{json.dumps(src)}]")
+                changed = changed or converted
+                items.append(f"{json.dumps(dst)}: {value}")
+            return f"({{ {', '.join(items)} }})" if changed else None
+        if t.kind == "enum":
+            if list(t.keys) == list(t.wit.cases):
+                return None
+            pairs = zip(t.wit.cases, t.keys) if way == "in" else zip(t.keys, t.wit.cases)
+            table = json.dumps(dict(pairs))
+            return f"({table}[v] ?? v)"
+        if t.kind == "variant":
+            cases = []
+            changed = False
+            for (case, _), tag, child in zip(t.wit.cases, t.keys, t.children):
+                src, dst = (case, tag) if way == "in" else (tag, case)
+                value, converted = self._call(child, way, "v.val")
+                changed = changed or converted or src != dst
+                val = f", val: {value}" if child is not None else ""
+                cases.append(f"case {json.dumps(src)}: return {{ tag: {json.dumps(dst)}{val} }};")
+            if not changed:
+                return None
+            return f"(() => {{ switch (v.tag) {{ {' '.join(cases)} default: return v; }} }})()"
+        raise AssertionError(t.kind)
+
+
+def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str) -> str:
+    """The JavaScript entry module: imports the runtime and the cell, exports the interface object."""
+    h = _Helpers(engine)
+    functions = []
+    for i, ex in enumerate(cell.exports):
+        args = [f"a{j}" for j in range(len(ex.params))]
+        call_args = ", ".join(h._call(t, "in", a)[0] for (_, t), a in zip(ex.params, args))
+        label = json.dumps(ex.js_name)
+        body = [f"function $f{i}({', '.join(args)}) {{", "  let r;"]
+        if ex.top_result:
+            ok, _ = h._call(ex.result.children[0], "out", "r.val")
+            err, _ = h._call(ex.result.children[1], "out", "r.val")
+            body += [
+                "  let failed = false;",
+                "  try {",
+                f"    r = cell[{label}]({call_args});",
+                "    if (r == null || (r.tag !== 'ok' && r.tag !== 'err'))",
+                f"      throw new TypeError({json.dumps(ex.js_name + BAD_RESULT)});",
+                f"    if (r.tag === 'err') {{ failed = true; r = {err}; }} else r = {ok};",
+                f"  }} catch (e) {{ __asteraiFail({label}, e); }}",
+                "  if (failed) throw r;  // the engine makes it the result's err",
+                "  return r;",
+                "}",
+            ]
+        else:
+            result = h._call(ex.result, "out", "r")[0] if ex.result is not None else "r"
+            body += [
+                "  try {",
+                f"    r = cell[{label}]({call_args});",
+                f"    return {result};" if ex.result is not None else "    return;",
+                f"  }} catch (e) {{ __asteraiFail({label}, e); }}",
+                "}",
+            ]
+        functions.append("\n".join(body))
+    members = ", ".join(f"{json.dumps(camel(ex.fn.name))}: $f{i}" for i, ex in enumerate(cell.exports))
+    return "\n".join([
+        "// Generated by asterai: the component's exports, wrapping the cell's functions.",
+        f'import {{ __asteraiFail, __asteraiWideIn, __asteraiWideOut }} from "./{RUNTIME_FILE}";',
+        f'import * as cell from "./{cell_file}";',
+        *h.lines,
+        *functions,
+        f"const $iface = {{ {members} }};",
+        f"export {{ $iface as {camel(iface.name)} }};",
+        "",
+    ])  # fmt: skip
+
+
+def default_js(t: wit.WitType | None) -> JsType | None:
+    """How a cell sees a WIT type it did not declare itself (another component's, under `--use`)."""
+    if t is None:
+        return None
+    if isinstance(t, wit.Prim):
+        return JsType("string" if t.name == "char" else "prim", t)
+    if isinstance(t, wit.String):
+        return JsType("string", t)
+    if isinstance(t, wit.List):
+        kind = "bytes" if t.elem == wit.Prim("u8") else "list"
+        return JsType(kind, t, (default_js(t.elem),))
+    if isinstance(t, wit.Option):
+        return JsType("option", t, (default_js(t.inner),))
+    if isinstance(t, wit.Result):
+        return JsType("result", t, (default_js(t.ok), default_js(t.err)))
+    if isinstance(t, wit.Tuple):
+        return JsType("tuple", t, tuple(default_js(e) for e in t.elems))
+    if isinstance(t, wit.Record):
+        return JsType(
+            "record", t, tuple(default_js(f) for _, f in t.fields), tuple(camel(n) for n, _ in t.fields)
+        )
+    if isinstance(t, wit.Enum):
+        return JsType("enum", t, (), t.cases)
+    if isinstance(t, wit.Variant):
+        return JsType("variant", t, tuple(default_js(p) for _, p in t.cases), tuple(c for c, _ in t.cases))
+    raise AssertionError(t)
+
+
+def use_module(provider: wit.Interface, engine: str) -> str:
+    """The module `--use NAME` gives a cell: NAME's exports as functions (camelCase), values converted.
+
+    A function whose WIT result is a `result` returns `{tag: "ok" | "err", val}`, like the cell's own exports.
+    """
+    h = _Helpers(engine)
+    functions = []
+    for fn in provider.functions:
+        args = [f"a{j}" for j in range(len(fn.params))]
+        lowered = ", ".join(h._call(default_js(t), "out", a)[0] for (_, t), a in zip(fn.params, args))
+        name = camel(fn.name)
+        call = f"raw[{json.dumps(name)}]({lowered})"
+        result = default_js(fn.result)
+        if result is not None and result.kind == "result":
+            ok = h._call(result.children[0], "in", call)[0]
+            err = h._call(result.children[1], "in", "$payload(e)")[0]
+            body = (f"  try {{ return {{ tag: 'ok', val: {ok} }}; }}\n"
+                    f"  catch (e) {{ return {{ tag: 'err', val: {err} }}; }}")  # fmt: skip
+        else:
+            body = f"  return {h._call(result, 'in', call)[0]};"
+        functions.append(f"export function {name}({', '.join(args)}) {{\n{body}\n}}")
+    return "\n".join([
+        f"// Generated by asterai: `--use`, the exports of {provider.qualified}.",
+        f'import {{ __asteraiWideIn, __asteraiWideOut }} from "../{RUNTIME_FILE}";',
+        f'import * as raw from "{provider.qualified}";',
+        "const $payload = (e) => (e !== null && typeof e === 'object' && 'payload' in e ? e.payload : e);",
+        *h.lines,
+        *functions,
+        "",
+    ])  # fmt: skip
+
+
+WASI_IMPORTS = ("wasi:cli/stdout@0.2.12", "wasi:cli/stderr@0.2.12", "wasi:cli/exit@0.2.12")
+
+
+def world(iface: wit.Interface, uses: tuple[wit.Interface, ...] = ()) -> str:
+    """The cell's WIT world (with `--use` imports) plus the WASI interfaces the runtime uses."""
+    doc = wit.render_world(iface, uses=uses)
+    head = f"world {wit.WORLD} {{\n"
+    imports = "".join(f"  import {i};\n" for i in WASI_IMPORTS)
+    return doc.replace(head, head + imports, 1)

@@ -1,0 +1,209 @@
+// What every JavaScript/TypeScript cell's component carries besides the cell (bundled first, so the cell
+// sees it): `console` writing to WASI stdout/stderr (the QuickJS engine has none; StarlingMonkey's is
+// replaced so both print alike), UTF-8 TextEncoder/TextDecoder where missing, and `__asteraiFail`, which
+// reports an uncaught error at the cell's lines and ends the call with a trap.
+import { getStdout } from "wasi:cli/stdout@0.2.12";
+import { getStderr } from "wasi:cli/stderr@0.2.12";
+import { exit } from "wasi:cli/exit@0.2.12";
+
+function utf8(text) {
+  const out = [];
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // a lone surrogate
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return new Uint8Array(out);
+}
+
+function fromUtf8(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    let c, n;
+    if (b < 0x80) (c = b), (n = 1);
+    else if (b >= 0xf0) (c = b & 7), (n = 4);
+    else if (b >= 0xe0) (c = b & 15), (n = 3);
+    else if (b >= 0xc0) (c = b & 31), (n = 2);
+    else (c = 0xfffd), (n = 1);
+    for (let k = 1; k < n; k++) c = (c << 6) | (bytes[i + k] & 63);
+    s += String.fromCodePoint(n > 1 && (i + n > bytes.length || c > 0x10ffff) ? 0xfffd : c);
+    i += n;
+  }
+  return s;
+}
+
+if (typeof globalThis.TextEncoder === "undefined") {
+  globalThis.TextEncoder = class TextEncoder {
+    get encoding() {
+      return "utf-8";
+    }
+    encode(text = "") {
+      return utf8(String(text));
+    }
+  };
+}
+if (typeof globalThis.TextDecoder === "undefined") {
+  globalThis.TextDecoder = class TextDecoder {
+    get encoding() {
+      return "utf-8";
+    }
+    decode(bytes = new Uint8Array(0)) {
+      return fromUtf8(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer || bytes));
+    }
+  };
+}
+
+function write(open, text) {
+  const bytes = utf8(text);
+  const stream = open(); // opened per write: a handle taken while the component was built is not valid later
+  try {
+    for (let i = 0; i < bytes.length; i += 4096) stream.blockingWriteAndFlush(bytes.subarray(i, i + 4096));
+  } finally {
+    if (typeof stream[Symbol.dispose] === "function") stream[Symbol.dispose]();
+  }
+}
+
+function inspect(value, depth = 0, seen = []) {
+  switch (typeof value) {
+    case "string":
+      return depth === 0 ? value : JSON.stringify(value);
+    case "bigint":
+      return `${value}n`;
+    case "undefined":
+      return "undefined";
+    case "function":
+      return `[Function: ${value.name || "(anonymous)"}]`;
+    case "symbol":
+      return value.toString();
+    case "object":
+      break;
+    default:
+      return String(value);
+  }
+  if (value === null) return "null";
+  if (value instanceof Error) return value.stack ? `${value.name}: ${value.message}\n${value.stack}` : String(value);
+  if (seen.includes(value)) return "[Circular]";
+  if (depth > 4) return Array.isArray(value) ? "[Array]" : "[Object]";
+  const inner = [...seen, value];
+  if (ArrayBuffer.isView(value)) {
+    const items = Array.from(value.length > 100 ? value.subarray(0, 100) : value, (x) => inspect(x, 1));
+    if (value.length > 100) items.push(`... ${value.length - 100} more`);
+    return `${value.constructor.name}(${value.length}) [${items.length ? ` ${items.join(", ")} ` : ""}]`;
+  }
+  if (Array.isArray(value)) {
+    const items = value.slice(0, 100).map((x) => inspect(x, depth + 1, inner));
+    if (value.length > 100) items.push(`... ${value.length - 100} more items`);
+    return items.length ? `[ ${items.join(", ")} ]` : "[]";
+  }
+  if (value instanceof Map) {
+    const items = [...value].map(([k, v]) => `${inspect(k, depth + 1, inner)} => ${inspect(v, depth + 1, inner)}`);
+    return `Map(${value.size}) {${items.length ? ` ${items.join(", ")} ` : ""}}`;
+  }
+  if (value instanceof Set) {
+    const items = [...value].map((x) => inspect(x, depth + 1, inner));
+    return `Set(${value.size}) {${items.length ? ` ${items.join(", ")} ` : ""}}`;
+  }
+  const keys = Object.keys(value);
+  const items = keys.map((k) => {
+    const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k);
+    return `${key}: ${inspect(value[k], depth + 1, inner)}`;
+  });
+  return items.length ? `{ ${items.join(", ")} }` : "{}";
+}
+
+function format(args) {
+  let rest = args;
+  let head = "";
+  if (typeof args[0] === "string" && /%[sdifjoO%]/.test(args[0])) {
+    let i = 1;
+    head = args[0].replace(/%([sdifjoO%])/g, (m, f) => {
+      if (f === "%") return "%";
+      if (i >= args.length) return m;
+      const a = args[i++];
+      if (f === "s") return typeof a === "string" ? a : inspect(a, 1);
+      if (f === "d" || f === "i") return typeof a === "bigint" ? `${a}n` : String(f === "i" ? Math.trunc(Number(a)) : Number(a));
+      if (f === "f") return String(Number(a));
+      return inspect(a, 1);
+    });
+    rest = args.slice(i);
+    return [head, ...rest.map((a) => inspect(a))].join(" ");
+  }
+  return rest.map((a) => inspect(a)).join(" ");
+}
+
+const out = (...args) => write(getStdout, format(args) + "\n");
+const err = (...args) => write(getStderr, format(args) + "\n");
+globalThis.console = { log: out, info: out, debug: out, warn: err, error: err, trace: err };
+
+// ---- uncaught errors ----
+function cellFrame(line) {
+  // QuickJS: "    at name (/dir/cell.bundle.js:12:5)"; StarlingMonkey: "name@cell.bundle.js:12:5"
+  const m = /^\s*(?:at\s+(?:(.*?)\s+\()?|(.*?)@)?(?:[^()]*\/)?cell\.bundle\.js:(\d+)(?::\d+)?\)?\s*$/.exec(line);
+  if (!m) return null;
+  const name = m[1] || m[2] || "<top level>";
+  const hit = (globalThis.__asterai_lines || [])[Number(m[3]) - 1];
+  if (!hit) return { glue: true };
+  const source = (globalThis.__asterai_sources || [])[hit[0]] || "";
+  if (source === "entry.js" || source === "asterai_runtime.js" || source.startsWith("uses/")) return { glue: true };
+  const cell = /^cell\.(ts|js)$/.test(source);
+  return { name, at: cell ? `line ${hit[1]}` : `${source}:${hit[1]}` };
+}
+
+export function __asteraiFail(fn, error) {
+  let head;
+  let stack = "";
+  if (error instanceof Error) {
+    head = `${error.name}: ${error.message}`;
+    stack = String(error.stack || "");
+  } else {
+    head = `${inspect(error, 1)} (thrown by ${fn}; throw an Error to get its line)`;
+  }
+  const frames = [];
+  for (const line of stack.split("\n")) {
+    const f = cellFrame(line);
+    if (f && !f.glue && !/^__asterai/.test(f.name)) frames.push(`    at ${f.name} (${f.at})`);
+  }
+  write(getStderr, `Uncaught ${head}\n${frames.join("\n")}${frames.length ? "\n" : ""}`);
+  exit({ tag: "err", val: undefined }); // a trap: the host restarts this component
+  throw error; // not reached
+}
+
+// QuickJS hands 64-bit integers over as doubles (a u64 at or above 2^63 as a negative one): the cell gets
+// them as bigint when they crossed exactly, and an error instead of a wrong number when they could not.
+const WIDE_LIMIT = "crosses into and out of a QuickJS component exactly only between -(2^53 - 1) and 2^53 - 1";
+
+export function __asteraiWideIn(v, unsigned) {
+  if (typeof v === "bigint") return unsigned ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v);
+  if (!Number.isSafeInteger(v) || (unsigned && v < 0)) {
+    throw new RangeError(`a ${unsigned ? "u64" : "s64"} argument was too large: a 64-bit integer ${WIDE_LIMIT}`);
+  }
+  return BigInt(v);
+}
+
+export function __asteraiWideOut(v, unsigned, starlingmonkey = false) {
+  const kind = unsigned ? "u64" : "s64";
+  if (starlingmonkey) {
+    const b = typeof v === "bigint" ? v : BigInt(v);
+    if (b < 0n) throw new RangeError(`cannot return ${b}n: StarlingMonkey (componentize-js 0.23) returns no negative s64`);
+    return b;
+  }
+  if (typeof v !== "bigint" && !Number.isInteger(v)) {
+    throw new TypeError(`expected a ${kind} (a bigint such as 5n), got ${inspect(v, 1)}`);
+  }
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || (typeof v === "bigint" && BigInt(n) !== v) || (unsigned && n < 0)) {
+    throw new RangeError(`cannot return ${inspect(v, 1)} as ${kind}: a 64-bit integer ${WIDE_LIMIT}`);
+  }
+  return n;
+}

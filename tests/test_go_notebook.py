@@ -1,0 +1,31 @@
+"""notebooks/04-go.ipynb runs clean on the Asterai kernel and prints what it teaches."""
+
+from __future__ import annotations
+
+import pytest
+from test_notebooks import execute
+
+
+@pytest.fixture(scope="module")
+def go_nb():
+    return execute("04-go.ipynb")
+
+
+def test_go_component_and_calls(go_nb):
+    out = go_nb["go-component"]
+    assert "text: go component" in out
+    assert (
+        "analyze(s: string) -> result<stats, string>" in out and "initial(s: string) -> option<char>" in out
+    )
+    assert go_nb["go-calls"] == ("4\nStats(words=4, longest='THINGS', upper=True)\n4 THINGS True\né None\n")
+
+
+def test_go_errors_and_panics(go_nb):
+    assert go_nb["go-error"] == "error: nothing to analyze\n2\n"
+    out = go_nb["go-panic"]
+    assert "trapped: runtime error: index out of range [5] with length 2 (at line 39)" in out
+    assert "after the restart: b" in out
+
+
+def test_go_rerun_comes_from_the_cache(go_nb):
+    assert "text (replaced): go component, from cache" in go_nb["go-rerun"]
