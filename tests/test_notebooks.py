@@ -166,3 +166,15 @@ def test_widget_state_is_saved_in_the_notebook():
     assert "Call total" in buttons and "Call line" in buttons
     texts = [m["state"].get("value") for m in state.values() if m["model_name"] == "HTMLModel"]
     assert any("<code>1000</code>" in (t or "") for t in texts)  # the result the form showed is saved too
+
+
+def test_cross_language_pipeline_notebook():
+    out = execute("05-cross-language-pipeline.ipynb")
+    assert "formatter: typescript component" in out["report-cell"]
+    assert out["pipeline"] == (
+        "WebAssembly (16), components (10), notebook (8); 8 words scored so far\n"
+        "Token(word='the', score=0)\n"
+        "the rules component counted 10 words\n"  # the notebook and the guests share the rules' state
+    )
+    assert "relinked: formatter, tokenizer now call the new rules" in out["rules-rerun"]
+    assert out["pipeline-again"] == "WebAssembly (61), components (10); 8 words scored so far\n"

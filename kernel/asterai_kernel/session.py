@@ -293,7 +293,7 @@ class Session:
         relinked, stale = [], []
         for consumer in self.consumers_of(provider.name):
             expected = self.components[consumer].uses[provider.name]
-            if expected.render() == provider.iface.render():
+            if expected.shape() == provider.iface.shape():
                 relinked.append(consumer)
             else:
                 stale.append(consumer)

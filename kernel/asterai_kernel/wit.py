@@ -338,6 +338,13 @@ class Interface:
         ns_pkg, _, version = self.package.partition("@")
         return f"{ns_pkg}/{self.name}" + (f"@{version}" if version else "")
 
+    def shape(self) -> tuple:
+        """What callers depend on: functions' signatures and type definitions (not doc comments)."""
+        return (
+            tuple((f.name, f.signature()) for f in self.functions),
+            tuple(t.definition() for t in self.types()),
+        )
+
     def types(self) -> list[WitType]:
         seen: dict[str, WitType] = {}
         for fn in self.functions:
