@@ -178,3 +178,12 @@ def test_cross_language_pipeline_notebook():
     )
     assert "relinked: formatter, tokenizer now call the new rules" in out["rules-rerun"]
     assert out["pipeline-again"] == "WebAssembly (61), components (10); 8 words scored so far\n"
+
+
+def test_welcome_notebook():
+    out = execute("00-welcome.ipynb")
+    assert out["same-call"] == "HELLO! HELLO!\n"
+    assert out["types"] == "TypeError: parameter 'text' must be a str, not int\n"
+    assert out["sandbox"] == "refused: Capabilities insufficient (os error 76)\n"
+    assert out["speed"].startswith("True 17984 the component was ")  # the speed-up itself varies by machine
+    assert out["portable"].endswith("True True\n")
