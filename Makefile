@@ -10,7 +10,7 @@ setup:
 	$(PY) -m asterai_kernel.cli setup $(LANGS)
 
 lab: setup
-	$(PY) -m jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(PY) -m jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup
 	$(PY) -m asterai_kernel.cli setup browser
