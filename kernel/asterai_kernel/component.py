@@ -216,6 +216,7 @@ class LiveComponent:
         self.output = OutputCapture()
         self.restarts = 0
         self.types = values.user_types(self.iface)  # NAME.Point, NAME.Color: stable across restarts
+        self.py_names = {snake_name(f.name): f.name for f in self.iface.functions}  # Python name -> WIT name
         self.codecs = values.codecs_for(self.iface.functions, self.types)
 
     # ---- lifecycle ----

@@ -60,7 +60,7 @@ class ComponentHandle:
 
     def _exports(self) -> dict[str, str]:
         """Python name -> WIT function name."""
-        return {snake_name(fn.name): fn.name for fn in self._live.iface.functions}
+        return self._live.py_names
 
     def __getattr__(self, attr: str):
         if attr.startswith("__"):
