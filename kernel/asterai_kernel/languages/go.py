@@ -11,7 +11,6 @@ import hashlib
 import re
 import subprocess
 import time
-from functools import cache
 from pathlib import Path
 
 import tree_sitter
@@ -20,9 +19,12 @@ import tree_sitter_go
 from .. import wit
 from ..errors import CompileError
 from ..names import wit_name
-from . import go_glue, go_toolchain, go_wasm
+from . import go_glue, go_toolchain, go_wasm, treesitter
 from .base import BuildJob, Language, Progress
 from .go_glue import GoType
+from .treesitter import Unsupported
+from .treesitter import first_error as _first_error
+from .treesitter import text as _text
 
 SOURCE_FILE = "cell.go"
 # The cell body's line 1 is the cell's line 2 (the magic line is line 1); a //line directive says so to Go.
@@ -62,17 +64,8 @@ _UNSUPPORTED_KINDS = {
 }
 
 
-@cache
 def _parser() -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_go.language()))
-
-
-class Unsupported(Exception):
-    """A Go type with no WIT equivalent (yet)."""
-
-
-def _text(node) -> str:
-    return node.text.decode()
+    return treesitter.parser(tree_sitter_go.language)
 
 
 def _line(node) -> int:
@@ -243,15 +236,6 @@ def _export(node, types: _Types) -> go_glue.Export:
         wit_name(go_name), tuple((wit_name(n), t.wit) for n, t in params), result, docs=_docs(node)
     )
     return go_glue.Export(go_name, fn, [t for _, t in params], results, has_error)
-
-
-def _first_error(node):
-    if node.type == "ERROR" or node.is_missing:
-        return node
-    for c in node.children:
-        if c.has_error or c.is_missing:
-            return _first_error(c)
-    return node
 
 
 def parse(source: str) -> tuple[list[go_glue.Export], bool, bool]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import keyword
 import mmap
 import os
 import re
@@ -505,6 +506,25 @@ def _pip_error(specs: list[str], output: str, guest: str) -> CompileError:
     return CompileError(f"--pip {' '.join(specs)}: pip could not install it.", diagnostics=detail)
 
 
+# ---------------------------------------------------------------- --use
+
+
+def check_use_name(name: str, pip_dir: Path | None = None) -> None:
+    """`--use name` makes a module `name`: refuse one that would hide a module Python or the cell needs."""
+    why = None
+    if not name.isidentifier() or keyword.iskeyword(name):
+        why = "it is not a name Python can import"
+    elif name in sys.stdlib_module_names or name in python_glue.RESERVED_MODULES or name == APP_MODULE:
+        why = f"a module `{name}` would hide the one Python (or the component's runtime) needs"
+    elif pip_dir is not None and ((pip_dir / name).is_dir() or (pip_dir / f"{name}.py").exists()):
+        why = f"a module `{name}` would hide the package of that name installed with --pip"
+    if why:
+        raise CompileError(
+            f"--use {name}: a Python cell imports component `{name}` as the module `{name}`, but {why}; "
+            "give that component another name (%%asterai LANG NAME) to use it from Python."
+        )
+
+
 # ---------------------------------------------------------------- the plugin
 
 
@@ -512,6 +532,7 @@ class Python(Language):
     name = "python"
     aliases = ("py",)
     bulk_twins = True  # big numeric lists and bytes cross as one string block (see python_glue)
+    supports_use = True  # `--use geo`: `import geo` in the cell (see python_glue.use_module)
 
     def interface(self, source: str, component: str) -> wit.Interface:
         cell = read_cell(source)
@@ -537,9 +558,13 @@ class Python(Language):
         tc = python_toolchain()
         cell = read_cell(job.source)
         specs = check_pip_specs(list(job.options.get("pip") or []))
+        uses = dict(job.uses or {})
+        pip_dir = pip_folder(specs, tc, job.progress) if specs else None
+        for name in uses:
+            check_use_name(name, pip_dir)
         wit_dir = job.workdir / "wit"
         wit_dir.mkdir()
-        (wit_dir / "cell.wit").write_text(wit.render_world(job.iface, bulk=True))
+        (wit_dir / "cell.wit").write_text(wit.render_world(job.iface, bulk=True, uses=tuple(uses.values())))
         base = [str(tc.componentize_py), "-d", str(wit_dir), "-w", wit.WORLD]
         ifaces = [job.iface] + [b for b in [wit.bulk_interface(job.iface)] if b is not None]
         names = python_glue.binding_names(job.workdir, base, ifaces)
@@ -548,9 +573,13 @@ class Python(Language):
         (app_dir / f"{APP_MODULE}.py").write_text(
             python_glue.app_module(job.component, job.source, cell, names)
         )
+        for name, provider in uses.items():
+            (app_dir / f"{name}.py").write_text(
+                python_glue.use_module(name, provider, job.workdir / "bindings")
+            )
         paths = ["-p", str(app_dir)]
-        if specs:
-            paths += ["-p", str(pip_folder(specs, tc, job.progress))]
+        if pip_dir is not None:
+            paths += ["-p", str(pip_dir)]
         # An empty virtualenv: without one componentize-py offers the kernel's own site-packages to the cell.
         venv = job.workdir / "venv"
         (venv / "lib" / f"python{tc.guest_python}" / "site-packages").mkdir(parents=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from functools import cache
 
 import tree_sitter
 import tree_sitter_rust
@@ -13,8 +12,11 @@ import tree_sitter_rust
 from .. import wit
 from ..errors import CompileError
 from ..names import wit_name
-from . import rust_glue, rust_imports
+from . import rust_glue, rust_imports, treesitter
 from .base import BuildJob, Language, Progress
+from .treesitter import Unsupported
+from .treesitter import first_error as _first_error
+from .treesitter import text as _text
 
 SOURCE_FILE = "cell.rs"
 # The cell's code is written after one blank line, so rustc's line numbers are the cell's (magic = line 1).
@@ -40,17 +42,8 @@ SUPPORTED_HINT = (
 )
 
 
-@cache
 def _parser() -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_rust.language()))
-
-
-class Unsupported(Exception):
-    """A Rust type with no WIT equivalent (yet)."""
-
-
-def _text(node) -> str:
-    return node.text.decode()
+    return treesitter.parser(tree_sitter_rust.language)
 
 
 class _Types:
@@ -250,15 +243,6 @@ def exports(source: str) -> tuple[list[rust_glue.Export], dict[str, rust_glue.Ru
             )
         seen[ex.fn.name] = ex.rust_name
     return found, types.rust
-
-
-def _first_error(node):
-    if node.type == "ERROR" or node.is_missing:
-        return node
-    for c in node.children:
-        if c.has_error or c.is_missing:
-            return _first_error(c)
-    return node
 
 
 class Rust(Language):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 
 import tree_sitter
 import tree_sitter_typescript
@@ -20,6 +19,9 @@ import tree_sitter_typescript
 from .. import wit
 from ..errors import CompileError
 from ..names import wit_name
+from . import treesitter
+from .treesitter import Unsupported, text
+from .treesitter import first_error as _first_error
 
 # The cell's code is written after one blank line, so a parser's line numbers are the cell's (magic = line 1).
 LINE_OFFSET = 1
@@ -50,17 +52,8 @@ HINTS = {
 }
 
 
-@cache
 def parser() -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_typescript.language_typescript()))
-
-
-def text(node) -> str:
-    return node.text.decode()
-
-
-class Unsupported(Exception):
-    """A TypeScript type with no WIT equivalent (yet); the message names it."""
+    return treesitter.parser(tree_sitter_typescript.language_typescript)
 
 
 @dataclass(frozen=True)
@@ -399,15 +392,6 @@ def _string_literal(node) -> str | None:
 
 def _error(line: int, message: str) -> CompileError:
     return CompileError(f"line {line}: {message}")
-
-
-def _first_error(node):
-    if node.type == "ERROR" or node.is_missing:
-        return node
-    for c in node.children:
-        if c.has_error or c.is_missing:
-            return _first_error(c)
-    return node
 
 
 def syntax_check(root, line_of: Callable) -> None:
