@@ -74,7 +74,6 @@ class OutputCapture:
         return "".join(err_text)
 
 
-_set_deadline = _bindings._wasmtime_context_set_epoch_deadline
 # wasmtime_component_func_call without ctypes' per-argument conversions: callers pass prebuilt C objects
 # (c_void_p / c_size_t), which halves the cost of entering wasm (1.5 us against 2.6 us here).
 _raw_func_call = ctypes.CFUNCTYPE(ctypes.c_void_p)(
@@ -441,7 +440,7 @@ def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
              "        return live.call(fn_name, args, kwargs)",  # the general path binds or explains
              f"    {''.join(a + ', ' for a in names)}= args" if n else ""]  # fmt: skip
     env = {"live": live, "fn_name": fn.name, "session": live.session, "output": live.output,
-           "check": export.check, "ru": result.of, "_raise_error": _raise_error,
+           "check": export.check, "ru": result.of,
            "enter": partial(_raw_func_call, export._func_addr, export._ctx_addr,
                             ctypes.c_void_p(ctypes.addressof(slots)), ctypes.c_size_t(n),
                             ctypes.c_void_p(ctypes.addressof(result) if fn.result else None),
