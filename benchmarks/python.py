@@ -12,12 +12,9 @@ Guest work (fib) shows what CPython compiled to WebAssembly costs against the ho
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import statistics
-import time
 import uuid
 
+from _timing import cell, per_call
 from IPython.testing.globalipapp import start_ipython
 
 PY = """# {nonce}
@@ -66,27 +63,6 @@ def host_total(xs: list[float]) -> float:
 
 def host_fib(n: int) -> int:
     return n if n < 2 else host_fib(n - 1) + host_fib(n - 2)
-
-
-def per_call(fn, n: int, reps: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        times.append((time.perf_counter() - t0) / n)
-    return statistics.median(times)
-
-
-def cell(ip, line: str, source: str):
-    t0 = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        ip.run_cell_magic("asterai", line, source)
-    wall = time.perf_counter() - t0
-    from asterai_kernel.session import get_session
-
-    return wall, get_session().components[line.split()[1]]
 
 
 def main() -> None:

@@ -10,13 +10,10 @@ machine code, instantiate. Cache hit: the same cell run again (no compiler, the 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
-import statistics
-import time
 import uuid
 
+from _timing import cell, per_call
 from IPython.testing.globalipapp import start_ipython
 
 TS = """// {nonce}
@@ -33,28 +30,6 @@ pub fn total(xs: Vec<f64>) -> f64 {{ xs.iter().sum() }}
 pub struct Point {{ pub x: f64, pub y: f64 }}
 pub fn mid(a: Point, b: Point) -> Point {{ Point {{ x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 }} }}
 """
-
-
-def per_call(fn, n: int, reps: int) -> float:
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        times.append((time.perf_counter() - t0) / n)
-    return statistics.median(times)
-
-
-def cell(ip, line: str, source: str):
-    t0 = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        ip.run_cell_magic("asterai", line, source)
-    wall = time.perf_counter() - t0
-    from asterai_kernel.session import get_session
-
-    live = get_session().components[line.split()[1]]
-    return wall, live
 
 
 def main() -> None:
