@@ -56,6 +56,7 @@ def test_kernel_info_names_the_languages(kernel):
     info = kc.get_shell_msg(timeout=30)["content"]
     assert info["implementation"] == "asterai"
     assert "rust" in info["asterai"]["languages"]
+    assert "ts" in info["asterai"]["aliases"]["typescript"]  # the extension highlights every alias too
     assert info["language_info"]["name"] == "python"
 
 

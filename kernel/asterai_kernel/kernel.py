@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipykernel.ipkernel import IPythonKernel
 
 from . import __version__
-from .languages import supported
+from .languages import LANGUAGES, supported
 
 
 class AsteraiKernel(IPythonKernel):
@@ -19,7 +19,8 @@ class AsteraiKernel(IPythonKernel):
     @property
     def kernel_info(self):
         info = super().kernel_info
-        info["asterai"] = {"version": __version__, "languages": supported()}
+        aliases = {lang.name: list(lang.aliases) for lang in LANGUAGES.values()}
+        info["asterai"] = {"version": __version__, "languages": supported(), "aliases": aliases}
         return info
 
     def __init__(self, **kwargs):
