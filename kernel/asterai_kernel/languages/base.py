@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import CompileError
 from ..wit import Interface
 
 Progress = Callable[[str], None]
@@ -33,6 +34,18 @@ class BuildJob:
     uses: dict[str, Interface] = field(default_factory=dict)
     # `--exports`: interfaces declared in `wit` cells that the cell implements, exported under their names.
     exports: tuple[Interface, ...] = ()
+
+
+def check_unique_wit_names(items) -> None:
+    """Functions and types of a cell share one WIT scope: refuse two that map to the same WIT name.
+
+    `items` are (WIT name, how the cell spells it) pairs, e.g. ("word-count", "`pub fn word_count`").
+    """
+    seen: dict[str, str] = {}
+    for name, label in items:
+        if name in seen:
+            raise CompileError(f"{seen[name]} and {label} both become the WIT name `{name}`; rename one.")
+        seen[name] = label
 
 
 class Language(ABC):

@@ -20,7 +20,7 @@ from .. import wit
 from ..errors import CompileError
 from ..names import wit_name
 from . import go_glue, go_toolchain, go_wasm, treesitter
-from .base import BuildJob, Language, Progress
+from .base import BuildJob, Language, Progress, check_unique_wit_names
 from .go_glue import GoType
 from .treesitter import Unsupported
 from .treesitter import first_error as _first_error
@@ -251,14 +251,7 @@ def parse(source: str) -> tuple[list[go_glue.Export], bool, bool]:
     has_main = any(_text(n.child_by_field_name("name")) == "main" for n in funcs)
     types = _Types(root)
     found = [_export(n, types) for n in funcs if _text(n.child_by_field_name("name"))[:1].isupper()]
-    seen: dict[str, str] = {}
-    for ex in found:
-        if ex.fn.name in seen:
-            raise CompileError(
-                f"`{seen[ex.fn.name]}` and `{ex.go_name}` both become the WIT name `{ex.fn.name}`; "
-                "rename one."
-            )
-        seen[ex.fn.name] = ex.go_name
+    check_unique_wit_names([(ex.fn.name, f"`{ex.go_name}`") for ex in found])
     return found, package is not None, has_main
 
 

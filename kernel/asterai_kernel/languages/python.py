@@ -26,7 +26,7 @@ from ..build import cache
 from ..errors import CompileError, ToolchainMissing
 from ..names import wit_name
 from . import python_glue
-from .base import BuildJob, Language, Progress
+from .base import BuildJob, Language, Progress, check_unique_wit_names
 
 APP_MODULE = "asterai_app"
 GUEST_PYTHON = "3.14"  # the CPython inside componentize-py 0.25; guest_python() reads the installed one
@@ -356,20 +356,10 @@ def read_cell(source: str) -> Cell:
                     f"`{node.name}` (line {_cell_line(node)}) has no type hint on " + _missing(node)
                 )
     exports = [_export(node, types) for node in by_name.values()]
-    seen: dict[str, str] = {}
-    for ex in exports:
-        if ex.fn.name in seen:
-            raise CompileError(
-                f"`def {seen[ex.fn.name]}` and `def {ex.py_name}` both become the WIT name `{ex.fn.name}`; "
-                "rename one."
-            )
-        seen[ex.fn.name] = ex.py_name
-    for wname, d in [*types.records.items(), *types.enums.items()]:
-        if wname in seen:
-            raise CompileError(
-                f"the class `{d.py_name}` and `def {seen[wname]}` both become the WIT name `{wname}`; "
-                "rename one."
-            )
+    check_unique_wit_names(
+        [(ex.fn.name, f"`def {ex.py_name}`") for ex in exports]
+        + [(wname, f"the class `{d.py_name}`") for wname, d in [*types.records.items(), *types.enums.items()]]
+    )
     return Cell(exports, types.records, types.enums, _hoisted_imports(tree), skipped)
 
 

@@ -13,7 +13,7 @@ from .. import wit
 from ..errors import CompileError
 from ..names import wit_name
 from . import rust_glue, rust_imports, treesitter
-from .base import BuildJob, Language, Progress
+from .base import BuildJob, Language, Progress, check_unique_wit_names
 from .treesitter import Unsupported
 from .treesitter import first_error as _first_error
 from .treesitter import text as _text
@@ -46,18 +46,17 @@ def _parser() -> tree_sitter.Parser:
     return treesitter.parser(tree_sitter_rust.language)
 
 
-class _Types:
+class _Types(treesitter.CellTypes):
     """Maps Rust type nodes to WIT types, resolving the cell's own structs and enums on first use."""
 
     def __init__(self, root) -> None:
+        super().__init__()
         self.defs = {
             _text(n.child_by_field_name("name")): n
             for n in root.named_children
             if n.type in ("struct_item", "enum_item")
         }
-        self.resolved: dict[str, wit.WitType] = {}
         self.rust: dict[str, rust_glue.RustType] = {}  # WIT type name -> how the glue spells it in Rust
-        self.resolving: list[str] = []
 
     def param(self, node) -> tuple[wit.WitType, bool]:
         """WIT type of a parameter's type node, and whether it is a borrow the glue must lend."""
@@ -101,22 +100,8 @@ class _Types:
     def maybe_unit(self, node) -> wit.WitType | None:
         return None if node.type == "unit_type" else self.owned(node)
 
-    def user_type(self, name: str) -> wit.WitType:
-        if name in self.resolved:
-            return self.resolved[name]
-        if name in self.resolving:
-            cycle = " -> ".join([*self.resolving[self.resolving.index(name) :], name])
-            raise Unsupported(f"`{name}`, which contains itself ({cycle}); WIT types cannot be recursive")
-        node = self.defs[name]
-        if node.child_by_field_name("type_parameters") is not None:
-            raise Unsupported(f"`{name}` (a generic type; exported types need concrete fields)")
-        self.resolving.append(name)
-        try:
-            ty = self._struct(name, node) if node.type == "struct_item" else self._enum(name, node)
-        finally:
-            self.resolving.pop()
-        self.resolved[name] = ty
-        return ty
+    def define(self, name: str, node) -> wit.WitType:
+        return self._struct(name, node) if node.type == "struct_item" else self._enum(name, node)
 
     def _struct(self, name: str, node) -> wit.Record:
         body = node.child_by_field_name("body")
@@ -234,14 +219,10 @@ def exports(source: str) -> tuple[list[rust_glue.Export], dict[str, rust_glue.Ru
         raise _error_at(bad, f"syntax error near `{_text(bad)[:40]}`")
     types = _Types(root)
     found = [_export(n, types) for n in root.named_children if n.type == "function_item" and _is_exported(n)]
-    seen: dict[str, str] = {}
-    for ex in found:
-        if ex.fn.name in seen:
-            raise CompileError(
-                f"`{seen[ex.fn.name]}` and `{ex.rust_name}` both become the WIT name `{ex.fn.name}`; "
-                "rename one."
-            )
-        seen[ex.fn.name] = ex.rust_name
+    check_unique_wit_names(
+        [(ex.fn.name, f"`{ex.rust_name}`") for ex in found]
+        + [(name, f"the type `{rt.path.removeprefix('crate::')}`") for name, rt in types.rust.items()]
+    )
     return found, types.rust
 
 

@@ -107,11 +107,12 @@ def doc_comment(node) -> str:
     return "\n".join(lines).strip()
 
 
-class Types:
+class Types(treesitter.CellTypes):
     """Maps TypeScript type nodes to JsType, resolving the cell's own declarations on first use."""
 
     def __init__(self, root, line_of: Callable) -> None:
         self.line_of = line_of
+        super().__init__()
         self.defs: dict[str, object] = {}
         for n in root.named_children:
             decl = n.child_by_field_name("declaration") if n.type == "export_statement" else n
@@ -120,9 +121,7 @@ class Types:
             if decl is not None and decl.type == "enum_declaration":
                 self.defs[text(decl.child_by_field_name("name"))] = decl
         self.imported = _imported_names(root)  # name -> the module it comes from
-        self.resolved: dict[str, JsType] = {}
         self.named: dict[str, JsType] = {}  # WIT name -> type
-        self.resolving: list[str] = []
 
     # ---- type expressions ----
     def map(self, node) -> JsType:
@@ -213,22 +212,13 @@ class Types:
         raise Unsupported(f"`{_short(text(node))}` (a union; only `T | undefined` maps to WIT here)")
 
     # ---- the cell's declarations ----
+    def define(self, name: str, node) -> JsType:
+        return self._declaration(name, node)
+
     def user_type(self, name: str) -> JsType:
-        if name in self.resolved:
-            return self.resolved[name]
-        if name in self.resolving:
-            cycle = " -> ".join([*self.resolving[self.resolving.index(name) :], name])
-            raise Unsupported(f"`{name}`, which contains itself ({cycle}); WIT types cannot be recursive")
-        node = self.defs[name]
-        if node.child_by_field_name("type_parameters") is not None:
-            raise Unsupported(f"`{name}` (a generic type; exported types need concrete fields)")
-        self.resolving.append(name)
-        try:
-            ty = self._declaration(name, node)
-        finally:
-            self.resolving.pop()
-        self.resolved[name] = ty
-        if ty.kind in ("record", "enum", "variant"):
+        known = name in self.resolved
+        ty = super().user_type(name)
+        if not known and ty.kind in ("record", "enum", "variant"):
             other = self.named.get(ty.wit.name)
             if other is not None and other is not ty:
                 raise Unsupported(f"`{name}` (another type also becomes the WIT name `{ty.wit.name}`)")
