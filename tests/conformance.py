@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from asterai_kernel import ComponentError, Err, Ok, Some, Variant, wit
+from asterai_kernel.names import snake_name
 
 INF, NAN = float("inf"), float("nan")
 S = wit.String()
@@ -155,3 +158,46 @@ def check_case(call, case: Case) -> None:
         assert normalize(got) == normalize(expected), (
             f"{case.ty.wit()}: sent {value!r:.200}, got {got!r:.200}"
         )
+
+
+# ---- property-based round trips (hypothesis) ----
+INTS = {n: st.integers(lo, hi) for n, (lo, hi) in wit.INT_RANGES.items()}
+
+
+def strategy(ty: wit.WitType):
+    if isinstance(ty, wit.Prim):
+        if ty.name in INTS:
+            return INTS[ty.name]
+        if ty.name == "f64":
+            return st.floats(allow_nan=False)
+        if ty.name == "char":
+            return st.characters(exclude_categories=["Cs"])
+        return st.booleans()
+    if isinstance(ty, wit.String):
+        return st.text(st.characters(exclude_categories=["Cs"]))
+    if isinstance(ty, wit.List):
+        if ty.elem == wit.Prim("u8"):
+            return st.binary()
+        return st.lists(strategy(ty.elem), max_size=20)
+    if isinstance(ty, wit.Option):
+        return st.none() | strategy(ty.inner)
+    if isinstance(ty, wit.Tuple):
+        return st.tuples(*[strategy(e) for e in ty.elems])
+    if isinstance(ty, wit.Record):
+        return st.fixed_dictionaries({snake_name(n): strategy(t) for n, t in ty.fields})
+    if isinstance(ty, wit.Result):
+        return st.builds(Ok, strategy(ty.ok)) | st.builds(Err, strategy(ty.err))
+    raise NotImplementedError(ty)
+
+
+def check_round_trips(call, ty: wit.WitType, examples: int = 60) -> None:
+    """Values drawn for `ty` come back unchanged through the identity function `call`."""
+
+    @settings(
+        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(strategy(ty))
+    def round_trip(value):
+        assert normalize(call(value)) == normalize(value)
+
+    round_trip()

@@ -12,9 +12,7 @@ import contextlib
 import io
 
 import pytest
-from conformance import CASES, Case, check_case, fn_name, normalize
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from conformance import CASES, Case, check_case, check_round_trips, fn_name
 
 from asterai_kernel import wit
 from asterai_kernel.names import pascal_name, snake_name
@@ -168,22 +166,6 @@ ROUND_TRIP = [
 ]
 
 
-def strategy(ty: wit.WitType):
-    if isinstance(ty, wit.Prim):
-        return {"s64": st.integers(*S64), "f64": st.floats(allow_nan=False), "bool": st.booleans()}[ty.name]
-    if isinstance(ty, wit.String):
-        return st.text(st.characters(exclude_categories=["Cs"]))
-    if isinstance(ty, wit.List):
-        return st.binary() if ty.elem == wit.Prim("u8") else st.lists(strategy(ty.elem), max_size=20)
-    if isinstance(ty, wit.Option):
-        return st.none() | strategy(ty.inner)
-    if isinstance(ty, wit.Tuple):
-        return st.tuples(*[strategy(e) for e in ty.elems])
-    if isinstance(ty, wit.Record):
-        return st.fixed_dictionaries({snake_name(n): strategy(t) for n, t in ty.fields})
-    raise NotImplementedError(ty)
-
-
 @pytest.fixture(scope="module")
 def props(ip):
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -193,11 +175,4 @@ def props(ip):
 
 @pytest.mark.parametrize("i", range(len(ROUND_TRIP)), ids=[t.wit() for t in ROUND_TRIP])
 def test_hypothesis_round_trip(props, i):
-    call = getattr(props, fn_name(i))
-
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(strategy(ROUND_TRIP[i]))
-    def round_trip(value):
-        assert normalize(call(value)) == normalize(value)
-
-    round_trip()
+    check_round_trips(getattr(props, fn_name(i)), ROUND_TRIP[i])

@@ -6,11 +6,9 @@ import contextlib
 import io
 
 import pytest
-from conformance import CASES, check_case, fn_name, normalize
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from conformance import CASES, check_case, check_round_trips, fn_name, normalize
 
-from asterai_kernel import Err, Ok, wit
+from asterai_kernel import wit
 from asterai_kernel.languages.rust_imports import rust_type as imported_rust_type
 from asterai_kernel.names import pascal_name, snake_name
 
@@ -77,33 +75,6 @@ ROUND_TRIP = [
     wit.List(wit.Record("pair", (("key", wit.String()), ("value", wit.List(wit.Prim("u16")))))),
     wit.Result(wit.List(wit.Prim("u8")), wit.String()),
 ]
-INTS = {n: st.integers(lo, hi) for n, (lo, hi) in wit.INT_RANGES.items()}
-
-
-def strategy(ty: wit.WitType):
-    if isinstance(ty, wit.Prim):
-        if ty.name in INTS:
-            return INTS[ty.name]
-        if ty.name == "f64":
-            return st.floats(allow_nan=False)
-        if ty.name == "char":
-            return st.characters(exclude_categories=["Cs"])
-        return st.booleans()
-    if isinstance(ty, wit.String):
-        return st.text(st.characters(exclude_categories=["Cs"]))
-    if isinstance(ty, wit.List):
-        if ty.elem == wit.Prim("u8"):
-            return st.binary()
-        return st.lists(strategy(ty.elem), max_size=20)
-    if isinstance(ty, wit.Option):
-        return st.none() | strategy(ty.inner)
-    if isinstance(ty, wit.Tuple):
-        return st.tuples(*[strategy(e) for e in ty.elems])
-    if isinstance(ty, wit.Record):
-        return st.fixed_dictionaries({snake_name(n): strategy(t) for n, t in ty.fields})
-    if isinstance(ty, wit.Result):
-        return st.builds(Ok, strategy(ty.ok)) | st.builds(Err, strategy(ty.err))
-    raise NotImplementedError(ty)
 
 
 @pytest.fixture(scope="module")
@@ -118,11 +89,4 @@ def props(ip):
 
 @pytest.mark.parametrize("i", range(len(ROUND_TRIP)), ids=[t.wit() for t in ROUND_TRIP])
 def test_hypothesis_round_trip(props, i):
-    call = getattr(props, fn_name(i))
-
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(strategy(ROUND_TRIP[i]))
-    def round_trip(value):
-        assert normalize(call(value)) == normalize(value)
-
-    round_trip()
+    check_round_trips(getattr(props, fn_name(i)), ROUND_TRIP[i])
