@@ -129,6 +129,16 @@ def test_sandbox_denies_then_grants(sandbox_nb):
     assert regrant[0] == "none" and "its state restarted" in regrant[1] and regrant[2] == "remember the milk"
 
 
+def test_sandbox_network(sandbox_nb):
+    assert "grants: net 127.0.0.1" in sandbox_nb["net-cell"]
+    lines = sandbox_nb["net-calls"].splitlines()
+    assert lines[0] == "weather in paris: sunny"
+    assert lines[1] == "weather: grants now net example.org; its state restarted"
+    assert lines[2].startswith("refused: NetworkNotGranted: weather may not connect to 127.0.0.1:")
+    assert lines[2].endswith("(granted: example.org); re-run its cell with --allow-host 127.0.0.1 "
+                             "(or --allow-net for any host), or regrant it")  # fmt: skip
+
+
 def test_sandbox_limits_and_interrupt(sandbox_nb):
     out = sandbox_nb["limits"]
     assert "Timeout after 0.5 s: ran longer than its --timeout of 0.5 s\n16 MiB is fine\n" in out

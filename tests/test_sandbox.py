@@ -248,7 +248,7 @@ def test_grants_panel_applies_and_reports(box, cell):
     ns, root = box
     make(cell, "paneled")
     panel = grants("paneled")
-    assert panel.read.value == "" and panel.net.value is False and panel.max_memory.value == "512MiB"
+    assert panel.read.value == "" and panel.net.value == "" and panel.max_memory.value == "512MiB"
     panel.read.value = str(root / "data")
     panel.timeout.value = "2"
     assert panel.apply()
@@ -258,6 +258,9 @@ def test_grants_panel_applies_and_reports(box, cell):
     panel.fuel.value = "lots"
     assert not panel.apply()
     assert "--fuel" in panel.status.value and ns["paneled"].grants.fuel is None  # nothing changed
+    panel.fuel.value = ""
+    panel.net.value = "127.0.0.1:8080, example.org"
+    assert panel.apply() and ns["paneled"].grants.net == ("127.0.0.1:8080", "example.org")
     # the line magic shows the same panel
     shown = cell.ip.run_line_magic("asterai", "grants paneled")
     assert shown.handle._name == "paneled" and shown.read.value.startswith(str(root / "data"))

@@ -9,6 +9,7 @@ function's exception traps the calling guest, and the traceback is shown in the 
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import enum
 import inspect
@@ -115,6 +116,22 @@ def _find_class(hints: dict, name: str):
 PROVIDERS: dict[str, HostProvider] = {}
 
 
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """The component whose call a host function is serving."""
+
+    name: str
+    grants: Any  # sandbox.Grants
+
+
+_CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("asterai_caller", default=None)
+
+
+def caller() -> Caller | None:
+    """Inside a host function: which component called it (name and grants); None when called from Python."""
+    return _CALLER.get()
+
+
 def provide(name: str):
     """Decorator: offer a typed Python function to components as `name.<function>` (`--use name`)."""
     check_component_name(name)
@@ -126,8 +143,9 @@ def provide(name: str):
     return register
 
 
-def call_host(host: HostFunction, args_addr: int, nargs: int, results_addr: int) -> str | None:
+def call_host(host: HostFunction, args_addr: int, nargs: int, results_addr: int, by: Caller) -> str | None:
     """Run a host function on a guest's C values; returns an error message to trap the guest, else None."""
+    token = _CALLER.set(by)
     try:
         py_args = [codec.read(values.VAL.from_address(args_addr + i * values.VAL_SIZE))
                    for i, codec in enumerate(host.params)]  # fmt: skip
@@ -148,3 +166,5 @@ def call_host(host: HostFunction, args_addr: int, nargs: int, results_addr: int)
         sys.stderr.write(traceback.format_exc())
         exc = sys.exc_info()[1]
         return f"host function {snake_name(host.fn.name)} raised {type(exc).__name__}: {exc}"
+    finally:
+        _CALLER.reset(token)

@@ -21,7 +21,7 @@ from wasmtime import _ffi as ffi
 from wasmtime.component import Linker
 
 from . import wit
-from .hostfns import PROVIDERS, call_host
+from .hostfns import PROVIDERS, Caller, call_host
 
 _FORWARDERS: dict[int, Forwarder] = {}
 _ids = itertools.count(1)
@@ -113,7 +113,9 @@ class HostForwarder(Forwarder):
             return self._fail(f"{self.consumer} was built against {self.provider}.{self.fn.name}: "
                               f"{self.fn.signature()}, but the notebook now provides {now}; "
                               f"re-run the cell of {self.consumer}")  # fmt: skip
-        error = call_host(function, args or 0, nargs, results or 0)
+        live = self.session.components.get(self.consumer)
+        by = Caller(self.consumer, live.grants if live is not None else None)
+        error = call_host(function, args or 0, nargs, results or 0, by)
         return self._fail(error) if error else 0
 
 

@@ -47,7 +47,10 @@ def _cell_parser() -> argparse.ArgumentParser:
         "--allow-write", action="append", metavar="HOST[:GUEST]", help="grant a directory, read-write"
     )
     p.add_argument("--env", action="append", metavar="VAR[=VALUE]", help="grant an environment variable")
-    p.add_argument("--allow-net", action="store_true", help="grant network access (all or nothing)")
+    p.add_argument("--allow-net", action="store_true", help="grant network access to any host")
+    p.add_argument(
+        "--allow-host", action="append", metavar="HOST[:PORT]", help="grant network access to this host only"
+    )
     p.add_argument("--timeout", metavar="SECONDS", help="stop any call running longer")
     p.add_argument("--fuel", metavar="N", help="stop any call using more fuel (instructions, roughly)")
     p.add_argument("--max-memory", metavar="SIZE", help="memory limit, e.g. 64MiB (default 512MiB)")
@@ -90,7 +93,7 @@ class AsteraiMagics(Magics):
                 f"(option --{used[0].replace('_', '-')})."
             )
         lang = get_language(args.lang)
-        grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net,
+        grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net or args.allow_host,
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
         name = self._component_name(lang.name, args.name)
         uses = self._uses(lang, name, args.use)

@@ -58,6 +58,56 @@ def _dir_grant(spec: str, option: str) -> tuple[str, str]:
     return str(path), guest or host
 
 
+ANY_HOST = "*"
+_HOST = re.compile(r"(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*|\[[0-9A-Fa-f:.]+\]|\*")
+
+
+def _net_grants(allow_net) -> tuple[str, ...]:
+    """`--allow-net` (True: any host) or `--allow-host HOST[:PORT]` (repeatable, or comma-separated)."""
+    if allow_net is True:
+        return (ANY_HOST,)
+    if not allow_net:
+        return ()
+    specs = [allow_net] if isinstance(allow_net, str) else list(allow_net)
+    patterns = [p.strip() for spec in specs for p in str(spec).split(",") if p.strip()]
+    for pattern in patterns:
+        host, port = _split_host_port(pattern)
+        if not _HOST.fullmatch(host) or not (port is None or 0 < port < 65536):
+            raise AsteraiError(
+                f"--allow-host {pattern!r}: write a host, optionally with a port: --allow-host example.org, "
+                "--allow-host 127.0.0.1:8080, --allow-host '*.example.org'; or --allow-net for any host"
+            )
+    return (ANY_HOST,) if ANY_HOST in patterns else tuple(dict.fromkeys(patterns))
+
+
+def _split_host_port(pattern: str) -> tuple[str, int | None]:
+    """`host`, `host:443`, `[::1]:8080` -> (host, port or None); a malformed port gives -1."""
+    if pattern.startswith("["):
+        host, _, rest = pattern.partition("]")
+        host, port = host + "]", rest.removeprefix(":") if rest.startswith(":") else (rest or None)
+    else:
+        host, colon, port = pattern.partition(":")
+        port = port if colon else None
+    if port is None:
+        return host, None
+    return host, int(port) if port.isdigit() else -1
+
+
+def net_allows(patterns: tuple[str, ...], host: str, port: int) -> bool:
+    """Whether a connection to host:port is granted (names are matched as written, case-insensitively)."""
+    host = host.lower().strip("[]")
+    for pattern in patterns:
+        if pattern == ANY_HOST:
+            return True
+        want, want_port = _split_host_port(pattern.lower())
+        want = want.strip("[]")
+        if want_port is not None and want_port != port:
+            continue
+        if want == host or (want.startswith("*.") and host.endswith(want[1:])):
+            return True
+    return False
+
+
 def _env_grant(spec: str) -> tuple[str, str]:
     name, eq, value = str(spec).partition("=")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -76,7 +126,7 @@ class Grants:
     read: tuple[tuple[str, str], ...] = ()  # (host dir, guest path), read-only
     write: tuple[tuple[str, str], ...] = ()  # (host dir, guest path), read-write
     env: tuple[tuple[str, str], ...] = ()
-    net: bool = False
+    net: tuple[str, ...] = ()  # host patterns ("*" = any) reachable through the `net` provider
     timeout: float | None = None  # seconds per call
     fuel: int | None = None  # fuel per call
     max_memory: int = DEFAULT_MAX_MEMORY
@@ -89,7 +139,7 @@ class Grants:
             read=tuple(_dir_grant(s, "--allow-read") for s in allow_read or ()),
             write=tuple(_dir_grant(s, "--allow-write") for s in allow_write or ()),
             env=tuple(_env_grant(s) for s in env or ()),
-            net=bool(allow_net),
+            net=_net_grants(allow_net),
             timeout=_positive(timeout, float, "--timeout", "seconds, e.g. --timeout 2.5"),
             fuel=_positive(fuel, int, "--fuel", "units of fuel, e.g. --fuel 1000000"),
             max_memory=DEFAULT_MAX_MEMORY if max_memory is None else parse_size(max_memory),
@@ -101,7 +151,7 @@ class Grants:
             "allow_read": [f"{h}:{g}" for h, g in self.read],
             "allow_write": [f"{h}:{g}" for h, g in self.write],
             "env": [f"{n}={v}" for n, v in self.env],
-            "allow_net": self.net,
+            "allow_net": list(self.net),
             "timeout": self.timeout,
             "fuel": self.fuel,
             "max_memory": format_size(self.max_memory),
@@ -116,7 +166,7 @@ class Grants:
 
     def summary(self) -> str:
         parts = [f"read {g}" for _, g in self.read] + [f"write {g}" for _, g in self.write]
-        parts += [f"env {n}" for n, _ in self.env] + (["net"] if self.net else [])
+        parts += [f"env {n}" for n, _ in self.env] + ([f"net {', '.join(self.net)}"] if self.net else [])
         parts += [f"timeout {self.timeout:g}s"] if self.timeout else []
         parts += [f"fuel {self.fuel:,}"] if self.fuel else []
         if self.max_memory != DEFAULT_MAX_MEMORY:
@@ -132,7 +182,10 @@ class Grants:
             wasi.preopen_dir(host, guest, fs_mutable=True)
         if self.env:
             wasi.env = [list(p) for p in self.env]
-        if self.net:  # all or nothing: wasmtime-py's C bindings offer no allow-list
+        if self.net == (ANY_HOST,):
+            # wasi:sockets, all or nothing (no allow-list in the C API). With wasmtime-py 50 this opens only
+            # the address check: creating a TCP/UDP socket stays refused, so guests reach the network
+            # through the `net` provider (net.py), which also honours a host allow-list.
             ffi.wasi_config_inherit_network(wasi.ptr())
             ffi.wasi_config_allow_ip_name_lookup(wasi.ptr(), True)
         return wasi

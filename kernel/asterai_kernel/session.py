@@ -16,7 +16,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime.component import Component, Linker
 
-from . import wit
+from . import net, wit
 from .build import cache
 from .component import LiveComponent, Timings
 from .errors import AsteraiError
@@ -72,6 +72,7 @@ class Runtime:
 
 class Session:
     def __init__(self) -> None:
+        net.register()
         self.runtimes = {EngineConfig(): Runtime.create(EngineConfig())}
         self.engine = self.runtimes[EngineConfig()].engine  # the default engine
         self.components: dict[str, LiveComponent] = {}

@@ -42,7 +42,8 @@ class GrantsPanel:
                                 placeholder="HOST[:GUEST], one per line", **box)  # fmt: skip
         self.env = w.Textarea("\n".join(f"{n}={v}" for n, v in g.env), description="env vars",
                               placeholder="NAME or NAME=VALUE, one per line", **box)  # fmt: skip
-        self.net = w.Checkbox(g.net, description="network (all or nothing)")
+        self.net = w.Text(", ".join(g.net), description="network", placeholder="none; * for any host; or "
+                          "HOST[:PORT], comma-separated", **box)  # fmt: skip
         self.timeout = w.Text("" if g.timeout is None else f"{g.timeout:g}", description="timeout (s)",
                               placeholder="none")  # fmt: skip
         self.fuel = w.Text("" if g.fuel is None else str(g.fuel), description="fuel", placeholder="none")
@@ -60,7 +61,7 @@ class GrantsPanel:
             "allow_read": _lines(self.read.value),
             "allow_write": _lines(self.write.value),
             "env": _lines(self.env.value),
-            "allow_net": self.net.value,
+            "allow_net": self.net.value,  # "*", "host:port, host", or "" (none)
             "timeout": self.timeout.value.strip() or None,
             "fuel": self.fuel.value.strip() or None,
             "max_memory": self.max_memory.value.strip() or None,
