@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
+import time
 
 import pytest
 
@@ -99,6 +100,21 @@ def test_network_is_denied_by_default_and_by_allow_list(cell, ns, server):
     handle.regrant(allow_net=True)
     assert handle.get(url).endswith("/x")
     assert handle.grants.net == ("*",)
+
+
+def test_interrupt_stops_a_hanging_network_call(cell, ns, server):
+    from asterai_kernel.session import get_session
+
+    http_port, _ = server
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    cell("rust waiter --use net --allow-net", FETCHER)
+    threading.Timer(0.5, get_session().interrupt).start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        ns["waiter"].shout(silent.getsockname()[1], "anyone?")
+    assert time.perf_counter() - t0 < 5  # not the 30 s socket timeout
+    silent.close()
+    assert ns["waiter"].get(f"http://127.0.0.1:{http_port}/again").endswith("/again")
 
 
 def test_python_guest_uses_net_and_its_own_sockets_stay_closed(cell, ns, server):

@@ -127,6 +127,14 @@ class Caller:
 _CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("asterai_caller", default=None)
 
 
+_serving = 0  # host functions running for guests (changed on the main thread only; read by any thread)
+
+
+def serving() -> bool:
+    """Whether a guest's call into a host function is running (Python code an interrupt signal can stop)."""
+    return _serving > 0
+
+
 def caller() -> Caller | None:
     """Inside a host function: which component called it (name and grants); None when called from Python."""
     return _CALLER.get()
@@ -145,7 +153,9 @@ def provide(name: str):
 
 def call_host(host: HostFunction, args_addr: int, nargs: int, results_addr: int, by: Caller) -> str | None:
     """Run a host function on a guest's C values; returns an error message to trap the guest, else None."""
+    global _serving
     token = _CALLER.set(by)
+    _serving += 1
     try:
         py_args = [codec.read(values.VAL.from_address(args_addr + i * values.VAL_SIZE))
                    for i, codec in enumerate(host.params)]  # fmt: skip
@@ -167,4 +177,5 @@ def call_host(host: HostFunction, args_addr: int, nargs: int, results_addr: int,
         exc = sys.exc_info()[1]
         return f"host function {snake_name(host.fn.name)} raised {type(exc).__name__}: {exc}"
     finally:
+        _serving -= 1
         _CALLER.reset(token)

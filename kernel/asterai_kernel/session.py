@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime.component import Component, Linker
 
-from . import net, wit
+from . import hostfns, net, wit
 from .build import cache
 from .component import LiveComponent, Timings
 from .errors import AsteraiError
@@ -101,6 +102,8 @@ class Session:
                 return False
             self.interrupt_pending = True
         self._advance_epochs()
+        if hostfns.serving():  # a host function (say, a network call) is running: stop it like Python
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         return True
 
     def take_interrupt(self) -> bool:
