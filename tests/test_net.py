@@ -140,6 +140,11 @@ def raw_socket(port: int) -> str:
     assert ns["raw_socket"](http_port) == "PermissionError"  # wasi:sockets stays closed (see net.py)
 
 
+def test_net_is_listed_with_its_wit(cell):
+    assert "for --use: net (http_get, http_request, tcp_exchange)" in cell.line("ls")
+    assert "tcp-exchange: func(host: string, port: s64, data: list<u8>)" in cell.line("wit net")
+
+
 def test_allow_host_patterns():
     assert Grants.parse(allow_net=True).net == ("*",)
     assert Grants.parse(allow_net=["a.org, b.org:8080", "a.org"]).net == ("a.org", "b.org:8080")

@@ -12,6 +12,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from . import wit
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
+from .hostfns import PROVIDERS
 from .languages import get_language, supported
 from .names import check_component_name, snake_name
 from .sandbox import Grants
@@ -181,7 +182,8 @@ class AsteraiMagics(Magics):
         if cmd == "ls":
             return self._ls()
         if cmd == "wit" and len(rest) == 1:
-            print(wit.render_world(self.session.get(rest[0]).iface))
+            host = PROVIDERS.get(rest[0]) if rest[0] not in self.session.components else None
+            print(wit.render_world(host.iface if host else self.session.get(rest[0]).iface))
             return None
         if cmd == "rm" and len(rest) == 1:
             return self._rm(rest[0])
@@ -228,11 +230,13 @@ class AsteraiMagics(Magics):
             rows.append((name, live.language.name, exports, live.grants.summary(), size, built))
         if not rows:
             print("no components yet: run a %%asterai cell")
-            return None
-        header = ("name", "language", "exports", "grants", "size", "built")
-        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        for r in [header, *rows]:
-            print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        else:
+            header = ("name", "language", "exports", "grants", "size", "built")
+            widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+            for r in [header, *rows]:
+                print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+        hosts = [f"{n} ({', '.join(snake_name(f) for f in p.functions)})" for n, p in PROVIDERS.items()]
+        print("provided by the notebook, for --use:", "; ".join(hosts))
         return None
 
     def _rm(self, name: str) -> None:

@@ -37,7 +37,7 @@ class HttpResponse:
 
 
 def http_get(url: str) -> Result[str, str]:
-    """GET an http(s) URL and return the body as text; err if refused, unreachable or status >= 400."""
+    """GET an http(s) URL and return the body as text; err if refused, unreachable, redirected or >= 400."""
     response = http_request("GET", url, [], b"")
     if 300 <= response.status < 400:
         location = next((v for k, v in response.headers if k.lower() == "location"), "?")
