@@ -188,6 +188,12 @@ def test_cross_language_pipeline_notebook():
     )
     assert "relinked: formatter, tokenizer now call the new rules" in out["rules-rerun"]
     assert out["pipeline-again"] == "WebAssembly (61), components (10); 8 words scored so far\n"
+    # a component's exports in another's type: the same Python class on both sides
+    assert "ranker: rust component" in out["ranker-cell"]
+    assert "best(tokens: list<token>, n: u32) -> list<token>" in out["ranker-cell"]
+    assert out["shared-types"] == (
+        "[Token(word='components', score=10), Token(word='unchanged', score=9)]\nTrue True\n"
+    )
 
 
 def test_welcome_notebook():

@@ -99,7 +99,8 @@ class ComponentHandle:
     def wit(self) -> str:
         from . import wit
 
-        return wit.render_world(self._live.iface)
+        live = self._live  # with the interfaces it imports: its own may `use` their types
+        return wit.render_world(live.iface, uses=tuple(live.uses.values()))
 
     def _repr_html_(self) -> str:
         """The inspector: name, language, exports with WIT signatures, imports, grants, size and timings."""

@@ -98,6 +98,7 @@ class HostProvider:
             hint_cls = _find_class(hints, t.name)
             if hint_cls is not None:
                 classes[t.name] = hint_cls
+                values.share_class(wit_name(self.name), t, hint_cls)  # a consumer's exports return it too
         (codecs,) = values.codecs_for([fn], classes)
         self.functions[fn.name] = HostFunction(fn, func, codecs[0], codecs[1], isinstance(result, wit.Result))
 

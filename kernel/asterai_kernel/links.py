@@ -70,11 +70,17 @@ class Forwarder:
         return _new_error(message)
 
     def _mismatch(self, export) -> str:
-        if export is not None and export.fn.signature() == self.fn.signature():
+        # The types' definitions count too: a record that gained a field keeps the signature's text.
+        if export is not None and export.fn.shape() == self.fn.shape():
             return ""
-        now = f"{self.fn.name}: {export.fn.signature()}" if export is not None else "no such function"
+        if export is None:
+            was, now = self.fn.signature(), "no such function"
+        elif export.fn.signature() != self.fn.signature():
+            was, now = self.fn.signature(), f"{self.fn.name}: {export.fn.signature()}"
+        else:
+            was, now = self.fn.shape(), f"{self.fn.name}: {export.fn.shape()}"
         return (
-            f"{self.consumer} was built against {self.provider}.{self.fn.name}: {self.fn.signature()}, "
+            f"{self.consumer} was built against {self.provider}.{self.fn.name}: {was}, "
             f"but {self.provider} now has {now}; re-run the cell of {self.consumer}"
         )
 

@@ -102,7 +102,7 @@ class AsteraiMagics(Magics):
         if exports and not lang.supports_exports:
             raise AsteraiError(f"%%asterai {lang.name}: --exports is not available for {lang.name} cells yet")
         options = _lang_options(lang, args)
-        iface = lang.interface(cell, name)
+        iface = lang.interface_using(cell, name, uses)
         for declared in exports:
             problems = wit.diff(declared, iface)
             if problems:
@@ -183,7 +183,7 @@ class AsteraiMagics(Magics):
             return self._ls()
         if cmd == "wit" and len(rest) == 1:
             host = PROVIDERS.get(rest[0]) if rest[0] not in self.session.components else None
-            print(wit.render_world(host.iface if host else self.session.get(rest[0]).iface))
+            print(wit.render_world(host.iface) if host else ComponentHandle(self.session, rest[0]).wit)
             return None
         if cmd == "rm" and len(rest) == 1:
             return self._rm(rest[0])

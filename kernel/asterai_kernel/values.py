@@ -700,18 +700,36 @@ def codecs_for(functions, classes: dict[str, type]) -> list[tuple[list[Codec], C
         _classes.current = {}
 
 
+# One class per (owning interface, WIT definition): a consumer whose exports use a provider's type
+# (wit.foreign) takes and returns the provider's own `geo.Point`; a re-run that keeps a type keeps its class.
+_SHARED: dict[tuple[str, str], type] = {}
+
+
+def share_class(owner: str, ty: wit.WitType, cls: type) -> None:
+    """Make `cls` the Python class of interface `owner`'s type `ty` (host providers' own dataclasses)."""
+    _SHARED[(owner, ty.definition())] = cls
+
+
 def user_types(iface: wit.Interface) -> dict[str, type]:
     """Frozen dataclasses for records and str-Enums for enums, named like the WIT types in Python."""
     classes: dict[str, type] = {}
     for t in iface.types():
-        if isinstance(t, wit.Record):
-            cls = dataclasses.make_dataclass(
-                pascal_name(t.name), [(snake_name(n), Any) for n, _ in t.fields], frozen=True
-            )
-            cls.__doc__ = f"WIT record {t.name} of component interface {iface.name}"
-            classes[t.name] = cls
-        elif isinstance(t, wit.Enum):
-            cls = enum.Enum(pascal_name(t.name), [(snake_name(c), c) for c in t.cases], type=str)
-            cls.__str__ = lambda self: self.value
-            classes[t.name] = cls
+        if not isinstance(t, (wit.Record, wit.Enum)):
+            continue
+        key = (t.owner or iface.name, t.definition())
+        if key not in _SHARED:
+            _SHARED[key] = _new_class(t, key[0])
+        classes[t.name] = _SHARED[key]
     return classes
+
+
+def _new_class(t: wit.Record | wit.Enum, owner: str) -> type:
+    if isinstance(t, wit.Record):
+        cls = dataclasses.make_dataclass(
+            pascal_name(t.name), [(snake_name(n), Any) for n, _ in t.fields], frozen=True
+        )
+        cls.__doc__ = f"WIT record {t.name} of component interface {owner}"
+        return cls
+    cls = enum.Enum(pascal_name(t.name), [(snake_name(c), c) for c in t.cases], type=str)
+    cls.__str__ = lambda self: self.value
+    return cls

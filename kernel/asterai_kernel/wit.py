@@ -153,6 +153,7 @@ class Record(WitType):
     name: str
     fields: tuple[tuple[str, WitType], ...]
     docs: str = field(default="", compare=False)
+    owner: str = field(default="", compare=False)  # see `foreign`
 
     def size(self):
         return _record_layout([t for _, t in self.fields])[1]
@@ -261,6 +262,7 @@ class Enum(_Cases):
     name: str
     cases: tuple[str, ...]
     docs: str = field(default="", compare=False)
+    owner: str = field(default="", compare=False)
 
     def payloads(self):
         return [None] * len(self.cases)
@@ -281,6 +283,7 @@ class Variant(_Cases):
     name: str
     cases: tuple[tuple[str, WitType | None], ...]
     docs: str = field(default="", compare=False)
+    owner: str = field(default="", compare=False)
 
     def payloads(self):
         return [t for _, t in self.cases]
@@ -310,6 +313,14 @@ class Function:
         result = f" -> {self.result.wit()}" if self.result is not None else ""
         return f"func({params}){result}"
 
+    def shape(self) -> str:
+        """The signature and the definitions of the named types it uses: what a caller's glue relies on."""
+        named = {n.name: " ".join(n.definition().split()) for t in self.types() for n in t.named_types()}
+        return "; ".join([self.signature(), *named.values()])
+
+    def types(self) -> list[WitType]:
+        return [t for _, t in self.params] + ([self.result] if self.result is not None else [])
+
     def flat_params(self) -> list[str]:
         return [f for _, t in self.params for f in t.flat()]
 
@@ -318,6 +329,32 @@ class Function:
 
     def result_indirect(self) -> bool:
         return self.result is not None and len(self.result.flat()) > MAX_FLAT_RESULTS
+
+
+def foreign(ty: WitType, owner: str) -> WitType:
+    """`ty`, a type of interface `owner`'s functions, as another interface's functions use it: each named
+    type in it keeps the interface it comes from as its `owner` (the first one, through chains of uses).
+
+    Rendered in a document that has the owner interface, such a type is `use`d from it (see
+    `Interface.render`); hosts share one Python class per owner and definition (values.user_types).
+    """
+    if isinstance(ty, List):
+        return List(foreign(ty.elem, owner))
+    if isinstance(ty, Tuple):
+        return Tuple(tuple(foreign(e, owner) for e in ty.elems))
+    if isinstance(ty, Option):
+        return Option(foreign(ty.inner, owner))
+    if isinstance(ty, Result):
+        return Result(*(foreign(t, owner) if t is not None else None for t in (ty.ok, ty.err)))
+    if isinstance(ty, Record):
+        fields = tuple((n, foreign(t, owner)) for n, t in ty.fields)
+        return Record(ty.name, fields, docs=ty.docs, owner=ty.owner or owner)
+    if isinstance(ty, Enum):
+        return Enum(ty.name, ty.cases, docs=ty.docs, owner=ty.owner or owner)
+    if isinstance(ty, Variant):
+        cases = tuple((c, foreign(t, owner) if t is not None else None) for c, t in ty.cases)
+        return Variant(ty.name, cases, docs=ty.docs, owner=ty.owner or owner)
+    return ty
 
 
 def _doc_lines(docs: str) -> list[str]:
@@ -353,11 +390,18 @@ class Interface:
                     seen.setdefault(n.name, n)
         return list(seen.values())
 
-    def render(self) -> str:
+    def render(self, known: frozenset[str] | set[str] = frozenset()) -> str:
+        """The interface's WIT. A type another interface owns (`foreign`) is `use`d from it when that
+        interface is in `known` (the document has it), else defined here like the interface's own."""
         lines = [f"interface {wit_ident(self.name)} {{"]
+        used: dict[str, list[str]] = {}
         for t in self.types():
+            if t.owner and t.owner != self.name and t.owner in known:
+                used.setdefault(t.owner, []).append(wit_ident(t.name))
+                continue
             lines += _doc_lines(t.docs)
             lines.append(f"  {t.definition()}")
+        lines[1:1] = [f"  use {wit_ident(owner)}.{{{', '.join(names)}}};" for owner, names in used.items()]
         for fn in self.functions:
             lines += _doc_lines(fn.docs)
             lines.append(f"  {wit_ident(fn.name)}: {fn.signature()};")
@@ -412,7 +456,8 @@ def render_world(iface: Interface, *, bulk: bool = False, uses: tuple[Interface,
     """The WIT document a cell is built against: the interfaces it imports (`--use`), its own interface
     (and bulk twins, and interfaces declared elsewhere that it implements), and a world joining them."""
     ifaces = [iface] + ([b] if bulk and (b := bulk_interface(iface)) else [])
-    body = "\n\n".join(i.render() for i in [*uses, *ifaces])
+    known = {i.name for i in [*uses, *ifaces]}
+    body = "\n\n".join(i.render(known) for i in [*uses, *ifaces])
     foreign = "".join(f"\npackage {i.package} {{\n{i.render()}\n}}\n" for i in extra_exports)
     lines = "".join(f"  import {wit_ident(i.name)};\n" for i in uses)
     lines += "".join(f"  export {wit_ident(i.name)};\n" for i in ifaces)

@@ -62,6 +62,11 @@ class Language(ABC):
     def interface(self, source: str, component: str) -> Interface:
         """Read the cell's exported signatures and derive its WIT interface (raises CompileError)."""
 
+    def interface_using(self, source: str, component: str, uses: dict[str, Interface]) -> Interface:
+        """The interface of a cell that imports `uses` (`--use`). Languages whose exports can take and
+        return the providers' types (`geo::Point`) override this; by default they cannot."""
+        return self.interface(source, component)
+
     @abstractmethod
     def build(self, job: BuildJob) -> bytes:
         """Generate the glue, compile, and return the component's bytes (raises CompileError)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import wit
 from ..build import cache
 from ..errors import CompileError, ToolchainMissing
-from ..names import wit_name
+from ..names import pascal_name, wit_name
 from . import python_glue
 from .base import BuildJob, Language, Progress, check_unique_wit_names
 
@@ -32,7 +32,8 @@ APP_MODULE = "asterai_app"
 GUEST_PYTHON = "3.14"  # the CPython inside componentize-py 0.25; guest_python() reads the installed one
 SUPPORTED_HINT = (
     "Supported hints: int, float, str, bool, bytes, list[T], tuple[A, B, ...], T | None (Optional[T]), "
-    "and @dataclass classes and Enum classes with string values defined in the cell."
+    "@dataclass classes and Enum classes with string values defined in the cell, and the types of the "
+    "components it uses (`geo.Point`)."
 )
 _SCALARS = {
     "int": wit.Prim("s64"),
@@ -114,12 +115,21 @@ def _base_name(node: ast.expr) -> str:
 class _Types:
     """Maps hint expressions to WIT types, resolving the cell's dataclasses and enums on first use."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, uses: dict[str, wit.Interface] | None = None) -> None:
         self.classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         self.records: dict[str, RecordDef] = {}
         self.enums: dict[str, EnumDef] = {}
         self.resolved: dict[str, wit.WitType] = {}
         self.resolving: list[str] = []
+        self.uses = uses or {}
+        # `from geo import Point [as P]` at the top level, for a used component geo: P -> (geo, Point)
+        self.imported = {
+            (a.asname or a.name): (n.module, a.name)
+            for n in tree.body if isinstance(n, ast.ImportFrom) and n.level == 0 and n.module in self.uses
+            for a in n.names
+        }  # fmt: skip
+        # Providers' types the exports use: (owner, WIT name) -> how the cell spells it
+        self.used: dict[tuple[str, str], str] = {}
 
     def hint(self, node: ast.expr) -> wit.WitType:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a forward reference: "Point"
@@ -134,6 +144,11 @@ class _Types:
             return _SCALARS[node.id]
         if isinstance(node, ast.Name) and node.id in self.classes:
             return self.user_type(node.id)
+        if isinstance(node, ast.Name) and node.id in self.imported:
+            return self.used_type(*self.imported[node.id])
+        module = node.value.id if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) else ""
+        if module in self.uses:  # `geo.Point`
+            return self.used_type(module, node.attr)
         if isinstance(node, ast.Name) and node.id in _LISTS | _TUPLES:
             raise Unsupported(f"a bare `{node.id}` (say what it holds, e.g. `{node.id.lower()}[int]`)")
         if isinstance(node, ast.Subscript):
@@ -141,6 +156,23 @@ class _Types:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self.union(_union_members(node))
         raise Unsupported(f"`{ast.unparse(node)}`")
+
+    def used_type(self, module: str, name: str) -> wit.WitType:
+        """`geo.Point`: a type of a used component. The cell's interface takes it from geo's (WIT `use`),
+        so the bindings hand the cell geo's own classes and nothing is converted."""
+        iface = self.uses[module]
+        found = {pascal_name(t.name): t for t in iface.types()}
+        if name not in found:
+            have = ", ".join(f"{module}.{n}" for n in found) or "none"
+            raise Unsupported(f"`{module}.{name}` ({module}'s exports use no such type; they use: {have})")
+        ty = wit.foreign(found[name], iface.name)
+        owners = {i.name: m for m, i in self.uses.items()}
+        for n in ty.named_types():
+            if n.owner not in owners:
+                raise Unsupported(f"`{module}.{name}` (it holds the type `{n.name}` of component "
+                                  f"{n.owner}; add --use {n.owner} to the cell)")  # fmt: skip
+            self.used.setdefault((n.owner, n.name), f"the type `{owners[n.owner]}.{pascal_name(n.name)}`")
+        return ty
 
     def generic(self, node: ast.Subscript) -> wit.WitType:
         base = _base_name(node.value)
@@ -336,13 +368,14 @@ def _hoisted_imports(tree: ast.Module) -> list[str]:
     return list(found)
 
 
-def read_cell(source: str) -> Cell:
-    """The cell's exports (raises CompileError for a syntax error or a hint without a WIT equivalent)."""
+def read_cell(source: str, uses: dict[str, wit.Interface] | None = None) -> Cell:
+    """The cell's exports (raises CompileError for a syntax error or a hint without a WIT equivalent);
+    `uses`: the components it imports (`--use`), whose types its exports may use."""
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
         raise _syntax_error(e, source) from None
-    types = _Types(tree)
+    types = _Types(tree, uses)
     by_name: dict[str, ast.FunctionDef] = {}
     skipped = []
     for node in tree.body:
@@ -359,6 +392,7 @@ def read_cell(source: str) -> Cell:
     check_unique_wit_names(
         [(ex.fn.name, f"`def {ex.py_name}`") for ex in exports]
         + [(wname, f"the class `{d.py_name}`") for wname, d in [*types.records.items(), *types.enums.items()]]
+        + [(wname, f"{label} of the used component") for (_, wname), label in types.used.items()]
     )
     return Cell(exports, types.records, types.enums, _hoisted_imports(tree), skipped)
 
@@ -525,7 +559,10 @@ class Python(Language):
     supports_use = True  # `--use geo`: `import geo` in the cell (see python_glue.use_module)
 
     def interface(self, source: str, component: str) -> wit.Interface:
-        cell = read_cell(source)
+        return self.interface_using(source, component, {})
+
+    def interface_using(self, source: str, component: str, uses: dict[str, wit.Interface]) -> wit.Interface:
+        cell = read_cell(source, uses)
         if not cell.exports:
             why = "".join(f"\n  - {s}" for s in cell.skipped)
             raise CompileError(
@@ -546,7 +583,7 @@ class Python(Language):
 
     def build(self, job: BuildJob) -> bytes:
         tc = python_toolchain()
-        cell = read_cell(job.source)
+        cell = read_cell(job.source, job.uses)
         specs = check_pip_specs(list(job.options.get("pip") or []))
         uses = dict(job.uses or {})
         pip_dir = pip_folder(specs, tc, job.progress) if specs else None

@@ -67,7 +67,7 @@ def binding_names(workdir: Path, base_cmd: list[str], ifaces: list[wit.Interface
         classes = [
             n for n in ast.parse((exports / f"{module}.py").read_text()).body if isinstance(n, ast.ClassDef)
         ]
-        named = iface.types()
+        named = [t for t in iface.types() if not t.owner]  # a used component's types are its bindings'
         if len(classes) != len(named) or len(methods) != len(iface.functions):
             raise RuntimeError(f"unexpected bindings from componentize-py in {out} (interface {iface.name})")
         for ty, cls in zip(named, classes):
@@ -147,6 +147,8 @@ class _Converters:
         return self.done[key]
 
     def _into(self, ty: wit.WitType) -> str | None:
+        if getattr(ty, "owner", ""):  # a used component's type: the cell has the bindings' class already
+            return None
         if isinstance(ty, wit.Bulk):
             return "_bulk_in_bytes" if ty.elem == wit.Prim("u8") else f"_bulk_in_{_ARRAY[ty.elem.name]}"
         if isinstance(ty, wit.List) and (inner := self.into(ty.elem)):
@@ -177,6 +179,8 @@ class _Converters:
         return self.done[key]
 
     def _out(self, ty: wit.WitType) -> str | None:
+        if getattr(ty, "owner", ""):
+            return None
         if isinstance(ty, wit.Bulk):
             return "_bulk_out_bytes" if ty.elem == wit.Prim("u8") else f"_bulk_out_{_ARRAY[ty.elem.name]}"
         if isinstance(ty, wit.List) and ty.elem == wit.Prim("u8"):

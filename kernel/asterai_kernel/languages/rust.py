@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import tree_sitter
 import tree_sitter_rust
 
 from .. import wit
 from ..errors import CompileError
-from ..names import wit_name
+from ..names import pascal_name, wit_name
 from . import rust_glue, rust_imports, treesitter
 from .base import BuildJob, Language, Progress, check_unique_wit_names
 from .treesitter import Unsupported
@@ -38,7 +40,7 @@ _SCALARS = {
 }
 SUPPORTED_HINT = (
     "Supported: bool, i8..i64, u8..u64, f32, f64, char, String/&str, Vec<T>/&[T], tuples, Option<T>, "
-    "Result<T, E>, and structs/enums defined in the cell."
+    "Result<T, E>, structs/enums defined in the cell, and types of components it uses (`geo::Point`)."
 )
 
 
@@ -47,9 +49,10 @@ def _parser() -> tree_sitter.Parser:
 
 
 class _Types(treesitter.CellTypes):
-    """Maps Rust type nodes to WIT types, resolving the cell's own structs and enums on first use."""
+    """Maps Rust type nodes to WIT types, resolving the cell's own structs and enums on first use, and the
+    types of the components it uses (`geo::Point`, see `used_type`)."""
 
-    def __init__(self, root) -> None:
+    def __init__(self, root, uses: dict[str, wit.Interface] | None = None) -> None:
         super().__init__()
         self.defs = {
             _text(n.child_by_field_name("name")): n
@@ -57,6 +60,9 @@ class _Types(treesitter.CellTypes):
             if n.type in ("struct_item", "enum_item")
         }
         self.rust: dict[str, rust_glue.RustType] = {}  # WIT type name -> how the glue spells it in Rust
+        self.uses = uses or {}
+        # Providers' types the exports use, with what they contain: (owner, WIT name) -> (Rust path, spelling)
+        self.used: dict[tuple[str, str], tuple[str, rust_glue.RustType]] = {}
 
     def param(self, node) -> tuple[wit.WitType, bool]:
         """WIT type of a parameter's type node, and whether it is a borrow the glue must lend."""
@@ -84,6 +90,10 @@ class _Types(treesitter.CellTypes):
             return wit.String()
         if kind == "type_identifier" and text in self.defs:
             return self.user_type(text)
+        if kind == "scoped_type_identifier":
+            module = _text(node.child_by_field_name("path")).removeprefix("crate::")
+            if module in self.uses:
+                return self.used_type(module, _text(node.child_by_field_name("name")))
         if kind == "generic_type":
             base = _text(node.child_by_field_name("type"))
             args = node.child_by_field_name("type_arguments").named_children
@@ -96,6 +106,21 @@ class _Types(treesitter.CellTypes):
         if kind == "tuple_type":
             return wit.Tuple(tuple(self.owned(c) for c in node.named_children))
         raise Unsupported(f"`{text}`")
+
+    def used_type(self, module: str, name: str) -> wit.WitType:
+        """`geo::Point`: a type of a used component's interface. The cell's interface takes it from there
+        (WIT `use geo.{point}`) and the glue lifts and lowers the `geo::Point` of the import module."""
+        iface = self.uses[module]
+        found = {pascal_name(t.name): t for t in iface.types()}
+        if name not in found:
+            have = ", ".join(f"{module}::{n}" for n in found) or "none"
+            raise Unsupported(f"`{module}::{name}` ({module}'s exports use no such type; they use: {have})")
+        ty = wit.foreign(found[name], iface.name)
+        _, spelled = rust_imports.rust_types(module, iface, self.uses)
+        for n in ty.named_types():
+            rt = spelled[n.name]
+            self.used.setdefault((n.owner, n.name), (rt.path.removeprefix("crate::"), rt))
+        return ty
 
     def maybe_unit(self, node) -> wit.WitType | None:
         return None if node.type == "unit_type" else self.owned(node)
@@ -211,19 +236,22 @@ def _export(node, types: _Types) -> rust_glue.Export:
     return rust_glue.Export(rust_name, fn, params)
 
 
-def exports(source: str) -> tuple[list[rust_glue.Export], dict[str, rust_glue.RustType]]:
-    """The cell's exported functions, and the Rust spelling of the cell types they use."""
+def exports(source: str, uses: dict[str, wit.Interface] | None = None
+            ) -> tuple[list[rust_glue.Export], dict[str, rust_glue.RustType]]:  # fmt: skip
+    """The cell's exported functions, and the Rust spelling of the types they use (the cell's own, and
+    those of the components in `uses` it names, like `geo::Point`)."""
     root = _parser().parse(source.encode()).root_node
     if root.has_error:
         bad = _first_error(root)
         raise _error_at(bad, f"syntax error near `{_text(bad)[:40]}`")
-    types = _Types(root)
+    types = _Types(root, uses)
     found = [_export(n, types) for n in root.named_children if n.type == "function_item" and _is_exported(n)]
     check_unique_wit_names(
         [(ex.fn.name, f"`{ex.rust_name}`") for ex in found]
         + [(name, f"the type `{rt.path.removeprefix('crate::')}`") for name, rt in types.rust.items()]
+        + [(name, f"the type `{path}` of the used component") for (_, name), (path, _) in types.used.items()]
     )
-    return found, types.rust
+    return found, {**types.rust, **{name: rt for (_, name), (_, rt) in types.used.items()}}
 
 
 class Rust(Language):
@@ -234,13 +262,23 @@ class Rust(Language):
     supports_exports = True
 
     def interface(self, source: str, component: str) -> wit.Interface:
-        found, _ = exports(source)
+        return self.interface_using(source, component, {})
+
+    def interface_using(self, source: str, component: str, uses: dict[str, wit.Interface]) -> wit.Interface:
+        found, _ = exports(source, uses)
         if not found:
             raise CompileError(
                 "this Rust cell exports nothing: write at least one top-level `pub fn` with typed "
                 "parameters, e.g. `pub fn add(a: i32, b: i32) -> i32 { a + b }`."
             )
         return wit.Interface(wit_name(component), tuple(ex.fn for ex in found))
+
+    def glue_fingerprint(self) -> str:
+        """The generators of the export and import glue count too."""
+        digest = hashlib.sha256(super().glue_fingerprint().encode())
+        for module in (rust_glue, rust_imports):
+            digest.update(Path(module.__file__).read_bytes())
+        return digest.hexdigest()[:16]
 
     def toolchain_fingerprint(self, progress: Progress) -> str:
         from ..toolchains import rust_toolchain
@@ -251,9 +289,11 @@ class Rust(Language):
         from ..toolchains import rust_toolchain
 
         tc = rust_toolchain(progress=job.progress)
-        found, rust_types = exports(job.source)
+        found, rust_types = exports(job.source, job.uses)
         glue = rust_glue.glue(job.iface, found, rust_types, job.exports)
-        imports = "".join(rust_imports.import_module(name, iface) for name, iface in job.uses.items())
+        imports = "".join(
+            rust_imports.import_module(name, iface, job.uses) for name, iface in job.uses.items()
+        )
         src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + glue + imports
         (job.workdir / SOURCE_FILE).write_text(src)
         world = wit.render_world(

@@ -76,30 +76,48 @@ class _ImportGen(_Gen):
         return names
 
 
-def rust_types(module: str, iface: wit.Interface) -> tuple[str, dict[str, RustType]]:
-    """Rust definitions of the provider's types inside `mod module`, and how the glue spells them."""
+def rust_types(module: str, iface: wit.Interface,
+               uses: dict[str, wit.Interface] | None = None) -> tuple[str, dict[str, RustType]]:  # fmt: skip
+    """Rust definitions of the provider's types inside `mod module`, and how the glue spells them.
+
+    A type the provider itself took from another provider the cell also uses (wit.foreign) is that
+    module's type, re-exported: `geo::Point` and `shapes::Point` are then one Rust type, as in the WIT.
+    """
     defs, rust = [], {}
+    modules = {i.name: m for m, i in (uses or {}).items()}
     for t in iface.types():
         name = pascal_name(t.name)
+        source = modules.get(t.owner) if t.owner and t.owner != iface.name else None
+        if source is not None and source != module:
+            defs.append(f"pub use crate::{source}::{name};")
+            rust[t.name] = type_spelling(t, f"crate::{source}::{name}")
+            continue
         path = f"crate::{module}::{name}"
+        rust[t.name] = type_spelling(t, path)
         if isinstance(t, wit.Record):
             fields = [snake_name(n) for n, _ in t.fields]
             body = " ".join(f"pub {f}: {rust_type(ft, module)}," for f, (_, ft) in zip(fields, t.fields))
             defs.append(f"#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{ {body} }}")
-            rust[t.name] = RustType(path, fields=fields)
         elif isinstance(t, wit.Enum):
             cases = [pascal_name(c) for c in t.cases]
             defs.append(
                 "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\n"
                 f"pub enum {name} {{ {', '.join(cases)} }}"
             )
-            rust[t.name] = RustType(path, cases=[(c, 0) for c in cases])
         else:
             cases = [(pascal_name(c), p) for c, p in t.cases]
             body = ", ".join(f"{c}({rust_type(p, module)})" if p else c for c, p in cases)
             defs.append(f"#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{ {body} }}")
-            rust[t.name] = RustType(path, cases=[(c, 1 if p else 0) for c, p in cases])
     return "\n".join(defs), rust
+
+
+def type_spelling(t: wit.WitType, path: str) -> RustType:
+    """How the glue spells a provider's record, enum or variant defined at `path`."""
+    if isinstance(t, wit.Record):
+        return RustType(path, fields=[snake_name(n) for n, _ in t.fields])
+    if isinstance(t, wit.Enum):
+        return RustType(path, cases=[(pascal_name(c), 0) for c in t.cases])
+    return RustType(path, cases=[(pascal_name(c), 1 if p else 0) for c, p in t.cases])
 
 
 def rust_type(ty: wit.WitType | None, module: str | None) -> str:
@@ -201,12 +219,12 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
     )
 
 
-def import_module(module: str, iface: wit.Interface) -> str:
-    """`pub mod module { types; fns }` for a provider's interface."""
+def import_module(module: str, iface: wit.Interface, uses: dict[str, wit.Interface] | None = None) -> str:
+    """`pub mod module { types; fns }` for a provider's interface (`uses`: every provider of the cell)."""
     if module in RUST_KEYWORDS:
         raise CompileError(
             f"--use {module}: {module!r} cannot be a Rust module name (Rust needs it); rename that component"
         )
-    defs, rust = rust_types(module, iface)
+    defs, rust = rust_types(module, iface, uses)
     fns = "\n".join(import_function(module, iface, fn, rust) for fn in iface.functions)
     return f"#[allow(warnings, clippy::all)]\npub mod {module} {{\n{defs}\n\n{fns}}}\n"

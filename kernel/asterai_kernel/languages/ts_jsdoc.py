@@ -221,11 +221,11 @@ def _comments(root):
                 stack.append(c)
 
 
-def read_cell(source: str) -> ts_types.Cell:
+def read_cell(source: str, uses: dict | None = None) -> ts_types.Cell:
     out = to_typescript(source)
     ts = "\n".join(out.lines)
     root = parser().parse(ts.encode()).root_node
     if root.has_error:  # the JSDoc type text itself is malformed
         bad = ts_types._first_error(root)
         raise CompileError(f"line {out.line_of(bad)}: cannot read the JSDoc type near `{text(bad)[:40]}`")
-    return ts_types.read_cell(ts, "JavaScript", out.line_of)
+    return ts_types.read_cell(ts, "JavaScript", out.line_of, uses)

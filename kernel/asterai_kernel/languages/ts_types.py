@@ -18,7 +18,7 @@ import tree_sitter_typescript
 
 from .. import wit
 from ..errors import CompileError
-from ..names import wit_name
+from ..names import pascal_name, wit_name
 from . import treesitter
 from .treesitter import Unsupported, text
 from .treesitter import first_error as _first_error
@@ -110,8 +110,9 @@ def doc_comment(node) -> str:
 class Types(treesitter.CellTypes):
     """Maps TypeScript type nodes to JsType, resolving the cell's own declarations on first use."""
 
-    def __init__(self, root, line_of: Callable) -> None:
+    def __init__(self, root, line_of: Callable, uses: dict[str, wit.Interface] | None = None) -> None:
         self.line_of = line_of
+        self.uses = uses or {}
         super().__init__()
         self.defs: dict[str, object] = {}
         for n in root.named_children:
@@ -121,6 +122,7 @@ class Types(treesitter.CellTypes):
             if decl is not None and decl.type == "enum_declaration":
                 self.defs[text(decl.child_by_field_name("name"))] = decl
         self.imported = _imported_names(root)  # name -> the module it comes from
+        self.originals = _imported_originals(root)  # `import { Point as P }`: P -> Point
         self.named: dict[str, JsType] = {}  # WIT name -> type
 
     # ---- type expressions ----
@@ -138,6 +140,17 @@ class Types(treesitter.CellTypes):
             raise Unsupported(HINTS.get(src, f"`{src}`"))
         if kind == "type_identifier":
             return self.named_type(src)
+        if kind == "nested_type_identifier":  # `geo.Point`, after `import * as geo from "geo"`
+            module = self.imported.get(text(node.named_children[0]))
+            if module in self.uses:
+                return self.used_type(module, text(node.named_children[-1]))
+        if kind == "member_expression":  # `import("geo").Point` (a JSDoc typedef becomes that)
+            target = node.child_by_field_name("object")
+            args = target.child_by_field_name("arguments") if target.type == "call_expression" else None
+            if args is not None and text(target.child_by_field_name("function")) == "import":
+                module = text(args)[2:-2]
+                if module in self.uses and len(args.named_children) == 1:
+                    return self.used_type(module, text(node.child_by_field_name("property")))
         if kind == "generic_type":
             return self.generic(node)
         if kind == "array_type":
@@ -169,12 +182,37 @@ class Types(treesitter.CellTypes):
             return JsType("bytes", wit.List(wit.Prim("u8")), (JsType("prim", wit.Prim("u8")),))
         if name in self.defs:
             return self.user_type(name)
+        if self.imported.get(name) in self.uses:
+            return self.used_type(self.imported[name], self.originals.get(name, name))
         if name in self.imported:
             raise Unsupported(
                 f'`{name}` (imported from "{self.imported[name]}"; this cell\'s exports can only use types '
                 f"it declares: declare `{name}` here with the same fields)"
             )
         raise Unsupported(HINTS.get(name, f"`{name}`"))
+
+    def used_type(self, module: str, name: str) -> JsType:
+        """`import type { Point } from "geo"`: a type of a used component. The cell's interface takes it
+        from geo's (WIT `use`); the cell sees it as geo's module does, so the glue converts nothing."""
+        from .ts_glue import default_js
+
+        iface = self.uses[module]
+        found = {pascal_name(t.name): t for t in iface.types()}
+        if name not in found:
+            have = ", ".join(found) or "none"
+            raise Unsupported(f'`{name}` from "{module}" ({module}\'s exports use no such type; they use: '
+                              f"{have})")  # fmt: skip
+        ty = default_js(wit.foreign(found[name], iface.name))
+        for n in ty.wit.named_types():
+            other = self.named.get(n.name)
+            if other is not None and other.wit.owner != n.owner:
+                raise Unsupported(
+                    f'`{name}` from "{module}" (it brings the WIT type `{n.name}`, and a type of the cell '
+                    "also becomes that WIT name; rename the cell's)"
+                )
+            if other is None:
+                self.named[n.name] = default_js(n)
+        return ty
 
     def generic(self, node) -> JsType:
         base = text(node.named_children[0])
@@ -218,10 +256,12 @@ class Types(treesitter.CellTypes):
     def user_type(self, name: str) -> JsType:
         known = name in self.resolved
         ty = super().user_type(name)
-        if not known and ty.kind in ("record", "enum", "variant"):
+        # (`type P = import("geo").Point` names a used component's type: not one of the cell's own)
+        if not known and ty.kind in ("record", "enum", "variant") and not ty.wit.owner:
             other = self.named.get(ty.wit.name)
             if other is not None and other is not ty:
-                raise Unsupported(f"`{name}` (another type also becomes the WIT name `{ty.wit.name}`)")
+                what = "a type of a used component" if other.wit.owner else "another type"
+                raise Unsupported(f"`{name}` ({what} also becomes the WIT name `{ty.wit.name}`)")
             self.named[ty.wit.name] = ty
         return ty
 
@@ -324,6 +364,20 @@ class Types(treesitter.CellTypes):
             raise Unsupported(f"`{name}` (two of its tags become the same WIT name)")
         variant = wit.Variant(self._wit_name(name, "the type"), tuple(cases), docs=docs)
         return JsType("variant", variant, tuple(kids), tuple(tags))
+
+
+def _imported_originals(root) -> dict[str, str]:
+    """Names imported under an alias (`import { Point as P }`): alias -> the module's own name."""
+    found = {}
+    for n in root.named_children:
+        if n.type == "import_statement":
+            stack = [n]
+            while stack:
+                node = stack.pop()
+                if node.type == "import_specifier" and node.child_by_field_name("alias") is not None:
+                    found[text(node.child_by_field_name("alias"))] = text(node.child_by_field_name("name"))
+                stack.extend(node.named_children)
+    return found
 
 
 def _imported_names(root) -> dict[str, str]:
@@ -516,12 +570,14 @@ def _missing_return(fn: str, how: str) -> str:
     )
 
 
-def read_cell(source: str, how: str = "TypeScript", line_of: Callable | None = None) -> Cell:
-    """The exports of a TypeScript cell (or of the TypeScript that a JavaScript cell's JSDoc became)."""
+def read_cell(source: str, how: str = "TypeScript", line_of: Callable | None = None,
+              uses: dict[str, wit.Interface] | None = None) -> Cell:  # fmt: skip
+    """The exports of a TypeScript cell (or of the TypeScript that a JavaScript cell's JSDoc became);
+    `uses`: the components it imports (`--use`), whose types its exports may use."""
     line_of = line_of or (lambda node: node.start_point[0] + 1 + LINE_OFFSET)
     root = parser().parse(source.encode()).root_node
     syntax_check(root, line_of)
-    types = Types(root, line_of)
+    types = Types(root, line_of, uses)
     exports = [read_export(n, fn, stmt, types, line_of, how) for n, fn, stmt in exported_functions(root)]
     seen: dict[str, str] = {}
     for ex in exports:

@@ -97,12 +97,15 @@ class _JsLanguage(Language):
     how = "TypeScript"
     supports_use = True
 
-    def read(self, source: str) -> ts_types.Cell:
+    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> ts_types.Cell:
         raise NotImplementedError
 
     def interface(self, source: str, component: str) -> wit.Interface:
+        return self.interface_using(source, component, {})
+
+    def interface_using(self, source: str, component: str, uses: dict[str, wit.Interface]) -> wit.Interface:
         try:
-            cell = self.read(source)
+            cell = self.read(source, uses)
         except CompileError as e:
             if "syntax error" in str(e):
                 raise self.precise_syntax_error(source) or e from None
@@ -148,7 +151,7 @@ class _JsLanguage(Language):
 
     def build(self, job: BuildJob) -> bytes:
         tc = toolchain()
-        cell = self.read(job.source)
+        cell = self.read(job.source, job.uses)
         engine = engine_for(cell)
         work = job.workdir
         (work / self.cell_file).write_text("\n" * ts_types.LINE_OFFSET + job.source.rstrip() + "\n")
@@ -210,8 +213,8 @@ class TypeScript(_JsLanguage):
         "and a return type, e.g. `export function add(a: number, b: number): number { return a + b; }`."
     )
 
-    def read(self, source: str) -> ts_types.Cell:
-        return ts_types.read_cell(source)
+    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> ts_types.Cell:
+        return ts_types.read_cell(source, uses=uses)
 
 
 class JavaScript(_JsLanguage):
@@ -225,8 +228,8 @@ class JavaScript(_JsLanguage):
         "  export function add(a, b) { return a + b; }"
     )
 
-    def read(self, source: str) -> ts_types.Cell:
-        return ts_jsdoc.read_cell(source)
+    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> ts_types.Cell:
+        return ts_jsdoc.read_cell(source, uses)
 
 
 # ---------------------------------------------------------------- running the driver
