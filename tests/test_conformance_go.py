@@ -13,15 +13,13 @@ import pytest
 from conformance import CASES, check_case, fn_name
 
 from asterai_kernel import wit
+from asterai_kernel.languages.go_imports import GO_PRIMS
 from asterai_kernel.names import pascal_name, snake_name
-
-GO = {"bool": "bool", "s8": "int8", "u8": "uint8", "s16": "int16", "u16": "uint16", "s32": "int32"}
-GO |= {"u32": "uint32", "s64": "int64", "u64": "uint64", "f32": "float32", "f64": "float64", "char": "rune"}
 
 
 def go_type(ty: wit.WitType) -> str:
     if isinstance(ty, wit.Prim):
-        return GO[ty.name]
+        return GO_PRIMS[ty.name]
     if isinstance(ty, wit.String):
         return "string"
     if isinstance(ty, wit.List):

@@ -29,3 +29,18 @@ def test_go_errors_and_panics(go_nb):
 
 def test_go_rerun_comes_from_the_cache(go_nb):
     assert "text (replaced): go component, from cache" in go_nb["go-rerun"]
+
+
+def test_go_cell_uses_a_rust_component(go_nb):
+    assert "geo: rust component" in go_nb["go-use-provider"]
+    out = go_nb["go-use-consumer"]
+    assert (
+        "trip: go component" in out
+        and "route(stops: list<string>, feet: bool) -> result<string, string>" in out
+    )
+    assert go_nb["go-use-calls"] == (
+        "3 stops, 9.0 metric\n"
+        "3 stops, 29.5 imperial\n"
+        'error: stop "oops": expected x,y\n'
+        "distances geo computed: 4\n"  # the Go cell's calls reached geo's live instance
+    )
