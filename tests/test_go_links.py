@@ -13,13 +13,13 @@ import io
 import math
 
 import pytest
-from conformance import CASES, fn_name
+from conformance import CASES, check_case, fn_name
 from test_conformance_rust import identity_cell
 
 import asterai_kernel
-from asterai_kernel import CompileError, GuestTrap, Some, Variant, wit
+from asterai_kernel import CompileError, Err, GuestTrap, Ok, Some, Variant, wit
 from asterai_kernel.languages.go_imports import GO_PRIMS, check_use_name, package
-from asterai_kernel.names import pascal_name
+from asterai_kernel.names import pascal_name, snake_name
 
 ATLAS = """
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -407,6 +407,313 @@ def test_a_type_one_provider_takes_from_another_is_one_go_type(ip, ns):
     assert ns["begin"]() == 2.0
 
 
+# ---- a used component's types in the Go cell's own exports ----
+
+GEO2D = """
+pub struct Point { pub x: f64, pub y: f64 }
+pub struct Label { pub text: String, pub at: Point, pub tags: Vec<String> }
+pub enum Unit { Metric, Imperial }
+pub enum Shape { Circle(f64), Segment(Point, Point), Tag(Label), Dot }
+pub fn mid(a: Point, b: Point) -> Point { Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 } }
+pub fn len(s: Shape, u: Unit) -> f64 {
+    let k = match u { Unit::Metric => 1.0, Unit::Imperial => 3.0 };
+    k * match s { Shape::Circle(r) => 6.0 * r, Shape::Segment(a, b) => (b.x - a.x).abs() + (b.y - a.y).abs(),
+                  Shape::Tag(l) => l.text.len() as f64, Shape::Dot => 0.0 }
+}
+pub fn make_label(text: String, at: Point) -> Label { Label { text, at, tags: vec![] } }
+pub fn check(r: Result<Point, String>) -> Result<f64, Unit> { match r { Ok(p) => Ok(p.x + p.y), Err(_) => Err(Unit::Imperial) } }
+"""
+
+FIGURES = """import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Path is a named path of geo2d's points.
+type Path struct {
+	Name   string
+	Points []geo2d.Point
+	Unit   geo2d.Unit
+	Note   *geo2d.Label
+}
+
+func Center(a geo2d.Point, b geo2d.Point) geo2d.Point { return geo2d.Mid(a, b) }
+
+func Shift(ps []geo2d.Point, dx float64) []geo2d.Point {
+	out := make([]geo2d.Point, len(ps))
+	for i, p := range ps {
+		out[i] = geo2d.Point{X: p.X + dx, Y: p.Y}
+	}
+	return out
+}
+
+func Segment(ps []geo2d.Point) *geo2d.Shape {
+	if len(ps) < 2 {
+		return nil
+	}
+	var s geo2d.Shape = geo2d.ShapeSegment{Value: geo2d.Tuple2[geo2d.Point, geo2d.Point]{F0: ps[0], F1: ps[1]}}
+	return &s
+}
+
+func Measure(s *geo2d.Shape, u geo2d.Unit) float64 {
+	if s == nil {
+		return -1
+	}
+	return geo2d.Len(*s, u)
+}
+
+func Describe(s geo2d.Shape) string {
+	switch v := s.(type) {
+	case geo2d.ShapeCircle:
+		return fmt.Sprint("circle ", v.Value)
+	case geo2d.ShapeSegment:
+		return fmt.Sprint("segment ", v.Value.F0.X, " ", v.Value.F1.Y)
+	case geo2d.ShapeTag:
+		return "tag " + v.Value.Text + " " + strings.Join(v.Value.Tags, "+")
+	}
+	return "dot"
+}
+
+func Flip(u geo2d.Unit) geo2d.Unit {
+	if u == geo2d.UnitMetric {
+		return geo2d.UnitImperial
+	}
+	return geo2d.UnitMetric
+}
+
+func Units(n int) []geo2d.Unit {
+	out := []geo2d.Unit{}
+	for i := 0; i < n; i++ {
+		out = append(out, geo2d.Unit(i%2))
+	}
+	return out
+}
+
+func MakePath(name string, ps []geo2d.Point) Path {
+	l := geo2d.MakeLabel(name+"!", geo2d.Point{X: 1, Y: 2})
+	l.Tags = []string{"a", name}
+	return Path{Name: name, Points: ps, Unit: geo2d.UnitImperial, Note: &l}
+}
+
+func First(p Path) (geo2d.Point, error) {
+	if len(p.Points) == 0 {
+		return geo2d.Point{}, errors.New(p.Name + " is empty")
+	}
+	return p.Points[0], nil
+}
+
+func Swap(p geo2d.Tuple2[geo2d.Point, uint8]) (uint8, geo2d.Point) {
+	return p.F1, geo2d.Point{X: p.F0.Y, Y: p.F0.X}
+}
+
+// Check passes a nested result on to geo2d and returns geo2d's answer as a result of its own.
+func Check(r geo2d.Result[geo2d.Point, string]) geo2d.Result[float64, geo2d.Unit] {
+	v, err := geo2d.Check(r)
+	var e *geo2d.Error[geo2d.Unit]
+	if errors.As(err, &e) {
+		return geo2d.Result[float64, geo2d.Unit]{Err: e.Value, IsErr: true}
+	}
+	return geo2d.Result[float64, geo2d.Unit]{Ok: v}
+}
+
+func Nested(r []geo2d.Result[*geo2d.Point, struct{}]) []string {
+	out := []string{}
+	for _, x := range r {
+		switch {
+		case x.IsErr:
+			out = append(out, "err")
+		case x.Ok == nil:
+			out = append(out, "none")
+		default:
+			out = append(out, fmt.Sprint(x.Ok.X))
+		}
+	}
+	return out
+}
+
+func Tagged(text string, tags []string) geo2d.Shape {
+	return geo2d.ShapeTag{Value: geo2d.Label{Text: text, At: geo2d.Point{X: 0, Y: 1}, Tags: tags}}
+}
+
+func Labels(n int) []geo2d.Label {
+	var out []geo2d.Label
+	for i := 0; i < n; i++ {
+		out = append(out, geo2d.Label{Text: strings.Repeat("x", i), Tags: []string{fmt.Sprint(i)}})
+	}
+	return out
+}
+
+func Maybe(on bool) *geo2d.Point {
+	if !on {
+		return nil
+	}
+	return &geo2d.Point{X: 7, Y: 8}
+}
+
+// Many has more than 16 flat parameters: they arrive in memory.
+func Many(a, b, c, d, e, f, g, h, i geo2d.Point) geo2d.Point {
+	return geo2d.Point{X: a.X + b.X + c.X + d.X + e.X + f.X + g.X + h.X + i.X, Y: i.Y}
+}
+
+// Churn makes garbage while it builds its result, so the collector runs between lifting and lowering.
+func Churn(ls []geo2d.Label) []geo2d.Label {
+	var junk [][]byte
+	out := make([]geo2d.Label, 0, len(ls))
+	for i, l := range ls {
+		junk = append(junk, make([]byte, 1<<16))
+		l.Tags = append(l.Tags, strings.Repeat("t", i))
+		out = append(out, l)
+	}
+	runtime.GC()
+	return out
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(ip):
+    run(ip, "rust geo2d", GEO2D)
+    out = run(ip, "go figures --use geo2d --show-wit", FIGURES.replace('"fmt"', '"fmt"\n\t"runtime"'))
+    return ip.user_ns, out
+
+
+def test_go_exports_use_the_providers_types(exported):
+    ns, out = exported
+    assert "interface figures {\n  use geo2d.{point, label, shape, unit};\n  /// Path is a named path" in out
+    assert "center: func(a: point, b: point) -> point;" in out
+    geo, fig = ns["geo2d"], ns["figures"]
+    P = geo.Point
+    m = fig.center(P(1, 2), P(3, 4))
+    assert m == P(2.0, 3.0) and type(m) is P  # the provider's class, not a copy
+    assert fig.Point is P and fig.Unit is geo.Unit and fig.Label is geo.Label
+    assert geo.mid(m, fig.center(m, P(0, 0))) == P(1.5, 2.25)  # values flow both ways as they are
+    assert fig.center({"x": 0, "y": 0}, P(2, 2)) == P(1.0, 1.0)  # any record input still works
+    assert "use geo2d.{point, label, shape, unit};" in fig.wit
+
+
+def test_go_exports_nested_provider_types(exported):
+    ns, _ = exported
+    geo, fig = ns["geo2d"], ns["figures"]
+    P, Unit, Label = geo.Point, geo.Unit, geo.Label
+    moved = fig.shift([P(0, 1), P(2, 3)], 10)
+    assert moved == [P(10.0, 1.0), P(12.0, 3.0)] and all(type(p) is P for p in moved)
+    assert fig.shift([], 1) == []
+    seg = fig.segment(moved)  # option<variant> with a tuple payload
+    assert seg == Variant("segment", (P(10.0, 1.0), P(12.0, 3.0))) and type(seg.value[0]) is P
+    assert fig.segment([P(0, 0)]) is None
+    assert fig.measure(seg, Unit.imperial) == 12.0 and geo.len(seg, Unit.metric) == 4.0
+    assert fig.measure(("circle", 1.0), "metric") == 6.0 and fig.measure(None, Unit.metric) == -1.0
+    assert fig.describe(("circle", 2.5)) == "circle 2.5" and fig.describe(seg) == "segment 10 3"
+    assert fig.describe(("tag", Label("hi", P(0, 0), ["a", "b"]))) == "tag hi a+b"
+    assert fig.describe("dot") == "dot"
+    assert fig.flip(Unit.metric) is Unit.imperial and fig.flip("imperial") is Unit.metric
+    assert fig.units(3) == [Unit.metric, Unit.imperial, Unit.metric] and fig.units(0) == []
+    tagged = fig.tagged("word", ["x", "yz"])  # a variant holding a record holding strings
+    assert tagged == Variant("tag", Label("word", P(0.0, 1.0), ["x", "yz"])) and type(tagged.value) is Label
+    assert type(tagged.value.at) is P and geo.len(fig.tagged("four", []), "metric") == 4.0
+    assert fig.labels(3) == [Label(t, P(0.0, 0.0), [str(i)]) for i, t in enumerate(["", "x", "xx"])]
+    assert fig.maybe(True) == P(7.0, 8.0) and type(fig.maybe(True)) is P and fig.maybe(False) is None
+    assert fig.many(*[P(i, i) for i in range(9)]) == P(36.0, 8.0)
+
+
+def test_go_exports_records_results_and_tuples_of_provider_types(exported):
+    ns, _ = exported
+    geo, fig = ns["geo2d"], ns["figures"]
+    P, Unit, Label = geo.Point, geo.Unit, geo.Label
+    moved = [P(10.0, 1.0), P(12.0, 3.0)]
+    path = fig.make_path("p", moved)  # the cell's own record, with the provider's types in its fields
+    assert type(path).__name__ == "Path" and dataclasses.is_dataclass(path) and path.unit is Unit.imperial
+    assert path.points == moved and type(path.points[0]) is P
+    assert path.note == Label("p!", P(1.0, 2.0), ["a", "p"]) and type(path.note) is Label
+    assert fig.first(path) == P(10.0, 1.0)
+    assert fig.first({"name": "q", "points": [P(5, 6)], "unit": "metric", "note": None}) == P(5.0, 6.0)
+    with pytest.raises(asterai_kernel.ComponentError) as info:
+        fig.first(fig.make_path("void", []))
+    assert info.value.value == "void is empty"
+    assert fig.swap((P(1, 2), 7)) == (7, P(2.0, 1.0))  # geo2d.Tuple2[..] in, (A, B) out
+    assert fig.check(Ok(P(1, 2))) == 3.0  # geo2d.Result[..] in and out
+    with pytest.raises(asterai_kernel.ComponentError) as info:
+        fig.check(Err("no"))
+    assert info.value.value is Unit.imperial
+    assert fig.nested([Ok(P(1, 2)), Ok(None), Err(None)]) == ["1", "none", "err"]
+    labels = [Label(f"l{i}", P(i, 0), ["x" * i]) for i in range(40)]
+    for _ in range(3):  # strings in lists in records, lowered while the collector runs
+        got = fig.churn(labels)
+        assert got == [Label(f"l{i}", P(i, 0), ["x" * i, "t" * i]) for i in range(40)]
+
+
+def test_go_exports_bad_values_name_the_field(exported):
+    ns, _ = exported
+    fig = ns["figures"]
+    with pytest.raises(TypeError, match=r"parameter 'a' is missing field 'y'"):
+        fig.center({"x": 1}, ns["geo2d"].Point(0, 0))
+    with pytest.raises(ValueError, match="not a case of enum unit"):
+        fig.flip("furlong")
+
+
+def test_rerunning_the_provider_keeps_the_go_cells_classes(exported, ip):
+    ns, _ = exported
+    Point = ns["geo2d"].Point
+    try:
+        out = run(ip, "rust geo2d", GEO2D.replace("/ 2.0", "/ 4.0"))
+        assert "relinked: figures now calls the new geo2d" in out
+        assert ns["geo2d"].Point is Point
+        m = ns["figures"].center(Point(4, 8), Point(0, 0))
+        assert m == Point(1.0, 2.0) and type(m) is Point
+    finally:
+        run(ip, "rust geo2d", GEO2D)
+
+
+def test_go_export_type_errors(exported, cell, ns):
+    with pytest.raises(CompileError) as info:
+        cell("go bad_figures --use geo2d", "\n\nfunc Nope(p geo2d.Nope) float64 { return 0 }\n")
+    assert str(info.value).startswith("line 4: `func Nope`: parameter `p geo2d.Nope` has type `geo2d.Nope`")
+    assert (
+        "(geo2d's exports use no such type; they use: geo2d.Point, geo2d.Label, geo2d.Shape, geo2d.Unit)"
+        in str(info.value)
+    )
+    with pytest.raises(CompileError, match=r"^line 2: `func F` returns `geo2d.Nope` \(geo2d's exports"):
+        cell("go bad_figures --use geo2d", "func F() geo2d.Nope { return 0 }\n")
+    with pytest.raises(CompileError, match=r"the type `Point` and the type `geo2d.Point` of the used component "
+                                           r"both become the WIT name `point`; rename one"):  # fmt: skip
+        cell("go bad_figures --use geo2d", "type Point struct{ X float64 }\n\n"
+             "func Mine(p Point) float64 { return p.X }\nfunc Theirs(p geo2d.Point) float64 { return p.X }\n")  # fmt: skip
+    with pytest.raises(
+        CompileError,
+        match=r"the type `geo2d.Point` of the used component both become the WIT "
+        r"name `point`",
+    ):  # fmt: skip  (nested in another type)
+        cell("go bad_figures --use geo2d", "type Point struct{ X float64 }\n\n"
+             "func Theirs(s []geo2d.Shape) int32 { return 0 }\nfunc Mine(p Point) float64 { return p.X }\n")  # fmt: skip
+    with pytest.raises(CompileError, match=r"line 2: .*`int` in a type argument \(write `int64`\)"):
+        cell("go bad_figures --use geo2d", "func F(r geo2d.Result[int, string]) int32 { return 0 }\n")
+    with pytest.raises(CompileError, match=r"`atlas.Point` \(a type from another package; .*--use geo"):
+        cell("go bad_figures", "func F(p atlas.Point) int32 { return 0 }\n")
+    # a type of the cell's own that its exports do not mix with the used one is fine, and so is an alias
+    cell("go figures_own --use geo2d", 'import g "geo2d"\n\ntype Spot struct{ X float64 }\n\n'
+         "func ToSpot(p g.Point, us []*g.Unit) Spot { return Spot{X: p.X + float64(len(us))} }\n")  # fmt: skip
+    spot = ns["to_spot"](ns["geo2d"].Point(1, 2), [None, "metric"])
+    assert type(spot).__name__ == "Spot" and spot.x == 3.0
+
+
+def test_go_exports_types_a_provider_took_from_another(ip, ns):
+    run(ip, "rust plane", PLANE)
+    run(ip, "rust routes --use plane", ROUTES)
+    src = (
+        "func Shorten(r routes.Route) routes.Route {\n\tr.Stops = r.Stops[:1]\n\treturn r\n}\n\n"
+        "func Origin(u plane.Unit) *routes.Point {\n\treturn &plane.Point{X: 0, Y: float64(u)}\n}\n"
+    )
+    out = run(ip, "go trips_out --use plane,routes --show-wit", src)
+    # routes.Point is plane.Point: the interface takes point from plane, its owner
+    assert "interface trips-out {\n  use plane.{point, unit};\n  use routes.{route};\n" in out
+    P, Unit = ns["plane"].Point, ns["plane"].Unit
+    r = ns["shorten"](ns["routes"].Route("r", [P(1, 2), P(3, 4)], Unit.imperial))
+    assert r == ns["routes"].Route("r", [P(1.0, 2.0)], Unit.imperial) and type(r.stops[0]) is P
+    assert type(r) is ns["routes"].Route
+    assert ns["origin"]("imperial") == P(0.0, 1.0) and type(ns["origin"]("metric")) is P
+
+
 # ---- a Python provider ----
 
 PYSTATS = """
@@ -515,6 +822,47 @@ def test_an_exception_in_the_python_provider_names_it(from_python):
     assert info.value.component == "weather"
     assert "pystats.fail trapped" in info.value.guest_message and "no way" in info.value.guest_message
     assert ns["report"]([2.0]) == "1 2.00 TEMPS flat"
+
+
+WEATHER_OUT = """func Relabel(s pystats.Summary, label string) pystats.Summary {
+	s.Label = label
+	return s
+}
+
+func Trends(xss [][]float64) []pystats.Trend {
+	out := []pystats.Trend{}
+	for _, xs := range xss {
+		out = append(out, pystats.Direction(xs))
+	}
+	return out
+}
+
+func Summaries(label string, xss [][]float64) []*pystats.Summary {
+	var out []*pystats.Summary
+	for _, xs := range xss {
+		if len(xs) == 0 {
+			out = append(out, nil)
+			continue
+		}
+		s := pystats.Summarize(xs, label)
+		out = append(out, &s)
+	}
+	return out
+}
+"""
+
+
+def test_go_exports_a_python_providers_types(from_python, ip):
+    ns = from_python
+    run(ip, "go weather_out --use pystats", WEATHER_OUT)
+    Summary, Trend = ns["pystats"].Summary, ns["pystats"].Trend
+    got = ns["relabel"](ns["pystats"].summarize([1.0, 3.0], "t"), "new")
+    assert got == Summary(2, 2.0, "new") and type(got) is Summary
+    assert ns["weather_out"].Summary is Summary
+    trends = ns["trends"]([[1, 2], [2, 1], []])
+    assert trends == ["up", "down", "flat"] and all(type(t) is Trend for t in trends)
+    got = ns["summaries"]("x", [[2.0], []])
+    assert got == [Summary(1, 2.0, "X"), None] and type(got[0]) is Summary
 
 
 # ---- Python host functions ----
@@ -760,3 +1108,20 @@ def test_the_conformance_check_catches_a_wrong_value(ip, conformance):
     finally:
         run(ip, f"rust {PKG}", identity_cell(CASES))
     assert conformance.conformance() == []
+
+
+def test_every_row_crosses_a_go_cells_exports_in_the_providers_types(conformance, ip):
+    """The Go cell's own exports take and return every row's type as the provider's package spells it
+    (`confsrc.Point`, `confsrc.Result[..]`, `[]confsrc.Shape`): the glue lifts and lowers them with that
+    package's helpers, and Python gets the values (and the classes) it gets from the provider."""
+    lines = []
+    for i, case in enumerate(CASES):
+        t = go_type(case.ty)
+        lines.append(f"func {pascal_name(fn_name(i))}(x {t}) {t} {{ return x }}")
+    run(ip, f"go conf_go_bridge --use {PKG}", "\n".join(lines) + "\n")
+    bridge = ip.user_ns["conf_go_bridge"]
+    for i, case in enumerate(CASES):
+        check_case(getattr(bridge, snake_name(fn_name(i))), case)
+    i = next(i for i, c in enumerate(CASES) if c.ty.wit() == "point")
+    point = getattr(bridge, snake_name(fn_name(i)))({"x": 1.0, "y": 2.0})
+    assert type(point) is ip.user_ns[PKG].Point

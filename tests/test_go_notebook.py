@@ -44,3 +44,18 @@ def test_go_cell_uses_a_rust_component(go_nb):
         'error: stop "oops": expected x,y\n'
         "distances geo computed: 4\n"  # the Go cell's calls reached geo's live instance
     )
+
+
+def test_go_cell_exports_take_the_providers_types(go_nb):
+    out = go_nb["go-use-exports"]
+    assert "plan: go component" in out
+    assert (
+        "midpoint(a: point, b: point) -> point" in out
+        and "farthest(ps: list<point>, unit: unit) -> option<point>" in out
+    )
+    assert go_nb["go-use-exports-calls"] == (
+        "Point(x=1.5, y=2.0) True\n"  # the class of geo's own records
+        "Point(x=-3.0, y=0.0)\n"
+        "None\n"
+        "7.5\n"
+    )

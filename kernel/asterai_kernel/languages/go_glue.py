@@ -13,6 +13,10 @@ byte slice made during a call); parts handed out are never reused, and the arena
 global until replaced, by which time the lifted strings and slices that alias it keep it alive (Go's
 collector does not move heap objects, and interior pointers keep them alive). Strings and lists returned are
 kept in `asteraiRetPins` until `cabi_post_...` says the host has copied them.
+
+A used component's type in an export (`geo.Point`, `[]geo.Point`, a cell struct with a `geo.Unit` field) is
+lifted and lowered by helpers exported by the package go_imports generates for that component (see
+`GoType.bridge`); they copy what they lift, and what a stored value lends the host joins `asteraiRetPins`.
 """
 
 from __future__ import annotations
@@ -244,9 +248,32 @@ class GoType:
     go: str
     elem: GoType | None = None  # list element, option inner
     fields: tuple[tuple[str, GoType], ...] = field(default=())  # record: (Go field, type)
+    # A type the cell spells with a used component's package (`geo.Point`, or a `geo.Result[..]`): that
+    # package's name and the index of the helpers it exports for moving it (go_imports.bridge_name).
+    bridge: tuple[str, int] | None = None
 
     def plain(self) -> bool:
         return isinstance(self.wit, wit.Prim) and self.go in PLAIN_GO
+
+    def bridged(self, kind: str) -> str:
+        """The used package's helper of this kind for this type, as glue.go calls it."""
+        from .go_imports import bridge_name  # (go_imports imports this module)
+
+        assert self.bridge is not None
+        return f"{use_alias(self.bridge[0])}.{bridge_name(kind, self.bridge[1])}"
+
+    def packages(self) -> set[str]:
+        """The used components' packages whose helpers the glue calls for this type."""
+        found = {self.bridge[0]} if self.bridge else set()
+        for t in [self.elem, *(ft for _, ft in self.fields)]:
+            if t is not None:
+                found |= t.packages()
+        return found
+
+
+def use_alias(package: str) -> str:
+    """How glue.go imports a used component's package (apart from any name the glue or the cell needs)."""
+    return f"asteraiUse_{package}"
 
 
 @dataclass
@@ -273,6 +300,8 @@ class _Gen:
     # ---- flat core values -> Go values ----
     def lift_flat(self, t: GoType, vals: list[str]) -> str:
         w = t.wit
+        if t.bridge:
+            return f"{t.bridged('Lift')}({', '.join(vals)})"
         if isinstance(w, wit.Prim):
             return f"asteraiI2B({vals[0]})" if w.name == "bool" else f"{t.go}({vals[0]})"
         if isinstance(w, wit.String):
@@ -310,6 +339,8 @@ class _Gen:
     # ---- memory -> Go values ----
     def load(self, t: GoType, q: str) -> str:
         w = t.wit
+        if t.bridge:
+            return f"{t.bridged('Load')}({q})"
         if isinstance(w, wit.Prim):
             raw = f"*(*{MEM[w.name]})({_ptr(q)})"
             return f"({raw} != 0)" if w.name == "bool" else f"{t.go}({raw})"
@@ -330,6 +361,13 @@ class _Gen:
     # ---- Go values -> memory ----
     def store(self, t: GoType, v: str, q: str) -> str:
         w = t.wit
+        if t.bridge:
+            from .go_imports import has_memory
+
+            call = f"{t.bridged('Store')}({q}, {v})"
+            if has_memory(w):  # what it lends the host stays alive until cabi_post
+                return f"asteraiRetPins = append(asteraiRetPins, {call})"
+            return call
         if isinstance(w, wit.Prim):
             if w.name == "bool":
                 return f"*(*uint8)({_ptr(q)}) = asteraiB2U({v})"
@@ -371,6 +409,8 @@ class _Gen:
 
     def lower_flat_single(self, t: GoType, v: str) -> str:
         w = t.wit
+        if t.bridge:
+            return f"{t.bridged('Lower')}({v})"
         if isinstance(w, wit.Record):
             fname, ft = t.fields[0]
             return self.lower_flat_single(ft, f"{v}.{fname}")
@@ -457,7 +497,12 @@ def _store_results(g: _Gen, ex: Export, ret: str) -> list[str]:
 def glue(iface: wit.Interface, exports: list[Export], needs_main: bool) -> str:
     ret_size = max([8] + [e.fn.result.size() for e in exports if e.fn.result_indirect()])
     words = wit.align_to(ret_size, 8) // 8
-    parts = [PRELUDE, f"var asteraiRet [{words}]uint64\n"]
+    used = sorted({p for ex in exports for t in [*ex.params, *ex.results] for p in t.packages()})
+    prelude = PRELUDE
+    if used:  # the packages of used components whose types the exports take or return
+        imports = "".join(f'\t{use_alias(p)} "{p}"\n' for p in used)
+        prelude = PRELUDE.replace('\t"unsafe"\n)', f'\t"unsafe"\n\n{imports})', 1)
+    parts = [prelude, f"var asteraiRet [{words}]uint64\n"]
     parts += [export_function(iface, ex, i, words) for i, ex in enumerate(exports)]
     if needs_main:
         parts.append(MAIN)

@@ -17,9 +17,15 @@ Memory, and Go's collector (which never moves heap objects):
   WASI calls, and a collection could make one (the clock), so the collector is off from just before such
   a call until its result has been lifted; lifting copies everything out of the arena.
 - A return area or a spilled argument area (more than 16 flat values) is a heap buffer held by `Keep`.
+
+The cell's own exports may take and return these types too (`func Center(a, b geo.Point) geo.Point`): the
+package then also exports, for each type the cell spells with it, helpers that the export glue (go_glue, in
+package main) calls to lift and lower it (`bridge_name`), reusing the package's own code for its types.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from .. import wit
 from ..errors import CompileError
@@ -331,7 +337,7 @@ class _Pkg:
         if isinstance(ty, wit.String):
             call = f"{RT_ALIAS}.LowerString(_k, {v})"
         else:
-            keep = "_k" if _has_memory(ty) else "nil"  # only strings and lists lend or allocate memory
+            keep = "_k" if has_memory(ty) else "nil"  # only strings and lists lend or allocate memory
             call = f"{self._lower_helper(ty)}({keep}, {v})"
         out.append(f"{', '.join(names)} := {call}")
         return names
@@ -563,6 +569,110 @@ class _Pkg:
     def case_type(self, ty: wit.Variant, case: str) -> str:
         return pascal_name(ty.name) + pascal_name(case)
 
+    # flat core values (an export's parameters) -> Go value
+    def lift_flat(self, ty: wit.WitType, vals: list[str]) -> str:
+        if isinstance(ty, wit.Prim):
+            if ty.name == "bool":
+                return f"({vals[0]} != 0)"
+            return f"{GO_PRIMS[ty.name]}({vals[0]})"
+        if isinstance(ty, wit.String):
+            return f"{RT_ALIAS}.LiftString({vals[0]}, {vals[1]})"
+        helper = self._helper("LiftFlat", ty, lambda name: self._make_lift_flat(name, ty))
+        return f"{helper}({', '.join(vals)})"
+
+    def _make_lift_flat(self, name: str, ty: wit.WitType) -> str:
+        flat = ty.flat()
+        fs = [f"f{i}" for i in range(len(flat))]
+        gt = self.go(ty)
+        body: list[str]
+        if isinstance(ty, wit.List):
+            e = ty.elem
+            if _plain(e):
+                body = [f"return {RT_ALIAS}.LiftPlain[{self.go(e)}](f0, f1)"]
+            else:
+                body = [
+                    f"out := make({gt}, int(uint32(f1)))",
+                    "base := uintptr(uint32(f0))",
+                    f"for i := range out {{\n\t\tout[i] = {self.load(e, f'base+uintptr(i*{e.size()})')}"
+                    "\n\t}",
+                    "return out",
+                ]
+        elif isinstance(ty, (wit.Record, wit.Tuple)):
+            parts, i = [], 0
+            for fname, ft in _fields(ty):
+                k = len(ft.flat())
+                parts.append(f"{fname}: {self.lift_flat(ft, fs[i : i + k])}")
+                i += k
+            body = [f"return {gt}{{{', '.join(parts)}}}"]
+        elif isinstance(ty, wit.Enum):
+            body = [f"return {gt}(f0)"]
+        else:
+            joined = flat[1:]
+
+            def payload(p: wit.WitType) -> str:
+                return self.lift_flat(
+                    p, [_narrow(fs[1 + k], have, joined[k]) for k, have in enumerate(p.flat())]
+                )
+
+            if isinstance(ty, wit.Option):
+                body = ["if f0 == 0 {\n\t\treturn nil\n\t}", f"v := {payload(ty.inner)}", "return &v"]
+            elif isinstance(ty, wit.Result):
+                err = f", Err: {payload(ty.err)}" if ty.err is not None else ""
+                ok = f"Ok: {payload(ty.ok)}" if ty.ok is not None else ""
+                body = [f"if f0 != 0 {{\n\t\treturn {gt}{{IsErr: true{err}}}\n\t}}", f"return {gt}{{{ok}}}"]
+            else:
+                assert isinstance(ty, wit.Variant), ty
+                arms = []
+                for i, (c, p) in enumerate(ty.cases):
+                    val = f"Value: {payload(p)}" if p is not None else ""
+                    arms.append(f"case {i}:\n\t\treturn {self.case_type(ty, c)}{{{val}}}")
+                body = [_switch("f0", arms), f'panic("{self.name}: an invalid case of variant {ty.name}")']
+        sig = ", ".join(f"{f} {CORE[t]}" for f, t in zip(fs, flat))
+        return f"func {name}({sig}) {gt} {{\n" + "".join(f"\t{s}\n" for s in body) + "}\n"
+
+    # ---- helpers for the exports of the cell that uses this package ----
+    def bridge(self, index: int, ty: wit.WitType) -> str:
+        """Exported functions with which the glue of the cell's own exports (package main, glue.go) lifts
+        and lowers a value of `ty`, a type the cell spells with this package (`geo.Point`, or `[]geo.Point`
+        inside a `geo.Result[..]`): see `bridge_name`. Values lifted are copies; memory a stored value lends
+        the host is held by what AsteraiStore returns (when `ty` has any), until the host has read it."""
+        gt, flat = self.go(ty), ty.flat()
+        kinds = ["Lift", "Load", "Store"] + (["Lower"] if len(flat) == 1 else [])
+        names = {kind: bridge_name(kind, index) for kind in kinds}
+        for n in names.values():
+            self.export(n, "a helper of the cell's own exports")
+        fs = [f"f{i}" for i in range(len(flat))]
+        sig = ", ".join(f"{f} {CORE[t]}" for f, t in zip(fs, flat))
+        out = [
+            f"// {names['Lift']}, {names['Load']} and {names['Store']} move `{ty.wit()}` across the exports "
+            f"of the cell that uses {self.name}.\n"
+            f"func {names['Lift']}({sig}) {gt} {{\n\treturn {self.lift_flat(ty, fs)}\n}}\n",
+            f"func {names['Load']}(p uintptr) {gt} {{\n\treturn {self.load(ty, 'p')}\n}}\n",
+        ]
+        store = self.store(ty, "v", "p")
+        if has_memory(ty):
+            out.append(
+                f"func {names['Store']}(p uintptr, v {gt}) unsafe.Pointer {{\n\t_k := new({RT_ALIAS}.Keep)\n"
+                f"\t{store}\n\treturn unsafe.Pointer(_k)\n}}\n"
+            )
+        else:
+            out.append(
+                f"func {names['Store']}(p uintptr, v {gt}) {{\n\tvar _k *{RT_ALIAS}.Keep\n\t{store}\n}}\n"
+            )
+        if len(flat) == 1:  # a result in one core value (no memory: strings and lists take two)
+            n = 0
+
+            def tmp() -> str:
+                nonlocal n
+                n += 1
+                return f"f{n}"
+
+            stmts: list[str] = []
+            (val,) = self.lower(ty, "v", stmts, tmp)
+            lines = "".join(f"\t{s}\n" for s in stmts)
+            out.append(f"func {names['Lower']}(v {gt}) {CORE[flat[0]]} {{\n{lines}\treturn {val}\n}}\n")
+        return "\n".join(out)
+
     # ---- types ----
     def types(self) -> str:
         out = []
@@ -668,7 +778,7 @@ class _Pkg:
             return f"_f{n}"
 
         body: list[str] = []
-        needs_keep = fn.params_indirect() or fn.result_indirect() or any(_has_memory(t) for _, t in params)
+        needs_keep = fn.params_indirect() or fn.result_indirect() or any(has_memory(t) for _, t in params)
         if needs_keep:
             body.append(f"_k := new({RT_ALIAS}.Keep)")
         core_params: list[str] = []
@@ -693,7 +803,7 @@ class _Pkg:
         self.uses_error |= top_err
         results = f" {outs[0]}" if len(outs) == 1 else f" ({', '.join(outs)})" if outs else ""
         body += [f"var {name} {t}" for name, t in zip(names, outs)]
-        memory = res is not None and _has_memory(res)
+        memory = res is not None and has_memory(res)
         if memory:
             body.append(f"{RT_ALIAS}.Begin()")
         ret = ""
@@ -773,17 +883,17 @@ def _plain(ty: wit.WitType) -> bool:
     return isinstance(ty, wit.Prim)
 
 
-def _has_memory(ty: wit.WitType | None) -> bool:
+def has_memory(ty: wit.WitType | None) -> bool:
     """Whether a value of `ty` carries strings or lists (memory the callee reads or the host allocates)."""
     if ty is None or isinstance(ty, (wit.Prim, wit.Enum)):
         return False
     if isinstance(ty, (wit.String, wit.List)):
         return True
     if isinstance(ty, wit.Record):
-        return any(_has_memory(t) for _, t in ty.fields)
+        return any(has_memory(t) for _, t in ty.fields)
     if isinstance(ty, wit.Tuple):
-        return any(_has_memory(t) for t in ty.elems)
-    return any(_has_memory(p) for p in ty.payloads())
+        return any(has_memory(t) for t in ty.elems)
+    return any(has_memory(p) for p in ty.payloads())
 
 
 def _widen(val: str, have: str, want: str) -> str:
@@ -799,17 +909,39 @@ def _widen(val: str, have: str, want: str) -> str:
     return f"int64(math.Float64bits({val}))"
 
 
+def _narrow(val: str, have: str, slot: str) -> str:
+    """A case's flat value read back from a variant's joined slot (the inverse of `_widen`)."""
+    if have == slot:
+        return val
+    if have == "f32":  # in an i32 or i64 slot
+        return f"math.Float32frombits(uint32({val}))"
+    if have == "i32":  # zero-extended into i64
+        return f"int32({val})"
+    return f"math.Float64frombits(uint64({val}))"
+
+
+def bridge_name(kind: str, index: int) -> str:
+    """The exported helper of a provider's package with which the glue of a Go cell's own exports moves the
+    `index`th type the cell spells with that package (`geo.Point`): `Lift` (flat core values -> Go value),
+    `Load` (memory -> Go value), `Store` (Go value -> memory; returns what keeps lent memory alive when the
+    type holds strings or lists) and `Lower` (Go value -> its one core value, when it has one)."""
+    return f"Asterai{kind}{index}"
+
+
 def _doc(docs: str) -> str:
     return "".join(f"// {line}".rstrip() + "\n" for line in docs.splitlines())
 
 
-def package(name: str, iface: wit.Interface, owners: dict[str, str] | None = None) -> str:
+def package(name: str, iface: wit.Interface, owners: dict[str, str] | None = None,
+            bridged: Sequence[wit.WitType] = ()) -> str:  # fmt: skip
     """The Go source of package `name`, the provider's functions and types for a Go cell. `owners` maps the
     WIT interface of each other provider the cell uses to its package (a type this provider took from one
-    of them is an alias of that package's)."""
+    of them is an alias of that package's). `bridged`: the types the cell's own exports spell with this
+    package, in order (`geo.Point` and the like; see `bridge_name`)."""
     pkg = _Pkg(name, iface, owners)
     types = pkg.types()
     fns = "\n".join(pkg.function(fn, i) for i, fn in enumerate(iface.functions))
+    fns += "".join(f"\n{pkg.bridge(i, ty)}" for i, ty in enumerate(bridged))
     generics = pkg.generics()
     helpers = "\n".join(pkg.helpers)
     others = "".join(f'\t{p} "{p}"\n' for p in sorted(pkg.imports))
@@ -844,14 +976,16 @@ def _dir(module: str) -> str:
     return "uses/_rt" if module == RT_MODULE else f"uses/{module}"
 
 
-def write_modules(workdir, uses: dict[str, wit.Interface]) -> None:
-    """uses/NAME/{go.mod,glue.go} for each provider, and the shared runtime uses/_rt."""
+def write_modules(workdir, uses: dict[str, wit.Interface],
+                  bridged: dict[str, Sequence[wit.WitType]] | None = None) -> None:  # fmt: skip
+    """uses/NAME/{go.mod,glue.go} for each provider, and the shared runtime uses/_rt. `bridged`: per
+    provider, the types the cell's own exports spell with its package (see `package`)."""
     for name, iface in uses.items():
         d = workdir / _dir(name)
         d.mkdir(parents=True, exist_ok=True)
         (d / "go.mod").write_text(f"module {name}\n\ngo 1.24\n")
         owners = {other.name: n for n, other in uses.items() if n != name}
-        (d / "glue.go").write_text(package(name, iface, owners))
+        (d / "glue.go").write_text(package(name, iface, owners, (bridged or {}).get(name, ())))
     rt = workdir / _dir(RT_MODULE)
     rt.mkdir(parents=True, exist_ok=True)
     (rt / "go.mod").write_text(f"module {RT_MODULE}\n\ngo 1.24\n")
