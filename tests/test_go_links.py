@@ -347,7 +347,7 @@ def test_names_that_collide_in_go_are_refused():
 
 @pytest.mark.parametrize(
     ("name", "imports", "why"),
-    [("strings", {}, "standard library"), ("fmt", {}, "standard library"), ("len", {}, "built-in"),
+    [("strings", {"strings": "strings"}, 'already imports "strings"'), ("len", {}, "built-in"),
      ("string", {}, "built-in"), ("main", {}, "cannot import"), ("range", {}, "keyword"),
      ("utf8", {"utf8": "unicode/utf8"}, 'already imports "unicode/utf8"')],
 )  # fmt: skip
@@ -357,13 +357,20 @@ def test_names_go_needs_are_refused(name, imports, why):
     check_use_name("atlas", {"atlas": "atlas", "fmt": "fmt"})
 
 
-def test_a_refused_name_in_a_cell(ip, cell):
+def test_a_provider_named_like_a_go_std_package(ip, cell, ns):
     run(ip, "rust strings", "pub fn one() -> u32 { 1 }\n")
     try:
-        with pytest.raises(CompileError, match=r"--use strings: .*give that component another name"):
-            cell("go bad_strings_user --use strings", "func F() uint32 { return 1 }\n")
+        # its package is imported as "cells/strings", so Go's own `strings` stays reachable by its path
+        cell("go std_named_user --use strings", "func F() uint32 { return strings.One() + 1 }\n")
+        assert ns["std_named_user"].f() == 2
+        with pytest.raises(CompileError, match=r'--use strings: .*already imports "strings"'):
+            cell(
+                "go std_clash --use strings",
+                'import "strings"\n\nfunc G() int32 { return int32(len(strings.TrimSpace(" a "))) }\n',
+            )
     finally:
-        cell.line("rm strings")
+        for name in ("std_named_user", "strings"):
+            cell.line(f"rm {name}")
 
 
 # ---- two providers, one using the other's types ----

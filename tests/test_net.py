@@ -140,6 +140,41 @@ def raw_socket(port: int) -> str:
     assert ns["raw_socket"](http_port) == "PermissionError"  # wasi:sockets stays closed (see net.py)
 
 
+def test_go_guest_uses_net(cell, ns, server):
+    http_port, echo_port = server
+    cell(
+        "go gofetch --use net --allow-host 127.0.0.1",
+        """
+func Fetch(url string) string {
+    body, err := net.HttpGet(url)
+    if err != nil {
+        return "err: " + err.Error()
+    }
+    return body
+}
+
+func Shout(port int64, text string) string {
+    back, err := net.TcpExchange("127.0.0.1", port, []byte(text))
+    if err != nil {
+        return "err: " + err.Error()
+    }
+    return string(back)
+}
+""",
+    )
+    assert (
+        ns["gofetch"].fetch(f"http://127.0.0.1:{http_port}/go")
+        == "hello from the host server, you asked for /go"
+    )
+    assert ns["gofetch"].shout(echo_port, "from go") == "FROM GO"
+    ns["gofetch"].regrant(allow_net=["example.org"])
+    assert (
+        ns["gofetch"]
+        .fetch(f"http://127.0.0.1:{http_port}/go")
+        .startswith("err: NetworkNotGranted: gofetch may not connect to 127.0.0.1:")
+    )
+
+
 def test_net_is_listed_with_its_wit(cell):
     assert "for --use: net (http_get, http_request, tcp_exchange)" in cell.line("ls")
     assert "tcp-exchange: func(host: string, port: s64, data: list<u8>)" in cell.line("wit net")

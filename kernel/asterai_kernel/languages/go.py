@@ -106,7 +106,8 @@ class _Types:
         self.uses = uses or {}
         # the cell's name for each used component's package -> the component (`import g "geo"` adds g)
         self.packages = {name: name for name in self.uses}
-        self.packages.update({local: path for local, path in _imported(root).items() if path in self.uses})
+        paths = {go_imports.module_path(name): name for name in self.uses}
+        self.packages.update({local: paths[path] for local, path in _imported(root).items() if path in paths})
         # Providers' types the exports use: (owner, WIT name) -> how the cell spells it
         self.used: dict[tuple[str, str], str] = {}
         # per used component, the types the glue moves with its package's helpers (go_imports.bridge_name)
@@ -414,8 +415,8 @@ def cell_source(source: str, has_package: bool, uses: dict[str, wit.Interface] |
     used")."""
     uses = uses or {}
     package_row, imported = imports(source) if uses else (None, {})
-    auto = [name for name in uses if imported.get(name) != name]
-    lines = "".join(f'import {name} "{name}"\n' for name in auto)
+    auto = [name for name in uses if imported.get(name) != go_imports.module_path(name)]
+    lines = "".join(f'import {name} "{go_imports.module_path(name)}"\n' for name in auto)
     tail = "".join(f"\nvar _ = {name}.{go_imports.first_function(uses[name])}" for name in auto)
     body = source.rstrip()
     if not has_package:

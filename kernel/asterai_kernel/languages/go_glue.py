@@ -500,7 +500,9 @@ def glue(iface: wit.Interface, exports: list[Export], needs_main: bool) -> str:
     used = sorted({p for ex in exports for t in [*ex.params, *ex.results] for p in t.packages()})
     prelude = PRELUDE
     if used:  # the packages of used components whose types the exports take or return
-        imports = "".join(f'\t{use_alias(p)} "{p}"\n' for p in used)
+        from .go_imports import module_path  # (go_imports builds on this module)
+
+        imports = "".join(f'\t{use_alias(p)} "{module_path(p)}"\n' for p in used)
         prelude = PRELUDE.replace('\t"unsafe"\n)', f'\t"unsafe"\n\n{imports})', 1)
     parts = [prelude, f"var asteraiRet [{words}]uint64\n"]
     parts += [export_function(iface, ex, i, words) for i, ex in enumerate(exports)]
