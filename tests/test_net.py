@@ -175,6 +175,27 @@ func Shout(port int64, text string) string {
     )
 
 
+def test_typescript_guest_uses_net(cell, ns, server):
+    http_port, _ = server
+    cell(
+        "typescript tsfetch --use net --allow-host 127.0.0.1",
+        """
+import { httpGet } from "net";
+export function fetchText(url: string): string {
+  const r = httpGet(url);
+  return r.tag === "ok" ? r.val : "err: " + r.val;
+}
+""",
+    )
+    assert (
+        ns["fetch_text"](f"http://127.0.0.1:{http_port}/ts")
+        == "hello from the host server, you asked for /ts"
+    )
+    assert ns["fetch_text"]("http://10.255.255.1/").startswith(
+        "err: NetworkNotGranted: tsfetch may not connect"
+    )
+
+
 def test_net_is_listed_with_its_wit(cell):
     assert "for --use: net (http_get, http_request, tcp_exchange)" in cell.line("ls")
     assert "tcp-exchange: func(host: string, port: s64, data: list<u8>)" in cell.line("wit net")
