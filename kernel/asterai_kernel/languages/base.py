@@ -83,9 +83,15 @@ class Language(ABC):
         """Whether a trap came from an allocation the memory limit refused (the guest said so on stderr)."""
         return bool(OUT_OF_MEMORY.search(stderr_text))
 
+    def glue_sources(self) -> tuple[str | Path, ...]:
+        """Files that generate this language's glue besides the plugin's module (helper modules, runtimes)."""
+        return ()
+
     def glue_fingerprint(self) -> str:
-        """A hash of the plugin's module and the WIT model: changing the glue generator invalidates builds."""
+        """A hash of the plugin's module, its glue sources and the WIT model: changing any of them
+        invalidates builds."""
         digest = hashlib.sha256()
-        for path in (inspect.getsourcefile(type(self)), inspect.getsourcefile(Interface)):
+        own = (inspect.getsourcefile(type(self)), inspect.getsourcefile(Interface))
+        for path in (*own, *self.glue_sources()):
             digest.update(Path(path).read_bytes())
         return digest.hexdigest()[:16]

@@ -11,11 +11,9 @@ provider's package exports for the purpose.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import time
-from pathlib import Path
 from typing import NamedTuple
 
 import tree_sitter
@@ -475,12 +473,8 @@ class Go(Language):
             )
         return wit.Interface(wit_name(component), tuple(ex.fn for ex in found))
 
-    def glue_fingerprint(self) -> str:
-        """The base's hash (this module, the WIT model) and the glue, rewrite and toolchain helpers."""
-        digest = hashlib.sha256(super().glue_fingerprint().encode())
-        for mod in (go_glue, go_imports, go_wasm, go_toolchain):
-            digest.update(Path(mod.__file__).read_bytes())
-        return digest.hexdigest()[:16]
+    def glue_sources(self):
+        return tuple(mod.__file__ for mod in (go_glue, go_imports, go_wasm, go_toolchain))
 
     def toolchain_fingerprint(self, progress: Progress) -> str:
         from .go_toolchain import go_toolchain

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import keyword
 import mmap
 import os
@@ -575,11 +574,8 @@ class Python(Language):
     def toolchain_fingerprint(self, progress: Progress) -> str:
         return python_toolchain().fingerprint
 
-    def glue_fingerprint(self) -> str:
-        # The app module's generator lives in python_glue: changing it must rebuild too.
-        digest = hashlib.sha256(super().glue_fingerprint().encode())
-        digest.update(Path(python_glue.__file__).read_bytes())
-        return digest.hexdigest()[:16]
+    def glue_sources(self):
+        return (python_glue.__file__,)  # the app module's generator
 
     def build(self, job: BuildJob) -> bytes:
         tc = python_toolchain()

@@ -143,11 +143,8 @@ class _JsLanguage(Language):
     def toolchain_fingerprint(self, progress: Progress) -> str:
         return toolchain().fingerprint
 
-    def glue_fingerprint(self) -> str:
-        digest = hashlib.sha256(super().glue_fingerprint().encode())
-        for path in (DRIVER, RUNTIME, HERE / "ts_glue.py", HERE / "ts_types.py", HERE / "ts_jsdoc.py"):
-            digest.update(path.read_bytes())
-        return digest.hexdigest()[:16]
+    def glue_sources(self):
+        return (DRIVER, RUNTIME, HERE / "ts_glue.py", HERE / "ts_types.py", HERE / "ts_jsdoc.py")
 
     def build(self, job: BuildJob) -> bytes:
         tc = toolchain()
