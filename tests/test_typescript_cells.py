@@ -118,6 +118,12 @@ def test_options_bytes_results_and_bigint(demo):
     assert ns["factorial"](18) == 6402373705728000
     with pytest.raises(GuestTrap, match="2\\^53"):
         ns["factorial"](20)  # 2.4e18 does not fit a double exactly: an error, not a rounded number
+    ns["word_count"]("state to keep")
+    before = ns["calls_so_far"]()
+    assert before >= 1
+    with pytest.raises(OverflowError, match=r"parameter 'n' = 9007199254740992 is out of range .*2\^53 - 1"):
+        ns["factorial"](2**53)  # an argument QuickJS cannot hold is refused before the call...
+    assert ns["calls_so_far"]() == before  # ...so the component was not restarted
 
 
 def test_console_reaches_the_cell(demo):

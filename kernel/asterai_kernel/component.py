@@ -216,7 +216,7 @@ class LiveComponent:
         self.restarts = 0
         self.types = values.user_types(self.iface)  # NAME.Point, NAME.Color: stable across restarts
         self.py_names = {snake_name(f.name): f.name for f in self.iface.functions}  # Python name -> WIT name
-        self.codecs = values.codecs_for(self.iface.functions, self.types)
+        self.codecs = values.codecs_for(self.iface.functions, self.types, self.language.int_ranges())
 
     # ---- lifecycle ----
     def instantiate(self) -> None:
@@ -446,7 +446,7 @@ def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
                             ctypes.c_void_p(ctypes.addressof(result) if fn.result else None),
                             ctypes.c_size_t(1 if fn.result else 0))}  # fmt: skip
     for i, ((_, t), a) in enumerate(zip(fn.params, names)):
-        lo, hi = wit.INT_RANGES.get(t.name, (0, 0))
+        lo, hi = getattr(export.params[i], "lo", 0), getattr(export.params[i], "hi", 0)  # the guest's range
         cond = _INLINE_CHECK.get(t.name)
         if cond:
             lines.append(f"    if {cond.format(a=a, lo=lo, hi=hi)}: {a} = check({i}, {a})")

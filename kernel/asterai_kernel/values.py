@@ -179,10 +179,16 @@ class Codec:
         raise NotImplementedError
 
 
+def _int_range(name: str) -> tuple[int, int, str]:
+    """The integers a guest takes for WIT type `name`: the type's range unless the guest's is narrower."""
+    lo, hi = wit.INT_RANGES[name]
+    return _scope.ranges.get(name, (lo, hi, ""))
+
+
 class IntCodec(Codec):
     def __init__(self, ty: wit.Prim):
         self.ty, self.name = ty, ty.name
-        self.lo, self.hi = wit.INT_RANGES[ty.name]
+        self.lo, self.hi, self.why = _int_range(ty.name)
         self.field, kind, _ = SCALAR[ty.name]
         self.kind = _kind(kind)
 
@@ -193,7 +199,9 @@ class IntCodec(Codec):
             v = v.__index__()
         if self.lo <= v <= self.hi:
             return v
-        raise BadValue(OverflowError, f" = {v} is out of range for {self.name} ({self.lo}..{self.hi})")
+        raise BadValue(
+            OverflowError, f" = {v} is out of range for {self.name} ({self.lo}..{self.hi}{self.why})"
+        )
 
     def write(self, v, slot):
         slot.kind = self.kind
@@ -318,6 +326,8 @@ class NumericListCodec(ListCodec):
         name = ty.elem.name
         self.field, kind, dtype = SCALAR[name]
         self.kind, self.dtype, self.name = _kind(kind), np.dtype(dtype), name
+        if name in wit.INT_RANGES:
+            self.lo, self.hi, self.why = _int_range(name)
 
     def check(self, v):
         if isinstance(v, (str, bytes, Mapping)) or not (isinstance(v, Sequence) or hasattr(v, "__array__")):
@@ -329,13 +339,12 @@ class NumericListCodec(ListCodec):
             items = ListCodec.check(self, v)  # element by element: names the offending one
             return np.array(items, dtype=self.dtype)
         if arr.dtype.kind in "iu" and self.dtype.kind in "iu" and arr.size:
-            lo, hi = wit.INT_RANGES[self.name]
+            lo, hi = self.lo, self.hi
             bad = np.flatnonzero((arr < lo) | (arr > hi))
             if bad.size:
                 i = int(bad[0])
-                raise BadValue(OverflowError, f" = {arr[i]} is out of range for {self.name} ({lo}..{hi})").at(
-                    f"[{i}]"
-                )
+                what = f" = {arr[i]} is out of range for {self.name} ({lo}..{hi}{self.why})"
+                raise BadValue(OverflowError, what).at(f"[{i}]")
         if self.name == "f32" and arr.size:
             big = np.flatnonzero(np.isfinite(arr) & (np.abs(arr) > F32_MAX))
             if big.size:
@@ -650,7 +659,7 @@ NUMERIC = {"s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64"}
 
 def make(ty: wit.WitType, classes: dict | None = None) -> Codec:
     """The codec of a WIT type. Record and enum classes come from `user_types` (one set per component)."""
-    classes = classes if classes is not None else _classes.get()
+    classes = classes if classes is not None else _scope.get()
     if isinstance(ty, wit.Prim):
         return _SCALAR_CODECS.get(ty.name, IntCodec)(ty)
     if isinstance(ty, wit.String):
@@ -678,26 +687,29 @@ def make(ty: wit.WitType, classes: dict | None = None) -> Codec:
     raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
 
 
-class _ClassScope:
-    """The record/enum classes codecs use while one component's codecs are built."""
+class _CodecScope:
+    """What codecs take from the component whose codecs are being built: its record/enum classes, and
+    narrower integer ranges its guest language holds (WIT type -> (lo, hi, why))."""
 
     def __init__(self) -> None:
         self.current: dict[str, type] = {}
+        self.ranges: dict[str, tuple[int, int, str]] = {}
 
     def get(self) -> dict[str, type]:
         return self.current
 
 
-_classes = _ClassScope()
+_scope = _CodecScope()
 
 
-def codecs_for(functions, classes: dict[str, type]) -> list[tuple[list[Codec], Codec | None]]:
-    """Parameter codecs and result codec of each function, with this component's generated classes."""
-    _classes.current = classes
+def codecs_for(functions, classes: dict[str, type], ranges=None) -> list[tuple[list[Codec], Codec | None]]:
+    """Parameter codecs and result codec of each function, with this component's generated classes (and
+    its guest's integer ranges, when narrower than WIT's: values beyond them are refused before the call)."""
+    _scope.current, _scope.ranges = classes, ranges or {}
     try:
         return [([make(t) for _, t in fn.params], make(fn.result) if fn.result else None) for fn in functions]
     finally:
-        _classes.current = {}
+        _scope.current, _scope.ranges = {}, {}
 
 
 # One class per (owning interface, WIT definition): a consumer whose exports use a provider's type

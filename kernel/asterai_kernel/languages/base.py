@@ -83,6 +83,11 @@ class Language(ABC):
         """Whether a trap came from an allocation the memory limit refused (the guest said so on stderr)."""
         return bool(OUT_OF_MEMORY.search(stderr_text))
 
+    def int_ranges(self) -> dict[str, tuple[int, int, str]]:
+        """Integer WIT types whose values this language's guests hold in a narrower range: WIT type ->
+        (lo, hi, why); arguments beyond it are refused before the call instead of trapping in the guest."""
+        return {}
+
     def glue_sources(self) -> tuple[str | Path, ...]:
         """Files that generate this language's glue besides the plugin's module (helper modules, runtimes)."""
         return ()

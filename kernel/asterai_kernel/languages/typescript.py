@@ -6,9 +6,10 @@ cell in 1.3-3 s into a 1.6 MB component (about 3 s more to compile it to machine
 per scalar call. StarlingMonkey (componentize-js 0.23) takes 9-60 s and 12 MB (15-27 s to compile), 25-30 us
 per scalar call, and cannot return a negative s64. `ASTERAI_JS_ENGINE=starlingmonkey` still selects it (exact
 u64 beyond 2^53, the web platform's URL, crypto, ...). QuickJS carries 64-bit integers as doubles: they reach
-the cell as bigint when exact and raise an error otherwise, never a wrong number. Both engines run the same
-entry module and runtime (ts_runtime.js: console, TextEncoder/TextDecoder, errors reported at the cell's
-lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports.
+the cell as bigint when exact; a larger argument from Python is refused before the call (OverflowError, see
+`int_ranges`), and one that arises in the guest raises an error there: never a wrong number. Both engines
+run the same entry module and runtime (ts_runtime.js: console, TextEncoder/TextDecoder, errors reported at
+the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports.
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ def toolchain() -> _Toolchain:
     return _Toolchain(Path(node), Path(shutil.which("npm") or "npm"), modules, fingerprint)
 
 
-def engine_for(cell: ts_types.Cell) -> str:
+SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
+
+
+def engine_for(cell: ts_types.Cell | None) -> str:
     """QuickJS, unless the environment asks for StarlingMonkey."""
     forced = os.environ.get(ENGINE_ENV, "").lower()
     return STARLINGMONKEY if forced in ("starlingmonkey", "sm") else QUICKJS
@@ -96,6 +100,12 @@ class _JsLanguage(Language):
     cell_file = "cell.ts"
     how = "TypeScript"
     supports_use = True
+
+    def int_ranges(self) -> dict[str, tuple[int, int, str]]:
+        if engine_for(None) != QUICKJS:
+            return {}
+        why = "; QuickJS holds 64-bit integers as doubles, exact to 2^53 - 1"
+        return {"s64": (-SAFE_INTEGER, SAFE_INTEGER, why), "u64": (0, SAFE_INTEGER, why)}
 
     def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> ts_types.Cell:
         raise NotImplementedError
