@@ -460,6 +460,7 @@ class Go(Language):
     name = "go"
     aliases = ("golang",)
     supports_use = True  # `--use geo`: package `geo` in the cell (see go_imports)
+    supports_exports = True  # `--exports demo:math/calc`: the same functions exported under that name too
 
     def interface(self, source: str, component: str) -> wit.Interface:
         return self.interface_using(source, component, {})
@@ -494,8 +495,10 @@ class Go(Language):
             go_imports.write_modules(work, job.uses, bridged)
         (work / "go.mod").write_text(go_imports.go_mod(job.uses))
         (work / SOURCE_FILE).write_text(cell_source(job.source, has_package, job.uses))
-        (work / "glue.go").write_text(go_glue.glue(job.iface, found, needs_main=not has_main))
-        (work / "cell.wit").write_text(wit.render_world(job.iface, uses=tuple(job.uses.values())))
+        glue = go_glue.glue(job.iface, found, needs_main=not has_main, declared=job.exports)
+        (work / "glue.go").write_text(glue)
+        world = wit.render_world(job.iface, uses=tuple(job.uses.values()), extra_exports=job.exports)
+        (work / "cell.wit").write_text(world)
         env = go_env()
         t0 = time.perf_counter()
         job.progress("go build (wasip1)...")

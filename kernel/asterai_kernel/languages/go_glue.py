@@ -3,6 +3,8 @@
 Go 1.24+ on wasip1 exports functions with `//go:wasmexport` (scalars only), so each export gets a core
 function `asterai:cells/NAME#fn` taking the flat core values, lifting them into the user's Go types, calling
 the user's function and lowering the result, into a static return area when it does not fit one core value.
+An interface of another package that the cell implements (`--exports demo:math/calc`) gets the same
+functions again under its canonical-ABI names (`demo:math/calc@1.0.0#fn`, `cabi_post_demo:math/...`).
 
 Memory and Go's collector: the host lowers each string and list argument into memory it gets from
 `cabi_export_realloc` (named so because wit-component would otherwise also use it for the preview1 adapter's
@@ -494,7 +496,11 @@ def _store_results(g: _Gen, ex: Export, ret: str) -> list[str]:
     return [f"if err != nil {{ *(*uint8)({_ptr(ret)}) = 1; {err} }} else {{ {ok} }}"]
 
 
-def glue(iface: wit.Interface, exports: list[Export], needs_main: bool) -> str:
+def glue(iface: wit.Interface, exports: list[Export], needs_main: bool,
+         declared: tuple[wit.Interface, ...] = ()) -> str:  # fmt: skip
+    """glue.go: each export as `asterai:cells/NAME#fn`, and again under each interface of another package
+    the cell implements (`--exports demo:math/calc`: `demo:math/calc@1.0.0#fn`, with its own cabi_post_),
+    calling the same function with the same lifting and lowering."""
     ret_size = max([8] + [e.fn.result.size() for e in exports if e.fn.result_indirect()])
     words = wit.align_to(ret_size, 8) // 8
     used = sorted({p for ex in exports for t in [*ex.params, *ex.results] for p in t.packages()})
@@ -506,6 +512,11 @@ def glue(iface: wit.Interface, exports: list[Export], needs_main: bool) -> str:
         prelude = PRELUDE.replace('\t"unsafe"\n)', f'\t"unsafe"\n\n{imports})', 1)
     parts = [prelude, f"var asteraiRet [{words}]uint64\n"]
     parts += [export_function(iface, ex, i, words) for i, ex in enumerate(exports)]
+    index = len(exports)
+    for other in declared:  # the same functions again, under the declared interface's names
+        for ex in exports:
+            parts.append(export_function(other, ex, index, words))
+            index += 1
     if needs_main:
         parts.append(MAIN)
     return "\n".join(parts)
