@@ -119,8 +119,28 @@ class _Helpers:
         raise AssertionError(t.kind)
 
 
-def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str) -> str:
-    """The JavaScript entry module: imports the runtime and the cell, exports the interface object."""
+def export_names(iface: wit.Interface, extra: tuple[wit.Interface, ...] = ()) -> list[str]:
+    """The names the entry module exports its interface object under, one per interface of the world.
+
+    The cell's own `asterai:cells/NAME` is looked up as `camelName` by both engines. An interface of another
+    package (`--exports`) is looked up by componentize-qjs 0.4.5 under its bare name, camelCased (`calc` for
+    `demo:math/calc@1.0.0`), and by componentize-js 0.23 (StarlingMonkey) under its qualified name first
+    (an ES2022 string export name), then the bare one: both are exported. The object is the same for all:
+    `--exports` only accepts an interface the cell implements exactly (`wit.diff`), so an interface whose
+    bare name is the cell's own reads the same functions with the same types.
+    """
+    names = [camel(iface.name)]
+    for other in extra:
+        for name in (camel(other.name), json.dumps(other.qualified)):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str,
+                 extra: tuple[wit.Interface, ...] = ()) -> str:  # fmt: skip
+    """The JavaScript entry module: imports the runtime and the cell, exports the interface object (also
+    under the names of the interfaces of other packages in `extra` that the cell implements, `--exports`)."""
     h = _Helpers(engine)
     functions = []
     for i, ex in enumerate(cell.exports):
@@ -161,7 +181,7 @@ def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str) 
         *h.lines,
         *functions,
         f"const $iface = {{ {members} }};",
-        f"export {{ $iface as {camel(iface.name)} }};",
+        *(f"export {{ $iface as {name} }};" for name in export_names(iface, extra)),
         "",
     ])  # fmt: skip
 
@@ -229,9 +249,11 @@ def use_module(provider: wit.Interface, engine: str) -> str:
 WASI_IMPORTS = ("wasi:cli/stdout@0.2.12", "wasi:cli/stderr@0.2.12", "wasi:cli/exit@0.2.12")
 
 
-def world(iface: wit.Interface, uses: tuple[wit.Interface, ...] = ()) -> str:
-    """The cell's WIT world (with `--use` imports) plus the WASI interfaces the runtime uses."""
-    doc = wit.render_world(iface, uses=uses)
+def world(iface: wit.Interface, uses: tuple[wit.Interface, ...] = (),
+          extra: tuple[wit.Interface, ...] = ()) -> str:  # fmt: skip
+    """The cell's WIT world (with `--use` imports and `--exports` interfaces of other packages) plus the
+    WASI interfaces the runtime uses."""
+    doc = wit.render_world(iface, uses=uses, extra_exports=extra)
     head = f"world {wit.WORLD} {{\n"
     imports = "".join(f"  import {i};\n" for i in WASI_IMPORTS)
     return doc.replace(head, head + imports, 1)

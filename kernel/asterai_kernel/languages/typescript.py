@@ -9,7 +9,8 @@ u64 beyond 2^53, the web platform's URL, crypto, ...). QuickJS carries 64-bit in
 the cell as bigint when exact; a larger argument from Python is refused before the call (OverflowError, see
 `int_ranges`), and one that arises in the guest raises an error there: never a wrong number. Both engines
 run the same entry module and runtime (ts_runtime.js: console, TextEncoder/TextDecoder, errors reported at
-the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports.
+the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports;
+`--exports IFACE` exports the cell's functions under a `wit` cell's interface too (ts_glue.export_names).
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class _JsLanguage(Language):
     cell_file = "cell.ts"
     how = "TypeScript"
     supports_use = True
+    supports_exports = True  # `--exports IFACE`: the same functions, also under the interface's own name
 
     def int_ranges(self) -> dict[str, tuple[int, int, str]]:
         if engine_for(None) != QUICKJS:
@@ -163,11 +165,12 @@ class _JsLanguage(Language):
         work = job.workdir
         (work / self.cell_file).write_text("\n" * ts_types.LINE_OFFSET + job.source.rstrip() + "\n")
         shutil.copyfile(RUNTIME, work / ts_glue.RUNTIME_FILE)
-        (work / "entry.js").write_text(ts_glue.entry_module(job.iface, cell, self.cell_file, engine))
+        extra = tuple(job.exports)
+        (work / "entry.js").write_text(ts_glue.entry_module(job.iface, cell, self.cell_file, engine, extra))
         wit_dir = work / "wit"
         (wit_dir / "deps").mkdir(parents=True)
         uses = getattr(job, "uses", None) or {}
-        (wit_dir / "cell.wit").write_text(ts_glue.world(job.iface, tuple(uses.values())))
+        (wit_dir / "cell.wit").write_text(ts_glue.world(job.iface, tuple(uses.values()), extra))
         alias = {}
         if uses:
             (work / "uses").mkdir()
