@@ -103,6 +103,8 @@ class AsteraiMagics(Magics):
             raise AsteraiError(f"%%asterai {lang.name}: --exports is not available for {lang.name} cells yet")
         options = _lang_options(lang, args)
         iface = lang.interface_using(cell, name, uses)
+        for declared in exports if lang.one_int_type else ():
+            iface = wit.adopt_int_widths(iface, declared)
         for declared in exports:
             problems = wit.diff(declared, iface)
             if problems:

@@ -6,7 +6,7 @@ glue generated for guests lays values out in linear memory by these numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .names import wit_ident
 
@@ -468,6 +468,39 @@ def render_world(iface: Interface, *, bulk: bool = False, uses: tuple[Interface,
 def export_name(iface: Interface, fn: Function) -> str:
     """The core-wasm export name of a function in an exported interface (canonical ABI naming)."""
     return f"{iface.qualified}#{fn.name}"
+
+
+def adopt_int_widths(derived: Interface, declared: Interface) -> Interface:
+    """`derived` with each s64 that stands where `declared` has another integer type given that type: for
+    languages with one integer type (Python's `int`), whose cells implement any declared width."""
+    want = {f.name: f for f in declared.functions}
+    records = {t.name: t for t in declared.types() if isinstance(t, Record)}
+
+    def adopt(have: WitType | None, decl: WitType | None) -> WitType | None:
+        if have == Prim("s64") and isinstance(decl, Prim) and decl.name in INT_RANGES:
+            return decl
+        if isinstance(have, List) and isinstance(decl, List):
+            return List(adopt(have.elem, decl.elem))
+        if isinstance(have, Option) and isinstance(decl, Option):
+            return Option(adopt(have.inner, decl.inner))
+        if isinstance(have, Result) and isinstance(decl, Result):
+            return Result(adopt(have.ok, decl.ok), adopt(have.err, decl.err))
+        if isinstance(have, Tuple) and isinstance(decl, Tuple) and len(have.elems) == len(decl.elems):
+            return Tuple(tuple(adopt(h, d) for h, d in zip(have.elems, decl.elems)))
+        if isinstance(have, Record) and have.name in records:
+            theirs = dict(records[have.name].fields)
+            fields = tuple((n, adopt(t, theirs.get(n))) for n, t in have.fields)
+            return replace(have, fields=fields)
+        return have
+
+    functions = []
+    for fn in derived.functions:
+        other = want.get(fn.name)
+        if other is not None and len(other.params) == len(fn.params):
+            params = tuple((n, adopt(t, d)) for (n, t), (_, d) in zip(fn.params, other.params))
+            fn = replace(fn, params=params, result=adopt(fn.result, other.result))
+        functions.append(fn)
+    return replace(derived, functions=tuple(functions))
 
 
 def diff(declared: Interface, derived: Interface) -> list[str]:

@@ -57,6 +57,8 @@ class Language(ABC):
     supports_use: bool = False
     # Whether the glue can also export interfaces declared in `wit` cells (`--exports`).
     supports_exports: bool = False
+    # One integer type (Python's int, WIT s64) that may implement any width an `--exports` interface declares.
+    one_int_type: bool = False
 
     @abstractmethod
     def interface(self, source: str, component: str) -> Interface:

@@ -556,6 +556,8 @@ class Python(Language):
     aliases = ("py",)
     bulk_twins = True  # big numeric lists and bytes cross as one string block (see python_glue)
     supports_use = True  # `--use geo`: `import geo` in the cell (see python_glue.use_module)
+    one_int_type = True
+    supports_exports = True  # `--exports demo:math/calc`: one more class in the app module (python_glue)
 
     def interface(self, source: str, component: str) -> wit.Interface:
         return self.interface_using(source, component, {})
@@ -587,14 +589,19 @@ class Python(Language):
             check_use_name(name, pip_dir)
         wit_dir = job.workdir / "wit"
         wit_dir.mkdir()
-        (wit_dir / "cell.wit").write_text(wit.render_world(job.iface, bulk=True, uses=tuple(uses.values())))
+        exports = tuple(dict.fromkeys(job.exports))  # `--exports`: the magic checked the cell implements them
+        (wit_dir / "cell.wit").write_text(
+            wit.render_world(job.iface, bulk=True, uses=tuple(uses.values()), extra_exports=exports)
+        )
         base = [str(tc.componentize_py), "-d", str(wit_dir), "-w", wit.WORLD]
-        ifaces = [job.iface] + [b for b in [wit.bulk_interface(job.iface)] if b is not None]
+        ifaces = [job.iface, *[b for b in [wit.bulk_interface(job.iface)] if b is not None], *exports]
         names = python_glue.binding_names(job.workdir, base, ifaces)
+        # the classes of used components' types, where an `--exports` interface has classes of its own
+        used = python_glue.used_type_names(job.workdir, uses, job.iface) if exports and uses else {}
         app_dir = job.workdir / "app"
         app_dir.mkdir()
         (app_dir / f"{APP_MODULE}.py").write_text(
-            python_glue.app_module(job.component, job.source, cell, names)
+            python_glue.app_module(job.component, job.source, cell, names, used)
         )
         for name, provider in uses.items():
             (app_dir / f"{name}.py").write_text(

@@ -5,8 +5,10 @@ module of its own compiled under the file name `<cell NAME>` with one leading bl
 the cell's own line numbers (the magic line is line 1) and, through linecache, its source lines. It then
 imports every module the cell imports below its top level (a call has no file system to import from), and
 defines the class componentize-py calls: one method per export, converting the cell's dataclasses and enums
-to the generated bindings' and back. An exception in a call prints a traceback at the cell's lines and exits
-(a trap without componentize-py's own panic text); `trap_message` reads it back on the host.
+to the generated bindings' and back; and one more class per interface of `--exports`, whose methods call the
+same functions through converters of its own (componentize-py gives each interface its own classes). An
+exception in a call prints a traceback at the cell's lines and exits (a trap without componentize-py's own
+panic text); `trap_message` reads it back on the host.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +46,8 @@ class BindingNames:
 
 
 def binding_names(workdir: Path, base_cmd: list[str], ifaces: list[wit.Interface]) -> list[BindingNames]:
-    """The bindings' class, module, methods and type classes of each exported interface."""
+    """The bindings' class, module, methods and type classes of each exported interface (the cell's own,
+    its bulk twins and those of `--exports`, each with its own classes for its records and enums)."""
     out = workdir / "bindings"
     proc = subprocess.run([*base_cmd, "bindings", str(out)], capture_output=True, text=True)
     if proc.returncode != 0:
@@ -56,28 +60,91 @@ def binding_names(workdir: Path, base_cmd: list[str], ifaces: list[wit.Interface
     exports = out / "wit_world" / "exports"
     protocols = {n.name.lower(): n for n in ast.parse((exports / "__init__.py").read_text()).body
                  if isinstance(n, ast.ClassDef)}  # fmt: skip
+    counts = Counter(i.name for i in ifaces)
     found = []
     for iface in ifaces:
-        protocol = protocols.get(iface.name.replace("-", "").lower())
-        module = iface.name.replace("-", "_")
-        if protocol is None or not (exports / f"{module}.py").exists():
+        module = _export_module(iface, counts[iface.name] > 1, exports)
+        protocol = protocols.get(module.replace("_", "").lower()) if module else None
+        if protocol is None:
             raise RuntimeError(f"unexpected bindings from componentize-py in {out} (interface {iface.name})")
         methods = [n.name for n in protocol.body if isinstance(n, ast.FunctionDef)]
         names = BindingNames(iface, protocol.name, module, methods)
-        classes = [
-            n for n in ast.parse((exports / f"{module}.py").read_text()).body if isinstance(n, ast.ClassDef)
-        ]
         named = [t for t in iface.types() if not t.owner]  # a used component's types are its bindings'
-        if len(classes) != len(named) or len(methods) != len(iface.functions):
+        types = _read_types(exports / f"{module}.py", named)
+        if types is None or len(methods) != len(iface.functions):
             raise RuntimeError(f"unexpected bindings from componentize-py in {out} (interface {iface.name})")
-        for ty, cls in zip(named, classes):
-            if isinstance(ty, wit.Record):
-                attrs = [s.target.id for s in cls.body if isinstance(s, ast.AnnAssign)]
-            else:
-                attrs = [t.id for s in cls.body if isinstance(s, ast.Assign) for t in s.targets]
-            names.types[ty.name] = (cls.name, attrs)
+        names.types = types
         found.append(names)
     return found
+
+
+def _read_types(path: Path, named: list[wit.WitType]) -> dict[str, tuple[str, list[str]]] | None:
+    """The classes a bindings module defines for `named` (the interface's own types, in WIT order): WIT
+    name -> (class, its fields for a record, its members for an enum, its cases' classes for a variant,
+    whose class is the `Union` of those). None if the module does not hold what the WIT says."""
+    body = ast.parse(path.read_text()).body
+    classes = [n for n in body if isinstance(n, ast.ClassDef)]
+    unions = {}  # `Shape = Union[Shape_Circle, Shape_None_]`: the case classes -> `Shape`
+    for n in body:
+        if (
+            isinstance(n, ast.Assign)
+            and isinstance(n.targets[0], ast.Name)
+            and isinstance(n.value, ast.Subscript)
+        ):
+            elts = n.value.slice.elts if isinstance(n.value.slice, ast.Tuple) else [n.value.slice]
+            unions[tuple(ast.unparse(e) for e in elts)] = n.targets[0].id
+    found: dict[str, tuple[str, list[str]]] = {}
+    at = 0
+    for ty in named:
+        if isinstance(ty, wit.Variant):  # a class per case, then their Union
+            cases = [c.name for c in classes[at : at + len(ty.cases)]]
+            at += len(ty.cases)
+            if tuple(cases) not in unions:
+                return None
+            found[ty.name] = (unions[tuple(cases)], cases)
+            continue
+        if at >= len(classes):
+            return None
+        cls = classes[at]
+        at += 1
+        if isinstance(ty, wit.Record):
+            attrs = [s.target.id for s in cls.body if isinstance(s, ast.AnnAssign)]
+        else:
+            attrs = [t.id for s in cls.body if isinstance(s, ast.Assign) for t in s.targets]
+        found[ty.name] = (cls.name, attrs)
+    return found if at == len(classes) else None
+
+
+def used_type_names(workdir: Path, uses: dict[str, wit.Interface], iface: wit.Interface
+                    ) -> dict[str, tuple[str, str, list[str]]]:  # fmt: skip
+    """The classes of the used components' types (`--use`) that the cell's interface `iface` takes, in the
+    bindings of the interfaces they come from: WIT name -> (module, class, fields/members/cases as in
+    `_read_types`). The cell has these classes where an `--exports` interface has its own (_Converters)."""
+    wanted = {t.name: t.owner for t in iface.types() if t.owner}
+    providers = {i.name: i for i in uses.values()}
+    imports = workdir / "bindings" / "wit_world" / "imports"
+    found: dict[str, tuple[str, str, list[str]]] = {}
+    for owner in dict.fromkeys(wanted.values()):
+        module, provider = _ident(owner), providers.get(owner)
+        path = imports / f"{module}.py"
+        named = [t for t in provider.types() if not t.owner or t.owner == owner] if provider else []
+        types = _read_types(path, named) if provider and path.exists() else None
+        if types is None:
+            raise RuntimeError(f"unexpected bindings from componentize-py in {imports} (import {owner})")
+        found.update({n: (module, *types[n]) for n, o in wanted.items() if o == owner and n in types})
+    return found
+
+
+def _export_module(iface: wit.Interface, clash: bool, exports: Path) -> str | None:
+    """The bindings module of an exported interface: its name (`calc`), or, when the world exports two
+    interfaces of that name (component `calc` with `--exports demo:math/calc`), its package's and its name
+    (`asterai_cells_calc`, `demo_math_calc`), as componentize-py names them."""
+    plain = _ident(iface.name)
+    full = _ident(re.sub(r"[:/.-]", "_", iface.package.partition("@")[0]) + "_" + plain)
+    for module in (full, plain) if clash else (plain, full):
+        if (exports / f"{module}.py").exists():
+            return module
+    return None
 
 
 # ---------------------------------------------------------------- `--use`: other components as modules
@@ -128,10 +195,16 @@ class _Converters:
     `into(ty)` turns what componentize-py hands a method into what the cell's function expects; `out(ty)`
     turns what the function returned into what componentize-py lowers (which wants exactly `list`, `tuple`,
     `bytes` and the bindings' enums). Both return None where nothing needs converting.
+
+    componentize-py gives every exported interface classes of its own, so an `--exports` interface's point
+    is not the cell interface's: its methods convert to the cell's dataclasses and enums the same way, and
+    to the classes of the used components' bindings (`used`) where the cell takes those (`geo.Point`).
     """
 
-    def __init__(self, cell: Cell, names: BindingNames, k: int) -> None:
+    def __init__(self, cell: Cell, names: BindingNames, k: int,
+                 used: dict[str, tuple[str, str, list[str]]] | None = None) -> None:  # fmt: skip
         self.cell, self.names, self.k = cell, names, k  # k: the interface's number (its bindings are _b{k})
+        self.used = used or {}  # used components' types: WIT name -> (module, class, attrs), used_type_names
         self.defs: list[str] = []
         self.done: dict[tuple[str, str], str | None] = {}
 
@@ -153,13 +226,17 @@ class _Converters:
             return "_bulk_in_bytes" if ty.elem == wit.Prim("u8") else f"_bulk_in_{_ARRAY[ty.elem.name]}"
         if isinstance(ty, wit.List) and (inner := self.into(ty.elem)):
             return self._fn("in", ty, f"[{inner}(e) for e in x]")
-        if isinstance(ty, wit.Option) and (inner := self.into(ty.inner)):
-            return self._fn("in", ty, f"None if x is None else {inner}(x)")
+        if isinstance(ty, wit.Option):
+            return self._option("in", ty)
         if isinstance(ty, wit.Tuple):
             parts = [self.into(e) for e in ty.elems]
             if any(parts):
                 items = ", ".join(f"{p}(x[{i}])" if p else f"x[{i}]" for i, p in enumerate(parts))
                 return self._fn("in", ty, f"({items},)")
+        if isinstance(ty, wit.Result):
+            return self._result("in", ty)
+        if isinstance(ty, (wit.Record, wit.Enum, wit.Variant)) and ty.name in self.used:
+            return self._used("in", ty)
         if isinstance(ty, wit.Record):
             rec = self.cell.records[ty.name]
             _, attrs = self.names.types[ty.name]
@@ -188,12 +265,16 @@ class _Converters:
         if isinstance(ty, wit.List):
             inner = self.out(ty.elem)
             return self._fn("out", ty, f"[{inner}(e) for e in x]") if inner else "_list"
-        if isinstance(ty, wit.Option) and (inner := self.out(ty.inner)):
-            return self._fn("out", ty, f"None if x is None else {inner}(x)")
+        if isinstance(ty, wit.Option):
+            return self._option("out", ty)
         if isinstance(ty, wit.Tuple):
             parts = [self.out(e) for e in ty.elems]
             items = ", ".join(f"{p}(x[{i}])" if p else f"x[{i}]" for i, p in enumerate(parts))
             return self._fn("out", ty, f"({items},) if _tuple(x, {len(parts)}) else None")
+        if isinstance(ty, wit.Result):
+            return self._result("out", ty)
+        if isinstance(ty, (wit.Record, wit.Enum, wit.Variant)) and ty.name in self.used:
+            return self._used("out", ty)
         if isinstance(ty, wit.Record):
             rec = self.cell.records[ty.name]
             cls, _ = self.names.types[ty.name]
@@ -206,6 +287,44 @@ class _Converters:
             table, cls = f"_OUT{self.k}_{_ident(ty.name)}", self.cell.enums[ty.name].py_name
             return self._fn("out", ty, f"_enum_out({table}, _cell.{cls}, x)")
         return None
+
+    def _option(self, kind: str, ty: wit.Option) -> str | None:
+        inner = (self.into if kind == "in" else self.out)(ty.inner)
+        if not inner:
+            return None
+        if isinstance(ty.inner, wit.Option):  # the outer level of a nested option is a `Some`
+            return self._fn(kind, ty, f"None if x is None else _Some({inner}(x.value))")
+        return self._fn(kind, ty, f"None if x is None else {inner}(x)")
+
+    def _result(self, kind: str, ty: wit.Result) -> str | None:
+        conv = self.into if kind == "in" else self.out
+        ok, err = (conv(t) if t is not None else None for t in (ty.ok, ty.err))
+        if not ok and not err:
+            return None
+        ok_x, err_x = (f"{c}(x.value)" if c else "x.value" for c in (ok, err))
+        return self._fn(kind, ty, f"_Ok({ok_x}) if isinstance(x, _Ok) else _Err({err_x})")
+
+    def _used(self, kind: str, ty: wit.WitType) -> str:
+        """A used component's type in an `--exports` interface: between this interface's classes and the
+        used component's bindings' (same WIT, so the same fields, members and cases, in the same order)."""
+        module, u_cls, u_attrs = self.used[ty.name]
+        b_cls, b_attrs = self.names.types[ty.name]
+        mine, theirs = (f"_b{self.k}", b_cls, b_attrs), (f"_u_{module}", u_cls, u_attrs)
+        (src, _, s_attrs), (dst, d_cls, d_attrs) = (mine, theirs) if kind == "in" else (theirs, mine)
+        conv = self.into if kind == "in" else self.out
+        if isinstance(ty, wit.Record):
+            args = [f"{c}(x.{a})" if (c := conv(t)) else f"x.{a}" for (_, t), a in zip(ty.fields, s_attrs)]
+            return self._fn(kind, ty, f"{dst}.{d_cls}({', '.join(args)})")
+        if isinstance(ty, wit.Enum):
+            return self._fn(kind, ty, f"{dst}.{d_cls}(x.value)")
+        cases = []  # a variant: each case's class -> how to make the other side's
+        for (_, t), s_case, d_case in zip(ty.cases, s_attrs, d_attrs):
+            c = conv(t) if t is not None else None
+            value = "" if t is None else f"{c}(x.value)" if c else "x.value"
+            cases.append(f"{src}.{s_case}: lambda x: {dst}.{d_case}({value})")
+        table = f"_CASES{self.k}_{len(self.defs)}"
+        self.defs.append(f"{table} = {{{', '.join(cases)}}}\n")
+        return self._fn(kind, ty, f"{table}[x.__class__](x)")
 
 
 # array typecodes of numeric WIT types (little-endian, like wasm), for the bulk twins' data
@@ -403,8 +522,10 @@ _METHOD_OUT = """\
 """
 
 
-def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNames]) -> str:
-    """The app module for the cell's interface and its bulk twins (see wit.bulk_twin), if any."""
+def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNames],
+               used: dict[str, tuple[str, str, list[str]]] | None = None) -> str:  # fmt: skip
+    """The app module for the cell's interface, its bulk twins (see wit.bulk_twin), if any, and the
+    interfaces of `--exports`, whose methods call the same functions; `used`: see used_type_names."""
     head = _PRELUDE.format(
         component=component, file=f"<cell {component}>", source=source, exit_code=EXIT_CODE,
         begin=INIT_BEGIN, end=INIT_END, bulk_codecs=_BULK_CODECS, printed_file=PRINTED_FILE,
@@ -416,9 +537,13 @@ def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNa
         )
         for stmt in cell.hoisted:
             parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
+    if any(b.iface.package != wit.PACKAGE for b in bindings):  # `--exports`: see _Converters._option, _result
+        parts.append("\nfrom componentize_py_types import Err as _Err, Ok as _Ok, Some as _Some")
+    for module in sorted({m for m, _, _ in (used or {}).values()}):
+        parts.append(f"from wit_world.imports import {module} as _u_{module}")
     by_fn = {ex.fn.name: ex for ex in cell.exports}
     for k, names in enumerate(bindings):
-        conv = _Converters(cell, names, k)
+        conv = _Converters(cell, names, k, used)
         if names.types:
             parts.append(f"\nfrom wit_world.exports import {names.iface_module} as _b{k}\n")
         for wname, (cls, members) in names.types.items():
