@@ -65,3 +65,31 @@ def test_bad_wit_and_unknown_interfaces(cell):
         cell("wit", "package demo:broken;\ninterface x { add: func(a: s32 -> s32; }\n")
     with pytest.raises(AsteraiError, match="is not declared"):
         cell("rust nope --exports no:such/iface", "pub fn f() -> u32 { 1 }\n")
+
+
+TWO_WIT = """
+package demo:twofold@0.1.0;
+
+interface adder {
+    add: func(a: u32, b: u32) -> u32;
+}
+
+interface namer {
+    name: func() -> string;
+}
+"""
+
+
+def test_an_interface_named_twice_is_exported_once(cell, ns, tmp_path):
+    cell("wit", TWO_WIT)
+    src = 'pub fn add(a: u32, b: u32) -> u32 { a + b }\npub fn name() -> String { "twofold".into() }\n'
+    with pytest.raises(AsteraiError, match="extra     name"):  # exactly: nothing more than adder
+        cell("rust twofold_bad --exports demo:twofold/adder", src)
+    src_a = "pub fn add(a: u32, b: u32) -> u32 { a + b }\n"
+    cell("rust twofold_a --exports demo:twofold/adder --exports adder", src_a)
+    assert ns["twofold_a"].add(2, 2) == 4
+    path = tmp_path / "a.wasm"
+    cell.line(f"export twofold_a {path}")
+    text = subprocess.run([str(wasm_tools()), "component", "wit", str(path)],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert text.count("export demo:twofold/adder@0.1.0;") == 1

@@ -98,7 +98,8 @@ class AsteraiMagics(Magics):
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
         name = self._component_name(lang.name, args.name)
         uses = self._uses(lang, name, args.use)
-        exports = tuple(self.session.declared(e) for e in args.exports or ())
+        found = (self.session.declared(e) for e in args.exports or ())
+        exports = tuple({i.qualified: i for i in found}.values())  # each interface once
         if exports and not lang.supports_exports:
             raise AsteraiError(f"%%asterai {lang.name}: --exports is not available for {lang.name} cells yet")
         options = _lang_options(lang, args)

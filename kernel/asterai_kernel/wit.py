@@ -458,7 +458,11 @@ def render_world(iface: Interface, *, bulk: bool = False, uses: tuple[Interface,
     ifaces = [iface] + ([b] if bulk and (b := bulk_interface(iface)) else [])
     known = {i.name for i in [*uses, *ifaces]}
     body = "\n\n".join(i.render(known) for i in [*uses, *ifaces])
-    foreign = "".join(f"\npackage {i.package} {{\n{i.render()}\n}}\n" for i in extra_exports)
+    packages: dict[str, list[Interface]] = {}  # one block per package: WIT allows no second one
+    for i in extra_exports:
+        packages.setdefault(i.package, []).append(i)
+    foreign = "".join(f"\npackage {p} {{\n" + "\n\n".join(i.render() for i in members) + "\n}\n"
+                      for p, members in packages.items())  # fmt: skip
     lines = "".join(f"  import {wit_ident(i.name)};\n" for i in uses)
     lines += "".join(f"  export {wit_ident(i.name)};\n" for i in ifaces)
     lines += "".join(f"  export {i.qualified};\n" for i in extra_exports)
