@@ -196,6 +196,11 @@ export function fetchText(url: string): string {
     )
 
 
+def test_a_component_cannot_take_the_name_net(cell):
+    with pytest.raises(AsteraiError, match="'net' is the name of functions the notebook provides"):
+        cell("rust net", "pub fn one() -> u32 { 1 }\n")
+
+
 def test_net_is_listed_with_its_wit(cell):
     assert "for --use: net (http_get, http_request, tcp_exchange)" in cell.line("ls")
     assert "tcp-exchange: func(host: string, port: s64, data: list<u8>)" in cell.line("wit net")

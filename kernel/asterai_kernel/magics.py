@@ -143,9 +143,13 @@ class AsteraiMagics(Magics):
     def _component_name(self, lang: str, name: str | None) -> str:
         if name is not None:
             try:
-                return check_component_name(name)
+                check_component_name(name)
             except ValueError as e:
                 raise AsteraiError(str(e)) from None
+            if name in PROVIDERS:  # `--use NAME` must mean one thing
+                raise AsteraiError(f"{name!r} is the name of functions the notebook provides (`%asterai wit "
+                                   f"{name}`); give this component another name")  # fmt: skip
+            return name
         if self.cell_id and self.cell_id in self.names_by_cell:
             return self.names_by_cell[self.cell_id]
         self.counters[lang] += 1
