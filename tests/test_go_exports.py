@@ -12,8 +12,7 @@ import subprocess
 from types import SimpleNamespace
 
 import pytest
-import wasmtime
-from wasmtime.component import Component, Linker
+from plain_host import PlainHost
 
 from asterai_kernel import AsteraiError
 from asterai_kernel.toolchains import wasm_tools
@@ -79,33 +78,15 @@ def test_foreign_export_works_in_a_plain_host(go_calc, cell, tmp_path):
     """Any host of demo:gomath/gocalc can use the component: plain wasmtime-py, no asterai runtime."""
     path = tmp_path / "calc.wasm"
     cell.line(f"export go_calc {path}")
-    engine = wasmtime.Engine()
-    linker = Linker(engine)
-    linker.add_wasip2()
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    instance = linker.instantiate(store, Component.from_file(engine, str(path)))
-    iface = instance.get_export_index(store, IFACE)
-    assert iface is not None
-
-    def func(name):
-        index = instance.get_export_index(store, name, iface)
-        assert index is not None, name
-        return instance.get_func(store, index)
-
-    add, mid, scale = func("add"), func("mid"), func("scale")
-    assert add(store, 40, 2) == 42
-    add.post_return(store)
-    m = mid(store, SimpleNamespace(x=1.0, y=2.0), SimpleNamespace(x=3.0, y=-2.0))
-    mid.post_return(store)
+    host = PlainHost(path)
+    add, mid, scale = (host.func(IFACE, name) for name in ("add", "mid", "scale"))
+    assert add(40, 2) == 42
+    m = mid(SimpleNamespace(x=1.0, y=2.0), SimpleNamespace(x=3.0, y=-2.0))
     assert (m.x, m.y) == (2.0, 0.0)
-    out = scale(store, [SimpleNamespace(x=1.0, y=1.0), SimpleNamespace(x=0.5, y=-4.0)], 3.0)
-    scale.post_return(store)
+    out = scale([SimpleNamespace(x=1.0, y=1.0), SimpleNamespace(x=0.5, y=-4.0)], 3.0)
     assert [(p.x, p.y) for p in out] == [(3.0, 3.0), (1.5, -12.0)]
     # the component's own interface answers too, from the same instance
-    own = instance.get_export_index(store, "asterai:cells/go-calc")
-    own_add = instance.get_func(store, instance.get_export_index(store, "add", own))
-    assert own_add(store, 1, 2) == 3
+    assert host.func("asterai:cells/go-calc", "add")(1, 2) == 3
 
 
 def test_wrong_signature_gives_the_diff(cell):

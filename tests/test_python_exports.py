@@ -11,8 +11,7 @@ import subprocess
 from types import SimpleNamespace
 
 import pytest
-import wasmtime
-from wasmtime.component import Component, Linker
+from plain_host import PlainHost
 
 from asterai_kernel import AsteraiError
 from asterai_kernel.toolchains import wasm_tools
@@ -86,24 +85,17 @@ def test_python_cell_implements_a_declared_interface(pycalc, ns):
 
 def test_the_foreign_export_works_in_any_host(pycalc):
     """Plain wasmtime-py, no asterai: the component is a demo:pymath/pycalc like any other."""
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    linker = Linker(engine)
-    linker.add_wasip2()
-    instance = linker.instantiate(store, Component.from_file(engine, str(pycalc)))
-    iface = instance.get_export_index(store, "demo:pymath/pycalc@1.0.0")
-    assert iface is not None
+    host = PlainHost(pycalc)
 
     def func(name):
-        return instance.get_func(store, instance.get_export_index(store, name, iface))
+        return host.func("demo:pymath/pycalc@1.0.0", name)
 
-    assert func("add")(store, 40, 2) == 42
+    assert func("add")(40, 2) == 42
     a, b = SimpleNamespace(x=1.0, y=2.0), SimpleNamespace(x=3.0, y=6.0)
-    m = func("mid")(store, a, b)
+    m = func("mid")(a, b)
     assert (m.x, m.y) == (2.0, 4.0)
-    assert func("shade")(store, "light", [a]) == "dark-red"
-    assert func("shade")(store, "dark-red", []) is None
+    assert func("shade")("light", [a]) == "dark-red"
+    assert func("shade")("dark-red", []) is None
 
 
 def test_a_wrong_signature_gives_the_diff(cell):
@@ -182,28 +174,21 @@ def test_exports_with_a_used_components_types(cell, ns, tmp_path):
     assert (v.tag, v.value) == ("circle", 1.5)
     cell.line(f"export draw_py {tmp_path / 'draw.wasm'}")
 
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    linker = Linker(engine)
-    linker.add_wasip2()
-    with linker.root() as root, root.add_instance("asterai:cells/geo-shapes-py") as geo:  # geo, by hand
-        geo.add_func("make-spot", lambda _store, x, y: SimpleNamespace(x=x, y=y))
-        geo.add_func("same", lambda _store, s: s)
-    instance = linker.instantiate(store, Component.from_file(engine, str(tmp_path / "draw.wasm")))
-    iface = instance.get_export_index(store, "demo:pyshapes/draw@0.1.0")
+    # geo_shapes_py's functions supplied by hand
+    spot = {"make-spot": lambda _store, x, y: SimpleNamespace(x=x, y=y), "same": lambda _store, s: s}
+    host = PlainHost(tmp_path / "draw.wasm", {"asterai:cells/geo-shapes-py": spot})
 
     def func(name):
-        return instance.get_func(store, instance.get_export_index(store, name, iface))
+        return host.func("demo:pyshapes/draw@0.1.0", name)
 
     flip, paint = func("flip"), func("paint")
     # wasmtime-py hands variants over raw where their cases' Python types tell them apart
-    assert flip(store, None) == 1.5
-    at = flip(store, 2.0)
+    assert flip(None) == 1.5
+    at = flip(2.0)
     assert (at.x, at.y) == (2.0, -2.0)
-    pair = flip(store, at)
+    pair = flip(at)
     assert (pair[0].x, pair[0].y, pair[1]) == (-2.0, 2.0, "dark-red")
-    first, second = paint(store, SimpleNamespace(shape=None, ink="dark-red", size=3.0))
+    first, second = paint(SimpleNamespace(shape=None, ink="dark-red", size=3.0))
     assert (first.shape, first.ink, first.size) == (None, "dark-red", 3.0)
     assert (second.shape, second.ink) == (1.5, "black")
     assert second.size == "was 3.0"  # the err case: a str, where the ok case is a float
@@ -251,12 +236,4 @@ def test_python_int_implements_any_declared_integer_width(cell, ns, tmp_path):
         ns["widths"].widen({"lo": 1, "hi": 10}, [70000])
     path = tmp_path / "widths.wasm"
     cell.line(f"export widths {path}")
-    engine = wasmtime.Engine()
-    linker = Linker(engine)
-    linker.add_wasip2()
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    instance = linker.instantiate(store, Component.from_file(engine, str(path)))
-    iface = instance.get_export_index(store, "demo:pywidths/counter@1.0.0")
-    add = instance.get_func(store, instance.get_export_index(store, "add", iface))
-    assert add(store, -7, 3) == -4
+    assert PlainHost(path).func("demo:pywidths/counter@1.0.0", "add")(-7, 3) == -4

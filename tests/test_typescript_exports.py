@@ -11,8 +11,7 @@ import subprocess
 from types import SimpleNamespace
 
 import pytest
-import wasmtime
-from wasmtime import component as wc
+from plain_host import PlainHost
 
 from asterai_kernel import AsteraiError
 from asterai_kernel.toolchains import wasm_tools
@@ -61,28 +60,11 @@ def exported_wit(cell, name: str, path) -> str:
                           capture_output=True, text=True, check=True).stdout  # fmt: skip
 
 
-def call_foreign(path, *calls: tuple[str, tuple]) -> list:
-    """Calls functions of the component's `demo:tsmath/ts-calc` export as any host of it would: plain
-    wasmtime-py, nothing of asterai's."""
-    engine = wasmtime.Engine()
-    linker = wc.Linker(engine)
-    linker.add_wasip2()
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    instance = linker.instantiate(store, wc.Component.from_file(engine, str(path)))
-    iface = instance.get_export_index(store, QUALIFIED)
-    assert iface is not None, f"no export {QUALIFIED}"
-    results = []
-    for fn_name, args in calls:
-        fn = instance.get_func(store, instance.get_export_index(store, fn_name, iface))
-        results.append(fn(store, *args))
-    return results
-
-
 def check_foreign(path) -> None:
-    added, middle = call_foreign(
-        path, ("add", (2, 3)), ("mid", (SimpleNamespace(x=0.0, y=1.0), SimpleNamespace(x=2.0, y=3.0)))
-    )
+    """Calls the component's `demo:tsmath/ts-calc` export as any host of it would (plain wasmtime-py)."""
+    host = PlainHost(path)
+    added = host.func(QUALIFIED, "add")(2, 3)
+    middle = host.func(QUALIFIED, "mid")(SimpleNamespace(x=0.0, y=1.0), SimpleNamespace(x=2.0, y=3.0))
     assert added == 5
     assert (middle.x, middle.y) == (1.0, 2.0)
 

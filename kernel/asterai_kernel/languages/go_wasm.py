@@ -36,7 +36,8 @@ def _sleb(n: int) -> bytes:
         out.append(b | 0x80)
 
 
-def _read_uleb(data: bytes, i: int) -> tuple[int, int]:
+def _read_leb(data: bytes, i: int, signed: bool = False) -> tuple[int, int]:
+    """A LEB128 number at data[i] (unsigned, or signed) and the index after it."""
     result = shift = 0
     while True:
         b = data[i]
@@ -44,18 +45,7 @@ def _read_uleb(data: bytes, i: int) -> tuple[int, int]:
         result |= (b & 0x7F) << shift
         shift += 7
         if not b & 0x80:
-            return result, i
-
-
-def _read_sleb(data: bytes, i: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            if b & 0x40:
+            if signed and b & 0x40:
                 result -= 1 << shift
             return result, i
 
@@ -65,7 +55,7 @@ def _sections(wasm: bytes) -> list[tuple[int, bytes]]:
     out, i = [], 8
     while i < len(wasm):
         sid = wasm[i]
-        size, j = _read_uleb(wasm, i + 1)
+        size, j = _read_leb(wasm, i + 1)
         out.append((sid, wasm[j : j + size]))
         i = j + size
     return out
@@ -73,7 +63,7 @@ def _sections(wasm: bytes) -> list[tuple[int, bytes]]:
 
 def _vec(body: bytes) -> tuple[int, int]:
     """(count, offset of the first item) of a vector section."""
-    return _read_uleb(body, 0)
+    return _read_leb(body, 0)
 
 
 def _imported_funcs(body: bytes) -> int:
@@ -81,21 +71,21 @@ def _imported_funcs(body: bytes) -> int:
     funcs = 0
     for _ in range(count):
         for _ in range(2):  # module, name
-            n, i = _read_uleb(body, i)
+            n, i = _read_leb(body, i)
             i += n
         kind = body[i]
         i += 1
         if kind == 0:  # func: type index
-            _, i = _read_uleb(body, i)
+            _, i = _read_leb(body, i)
             funcs += 1
         elif kind in (1, 2):  # table (reftype + limits) / memory (limits)
             if kind == 1:
                 i += 1
             flags = body[i]
             i += 1
-            _, i = _read_uleb(body, i)
+            _, i = _read_leb(body, i)
             if flags & 1:
-                _, i = _read_uleb(body, i)
+                _, i = _read_leb(body, i)
         elif kind == 3:  # global: valtype, mutability
             i += 2
         else:
@@ -107,18 +97,18 @@ def _find_space(body: bytes) -> int:
     """The address of the marker in the module's active data segments."""
     count, i = _vec(body)
     for _ in range(count):
-        flags, i = _read_uleb(body, i)
+        flags, i = _read_leb(body, i)
         if flags == 1:  # passive
-            n, i = _read_uleb(body, i)
+            n, i = _read_leb(body, i)
             i += n
             continue
         if flags == 2:
-            _, i = _read_uleb(body, i)
+            _, i = _read_leb(body, i)
         if body[i] != 0x41:
             raise ValueError("a data segment offset that is not i32.const")
-        offset, i = _read_sleb(body, i + 1)
+        offset, i = _read_leb(body, i + 1, signed=True)
         assert body[i] == 0x0B
-        n, i = _read_uleb(body, i + 1)
+        n, i = _read_leb(body, i + 1)
         at = body.find(MARKER, i, i + n)
         if at >= 0:
             return offset + (at - i)

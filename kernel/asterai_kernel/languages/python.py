@@ -589,7 +589,7 @@ class Python(Language):
             check_use_name(name, pip_dir)
         wit_dir = job.workdir / "wit"
         wit_dir.mkdir()
-        exports = tuple(dict.fromkeys(job.exports))  # `--exports`: the magic checked the cell implements them
+        exports = job.exports  # `--exports`: the magic checked that the cell implements them, once each
         (wit_dir / "cell.wit").write_text(
             wit.render_world(job.iface, bulk=True, uses=tuple(uses.values()), extra_exports=exports)
         )
