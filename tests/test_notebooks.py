@@ -194,6 +194,13 @@ def test_cross_language_pipeline_notebook():
     assert out["shared-types"] == (
         "[Token(word='components', score=10), Token(word='unchanged', score=9)]\nTrue True\n"
     )
+    # a hand-written interface, implemented exactly by a Python cell and usable by another host
+    assert out["pricing-wit"] == "declared demo:shop/pricing@1.0.0: total(unit: u32, qty: u16) -> u32\n"
+    assert "exports total(unit: u32, qty: u16) -> u32" in out["pricing-cell"]
+    lines = out["pricing-calls"].splitlines()
+    assert lines[0] == "1000 2250"
+    assert lines[1] == "OverflowError: parameter 'qty' = 70000 is out of range for u16 (0..65535)"
+    assert lines[-1] == "another host: 300"
 
 
 def test_welcome_notebook():
