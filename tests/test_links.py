@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import threading
-import time
 
 import pytest
 
@@ -117,11 +115,9 @@ def test_trap_in_provider_restarts_both_and_names_both(linked, cell, ns):
 
 
 def test_interrupt_and_timeout_inside_a_provider(linked, cell, ns):
-    threading.Timer(0.3, get_session().interrupt).start()
-    t0 = time.monotonic()
+    get_session().interrupt_soon(after=0.1)
     with pytest.raises(KeyboardInterrupt):
         ns["via_spin"]()
-    assert time.monotonic() - t0 < 2
     assert ns["center"]() == 3.0
     cell("rust geo --timeout 0.3", GEO)
     with pytest.raises(Timeout, match="geo.spin"):

@@ -108,11 +108,11 @@ def test_interrupt_stops_a_hanging_network_call(cell, ns, server):
     http_port, _ = server
     silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
     cell("rust waiter --use net --allow-net", FETCHER)
-    threading.Timer(0.5, get_session().interrupt).start()
+    get_session().interrupt_soon(after=0.3)
     t0 = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
         ns["waiter"].shout(silent.getsockname()[1], "anyone?")
-    assert time.perf_counter() - t0 < 5  # not the 30 s socket timeout
+    assert time.perf_counter() - t0 < 25  # the interrupt, not the 30 s socket timeout, ended it
     silent.close()
     assert ns["waiter"].get(f"http://127.0.0.1:{http_port}/again").endswith("/again")
 

@@ -141,7 +141,10 @@ def test_sandbox_network(sandbox_nb):
 
 def test_sandbox_limits_and_interrupt(sandbox_nb):
     out = sandbox_nb["limits"]
-    assert "Timeout after 0.5 s: ran longer than its --timeout of 0.5 s\n16 MiB is fine\n" in out
+    # the printed duration is the machine's (0.5 s idle, more when busy): only its form is fixed
+    assert re.search(
+        r"Timeout after \d+\.\d s: ran longer than its --timeout of 0\.5 s\n16 MiB is fine\n", out
+    )
     assert out.endswith("OutOfMemory: ran out of memory (its limit is 64MiB; raise it with --max-memory)\n")
     assert sandbox_nb["interrupt"] == "stopped; the reader still works: remember the milk\n"
 

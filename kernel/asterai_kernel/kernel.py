@@ -32,9 +32,8 @@ class AsteraiKernel(IPythonKernel):
     def _send_interrupt_children(self):
         # Runs on the control thread. While the main thread is inside wasm, Python's SIGINT handler cannot
         # run until the call returns (never, for a loop): bump the engine's epoch so the guest traps instead.
-        if self.asterai_magics.session.interrupt():
-            return
-        super()._send_interrupt_children()
+        # Otherwise the usual SIGINT, but only while a cell's code runs (see Session.interrupt).
+        self.asterai_magics.session.interrupt(interrupt_python=super()._send_interrupt_children)
 
     def do_shutdown(self, restart):
         self.asterai_magics.session.close()

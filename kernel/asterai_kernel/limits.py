@@ -55,4 +55,6 @@ class DeadlineWatch:
                 for t in due:
                     del self._deadlines[t]
                     self._expired.add(t)
-            self._expire()
+                # Under the lock: a call whose stop() already ran is not expired late, so the bump can only
+                # trap the calls still running (a late bump would trap the next, unrelated call).
+                self._expire()

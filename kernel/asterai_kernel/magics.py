@@ -290,6 +290,8 @@ def register(shell) -> AsteraiMagics:
     magics = AsteraiMagics(shell)
     shell.register_magics(magics)
     shell.events.register("pre_run_cell", magics.pre_run_cell)
+    shell.events.register("pre_execute", magics.session.cell_started)
+    shell.events.register("post_execute", magics.session.cell_finished)
     return magics
 
 
@@ -297,3 +299,5 @@ def unregister(shell) -> None:
     for m in list(shell.magics_manager.registry.values()):
         if isinstance(m, AsteraiMagics):
             shell.events.unregister("pre_run_cell", m.pre_run_cell)
+            shell.events.unregister("pre_execute", m.session.cell_started)
+            shell.events.unregister("post_execute", m.session.cell_finished)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,8 @@ class Session:
         # Bumped whenever an epoch advances: each Store resets its deadline before its next call.
         self.epoch_gen = 0
         self.interrupt_pending = False
+        self.cell_running = False  # between the pre_execute and post_execute events (Session.interrupt)
+        self.python_interrupted = False  # a SIGINT was sent for the running cell
         self.nested_traps: list = []  # links.NestedTrap of providers that trapped under the current call
         self.declarations: dict[str, wit.Interface] = {}  # `%%asterai wit` interfaces, by qualified name
         self.deadlines = DeadlineWatch(self._advance_epochs)
@@ -95,16 +98,42 @@ class Session:
         return self.runtimes[config]
 
     # ---- interrupt: called from the kernel's control thread or a signal watcher ----
-    def interrupt(self) -> bool:
-        """Stop running guest code (the epoch traps it). False when no guest code runs."""
+    # The main thread leaves guest code by decrementing guest_depth and then reading interrupt_pending;
+    # interrupt() sets interrupt_pending and then reads guest_depth. Whichever order the two threads run
+    # in, an interrupt that saw guest code running is seen by that call (a trap, or the check after it
+    # returns), so it ends the cell that was running and never waits for a later one.
+    def interrupt(self, interrupt_python: Callable[[], None] | None = None) -> bool:
+        """Stop running guest code (the epoch traps it); True when it did. Otherwise, while a cell's own
+        code runs, call `interrupt_python` (the kernel's usual SIGINT); between cells, do nothing: a
+        KeyboardInterrupt there would land in the kernel's own code and lose the cell's reply."""
         with self._lock:
-            if self.guest_depth == 0:
-                return False
             self.interrupt_pending = True
-        self._advance_epochs()
+            if self.guest_depth == 0:
+                self.interrupt_pending = False  # not ours to deliver: Python's KeyboardInterrupt is
+                if interrupt_python is not None and self.cell_running:
+                    self.python_interrupted = True
+                    interrupt_python()
+                return False
+            self._advance_epochs_locked()
         if hostfns.serving():  # a host function (say, a network call) is running: stop it like Python
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         return True
+
+    def cell_started(self) -> None:
+        """A new cell runs: an interrupt meant for an earlier one must not end it."""
+        with self._lock:  # waits for an interrupt in progress, so its epoch bump is visible from here on
+            self.interrupt_pending = False
+            self.cell_running = True
+
+    def cell_finished(self) -> None:
+        with self._lock:
+            self.cell_running = False
+            signalled, self.python_interrupted = self.python_interrupted, False
+        if signalled:  # the SIGINT sent while the cell ran may not have reached Python's handler yet
+            try:
+                _check_signals()
+            except KeyboardInterrupt:
+                pass  # meant for the cell that just ended: its reply must still go out
 
     def take_interrupt(self) -> bool:
         with self._lock:
@@ -116,11 +145,38 @@ class Session:
         if self.take_interrupt():
             raise KeyboardInterrupt("interrupted")
 
+    def interrupt_soon(self, after: float = 0.0, give_up: float = 120.0) -> threading.Thread:
+        """Press the stop button from code: once guest code has run for `after` seconds, interrupt it.
+
+        What tests and the tutorials use instead of a timer, which on a busy machine can fire before the
+        guest call even started (and then interrupts Python, or nothing). Gives up after `give_up` seconds
+        without guest code.
+        """
+
+        def press() -> None:
+            deadline = time.monotonic() + give_up
+            while time.monotonic() < deadline:
+                if self.guest_depth == 0:
+                    time.sleep(0.002)
+                    continue
+                time.sleep(after)
+                if self.interrupt():
+                    return
+
+        thread = threading.Thread(target=press, name="asterai-interrupt-soon", daemon=True)
+        thread.start()
+        return thread
+
     def _advance_epochs(self) -> None:
         with self._lock:
-            self.epoch_gen += 1
+            self._advance_epochs_locked()
+
+    def _advance_epochs_locked(self) -> None:
+        # The engines' epochs first, then the generation every Store compares before its next call: a call
+        # that sees the new generation sets its deadline after the bump, so the bump cannot trap it.
         for rt in list(self.runtimes.values()):
             rt.engine.increment_epoch()
+        self.epoch_gen += 1
 
     # ---- building ----
     def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
@@ -314,6 +370,10 @@ class Session:
             live.close()
             live.component.close()
         self.components.clear()
+
+
+def _check_signals() -> None:
+    """A Python-level call: the interpreter runs pending signal handlers on entering it."""
 
 
 _session: Session | None = None
