@@ -193,8 +193,12 @@ def strategy(ty: wit.WitType):
 def check_round_trips(call, ty: wit.WitType, examples: int = 60) -> None:
     """Values drawn for `ty` come back unchanged through the identity function `call`."""
 
+    # No deadline and no too_slow check: hypothesis's own timing verdicts would fail a busy machine.
     @settings(
-        max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(strategy(ty))
     def round_trip(value):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..build import sources
 from ..errors import CompileError
 from ..wit import Interface
 
@@ -91,14 +90,12 @@ class Language(ABC):
         return {}
 
     def glue_sources(self) -> tuple[str | Path, ...]:
-        """Files that generate this language's glue besides the plugin's module (helper modules, runtimes)."""
+        """Files besides Python modules that generate this language's glue (runtimes, build drivers). The
+        plugin's module and every package module it imports are found from its imports."""
         return ()
 
     def glue_fingerprint(self) -> str:
-        """A hash of the plugin's module, its glue sources and the WIT model: changing any of them
-        invalidates builds."""
-        digest = hashlib.sha256()
-        own = (inspect.getsourcefile(type(self)), inspect.getsourcefile(Interface))
-        for path in (*own, *self.glue_sources()):
-            digest.update(Path(path).read_bytes())
-        return digest.hexdigest()[:16]
+        """A hash of the plugin's module, the package modules it imports (directly or not) and its glue
+        sources: changing any of them invalidates builds."""
+        extra = tuple(Path(p) for p in self.glue_sources())
+        return sources.module_fingerprint(type(self).__module__, extra)

@@ -22,7 +22,7 @@ import tree_sitter_go
 from .. import wit
 from ..errors import CompileError
 from ..names import pascal_name, wit_name
-from . import go_glue, go_imports, go_toolchain, go_wasm, treesitter
+from . import go_glue, go_imports, go_wasm, treesitter
 from .base import BuildJob, Language, Progress, check_unique_wit_names
 from .go_glue import GoType
 from .treesitter import Unsupported
@@ -473,9 +473,6 @@ class Go(Language):
                 "capital letter, e.g. `func Add(a, b int32) int32 { return a + b }`."
             )
         return wit.Interface(wit_name(component), tuple(ex.fn for ex in found))
-
-    def glue_sources(self):
-        return tuple(mod.__file__ for mod in (go_glue, go_imports, go_wasm, go_toolchain))
 
     def toolchain_fingerprint(self, progress: Progress) -> str:
         from .go_toolchain import go_toolchain

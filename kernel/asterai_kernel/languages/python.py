@@ -576,9 +576,6 @@ class Python(Language):
     def toolchain_fingerprint(self, progress: Progress) -> str:
         return python_toolchain().fingerprint
 
-    def glue_sources(self):
-        return (python_glue.__file__,)  # the app module's generator
-
     def build(self, job: BuildJob) -> bytes:
         tc = python_toolchain()
         cell = read_cell(job.source, job.uses)

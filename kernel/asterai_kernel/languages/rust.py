@@ -271,9 +271,6 @@ class Rust(Language):
             )
         return wit.Interface(wit_name(component), tuple(ex.fn for ex in found))
 
-    def glue_sources(self):
-        return (rust_glue.__file__, rust_imports.__file__)
-
     def toolchain_fingerprint(self, progress: Progress) -> str:
         from ..toolchains import rust_toolchain
 

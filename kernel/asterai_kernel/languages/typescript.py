@@ -156,7 +156,7 @@ class _JsLanguage(Language):
         return toolchain().fingerprint
 
     def glue_sources(self):
-        return (DRIVER, RUNTIME, HERE / "ts_glue.py", HERE / "ts_types.py", HERE / "ts_jsdoc.py")
+        return (DRIVER, RUNTIME)  # the build driver and the guest runtime (the modules count by import)
 
     def build(self, job: BuildJob) -> bytes:
         tc = toolchain()
