@@ -534,9 +534,8 @@ def test_tutorial_sandbox_trap_and_restart(tutorial):
 
 
 def test_tutorial_standard_library(tutorial):
-    assert "exports top(text: string, n: s64) -> string, spread(xs: list<f64>) -> tuple<f64, f64>" in (
-        tutorial["py-stdlib"]
-    )
+    exports = "exports top(text: string, n: s64) -> string, spread(xs: list<f64>) -> tuple<f64, f64>"
+    assert exports in tutorial["py-stdlib"]
     out = tutorial["py-stdlib-calls"]  # the values, the guest's traceback (stderr), then the trap
     assert out.startswith("[('a', 5), ('b', 2)]\n(4.5, 2.138089935299395)\n")
     assert 'File "<cell wordtools>", line 18, in run' in out
