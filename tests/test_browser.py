@@ -158,7 +158,7 @@ class Page:
     def js(self, script: str, arg=None):
         return self.page.evaluate(script, arg)
 
-    def wait(self, script: str, arg=None, timeout: float = 30) -> None:
+    def wait(self, script: str, arg=None, timeout: float = 60) -> None:
         self.page.wait_for_function(script, arg=arg, timeout=timeout * 1000)
 
     def open(self, name: str) -> None:
@@ -334,7 +334,18 @@ def test_typing_the_magic_switches_a_new_cell(page):
         page.wait(
             "(m) => window.jupyterapp.shell.currentWidget.content.activeCell.model.mimeType === m", mime
         )
-        page.page.wait_for_timeout(100)  # the editor reconfigures on the next frame
+        return state()
+
+    def wait_keywords(keyword: str, **is_keyword: bool) -> dict:
+        """Until the editor has re-highlighted: each word is (or is not) shown as a keyword."""
+        page.wait(
+            """([k, expect]) => {
+                const spans = Array.from(document.querySelectorAll('.jp-mod-active .cm-line span'));
+                return Object.entries(expect).every(
+                    ([w, kw]) => spans.some(s => s.textContent === w && s.className === k) === kw);
+            }""",
+            [keyword, is_keyword],
+        )
         return state()
 
     page.page.locator(".jp-Cell .cm-content").first.click()
@@ -342,8 +353,9 @@ def test_typing_the_magic_switches_a_new_cell(page):
     kb.press("b")  # a new cell below
     kb.press("Enter")
     kb.type("export const answer: number = 42")
-    cell = wait_mime("text/x-ipython")
+    wait_mime("text/x-ipython")
     keyword = keyword_class(page.cells())
+    cell = wait_keywords(keyword, export=False, const=False)
     assert keyword not in classes_of(cell["tokens"], "export") + classes_of(cell["tokens"], "const")
 
     kb.press("Control+Home")
@@ -366,7 +378,8 @@ def test_typing_the_magic_switches_a_new_cell(page):
     kb.press("Control+Home")
     kb.press("Shift+End")
     kb.type("%%asterai rust")  # change the language: `const` stays a keyword, `export` is not Rust's
-    cell = wait_mime("text/x-rustsrc")
+    wait_mime("text/x-rustsrc")
+    cell = wait_keywords(keyword, export=False, const=True)
     assert set(classes_of(cell["tokens"], "const")) == {keyword}
     assert keyword not in classes_of(cell["tokens"], "export")
 
@@ -374,7 +387,8 @@ def test_typing_the_magic_switches_a_new_cell(page):
     kb.press("Shift+End")
     kb.press("Backspace")
     kb.press("Delete")  # the magic line is gone: IPython again
-    cell = wait_mime("text/x-ipython")
+    wait_mime("text/x-ipython")
+    cell = wait_keywords(keyword, export=False, const=False)
     assert cell["source"] == "export const answer: number = 42"
     assert keyword not in classes_of(cell["tokens"], "export") + classes_of(cell["tokens"], "const")
 
@@ -384,7 +398,7 @@ def test_typing_the_magic_switches_a_new_cell(page):
     page.js(SET_SOURCE, sources)
     wait_mime("text/x-go")
     page.page.wait_for_timeout(500)  # a load still pending would land now
-    cell = state()
+    cell = wait_keywords(keyword, func=True)
     assert cell["mime"] == "text/x-go"
     assert set(classes_of(cell["tokens"], "func")) == {keyword}
     # Every name and alias of the table, set as the cell's source one at a time.
@@ -414,7 +428,7 @@ def test_a_widget_renders_and_a_click_reaches_the_kernel(page):
     assert page.kernel_expression("form.forms['triple'][2].value") == "''"
     button.click()
     result = page.page.locator(".jp-OutputArea .widget-html code", has_text="42")
-    result.wait_for(timeout=15_000)  # the result came back from the kernel and is shown in the page
+    result.wait_for(timeout=60_000)  # the result came back from the kernel and is shown in the page
     assert "<code>42</code>" in page.kernel_expression("form.forms['triple'][2].value")
     page.screenshot("widgets.png")
     page.assert_clean()
