@@ -277,7 +277,7 @@ def test_a_comm_message_presses_call_in_a_call_form(kernel):
         "comm_msg", {"comm_id": model_id, "data": {"method": "custom", "content": {"event": "click"}}}
     )
     kc.shell_channel.send(msg)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # bounds a failing run only: the loop ends when the form shows 42
     while time.monotonic() < deadline:
         r = run(kc, "output.value")
         if "42" in r["results"][0]:
