@@ -406,7 +406,8 @@ def test_top_level_code_runs_at_build_time_and_its_errors_are_compile_errors(ip)
         run(ip, "python initfail", source)
     msg = str(info.value)
     assert msg.startswith("initfail: the cell's top-level code failed while the component was built: ")
-    assert "ModuleNotFoundError: No module named 'platformdirs' (at line 3)" in msg
+    assert "ModuleNotFoundError: No module named 'platformdirs': a Python component holds" in msg
+    assert "add `--pip platformdirs` to the magic line" in msg and msg.count("(at line 3)") == 1
     assert 'File "<cell initfail>", line 3, in <module>\n    import platformdirs' in msg
 
 

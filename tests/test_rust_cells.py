@@ -361,3 +361,28 @@ def test_large_components_compile_in_a_worker(tmp_path):
     cwasm = tmp_path / "component.cwasm"
     session._precompile_in_worker(built.wasm_path, cwasm)
     assert Component.deserialize_file(session.engine, str(cwasm)) is not None
+
+
+def test_the_magic_help_documents_every_option(ip):
+    """`%%asterai?` shows the docstring, written from the same parser that reads the magic line."""
+    doc = ip.magics_manager.magics["cell"]["asterai"].__doc__
+    contract = ["--use", "--exports", "--allow-read", "--allow-write", "--env", "--allow-net", "--allow-host",
+                "--timeout", "--fuel", "--max-memory", "--opt", "--force", "--time", "--show-wit", "--pip", "--npm"]  # fmt: skip
+    for option in contract:
+        assert f"  {option} " in doc, option
+    flat = " ".join(doc.split())
+    assert "(python; repeatable)" in flat and "(javascript, typescript; repeatable)" in flat
+
+
+def test_a_cell_runs_through_the_session_without_the_magic():
+    """Front ends other than the magic (a CLI, a widget, tests) make the same one call."""
+    from asterai_kernel.pipeline import CellSpec
+    from asterai_kernel.sandbox import Grants
+    from asterai_kernel.session import get_session
+
+    spec = CellSpec(
+        "rs", "piped", "pub fn twice(x: u32) -> u32 { x * 2 }\n", grants=Grants.parse(timeout="5")
+    )
+    result = get_session().run_cell(spec)
+    assert result.live.name == "piped" and result.live.grants.timeout == 5.0
+    assert result.live.call("twice", (21,), {}) == 42

@@ -13,15 +13,11 @@ from . import wit
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
-from .languages import get_language, supported
+from .languages import LANGUAGES, PLANNED, get_language
 from .names import check_component_name, snake_name
+from .pipeline import CellSpec
 from .sandbox import Grants
 from .session import get_session
-
-NOT_YET: dict[str, str] = {}  # options of the contract not built yet: refused clearly rather than ignored
-# Per-language build options: option -> the languages that take it. They reach the build as BuildJob.options
-# and enter the cache key.
-LANG_OPTIONS = {"pip": ("python",), "npm": ("javascript", "typescript")}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,34 +26,57 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cell_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="%%asterai", add_help=False, allow_abbrev=False)
-    p.add_argument("lang", help=f"one of: {', '.join(supported())}")
-    p.add_argument("name", nargs="?", help="the component's name in the session (a Python identifier)")
-    p.add_argument("--opt", choices=["0", "1", "2", "s"], default="2", help="optimization level")
-    p.add_argument("--force", action="store_true", help="rebuild even if the cache has this cell")
-    p.add_argument("--time", action="store_true", help="print build, load and instantiate timings")
-    p.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
-    p.add_argument("--use", action="append", metavar="NAME[,NAME]", help="call these components' exports")
-    p.add_argument(
-        "--exports", action="append", metavar="IFACE", help="implement a WIT interface from a wit cell"
-    )
-    p.add_argument(
-        "--allow-read", action="append", metavar="HOST[:GUEST]", help="grant a directory, read-only"
-    )
-    p.add_argument(
-        "--allow-write", action="append", metavar="HOST[:GUEST]", help="grant a directory, read-write"
-    )
-    p.add_argument("--env", action="append", metavar="VAR[=VALUE]", help="grant an environment variable")
-    p.add_argument("--allow-net", action="store_true", help="grant network access to any host")
-    p.add_argument(
-        "--allow-host", action="append", metavar="HOST[:PORT]", help="grant network access to this host only"
-    )
-    p.add_argument("--timeout", metavar="SECONDS", help="stop any call running longer")
-    p.add_argument("--fuel", metavar="N", help="stop any call using more fuel (instructions, roughly)")
-    p.add_argument("--max-memory", metavar="SIZE", help="memory limit, e.g. 64MiB (default 512MiB)")
-    p.add_argument("--pip", action="append", metavar="PKG[==VER]", help="bundle a pure-Python package")
-    p.add_argument("--npm", action="append", metavar="PKG[@VER]", help="bundle a pure-JavaScript npm package")
+    """Every option of the cell magic, declared once: it parses the line and writes `%%asterai?`."""
+    p = _Parser(prog="%%asterai", usage="%(prog)s LANG [NAME] [options]", add_help=False, allow_abbrev=False,
+                formatter_class=lambda prog: argparse.HelpFormatter(prog, width=100))  # fmt: skip
+    p.add_argument("lang", metavar="LANG", help="the cell's language (see above)")
+    p.add_argument("name", nargs="?", metavar="NAME",
+                   help="its name in the session, a Python identifier (default LANG_N)")  # fmt: skip
+    build = p.add_argument_group("build")
+    build.add_argument("--opt", choices=["0", "1", "2", "s"], default="2", help="optimization level")
+    build.add_argument("--force", action="store_true", help="rebuild even if the cache has this cell")
+    build.add_argument("--time", action="store_true", help="print build, load and instantiate timings")
+    build.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
+    build.add_argument("--use", action="append", metavar="NAME[,NAME]",
+                       help="call these components' exports from the cell (repeatable)")  # fmt: skip
+    build.add_argument("--exports", action="append", metavar="IFACE",
+                       help="implement a WIT interface declared in a wit cell (repeatable)")  # fmt: skip
+    grants = p.add_argument_group("grants (nothing is granted by default)")
+    grants.add_argument("--allow-read", action="append", metavar="HOST[:GUEST]",
+                        help="grant a directory, read-only (repeatable)")  # fmt: skip
+    grants.add_argument("--allow-write", action="append", metavar="HOST[:GUEST]",
+                        help="grant a directory, read-write (repeatable)")  # fmt: skip
+    grants.add_argument("--env", action="append", metavar="VAR[=VALUE]",
+                        help="grant an environment variable (repeatable)")  # fmt: skip
+    grants.add_argument("--allow-net", action="store_true", help="network access to any host (via --use net)")
+    grants.add_argument("--allow-host", action="append", metavar="HOST[:PORT]",
+                        help="network access to this host only (repeatable)")  # fmt: skip
+    limits = p.add_argument_group("limits")
+    limits.add_argument("--timeout", metavar="SECONDS", help="stop any call running longer")
+    limits.add_argument("--fuel", metavar="N", help="stop any call using more fuel (instructions, roughly)")
+    limits.add_argument("--max-memory", metavar="SIZE", help="memory limit, e.g. 64MiB (default 512MiB)")
+    per_lang = p.add_argument_group("per language")
+    for opt in sorted({opt for lang in LANGUAGES.values() for opt in lang.cell_options}):
+        takers = sorted(lang.name for lang in LANGUAGES.values() if opt in lang.cell_options)
+        metavar, text = LANGUAGES[takers[0]].cell_options[opt]
+        per_lang.add_argument(f"--{opt}", action="append", metavar=metavar,
+                              help=f"{text} ({', '.join(takers)}; repeatable)")  # fmt: skip
     return p
+
+
+def _language_line() -> str:
+    kinds = [(lang.name, lang.aliases) for lang in LANGUAGES.values()] + list(PLANNED.items())
+    return ", ".join(f"{name} ({', '.join(aliases)})" if aliases else name for name, aliases in kinds)
+
+
+_CELL_DOC = """Compile this cell into a WebAssembly component and bind its exports.
+
+LANG: {languages}.
+{coming} are coming; `wit` cells declare interfaces and build nothing. The kernel_info reply lists the
+languages this kernel builds (`asterai.languages`); in JupyterLab the cell is highlighted in LANG (Python's
+highlighting comes back when the magic line goes).
+
+{usage}"""
 
 
 @magics_class
@@ -76,69 +95,39 @@ class AsteraiMagics(Magics):
     # ---- %%asterai ----
     @cell_magic
     def asterai(self, line: str, cell: str):
-        """Compile this cell into a WebAssembly component and bind its exports.
-
-        %%asterai LANG [NAME] [--opt 0|1|2|s] [--force] [--time] [--show-wit]
-
-        LANG: rust (rs), python (py), javascript (js), typescript (ts), c, cpp (c++), go (golang), zig, wit.
-        The kernel_info reply lists those this kernel builds now (`asterai.languages`); in JupyterLab
-        the cell is highlighted in LANG (Python's highlighting comes back when the magic line goes).
-        """
         args = _cell_parser().parse_args(shlex.split(line))
         if args.lang == "wit":
             return self._declare(cell)
-        used = [opt for opt in NOT_YET if getattr(args, opt) not in (None, False)]
-        if used:
-            raise AsteraiError(
-                f"%%asterai: {NOT_YET[used[0]]} is not available yet in this version "
-                f"(option --{used[0].replace('_', '-')})."
-            )
         lang = get_language(args.lang)
         grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net or args.allow_host,
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
-        name = self._component_name(lang.name, args.name)
-        uses = self._uses(lang, name, args.use)
-        found = (self.session.declared(e) for e in args.exports or ())
-        exports = tuple({i.qualified: i for i in found}.values())  # each interface once
-        if exports and not lang.supports_exports:
-            raise AsteraiError(f"%%asterai {lang.name}: --exports is not available for {lang.name} cells yet")
-        options = _lang_options(lang, args)
-        iface = lang.interface_using(cell, name, uses)
-        for declared in exports if lang.one_int_type else ():
-            iface = wit.adopt_int_widths(iface, declared)
-        for declared in exports:
-            problems = wit.diff(declared, iface)
-            if problems:
-                head = f"--exports {declared.qualified}: this cell does not implement it exactly:"
-                raise AsteraiError("\n  ".join([head, *problems]))
-        if args.show_wit:
-            print(wit.render_world(iface, uses=tuple(uses.values()), extra_exports=exports))
-        built = self.session.build(
-            lang, name, cell, iface, opt=args.opt, force=args.force, progress=_progress,
-            uses=uses, exports=exports,
-            options=options,
+        options = {opt: getattr(args, opt) for lang_ in LANGUAGES.values() for opt in lang_.cell_options}
+        spec = CellSpec(
+            lang=lang.name, name=self._component_name(lang.name, args.name), source=cell, opt=args.opt,
+            force=args.force, uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants,
+            options={opt: value for opt, value in options.items() if value},
         )  # fmt: skip
-        replacing = name in self.session.components
-        live = self.session.install(name, lang, iface, built, grants, uses)
-        self._bind(name, live)
-        print(_summary(live, replacing))
-        if replacing and self.session.consumers_of(name):
-            print(self.session.relink_report(live))
+        result = self.session.run_cell(spec, progress=_progress, on_wit=print if args.show_wit else None)
+        live = result.live
+        self._bind(spec.name, live)
+        print(_summary(live, result.replaced))
+        if result.relinked:
+            print(result.relinked)
         if args.time:
             t = live.timings
             print(f"  build {t.build * 1e3:.0f} ms{' (cached)' if t.cached else ''}, "
                   f"load {t.load * 1e3:.1f} ms, instantiate {t.instantiate * 1e3:.1f} ms")  # fmt: skip
 
+    asterai.__doc__ = _CELL_DOC.format(
+        languages=_language_line(),
+        coming=", ".join(name for name in PLANNED if name != "wit"),
+        usage=_cell_parser().format_help(),
+    )
+
     def _declare(self, source: str) -> None:
         for iface in self.session.declare(source):
             fns = ", ".join(f"{f.name}{f.signature()[4:]}" for f in iface.functions)
             print(f"declared {iface.qualified}: {fns}")
-
-    def _uses(self, lang, name: str, specs: list[str] | None) -> dict:
-        names = [n.strip() for spec in specs or () for n in spec.split(",") if n.strip()]
-        if names and not lang.supports_use:
-            raise AsteraiError(f"%%asterai {lang.name}: --use is not available for {lang.name} cells yet")
-        return self.session.providers(names, name)
 
     def _component_name(self, lang: str, name: str | None) -> str:
         if name is not None:
@@ -253,18 +242,6 @@ class AsteraiMagics(Magics):
             if isinstance(ns.get(key), (ComponentHandle, ExportProxy)):
                 ns.pop(key, None)
         print(f"removed {name}")
-
-
-def _lang_options(lang, args) -> dict:
-    """The language-specific options given (e.g. {"pip": ["attrs==25.3.0"]}); refused for other languages."""
-    options = {}
-    for opt, langs in LANG_OPTIONS.items():
-        value = getattr(args, opt)
-        if value:
-            if lang.name not in langs:
-                raise AsteraiError(f"%%asterai {lang.name}: --{opt} is for {' and '.join(langs)} cells")
-            options[opt] = value
-    return options
 
 
 def _progress(message: str) -> None:

@@ -26,6 +26,7 @@ from .handles import ExportProxy
 from .hostfns import PROVIDERS
 from .languages.base import BuildJob, Language, Progress
 from .limits import DeadlineWatch
+from .pipeline import CellResult, CellSpec, run_cell
 from .sandbox import Grants
 from .wit_json import declare
 
@@ -177,6 +178,12 @@ class Session:
         for rt in list(self.runtimes.values()):
             rt.engine.increment_epoch()
         self.epoch_gen += 1
+
+    # ---- a cell, start to end ----
+    def run_cell(self, spec: CellSpec, progress: Progress = lambda msg: None,
+                 on_wit: Callable[[str], None] | None = None) -> CellResult:  # fmt: skip
+        """Build (or take from the cache) the component of one cell and make it live: see pipeline."""
+        return run_cell(self, spec, progress, on_wit)
 
     # ---- building ----
     def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,

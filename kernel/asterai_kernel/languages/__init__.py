@@ -13,8 +13,9 @@ LANGUAGES: dict[str, Language] = {
     lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go()]
 }
 
-# Languages the contract names; those not in LANGUAGES yet are refused with a clear message.
-PLANNED = ["python", "javascript", "typescript", "c", "cpp", "go", "zig", "wit"]
+# Cell kinds the contract names besides LANGUAGES, with their aliases: languages not built yet (refused with a
+# clear message) and `wit`, which declares interfaces and builds nothing.
+PLANNED: dict[str, tuple[str, ...]] = {"c": (), "cpp": ("c++",), "zig": (), "wit": ()}
 
 
 def supported() -> list[str]:
@@ -26,7 +27,7 @@ def get_language(name: str) -> Language:
     for lang in LANGUAGES.values():
         if name == lang.name or name in lang.aliases:
             return lang
-    if name in PLANNED:
+    if any(name == planned or name in aliases for planned, aliases in PLANNED.items()):
         raise AsteraiError(
             f"%%asterai {name}: this language is not available yet in this version. "
             f"Supported now: {', '.join(supported())}."

@@ -58,6 +58,9 @@ class Language(ABC):
     supports_exports: bool = False
     # One integer type (Python's int, WIT s64) that may implement any width an `--exports` interface declares.
     one_int_type: bool = False
+    # Build options only this language's cells take: option -> (metavar, help). Repeatable; they reach the
+    # build as BuildJob.options and enter the cache key.
+    cell_options: dict[str, tuple[str, str]] = {}
 
     @abstractmethod
     def interface(self, source: str, component: str) -> Interface:

@@ -557,6 +557,7 @@ class Python(Language):
     bulk_twins = True  # big numeric lists and bytes cross as one string block (see python_glue)
     supports_use = True  # `--use geo`: `import geo` in the cell (see python_glue.use_module)
     one_int_type = True
+    cell_options = {"pip": ("PKG[==VER]", "bundle a pure-Python package from PyPI")}
     supports_exports = True  # `--exports demo:math/calc`: one more class in the app module (python_glue)
 
     def interface(self, source: str, component: str) -> wit.Interface:

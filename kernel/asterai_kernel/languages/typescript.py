@@ -102,6 +102,7 @@ class _JsLanguage(Language):
     how = "TypeScript"
     supports_use = True
     supports_exports = True  # `--exports IFACE`: the same functions, also under the interface's own name
+    cell_options = {"npm": ("PKG[@VER]", "bundle a pure-JavaScript package from npm")}
 
     def int_ranges(self) -> dict[str, tuple[int, int, str]]:
         if engine_for(None) != QUICKJS:
