@@ -22,7 +22,7 @@ from wasmtime.component import Component, Instance
 from . import values, wit
 from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout
 from .languages.base import Language
-from .links import NestedTrap, _new_error, consumer_linker
+from .links import NestedTrap, consumer_linker, new_error
 from .names import snake_name
 from .sandbox import Grants, format_size
 from .values import VAL
@@ -361,7 +361,7 @@ class LiveComponent:
                 self, snake_name(export.fn.name), message, detail, timed_out, session.interrupt_pending
             )
         )
-        return _new_error(f"{self.name}.{snake_name(export.fn.name)} trapped: {message}")
+        return new_error(f"{self.name}.{snake_name(export.fn.name)} trapped: {message}")
 
     def trapped(self, fn_name: str, error: wasmtime.WasmtimeError, timed_out: bool = False):
         """Turn a trap into the exception that says why, after restarting only this component."""
@@ -465,7 +465,7 @@ def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
         else:
             lines.append(f"    {a} = check({i}, {a})")
         field_name, kind, _ = values.SCALAR[t.name]
-        slots[i].kind = values._kind(kind)
+        slots[i].kind = values.kind_code(kind)
         env[f"u{i}"] = slots[i].of
         value = f"ord({a})" if t.name == "char" else a
         lines.append(f"    u{i}.{field_name} = {value}")

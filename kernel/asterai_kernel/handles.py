@@ -18,7 +18,7 @@ class ExportProxy:
         self._session = session
         self._component = component
         self._fn = fn_name
-        self._owner = None  # the LiveComponent whose export `fast` calls; set by the session
+        self._owner = None  # the LiveComponent whose export `fast` calls (attach, detach)
         self.fast = self._unavailable
         self.__name__ = snake_name(fn_name)
         self.__qualname__ = f"{component}.{self.__name__}"
@@ -34,6 +34,20 @@ class ExportProxy:
 
     def __call__(self, *args, **kwargs):
         return self.fast(*args, **kwargs)
+
+    @property
+    def function_name(self) -> str:
+        """The export's WIT name."""
+        return self._fn
+
+    def attach(self, live) -> None:
+        """Calls go to this live component's export from now on, by its fast path."""
+        self._owner, self.fast = live, live.exports[self._fn].fast
+
+    def detach(self, live) -> None:
+        """`live` went down: calls take the general path, which raises the clear error."""
+        if self._owner is live:
+            self._owner, self.fast = None, self._unavailable
 
     def _unavailable(self, *args, **kwargs):
         """While the component is removed or down: the general path raises the clear error."""
@@ -142,3 +156,14 @@ class ComponentHandle:
             return f"<asterai component {self._name!r}: {e}>"
         fns = ", ".join(f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions)
         return f"<asterai component {self._name} ({live.language.name}): {fns}>"
+
+
+# A handle's attributes are its component's exports, so what front ends need of it are functions, not
+# attributes that an export could shadow.
+def component_name(handle: ComponentHandle) -> str:
+    return handle._name
+
+
+def live_component(handle: ComponentHandle):
+    """The handle's LiveComponent now (raises the clear error when it was removed or is down)."""
+    return handle._live

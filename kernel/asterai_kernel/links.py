@@ -39,7 +39,7 @@ class NestedTrap:
     interrupted: bool
 
 
-def _new_error(message: str) -> int:
+def new_error(message: str) -> int:
     return ctypes.cast(ffi.wasmtime_error_new(message.encode()), ctypes.c_void_p).value
 
 
@@ -67,7 +67,7 @@ class Forwarder:
 
     def _fail(self, message: str) -> int:
         self.session.nested_traps.append(NestedTrap(None, self.fn.name, message, message, False, False))
-        return _new_error(message)
+        return new_error(message)
 
     def _mismatch(self, export) -> str:
         # The types' definitions count too: a record that gained a field keeps the signature's text.
@@ -100,7 +100,7 @@ def _forward(env, context, ty, args, nargs, results, nresults):
     try:
         return forwarder(args, nargs, results, nresults)
     except BaseException as e:  # nothing may unwind into wasmtime
-        return _new_error(f"asterai: forwarding to another component failed: {type(e).__name__}: {e}")
+        return new_error(f"asterai: forwarding to another component failed: {type(e).__name__}: {e}")
 
 
 @ctypes.CFUNCTYPE(None, ctypes.c_void_p)

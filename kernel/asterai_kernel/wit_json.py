@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import wit
 from .errors import AsteraiError
+from .toolchains import wasm_tools
 
 _PRIMS = {"bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64", "char"}
 WASI_PREFIXES = ("wasi:",)
@@ -25,8 +26,6 @@ class ExportedInterface:
 
 
 def resolve_of(path: Path) -> dict:
-    from .toolchains import wasm_tools
-
     proc = subprocess.run([str(wasm_tools()), "component", "wit", "--json", str(path)], capture_output=True,
                           text=True)  # fmt: skip
     if proc.returncode != 0:
@@ -119,8 +118,6 @@ def component_exports(path: Path) -> tuple[list[ExportedInterface], list[str]]:
 def declare(text: str) -> list[wit.Interface]:
     """The interfaces of a `%%asterai wit` cell's package, checked by wasm-tools."""
     import tempfile
-
-    from .toolchains import wasm_tools
 
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "cell.wit").write_text(text)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
@@ -42,3 +43,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass
+class BuildResult:
+    """A component in the cache, and whether this request built it."""
+
+    wasm_path: Path
+    built_seconds: float  # 0.0 on a cache hit
+    cached: bool

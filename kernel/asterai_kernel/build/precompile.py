@@ -16,6 +16,7 @@ from pathlib import Path
 from wasmtime.component import Component
 
 from ..build.cache import write_atomic
+from ..engine import EngineConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +25,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--fuel", action="store_true")
     args = parser.parse_args(argv)
-    from ..session import EngineConfig
-
     engine = EngineConfig(consume_fuel=args.fuel).build()
     component = Component(engine, args.wasm.read_bytes())
     write_atomic(args.out, component.serialize())

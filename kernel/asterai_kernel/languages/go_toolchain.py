@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .. import pins
 from ..build.cache import cache_dir, write_atomic
 from ..errors import ToolchainMissing
 
-JCO = ("@bytecodealliance/jco", "1.35.0")
+JCO = pins.JCO
 ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 SETUP = "asterai setup go"
 # Packages whose wasm build the set-up compiles once into Go's cache, so a first cell is quick.

@@ -446,10 +446,10 @@ def _guest_python(version: str) -> str:
 
 
 def python_toolchain() -> PythonToolchain:
-    from ..toolchains import LANGS, _dist_version, find_executable
+    from ..toolchains import LANGS, dist_version, find_executable
 
     exe = find_executable("componentize-py")
-    version = _dist_version("componentize-py")
+    version = dist_version("componentize-py")
     if exe is None or not version:
         raise ToolchainMissing(
             "Python cells need componentize-py, which is not installed. Install it with:\n    "

@@ -196,7 +196,7 @@ def _coerce(val: str, have: str, want: str) -> str:
     return f"f64::from_bits({val} as u64)"  # want f64, have i64
 
 
-class _Gen:
+class RustGen:
     """Emits Rust expressions and statements; `tmp()` makes unique local names."""
 
     def __init__(self, rust: dict[str, RustType]) -> None:
@@ -250,7 +250,7 @@ class _Gen:
         assert isinstance(ty, wit.Prim), ty
         if ty.name == "char":
             return f"({val} as u32 as i32)"
-        return f"({val} as {_CORE[ty.flat()[0]]})"
+        return f"({val} as {CORE[ty.flat()[0]]})"
 
     # ---- values in linear memory ----
     def load(self, ty: wit.WitType, ptr: str) -> str:
@@ -393,11 +393,11 @@ class _Gen:
         return f"{rt.path}::{name}({', '.join(parts)})", f"let {x} = ({', '.join(parts)},); "
 
 
-_CORE = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
+CORE = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
 
 
 def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str, RustType]) -> str:
-    g = _Gen(rust)
+    g = RustGen(rust)
     fn = ex.fn
     name = wit.export_name(iface, fn)
     lines: list[str] = []
@@ -411,7 +411,7 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
         flat_names, core, lifted = [], [], []
         for i, p in enumerate(ex.params):
             vals = [f"p{i}_{j}" for j in range(len(p.ty.flat()))]
-            core += [f"{v}: {_CORE[f]}" for v, f in zip(vals, p.ty.flat())]
+            core += [f"{v}: {CORE[f]}" for v, f in zip(vals, p.ty.flat())]
             flat_names += vals
             lifted.append(g.lift_flat(p.ty, vals))
         core_params = ", ".join(core)
@@ -428,7 +428,7 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
         lines.append(g.store(fn.result, "r", "ret"))
         lines.append("ret as i32")
     else:
-        ret = f" -> {_CORE[fn.result.flat()[0]]}"
+        ret = f" -> {CORE[fn.result.flat()[0]]}"
         lines.append(f"let r = {call};")
         lines.append(g.lower_flat_single(fn.result, "r"))
     body = "\n        ".join(lines)
@@ -437,7 +437,7 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
         f'    unsafe extern "C" fn export_{index}({core_params}){ret} {{\n'
         f"        init();\n        {body}\n    }}\n"
     )
-    if fn.result_indirect() and _owns_memory(fn.result):
+    if fn.result_indirect() and owns_memory(fn.result):
         # Loading the result back takes ownership of what it points to; dropping it frees it.
         stored = wit.String() if isinstance(fn.result, wit.Bulk) else fn.result  # a bulk result is its text
         out += (
@@ -448,14 +448,14 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
     return out
 
 
-def _owns_memory(ty: wit.WitType | None) -> bool:
+def owns_memory(ty: wit.WitType | None) -> bool:
     """Whether a stored value points at heap memory that cabi_post must free."""
     if isinstance(ty, (wit.String, wit.List, wit.Bulk)):
         return True
     if isinstance(ty, (wit.Tuple, wit.Record)):
-        return any(_owns_memory(t) for t in _Gen._elems(ty))
+        return any(owns_memory(t) for t in RustGen._elems(ty))
     if isinstance(ty, wit._Cases):
-        return any(_owns_memory(t) for t in ty.payloads())
+        return any(owns_memory(t) for t in ty.payloads())
     return False
 
 

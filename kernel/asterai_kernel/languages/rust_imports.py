@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import wit
 from ..errors import CompileError
 from ..names import pascal_name, snake_name, wit_ident
-from .rust_glue import _CORE, PLAIN, RUST_PRIMS, RustType, _Gen, _owns_memory
+from .rust_glue import CORE, PLAIN, RUST_PRIMS, RustGen, RustType, owns_memory
 
 RUST_KEYWORDS = frozenset(
     """as async await break const continue crate dyn else enum extern false fn for if impl in let loop
@@ -35,12 +35,12 @@ def _widen(val: str, have: str, want: str) -> str:
     return f"({val}.to_bits() as i64)"  # f64 in an i64 slot
 
 
-class _ImportGen(_Gen):
+class _ImportGen(RustGen):
     def lower_flat(self, ty: wit.WitType, val: str, out: list[str]) -> list[str]:
         """Statements appended to `out` that move `val` into flat core values; returns their names."""
         if isinstance(ty, wit.Prim):
             v = self.tmp("f")
-            cast = f"{val} as u32 as i32" if ty.name == "char" else f"{val} as {_CORE[ty.flat()[0]]}"
+            cast = f"{val} as u32 as i32" if ty.name == "char" else f"{val} as {CORE[ty.flat()[0]]}"
             out.append(f"let {v} = {cast};")
             return [v]
         if isinstance(ty, (wit.String, wit.List)):
@@ -179,7 +179,7 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
             body.append(g.store(t, _owned(t, n), f"args.add({off})"))
         core_params.append("args: i32")
         args.append("args as i32")
-        if _owns_memory(layout):
+        if owns_memory(layout):
             cleanup.append(f"drop({g.load(layout, 'args')});")
         cleanup.append(f"free(args as i32, {layout.size()}, {layout.align()});")
     else:
@@ -188,9 +188,9 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
                 vals = [f"{n}.as_ptr() as i32", f"{n}.len() as i32"]
             else:
                 vals = g.lower_flat(t, _owned(t, n), body)
-                if _owns_memory(t):
+                if owns_memory(t):
                     cleanup.append(f"drop({g.lift_flat(t, vals)});")
-            core_params += [f"a{len(core_params) + k}: {_CORE[f]}" for k, f in enumerate(t.flat())]
+            core_params += [f"a{len(core_params) + k}: {CORE[f]}" for k, f in enumerate(t.flat())]
             args += vals
     ret = ""
     if fn.result is not None and fn.result_indirect():
@@ -200,7 +200,7 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
         call_stmt = "import({args});"
         lift = g.load(fn.result, "(ret.as_ptr() as *const u8)")
     elif fn.result is not None:
-        ret = f" -> {_CORE[fn.result.flat()[0]]}"
+        ret = f" -> {CORE[fn.result.flat()[0]]}"
         call_stmt = "let r = import({args});"
         lift = g.lift_flat(fn.result, ["r"])
     else:

@@ -184,7 +184,7 @@ def to_typescript(source: str) -> _Out:
                                    f"`{pname}` must be a plain name.")  # fmt: skip
             tag, optional = by_name.get(pname, (None, False))
             if tag is None or tag.type is None:
-                raise CompileError(f"line {line}: {ts_types._missing_type(name, pname, 'JavaScript')}")
+                raise CompileError(f"line {line}: {ts_types.missing_type(name, pname, 'JavaScript')}")
             optional = optional or tag.type.endswith("=")
             parts.append(f"{pname}{'?' if optional else ''}: {_ts_type(tag.type)}")
         returns = next((t for t in tags if t.name in ("returns", "return")), None)
@@ -192,7 +192,7 @@ def to_typescript(source: str) -> _Out:
             if comment is None:
                 raise CompileError(f"line {line}: `export function {name}` has no JSDoc types. Annotate it, "
                                    f"e.g.\n{_example(name, params)}")  # fmt: skip
-            raise CompileError(f"line {line}: {ts_types._missing_return(name, 'JavaScript')}")
+            raise CompileError(f"line {line}: {ts_types.missing_return(name, 'JavaScript')}")
         doc = _description(comment)
         if doc:
             out.add(f"/** {doc} */", line)
@@ -226,6 +226,6 @@ def read_cell(source: str, uses: dict | None = None) -> ts_types.Cell:
     ts = "\n".join(out.lines)
     root = parser().parse(ts.encode()).root_node
     if root.has_error:  # the JSDoc type text itself is malformed
-        bad = ts_types._first_error(root)
+        bad = ts_types.first_error(root)
         raise CompileError(f"line {out.line_of(bad)}: cannot read the JSDoc type near `{text(bad)[:40]}`")
     return ts_types.read_cell(ts, "JavaScript", out.line_of, uses)

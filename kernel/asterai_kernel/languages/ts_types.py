@@ -21,7 +21,7 @@ from ..errors import CompileError
 from ..names import pascal_name, wit_name
 from . import treesitter
 from .treesitter import Unsupported, text
-from .treesitter import first_error as _first_error
+from .treesitter import first_error as first_error
 
 # The cell's code is written after one blank line, so a parser's line numbers are the cell's (magic = line 1).
 LINE_OFFSET = 1
@@ -440,7 +440,7 @@ def _error(line: int, message: str) -> CompileError:
 
 def syntax_check(root, line_of: Callable) -> None:
     if root.has_error:
-        bad = _first_error(root)
+        bad = first_error(root)
         what = f"missing `{bad.type}`" if bad.is_missing else f"near `{_short(text(bad), 40)}`"
         raise _error(line_of(bad), f"syntax error {what}")
 
@@ -509,7 +509,7 @@ def read_export(name: str, fn, stmt, types: Types, line_of: Callable, how: str =
             raise _error(line_of(p), f"{label}: parameter `{_short(pname)}` must be a plain name and a type.")
         annotation = p.child_by_field_name("type")
         if annotation is None:
-            raise _error(line_of(p), _missing_type(name, pname, how))
+            raise _error(line_of(p), missing_type(name, pname, how))
         try:
             ty = types.map(annotation.named_children[0])
         except Unsupported as e:
@@ -524,7 +524,7 @@ def read_export(name: str, fn, stmt, types: Types, line_of: Callable, how: str =
         params.append((pname, ty))
     ret = fn.child_by_field_name("return_type")
     if ret is None:
-        raise _error(line, _missing_return(name, how))
+        raise _error(line, missing_return(name, how))
     ret_node = ret.named_children[0] if ret.type == "type_annotation" else ret
     result = None
     if not _is_void(ret_node):
@@ -549,7 +549,7 @@ def read_export(name: str, fn, stmt, types: Types, line_of: Callable, how: str =
     return Export(name, function, params, result, top, line)
 
 
-def _missing_type(fn: str, param: str, how: str) -> str:
+def missing_type(fn: str, param: str, how: str) -> str:
     if how == "JavaScript":
         return (
             f"`export function {fn}`: parameter `{param}` has no type. Annotate it with JSDoc, e.g.\n"
@@ -558,7 +558,7 @@ def _missing_type(fn: str, param: str, how: str) -> str:
     return f"`export function {fn}`: parameter `{param}` has no type; write e.g. `{param}: number`."
 
 
-def _missing_return(fn: str, how: str) -> str:
+def missing_return(fn: str, how: str) -> str:
     if how == "JavaScript":
         return (
             f"`export function {fn}` has no @returns: say what it returns, e.g. `@returns {{number}}` "

@@ -1,0 +1,39 @@
+"""The wasmtime Engines of a session: their configuration, which every precompiled (.cwasm) component
+depends on, and the Linker that comes with each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import wasmtime
+from wasmtime.component import Linker
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything about the Engine that a precompiled (.cwasm) component depends on."""
+
+    epoch_interruption: bool = True  # always on: interrupt and timeouts need it
+    consume_fuel: bool = False
+
+    def build(self) -> wasmtime.Engine:
+        config = wasmtime.Config()
+        config.epoch_interruption = self.epoch_interruption
+        config.consume_fuel = self.consume_fuel
+        return wasmtime.Engine(config)
+
+
+@dataclass
+class Runtime:
+    """An Engine and its Linker. The session has one per engine configuration (fuel on or off)."""
+
+    config: EngineConfig
+    engine: wasmtime.Engine
+    linker: Linker
+
+    @classmethod
+    def create(cls, config: EngineConfig) -> Runtime:
+        engine = config.build()
+        linker = Linker(engine)
+        linker.add_wasip2()
+        return cls(config, engine, linker)
