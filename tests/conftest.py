@@ -1,4 +1,8 @@
-"""Shared fixtures: one in-process IPython shell with the asterai magics loaded."""
+"""Shared fixtures: one in-process IPython shell with the asterai magics loaded; the test tiers.
+
+Every test needs a guest language's toolchain (marker `toolchain`) unless it is marked `no_toolchain`:
+`pytest -m "not toolchain"` is the fast tier, which runs without any guest compiler.
+"""
 
 from __future__ import annotations
 
@@ -45,3 +49,14 @@ def cell(ip):
 @pytest.fixture
 def ns(ip):
     return ip.user_ns
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("no_toolchain") is None:
+            item.add_marker(pytest.mark.toolchain)
+
+
+def pytest_report_header(config):
+    if config.option.markexpr == "not toolchain":
+        return "fast tier: the tests that need no guest compiler"

@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 # ---------------------------------------------------------------- the language list agrees everywhere
 
 
+@pytest.mark.no_toolchain
 def test_languages_agree_with_the_kernel_and_the_magic_help():
     """The extension's table, the kernel's language plugins and the `%%asterai` help name the same languages."""
     from asterai_kernel.languages import LANGUAGES as KERNEL

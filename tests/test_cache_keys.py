@@ -23,6 +23,7 @@ def package_copy(tmp_path):
     return copy
 
 
+@pytest.mark.no_toolchain
 def test_shared_helpers_are_in_every_languages_key():
     for lang in LANGUAGES:
         names = {p.name for p in sources.closure(plugin_module(lang))}
@@ -31,6 +32,7 @@ def test_shared_helpers_are_in_every_languages_key():
         assert "treesitter.py" in {p.name for p in sources.closure(plugin_module(lang))}, lang
 
 
+@pytest.mark.no_toolchain
 @pytest.mark.parametrize("helper", ["names.py", "languages/treesitter.py", "languages/base.py", "wit.py"])
 def test_changing_a_shared_helper_changes_the_key(package_copy, helper):
     def keys():
@@ -56,6 +58,7 @@ def test_changing_a_shared_helper_changes_the_key(package_copy, helper):
         assert (after[lang] != before[lang]) == (lang in users), (helper, lang)
 
 
+@pytest.mark.no_toolchain
 def test_a_module_no_glue_comes_from_leaves_the_key_alone(package_copy):
     before = sources.fingerprint(sources.closure(plugin_module("rust"), package_copy))
     with open(package_copy / "widgets.py", "a") as f:

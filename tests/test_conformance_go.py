@@ -68,6 +68,7 @@ def conf(ip):
     return ip.user_ns["conf_go"]
 
 
+@pytest.mark.no_toolchain
 def test_the_supported_rows_are_most_of_the_table():
     assert len(ROWS) >= 25, [CASES[i].ty.wit() for i in ROWS]
 

@@ -334,6 +334,7 @@ def test_an_explicit_import_and_a_package_clause_work_too(linked, cell, ns):
     assert "line 5:" in info.value.diagnostics and "undefined: nothing" in info.value.diagnostics
 
 
+@pytest.mark.no_toolchain
 def test_names_that_collide_in_go_are_refused():
     color = wit.Enum("color", ("red", "blue"))
     iface = wit.Interface("pal", (wit.Function("pick", (("c", color),), None),
@@ -351,6 +352,7 @@ def test_names_that_collide_in_go_are_refused():
      ("string", {}, "built-in"), ("main", {}, "cannot import"), ("range", {}, "keyword"),
      ("utf8", {"utf8": "unicode/utf8"}, 'already imports "unicode/utf8"')],
 )  # fmt: skip
+@pytest.mark.no_toolchain
 def test_names_go_needs_are_refused(name, imports, why):
     with pytest.raises(CompileError, match=why):
         check_use_name(name, imports)

@@ -174,6 +174,7 @@ pub fn explode(x: i64) -> i64 { hostlib::explode(x) }
     assert ns["report"](1.0) == 3
 
 
+@pytest.mark.no_toolchain
 def test_provide_needs_annotations():
     with pytest.raises(AsteraiError, match="annotate every parameter"):
 

@@ -414,6 +414,7 @@ def test_top_level_code_runs_at_build_time_and_its_errors_are_compile_errors(ip)
 # ---- reading the cell and the guest's output (no build) ----
 
 
+@pytest.mark.no_toolchain
 def test_hints_map_to_wit():
     cell = read_cell(
         textwrap.dedent("""\
@@ -449,6 +450,7 @@ def test_hints_map_to_wit():
     assert ex.line == 19
 
 
+@pytest.mark.no_toolchain
 def test_imports_below_the_top_level_are_hoisted():
     cell = read_cell(
         "def f() -> str:\n    import json, os.path\n    from xml.etree import ElementTree\n    return ''\n"
@@ -461,11 +463,13 @@ def test_imports_below_the_top_level_are_hoisted():
     ]
 
 
+@pytest.mark.no_toolchain
 def test_interface_uses_the_component_name():
     iface = Python().interface("def word_count(text: str) -> int:\n    return 0\n", "py_2")
     assert iface.name == "py2" and iface.functions[0].name == "word-count"
 
 
+@pytest.mark.no_toolchain
 def test_trap_message_reads_the_last_traceback():
     text = (
         "some output\n"
@@ -485,6 +489,7 @@ def test_trap_message_reads_the_last_traceback():
     assert python_glue.trap_message("nothing to see\n") is None
 
 
+@pytest.mark.no_toolchain
 def test_pip_requirements_are_checked():
     from asterai_kernel.languages.python import check_pip_specs
 

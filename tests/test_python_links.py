@@ -110,6 +110,7 @@ def test_provider_trap_names_the_provider(linked):
      ("wit_world", "would hide the one Python"), ("asterai_app", "would hide the one Python"),
      ("class", "not a name Python can import")],
 )  # fmt: skip
+@pytest.mark.no_toolchain
 def test_names_that_shadow_modules_are_refused(name, why):
     with pytest.raises(CompileError, match=why):
         check_use_name(name)

@@ -363,6 +363,7 @@ def test_large_components_compile_in_a_worker(tmp_path):
     assert Component.deserialize_file(session.engine, str(cwasm)) is not None
 
 
+@pytest.mark.no_toolchain
 def test_the_magic_help_documents_every_option(ip):
     """`%%asterai?` shows the docstring, written from the same parser that reads the magic line."""
     doc = ip.magics_manager.magics["cell"]["asterai"].__doc__

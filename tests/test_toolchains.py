@@ -33,6 +33,7 @@ def test_doctor_finds_debian_rustc():
     assert rows["wasm-tools"].found
 
 
+@pytest.mark.no_toolchain
 def test_doctor_covers_every_language_with_an_install_command():
     rows = toolchains.doctor_rows()
     assert {row.lang for row in rows} == {"core", *toolchains.LANGS}
@@ -86,6 +87,7 @@ def test_setup_rust_when_present_is_idempotent_and_quick(rust):
     assert toolchains.rust_toolchain() == rust
 
 
+@pytest.mark.no_toolchain
 def test_unknown_language_names_the_supported_ones():
     with pytest.raises(AsteraiError) as info:
         toolchains.setup(["cobol"])
@@ -95,6 +97,7 @@ def test_unknown_language_names_the_supported_ones():
         assert lang in message
 
 
+@pytest.mark.no_toolchain
 def test_languages_and_aliases_resolve():
     assert toolchains.resolve_lang("Rust") == "rust"
     assert toolchains.resolve_lang("ts") == "typescript"
@@ -102,6 +105,7 @@ def test_languages_and_aliases_resolve():
     assert toolchains.resolve_lang("c++") == "c"
 
 
+@pytest.mark.no_toolchain
 def test_missing_rust_message_gives_the_commands():
     message = toolchains._missing_message(["rustc-web (/usr/bin/rustc)"])
     assert "asterai setup rust" in message
@@ -109,6 +113,7 @@ def test_missing_rust_message_gives_the_commands():
     assert issubclass(ToolchainMissing, AsteraiError)
 
 
+@pytest.mark.no_toolchain
 def test_doctor_text_and_html():
     rows = toolchains.doctor_rows()
     text = toolchains.doctor_text(rows)
@@ -144,6 +149,7 @@ def test_cli_setup_rust_when_present(rust):
     assert "rust: ready" in done.stdout
 
 
+@pytest.mark.no_toolchain
 def test_cli_setup_unknown_language_fails_cleanly(capsys):
     assert main(["setup", "cobol"]) == 1
     assert "Supported: rust" in capsys.readouterr().err

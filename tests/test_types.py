@@ -209,6 +209,7 @@ def test_bulk_inputs_are_checked_before_the_twin(bulk):
         bulk["total"]([1.0, 2.0, "x"] + [0.0] * 10_000)
 
 
+@pytest.mark.no_toolchain
 def test_wasmtime_layout_is_checked(monkeypatch):
     import ctypes
 
