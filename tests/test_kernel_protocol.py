@@ -284,3 +284,15 @@ def test_a_comm_message_presses_call_in_a_call_form(kernel):
             break
         time.sleep(0.2)
     assert "<code>42</code>" in r["results"][0]
+
+
+def test_a_bad_argument_shows_the_users_line_not_the_kernels(kernel):
+    _, kc = kernel
+    assert run(kc, GEO)["reply"]["status"] == "ok"
+    r = run(kc, "x = 1\nword_count(42)")
+    (err,) = r["errors"]
+    assert err["ename"] == "TypeError" and err["evalue"] == "parameter 'text' must be a str, not int"
+    text = "\n".join(err["traceback"])
+    assert "word_count(42)" in text  # the user's own line
+    for internal in ("handles.py", "component.py", "values.py", "interactiveshell.py"):
+        assert internal not in text, text

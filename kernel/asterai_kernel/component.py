@@ -20,7 +20,7 @@ from wasmtime import _bindings
 from wasmtime.component import Component, Instance
 
 from . import values, wit
-from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout
+from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
 from .languages.base import Language
 from .links import NestedTrap, consumer_linker, new_error
 from .names import snake_name
@@ -121,9 +121,10 @@ class ExportFunc:
         if kwargs:
             args = self._merge(args, kwargs)
         if len(args) != len(self.params):
-            raise TypeError(
+            raise argument_error(
+                TypeError,
                 f"{snake_name(self.fn.name)}() takes {len(self.params)} argument(s) "
-                f"({', '.join(self.param_names)}), got {len(args)}"
+                f"({', '.join(self.param_names)}), got {len(args)}",
             )
         out = []
         for name, codec, a in zip(self.param_names, self.params, args):
@@ -144,10 +145,13 @@ class ExportFunc:
         merged = list(args)
         for name in self.param_names[len(args) :]:
             if name not in kwargs:
-                raise TypeError(f"{snake_name(self.fn.name)}() missing argument {name!r}")
+                raise argument_error(TypeError, f"{snake_name(self.fn.name)}() missing argument {name!r}")
             merged.append(kwargs.pop(name))
         if kwargs:
-            raise TypeError(f"{snake_name(self.fn.name)}() got unexpected argument(s) {', '.join(kwargs)}")
+            unexpected = ", ".join(kwargs)
+            raise argument_error(
+                TypeError, f"{snake_name(self.fn.name)}() got unexpected argument(s) {unexpected}"
+            )
         return tuple(merged)
 
     def _generic_call(self, lowered: list):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import traceback
+
 
 class AsteraiError(Exception):
     """Base of every error the kernel raises on purpose (bad cell, bad option, missing toolchain)."""
@@ -62,3 +65,23 @@ class OutOfFuel(GuestTrap):
 
 class OutOfMemory(GuestTrap):
     """The guest tried to grow its memory past ``--max-memory``."""
+
+
+def argument_error(kind: type[Exception], message: str) -> Exception:
+    """A bad argument to an export: the builtin TypeError, ValueError or OverflowError the contract names,
+    shown by IPython as the user's own lines and the error, without the kernel's frames."""
+    error = kind(message)
+    error._render_traceback_ = lambda: _user_traceback(error)
+    return error
+
+
+def _user_traceback(error: BaseException) -> list[str]:
+    package = os.path.dirname(os.path.abspath(__file__))
+    frames = []
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        if frame.f_locals.get("__tracebackhide__"):  # IPython's own frames end with one marked so
+            frames = []
+        elif not frame.f_code.co_filename.startswith(package) and frame.f_code.co_filename != "<string>":
+            frames.append((frame, line))  # not the kernel's, nor its generated call paths
+    shown = [line.rstrip("\n") for line in traceback.StackSummary.extract(frames).format()]
+    return ["Traceback (most recent call last):", *shown, f"\x1b[31m{type(error).__name__}\x1b[0m: {error}"]

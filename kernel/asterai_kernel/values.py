@@ -25,6 +25,7 @@ import numpy as np
 from wasmtime import _ffi as ffi
 
 from . import wit
+from .errors import argument_error
 from .names import pascal_name, snake_name
 
 F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
@@ -89,7 +90,7 @@ class BadValue(Exception):
         return self
 
     def error(self, where: str) -> Exception:
-        return self.kind(f"{where}{''.join(self.path)}{self.message}")
+        return argument_error(self.kind, f"{where}{''.join(self.path)}{self.message}")
 
 
 def _tn(v: Any) -> str:
