@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import traceback
 
@@ -71,7 +72,7 @@ def argument_error(kind: type[Exception], message: str) -> Exception:
     """A bad argument to an export: the builtin TypeError, ValueError or OverflowError the contract names,
     shown by IPython as the user's own lines and the error, without the kernel's frames."""
     error = kind(message)
-    error._render_traceback_ = lambda: _user_traceback(error)
+    error._render_traceback_ = functools.partial(_user_traceback, error)  # picklable, unlike a lambda
     return error
 
 
@@ -84,4 +85,5 @@ def _user_traceback(error: BaseException) -> list[str]:
         elif not frame.f_code.co_filename.startswith(package) and frame.f_code.co_filename != "<string>":
             frames.append((frame, line))  # not the kernel's, nor its generated call paths
     shown = [line.rstrip("\n") for line in traceback.StackSummary.extract(frames).format()]
-    return ["Traceback (most recent call last):", *shown, f"\x1b[31m{type(error).__name__}\x1b[0m: {error}"]
+    head = ["Traceback (most recent call last):", *shown] if shown else []
+    return [*head, f"\x1b[31m{type(error).__name__}\x1b[0m: {error}"]
