@@ -13,7 +13,7 @@ from . import wit
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
-from .languages import LANGUAGES, PLANNED, get_language
+from .languages import LANGUAGES, PLANNED, get_language, taking
 from .names import check_component_name, snake_name
 from .pipeline import CellSpec
 from .sandbox import Grants
@@ -57,7 +57,7 @@ def _cell_parser() -> argparse.ArgumentParser:
     limits.add_argument("--max-memory", metavar="SIZE", help="memory limit, e.g. 64MiB (default 512MiB)")
     per_lang = p.add_argument_group("per language")
     for opt in sorted({opt for lang in LANGUAGES.values() for opt in lang.cell_options}):
-        takers = sorted(lang.name for lang in LANGUAGES.values() if opt in lang.cell_options)
+        takers = taking(opt)
         metavar, text = LANGUAGES[takers[0]].cell_options[opt]
         per_lang.add_argument(f"--{opt}", action="append", metavar=metavar,
                               help=f"{text} ({', '.join(takers)}; repeatable)")  # fmt: skip

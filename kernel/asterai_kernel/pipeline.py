@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from . import wit
 from .component import LiveComponent
 from .errors import AsteraiError
-from .languages import LANGUAGES, get_language
+from .languages import get_language, taking
 from .languages.base import Language, Progress
 from .sandbox import Grants
 
@@ -70,8 +70,7 @@ def check_options(lang: Language, options: dict) -> None:
     """Per-language build options are refused on other languages' cells, naming the ones that take them."""
     for opt, value in options.items():
         if value and opt not in lang.cell_options:
-            takers = sorted(name for name, other in LANGUAGES.items() if opt in other.cell_options)
-            raise AsteraiError(f"%%asterai {lang.name}: --{opt} is for {' and '.join(takers)} cells")
+            raise AsteraiError(f"%%asterai {lang.name}: --{opt} is for {' and '.join(taking(opt))} cells")
 
 
 def _providers(session, lang: Language, spec: CellSpec) -> dict[str, wit.Interface]:

@@ -73,7 +73,7 @@ class Session:
         with self._lock:
             self.interrupt_pending = True
             if self.guest_depth == 0:
-                self.interrupt_pending = False  # not ours to deliver: Python's KeyboardInterrupt is
+                self.interrupt_pending = False  # no guest call will see it: Python's interrupt instead
                 if interrupt_python is not None and self.cell_running:
                     self.python_interrupted = True
                     interrupt_python()

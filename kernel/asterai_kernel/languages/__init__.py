@@ -18,6 +18,11 @@ LANGUAGES: dict[str, Language] = {
 PLANNED: dict[str, tuple[str, ...]] = {"c": (), "cpp": ("c++",), "zig": (), "wit": ()}
 
 
+def taking(option: str) -> list[str]:
+    """The languages whose cells take a per-language build option (`pip` -> ["python"])."""
+    return sorted(name for name, lang in LANGUAGES.items() if option in lang.cell_options)
+
+
 def supported() -> list[str]:
     return sorted(LANGUAGES)
 

@@ -24,7 +24,6 @@ from .. import pins
 from ..build.cache import cache_dir, write_atomic
 from ..errors import ToolchainMissing
 
-JCO = pins.JCO
 ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 SETUP = "asterai setup go"
 # Packages whose wasm build the set-up compiles once into Go's cache, so a first cell is quick.
@@ -112,21 +111,21 @@ def ensure_adapter(progress=lambda m: None) -> Path:
     if npm is None:
         raise ToolchainMissing(
             "Go cells need the WASI preview1 reactor adapter, which comes from npm "
-            f"({JCO[0]}), and npm is not installed. Run:\n    {SETUP}"
+            f"({pins.JCO[0]}), and npm is not installed. Run:\n    {SETUP}"
         )
-    progress(f"Fetching the WASI preview1 reactor adapter from npm {JCO[0]}@{JCO[1]}")
+    progress(f"Fetching the WASI preview1 reactor adapter from npm {pins.JCO[0]}@{pins.JCO[1]}")
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
-            [npm, "pack", f"{JCO[0]}@{JCO[1]}", "--pack-destination", tmp, "--silent"],
+            [npm, "pack", f"{pins.JCO[0]}@{pins.JCO[1]}", "--pack-destination", tmp, "--silent"],
             capture_output=True, text=True, cwd=tmp, timeout=300,
         )  # fmt: skip
         tgzs = list(Path(tmp).glob("*.tgz"))
         if done.returncode != 0 or not tgzs:
-            raise ToolchainMissing(f"npm pack {JCO[0]}@{JCO[1]} failed:\n{done.stderr[-1500:]}")
+            raise ToolchainMissing(f"npm pack {pins.JCO[0]}@{pins.JCO[1]} failed:\n{done.stderr[-1500:]}")
         with tarfile.open(tgzs[0]) as tar:
             member = tar.extractfile(f"package/lib/{ADAPTER_NAME}")
             if member is None:
-                raise ToolchainMissing(f"{JCO[0]}@{JCO[1]} does not ship lib/{ADAPTER_NAME}")
+                raise ToolchainMissing(f"{pins.JCO[0]}@{pins.JCO[1]} does not ship lib/{ADAPTER_NAME}")
             write_atomic(dest, member.read())
     return dest
 
