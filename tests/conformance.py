@@ -36,6 +36,11 @@ SHAPE = wit.Variant(
 )
 INNER = wit.Record("inner", (("label", S), ("tags", wit.List(S)), ("at", wit.Option(POINT))))
 MIDDLE = wit.Record("middle", (("inner", INNER), ("color", COLOR), ("weights", wit.List(P("f64")))))
+# Cases whose payloads share a flat slot of another type: i32 into i64, f32 and f64 bits into i64.
+READING = wit.Variant(
+    "reading",
+    (("small", P("s8")), ("wide", P("f64")), ("single", P("f32")), ("big", P("s64")), ("off", None)),
+)
 OUTER = wit.Record("outer", (("middle", MIDDLE), ("shapes", wit.List(SHAPE)), ("id", P("u64"))))
 
 
@@ -113,6 +118,11 @@ CASES: list[Case] = [
         [("circle", 2.5), ("rect", (1, 2)), ("none", None), ("named", "😀"), ("none", None)],
     ),
     Case(OUTER, [DEEP]),
+    Case(
+        READING,
+        [("small", -5), ("wide", -0.5), ("single", 1.5), ("big", -(2**63)), ("off", None)],
+    ),
+    Case(wit.Option(wit.Result(P("f32"), P("u64"))), [None, Ok(-1.5), Err(2**64 - 1)]),
 ]
 
 

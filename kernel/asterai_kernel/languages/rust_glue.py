@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import wit
+from .. import abi, wit
 
 PRELUDE = r"""
 #[doc(hidden)]
@@ -158,8 +158,6 @@ RUST_PRIMS = {
     "f64": "f64",
     "char": "char",
 }
-# Primitives whose Rust layout equals the canonical ABI's, so lists of them cross without a copy.
-PLAIN = {"s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64"}
 
 
 @dataclass
@@ -185,185 +183,149 @@ class Export:
     params: list[Param]
 
 
-def _coerce(val: str, have: str, want: str) -> str:
-    """A joined flat value (variant payload slot) read back as the case's own core type."""
-    if have == want:
-        return val
-    if want == "i32":
-        return f"({val} as i32)"
-    if want == "f32":
-        return f"f32::from_bits({val} as u32)"
-    return f"f64::from_bits({val} as u64)"  # want f64, have i64
+# Joined variant slots (abi.Case.slots): (joined, own) -> Rust reading the case's own value from the slot,
+# and (own, joined) -> Rust widening it into the slot.
+CAST_IN = {
+    ("i64", "i32"): "({v} as i32)",
+    ("i32", "f32"): "f32::from_bits({v} as u32)",
+    ("i64", "f32"): "f32::from_bits({v} as u32)",
+    ("i64", "f64"): "f64::from_bits({v} as u64)",
+}
+CAST_OUT = {
+    ("i32", "i64"): "({v} as u32 as i64)",
+    ("f32", "i32"): "({v}.to_bits() as i32)",
+    ("f32", "i64"): "({v}.to_bits() as u64 as i64)",
+    ("f64", "i64"): "({v}.to_bits() as i64)",
+}
+CORE = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
+ZERO = {"i32": "0i32", "i64": "0i64", "f32": "0f32", "f64": "0f64"}
 
 
-class RustGen:
-    """Emits Rust expressions and statements; `tmp()` makes unique local names."""
+class RustEmitter(abi.Emitter):
+    """Spells the canonical ABI's steps in Rust; `rust` says how the cell spells its named types."""
 
     def __init__(self, rust: dict[str, RustType]) -> None:
-        self.n = 0
+        super().__init__()
         self.rust = rust
 
-    def tmp(self, stem: str = "t") -> str:
-        self.n += 1
-        return f"{stem}{self.n}"
+    # ---- scalars ----
+    def lift_scalar(self, step, val, spell=None):
+        if step.name == "bool":
+            return f"({val} != 0)"
+        if step.name == "char":
+            return f"char::from_u32_unchecked({val} as u32)"
+        return f"({val} as {RUST_PRIMS[step.name]})"
 
-    # ---- flat values (core function params and a single result) ----
-    def lift_flat(self, ty: wit.WitType, vals: list[str]) -> str:
-        if isinstance(ty, wit.Prim):
-            v = vals[0]
-            if ty.name == "bool":
-                return f"({v} != 0)"
-            if ty.name == "char":
-                return f"char::from_u32_unchecked({v} as u32)"
-            return f"({v} as {RUST_PRIMS[ty.name]})"
-        if isinstance(ty, wit.String):
-            return f"lift_string({vals[0]}, {vals[1]})"
-        if isinstance(ty, wit.Bulk):
-            return f"bulk_in::<{RUST_PRIMS[ty.elem.name]}>({vals[0]}, {vals[1]})"
-        if isinstance(ty, wit.List):
-            return self.lift_list(ty, vals[0], vals[1])
-        if isinstance(ty, (wit.Tuple, wit.Record)):
-            parts = self._split(self._elems(ty), vals)
-            return self._build(ty, [self.lift_flat(t, v) for t, v in parts])
-        if isinstance(ty, wit.Enum):
-            return self._enum_from(ty, vals[0])
-        # option / result / variant: discriminant, then the joined payload slots
-        joined = ty.flat()[1:]
-        arms = []
-        for i, payload in enumerate(ty.payloads()):
-            value = None
-            if payload is not None:
-                mine = payload.flat()
-                coerced = [_coerce(v, h, w) for v, h, w in zip(vals[1:], joined, mine)]
-                value = self.lift_flat(payload, coerced)
-            arms.append(f"{i} => {self._case(ty, i, value)},")
-        return f"match {vals[0]} {{ {' '.join(arms)} _ => std::process::abort() }}"
-
-    def lower_flat_single(self, ty: wit.WitType, val: str) -> str:
-        """A value that flattens to one core value (the direct-return case)."""
-        if isinstance(ty, wit.Enum):
-            return f"({self._enum_index(ty, val)} as i32)"
-        if isinstance(ty, wit.Record):
-            return self.lower_flat_single(ty.fields[0][1], f"{val}.{self.rust[ty.name].fields[0]}")
-        if isinstance(ty, wit.Tuple):
-            return self.lower_flat_single(ty.elems[0], f"{val}.0")
-        assert isinstance(ty, wit.Prim), ty
-        if ty.name == "char":
+    def lower_scalar(self, step, val, spell=None):
+        if step.name == "char":
             return f"({val} as u32 as i32)"
-        return f"({val} as {CORE[ty.flat()[0]]})"
+        return f"({val} as {CORE[step.flat[0]]})"
 
-    # ---- values in linear memory ----
-    def load(self, ty: wit.WitType, ptr: str) -> str:
-        if isinstance(ty, wit.Prim):
-            if ty.name == "bool":
-                return f"(*({ptr} as *const u8) != 0)"
-            if ty.name == "char":
-                return f"char::from_u32_unchecked(*({ptr} as *const u32))"
-            return f"*({ptr} as *const {RUST_PRIMS[ty.name]})"
-        if isinstance(ty, (wit.String, wit.List, wit.Bulk)):
-            vals = [f"*({ptr} as *const i32)", f"*({ptr}.add(4) as *const i32)"]
-            return self.lift_flat(ty, vals)
-        if isinstance(ty, (wit.Tuple, wit.Record)):
-            parts = [self.load(t, f"{ptr}.add({o})") for t, o in zip(self._elems(ty), ty.offsets())]
-            return self._build(ty, parts)
-        disc = f"(*({ptr} as *const {RUST_PRIMS[ty.disc().name]}) as u32)"
-        if isinstance(ty, wit.Enum):
-            return self._enum_from(ty, disc)
-        off = ty.payload_offset()
-        arms = []
-        for i, payload in enumerate(ty.payloads()):
-            value = None if payload is None else self.load(payload, f"{ptr}.add({off})")
-            arms.append(f"{i} => {self._case(ty, i, value)},")
-        return f"match {disc} {{ {' '.join(arms)} _ => std::process::abort() }}"
+    def load_scalar(self, step, ptr, spell=None):
+        if step.name == "bool":
+            return f"(*({ptr} as *const u8) != 0)"
+        if step.name == "char":
+            return f"char::from_u32_unchecked(*({ptr} as *const u32))"
+        return f"*({ptr} as *const {RUST_PRIMS[step.name]})"
 
-    def store(self, ty: wit.WitType, val: str, ptr: str) -> str:
-        if isinstance(ty, wit.Prim):
-            if ty.name == "bool":
-                return f"*({ptr} as *mut u8) = {val} as u8;"
-            if ty.name == "char":
-                return f"*({ptr} as *mut u32) = {val} as u32;"
-            return f"*({ptr} as *mut {RUST_PRIMS[ty.name]}) = {val};"
-        if isinstance(ty, (wit.String, wit.List, wit.Bulk)):
-            p, n = self.tmp("p"), self.tmp("n")
-            lower = (
-                f"lower_string({val})" if isinstance(ty, wit.String)
-                else f"bulk_out({val})" if isinstance(ty, wit.Bulk)
-                else self.lower_list(ty, val)
-            )  # fmt: skip
-            return f"let ({p}, {n}) = {lower}; *({ptr} as *mut i32) = {p}; *({ptr}.add(4) as *mut i32) = {n};"
-        if isinstance(ty, (wit.Tuple, wit.Record)):
-            elems = self._elems(ty)
-            names = [self.tmp("e") for _ in elems]
-            stores = " ".join(
-                self.store(t, n, f"{ptr}.add({o})") for t, n, o in zip(elems, names, ty.offsets())
-            )
-            return f"let {self._pattern(ty, names)} = {val}; {stores}"
-        disc_ty = RUST_PRIMS[ty.disc().name]
-        if isinstance(ty, wit.Enum):
-            return f"*({ptr} as *mut {disc_ty}) = {self._enum_index(ty, val)} as {disc_ty};"
-        off = ty.payload_offset()
-        arms = []
-        for i, payload in enumerate(ty.payloads()):
-            x = self.tmp("x") if payload is not None else None
-            pattern, rebuild = self._case_pattern(ty, i, x)
-            body = f"*({ptr} as *mut {disc_ty}) = {i};"
-            if payload is not None:
-                body += f" {rebuild}{self.store(payload, x, f'{ptr}.add({off})')}"
-            arms.append(f"{pattern} => {{ {body} }}")
-        return f"match {val} {{ {' '.join(arms)} }}"
+    def store_scalar(self, step, val, ptr, spell=None):
+        if step.name == "bool":
+            return f"*({ptr} as *mut u8) = {val} as u8;"
+        if step.name == "char":
+            return f"*({ptr} as *mut u32) = {val} as u32;"
+        return f"*({ptr} as *mut {RUST_PRIMS[step.name]}) = {val};"
 
-    def lift_list(self, ty: wit.List, ptr: str, len_: str) -> str:
-        e = ty.elem
-        if isinstance(e, wit.Prim) and e.name in PLAIN:
-            return f"lift_plain_list::<{RUST_PRIMS[e.name]}>({ptr}, {len_})"
+    def at(self, ptr, offset):
+        return f"{ptr}.add({offset})" if offset else ptr
+
+    # ---- strings and lists: the callee owns what it is given ----
+    def lift_text(self, ptr, length, spell=None):
+        return f"lift_string({ptr}, {length})"
+
+    def lower_text(self, val, out, spell=None):
+        return self._pair(f"lower_string({val})", out)
+
+    def lift_bulk(self, step, ptr, length, spell=None):
+        return f"bulk_in::<{RUST_PRIMS[step.elem.name]}>({ptr}, {length})"
+
+    def lower_bulk(self, step, val, out, spell=None):
+        return self._pair(f"bulk_out({val})", out)
+
+    def lift_list(self, step, ptr, length, spell=None):
+        e = step.elem
+        if step.plain:
+            return f"lift_plain_list::<{RUST_PRIMS[e.name]}>({ptr}, {length})"
         q = self.tmp("q")
-        return f"lift_list({ptr}, {len_}, {e.size()}, {e.align()}, |{q}: *const u8| {self.load(e, q)})"
+        return f"lift_list({ptr}, {length}, {e.size}, {e.align}, |{q}: *const u8| {self.load(e, q)})"
 
-    def lower_list(self, ty: wit.List, val: str) -> str:
-        e = ty.elem
-        if isinstance(e, wit.Prim) and e.name in PLAIN:
-            return f"lower_plain_list({val})"
+    def lower_list(self, step, val, out, spell=None):
+        e = step.elem
+        if step.plain:
+            return self._pair(f"lower_plain_list({val})", out)
         x, q = self.tmp("x"), self.tmp("q")
-        return f"lower_list({val}, {e.size()}, {e.align()}, |{x}, {q}: *mut u8| {{ {self.store(e, x, q)} }})"
+        store = self.store(e, x, q)
+        return self._pair(f"lower_list({val}, {e.size}, {e.align}, |{x}, {q}: *mut u8| {{ {store} }})", out)
 
-    # ---- records, tuples and cases, spelled the Rust way ----
-    @staticmethod
-    def _elems(ty) -> list[wit.WitType]:
-        return list(ty.elems) if isinstance(ty, wit.Tuple) else [t for _, t in ty.fields]
+    def _pair(self, call: str, out: list[str]) -> list[str]:
+        p, n = self.tmp("p"), self.tmp("n")
+        out.append(f"let ({p}, {n}) = {call};")
+        return [p, n]
 
-    @staticmethod
-    def _split(types: list[wit.WitType], vals: list[str]) -> list[tuple[wit.WitType, list[str]]]:
-        out, i = [], 0
-        for t in types:
-            n = len(t.flat())
-            out.append((t, vals[i : i + n]))
-            i += n
-        return out
-
-    def _build(self, ty, parts: list[str]) -> str:
-        if isinstance(ty, wit.Tuple):
+    # ---- records and tuples ----
+    def make_fields(self, step, parts, spell=None):
+        if isinstance(step.ty, wit.Tuple):
             return f"({', '.join(parts)},)"
-        rt = self.rust[ty.name]
+        rt = self.rust[step.ty.name]
         return f"{rt.path} {{ {', '.join(f'{f}: {p}' for f, p in zip(rt.fields, parts))} }}"
 
-    def _pattern(self, ty, names: list[str]) -> str:
-        if isinstance(ty, wit.Tuple):
-            return f"({', '.join(names)},)"
-        rt = self.rust[ty.name]
-        return f"{rt.path} {{ {', '.join(f'{f}: {n}' for f, n in zip(rt.fields, names))} }}"
+    def bind(self, val, out, spell=None):
+        name = self.tmp("v")
+        out.append(f"let {name} = {val};")
+        return name
 
-    def _enum_from(self, ty: wit.Enum, disc: str) -> str:
-        rt = self.rust[ty.name]
-        arms = " ".join(f"{i} => {rt.path}::{name}," for i, (name, _) in enumerate(rt.cases))
-        return f"match {disc} {{ {arms} _ => std::process::abort() }}"
+    def field(self, step, val, index, spell=None):
+        if isinstance(step.ty, wit.Tuple):
+            return f"{val}.{index}"
+        return f"{val}.{self.rust[step.ty.name].fields[index]}"
 
-    def _enum_index(self, ty: wit.Enum, val: str) -> str:
-        rt = self.rust[ty.name]
-        arms = " ".join(f"{rt.path}::{name} => {i}," for i, (name, _) in enumerate(rt.cases))
-        return f"(match {val} {{ {arms} }})"
+    # ---- cases ----
+    def select_case(self, step, disc, arms, spell=None):
+        values = " ".join(
+            f"{case.index} => {self._case(step.ty, case.index, value)}," for case, value in arms
+        )
+        return f"match {disc} {{ {values} _ => std::process::abort() }}"
+
+    def match_cases(self, step, val, arms, spell=None):
+        out = []
+        for case, x, body in arms:
+            pattern, rebuild = self._case_pattern(step.ty, case.index, x)
+            out.append(f"{pattern} => {{ {rebuild}{self.block(body)} }}")
+        return f"match {val} {{ {' '.join(out)} }}"
+
+    def load_disc(self, step, ptr):
+        return f"(*({ptr} as *const {RUST_PRIMS[step.disc.name]}) as u32)"
+
+    def store_disc(self, step, index, ptr):
+        disc = RUST_PRIMS[step.disc.name]
+        return f"*({ptr} as *mut {disc}) = {index} as {disc};"
+
+    def cast_in(self, val, joined, own):
+        return val if joined == own else CAST_IN[joined, own].format(v=val)
+
+    def cast_out(self, val, own, joined):
+        return val if joined == own else CAST_OUT[own, joined].format(v=val)
+
+    def declare(self, name, core):
+        return f"let mut {name} = {ZERO[core]};"
+
+    def assign(self, name, val):
+        return f"{name} = {val};"
+
+    def block(self, stmts):
+        return " ".join(stmts)
 
     def _case(self, ty, i: int, value: str | None) -> str:
-        """The Rust value of case `i` of an option/result/variant holding the lifted payload `value`."""
+        """The Rust value of case `i` of an option/result/variant/enum holding the lifted payload `value`."""
         if isinstance(ty, wit.Option):
             return "None" if i == 0 else f"Some({value})"
         if isinstance(ty, wit.Result):
@@ -393,53 +355,43 @@ class RustGen:
         return f"{rt.path}::{name}({', '.join(parts)})", f"let {x} = ({', '.join(parts)},); "
 
 
-CORE = {"i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
-
-
 def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str, RustType]) -> str:
-    g = RustGen(rust)
-    fn = ex.fn
-    name = wit.export_name(iface, fn)
+    g, plan = RustEmitter(rust), abi.plan_function(ex.fn)
+    name = wit.export_name(iface, ex.fn)
     lines: list[str] = []
-    if fn.params_indirect():
+    if plan.params_indirect:
         core_params = "args: i32"
-        layout = wit.Tuple(tuple(t for _, t in fn.params))
-        lifted = [g.load(p.ty, f"(args as *const u8).add({o})") for p, o in zip(ex.params, layout.offsets())]
-        lines += [f"let a{i} = {v};" for i, v in enumerate(lifted)]
-        lines.append(f"free(args, {layout.size()}, {layout.align()});")
+        for i, f in enumerate(plan.args.fields):
+            lines.append(f"let a{i} = {g.load(f.step, g.at('(args as *const u8)', f.offset))};")
+        lines.append(f"free(args, {plan.args.size}, {plan.args.align});")
     else:
-        flat_names, core, lifted = [], [], []
-        for i, p in enumerate(ex.params):
-            vals = [f"p{i}_{j}" for j in range(len(p.ty.flat()))]
-            core += [f"{v}: {CORE[f]}" for v, f in zip(vals, p.ty.flat())]
-            flat_names += vals
-            lifted.append(g.lift_flat(p.ty, vals))
+        core = []
+        for i, step in enumerate(plan.params):
+            vals = [f"p{i}_{j}" for j in range(len(step.flat))]
+            core += [f"{v}: {CORE[f]}" for v, f in zip(vals, step.flat)]
+            lines.append(f"let a{i} = {g.lift_flat(step, vals)};")
         core_params = ", ".join(core)
-        lines += [f"let a{i} = {v};" for i, v in enumerate(lifted)]
     call_args = ", ".join(f"&a{i}" if p.by_ref else f"a{i}" for i, p in enumerate(ex.params))
     call = f"crate::{ex.rust_name}({call_args})"
-    ret = ""
-    if fn.result is None:
+    ret = f" -> {CORE[plan.core_result]}" if plan.core_result else ""
+    if plan.result is None:
         lines.append(f"{call};")
-    elif fn.result_indirect():
-        ret = " -> i32"
-        lines.append(f"let r = {call};")
-        lines.append("let ret = ret_area();")
-        lines.append(g.store(fn.result, "r", "ret"))
-        lines.append("ret as i32")
+    elif plan.result_indirect:
+        lines += [f"let r = {call};", "let ret = ret_area();", g.store(plan.result, "r", "ret"), "ret as i32"]
     else:
-        ret = f" -> {CORE[fn.result.flat()[0]]}"
         lines.append(f"let r = {call};")
-        lines.append(g.lower_flat_single(fn.result, "r"))
+        (value,) = g.lower_flat(plan.result, "r", lines)
+        lines.append(value)
     body = "\n        ".join(lines)
     out = (
         f'    #[export_name = "{name}"]\n'
         f'    unsafe extern "C" fn export_{index}({core_params}){ret} {{\n'
         f"        init();\n        {body}\n    }}\n"
     )
-    if fn.result_indirect() and owns_memory(fn.result):
-        # Loading the result back takes ownership of what it points to; dropping it frees it.
-        stored = wit.String() if isinstance(fn.result, wit.Bulk) else fn.result  # a bulk result is its text
+    if plan.post_return:
+        # Loading the result back takes ownership of what it points to; dropping it frees it (a bulk result
+        # is its text).
+        stored = abi.plan(wit.String()) if isinstance(plan.result, abi.Bulk) else plan.result
         out += (
             f'    #[export_name = "cabi_post_{name}"]\n'
             f'    unsafe extern "C" fn post_{index}(ret: i32) {{\n'
@@ -448,21 +400,10 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
     return out
 
 
-def owns_memory(ty: wit.WitType | None) -> bool:
-    """Whether a stored value points at heap memory that cabi_post must free."""
-    if isinstance(ty, (wit.String, wit.List, wit.Bulk)):
-        return True
-    if isinstance(ty, (wit.Tuple, wit.Record)):
-        return any(owns_memory(t) for t in RustGen._elems(ty))
-    if isinstance(ty, wit._Cases):
-        return any(owns_memory(t) for t in ty.payloads())
-    return False
-
-
 def glue(iface: wit.Interface, exports: list[Export], rust: dict[str, RustType],
          declared: tuple[wit.Interface, ...] = ()) -> str:  # fmt: skip
-    ret_size = max([8] + [e.fn.result.size() for e in exports if e.fn.result_indirect()])  # twins: <= 8
-    parts = [PRELUDE, f"    pub const RET_SIZE: usize = {wit.align_to(ret_size, 8)};\n"]
+    ret_size = abi.return_area([abi.plan_function(e.fn) for e in exports])  # twins' results: <= 8 bytes
+    parts = [PRELUDE, f"    pub const RET_SIZE: usize = {ret_size};\n"]
     parts += [export_function(iface, ex, i, rust) for i, ex in enumerate(exports)]
     index = len(exports) * 2
     for other in declared:  # the same functions again, under the declared interface's names
