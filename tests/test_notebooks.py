@@ -154,6 +154,7 @@ def test_widgets_notebook():
     assert "shop: rust component" in out["shop-cell"]
     assert out["form"].startswith("Tab(")
     assert out["form-calls"] == "1000\n1800\n"
+    assert out["form-range"] == "None\n['qty: 70000 is out of range for u16 (0 to 65535)']\n1000 []\n"
 
 
 def test_under_the_hood_notebook():
