@@ -85,7 +85,13 @@ def test_call_form_refuses_out_of_range_values_at_the_field(formed):
 
     fields, _, out = form.forms["mid"]
     point = fields[0].widget.children
-    assert [type(c).__name__ for c in point] == ["HTML", "FloatText", "FloatText", "HTML", "HTML"]  # messages last
+    assert [type(c).__name__ for c in point] == [
+        "HTML",
+        "FloatText",
+        "FloatText",
+        "HTML",
+        "HTML",
+    ]  # messages last
 
     fields, _, out = form.forms["label"]
     fields[1].widget.children[1].value = "named"
