@@ -431,5 +431,15 @@ def test_a_widget_renders_and_a_click_reaches_the_kernel(page):
     result = page.page.locator(".jp-OutputArea .widget-html code", has_text="42")
     result.wait_for(timeout=60_000)  # the result came back from the kernel and is shown in the page
     assert "<code>42</code>" in page.kernel_expression("form.forms['triple'][2].value")
+    # A number too big for the parameter's u32, typed in the page: the message shows under the field at once,
+    # and Call does not call.
+    field = page.page.locator(".jp-OutputArea .widget-text input").first
+    field.fill("5000000000")
+    field.press("Enter")
+    message = page.page.locator(".jp-OutputArea .widget-html", has_text="out of range for u32")
+    message.wait_for(timeout=60_000)
+    button.click()
+    page.page.locator(".jp-OutputArea .widget-html", has_text="ValueError").wait_for(timeout=60_000)
+    assert page.kernel_expression("form.forms['triple'][0][0].widget.value") == "5000000000"  # not clamped
     page.screenshot("widgets.png")
     page.assert_clean()
