@@ -164,8 +164,9 @@ def test_under_the_hood_notebook():
     assert out["make-adder"] == ""
     assert out["load"].splitlines()[1:] == [
         "42",
-        "geo_again: wasm component, loaded; exports word_count(text: string) -> u32, "
-        "initials(names: list<string>) -> string",
+        "geo_again: wasm component, loaded; exports:",
+        "  word_count(text: string) -> u32",
+        "  initials(names: list<string>) -> string",
         "3",
     ]
 

@@ -516,7 +516,7 @@ def tutorial():
 def test_tutorial_first_component_and_calls(tutorial):
     out = tutorial["py-first-component"]  # (a first build also prints a progress line)
     assert "textstats: python component, " in out
-    assert "exports analyze(text: string) -> stats, shout(text: string, times: s64) -> list<string>" in out
+    assert "; exports:\n  analyze(text: string) -> stats\n  shout(text: string, times: s64) -> list<string>" in out
     assert tutorial["py-first-calls"] == (
         "Stats(words=9, longest='quick', average=3.89)\nquick 9\n['HEY!', 'HEY!!', 'HEY!!!']\n"
     )
@@ -540,7 +540,7 @@ def test_tutorial_sandbox_trap_and_restart(tutorial):
 
 
 def test_tutorial_standard_library(tutorial):
-    exports = "exports top(text: string, n: s64) -> string, spread(xs: list<f64>) -> tuple<f64, f64>"
+    exports = "; exports:\n  top(text: string, n: s64) -> string\n  spread(xs: list<f64>) -> tuple<f64, f64>"
     assert exports in tutorial["py-stdlib"]
     out = tutorial["py-stdlib-calls"]  # the values, the guest's traceback (stderr), then the trap
     assert out.startswith("[('a', 5), ('b', 2)]\n(4.5, 2.138089935299395)\n")

@@ -387,3 +387,20 @@ def test_a_cell_runs_through_the_session_without_the_magic():
     result = get_session().run_cell(spec)
     assert result.live.name == "piped" and result.live.grants.timeout == 5.0
     assert result.live.call("twice", (21,), {}) == 42
+
+
+def test_a_long_summary_lists_the_exports_one_per_line(cell):
+    """A summary longer than a line would wrap mid-word in the notebook: the exports go one per line."""
+    out = cell(
+        "rust turtle",
+        "pub fn turn_right(heading: u32, degrees: u32) -> u32 { (heading + degrees) % 360 }\n"
+        "pub fn describe(names: Vec<String>, loud: bool) -> Vec<String> { if loud { names } else { vec![] } }\n",
+    )
+    head, *exports = out.splitlines()
+    assert head.startswith("turtle: rust component, ") and head.endswith("; exports:")
+    assert exports == [
+        "  turn_right(heading: u32, degrees: u32) -> u32",
+        "  describe(names: list<string>, loud: bool) -> list<string>",
+    ]
+    short = cell("rust turtle", "pub fn turn(heading: u32) -> u32 { heading }\n")
+    assert short.splitlines()[0].endswith("; exports turn(heading: u32) -> u32")

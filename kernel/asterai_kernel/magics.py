@@ -248,8 +248,11 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+SUMMARY_WIDTH = 100  # longer one-line summaries wrap mid-word in a notebook: list the exports instead
+
+
 def _summary(live, replaced: bool) -> str:
-    fns = ", ".join(f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions)
+    fns = [f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions]
     t = live.timings
     how = (
         "loaded"
@@ -260,7 +263,11 @@ def _summary(live, replaced: bool) -> str:
     )
     again = " (replaced)" if replaced else ""
     granted = "" if live.grants.summary() == "none" else f"; grants: {live.grants.summary()}"
-    return f"{live.name}{again}: {live.language.name} component, {how}; exports {fns}{granted}"
+    head = f"{live.name}{again}: {live.language.name} component, {how}"
+    line = f"{head}; exports {', '.join(fns)}{granted}"
+    if len(line) <= SUMMARY_WIDTH:
+        return line
+    return f"{head}{granted}; exports:\n" + "\n".join(f"  {fn}" for fn in fns)
 
 
 def register(shell) -> AsteraiMagics:
