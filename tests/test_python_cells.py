@@ -516,7 +516,10 @@ def tutorial():
 def test_tutorial_first_component_and_calls(tutorial):
     out = tutorial["py-first-component"]  # (a first build also prints a progress line)
     assert "textstats: python component, " in out
-    assert "; exports:\n  analyze(text: string) -> stats\n  shout(text: string, times: s64) -> list<string>" in out
+    assert (
+        "; exports:\n  analyze(text: string) -> stats\n  shout(text: string, times: s64) -> list<string>"
+        in out
+    )
     assert tutorial["py-first-calls"] == (
         "Stats(words=9, longest='quick', average=3.89)\nquick 9\n['HEY!', 'HEY!!', 'HEY!!!']\n"
     )
