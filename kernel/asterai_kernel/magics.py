@@ -16,6 +16,7 @@ from .hostfns import PROVIDERS
 from .languages import LANGUAGES, PLANNED, get_language, taking
 from .names import check_component_name, snake_name
 from .pipeline import CellSpec
+from .progress import BuildProgress
 from .sandbox import Grants
 from .session import get_session
 
@@ -107,7 +108,8 @@ class AsteraiMagics(Magics):
             force=args.force, uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants,
             options={opt: value for opt, value in options.items() if value},
         )  # fmt: skip
-        result = self.session.run_cell(spec, progress=_progress, on_wit=print if args.show_wit else None)
+        with BuildProgress() as progress:
+            result = self.session.run_cell(spec, progress=progress, on_wit=print if args.show_wit else None)
         live = result.live
         self._bind(spec.name, live)
         print(_summary(live, result.replaced))
@@ -242,10 +244,6 @@ class AsteraiMagics(Magics):
             if isinstance(ns.get(key), (ComponentHandle, ExportProxy)):
                 ns.pop(key, None)
         print(f"removed {name}")
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 SUMMARY_WIDTH = 100  # longer one-line summaries wrap mid-word in a notebook: list the exports instead
