@@ -165,8 +165,15 @@ def test_cache_hit_force_and_time(cell):
     out = cell("rust cache_demo --time", src)
     assert "from cache" in out
     assert "build 0 ms (cached)" in out and "instantiate" in out
-    out = cell("rust cache_demo --force", src)
+    out = cell("rust cache_demo --force --time", src)
     assert "built in" in out and "(replaced)" in out
+    # The summary's time is the whole wait (build, machine code, instance...); --time splits it.
+    summary, split = out.splitlines()[:2]
+    waited_ms = float(summary.split("built in ")[1].split(" s")[0]) * 1e3
+    build_ms = float(split.split("build ")[1].split(" ms")[0])
+    total_ms = float(split.split("total ")[1].split(" ms")[0])
+    assert "machine code" in split and "instantiate" in split and "the rest" in split
+    assert abs(total_ms - waited_ms) <= 10 and build_ms <= total_ms  # one measurement, two roundings
 
 
 def test_guest_output_reaches_the_cell(cell, ns):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import time
 from collections import Counter
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -36,7 +37,11 @@ def _cell_parser() -> argparse.ArgumentParser:
     build = p.add_argument_group("build")
     build.add_argument("--opt", choices=["0", "1", "2", "s"], default="2", help="optimization level")
     build.add_argument("--force", action="store_true", help="rebuild even if the cache has this cell")
-    build.add_argument("--time", action="store_true", help="print build, load and instantiate timings")
+    build.add_argument(
+        "--time",
+        action="store_true",
+        help="print where the time went: build, machine code, instantiate, the rest",
+    )
     build.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
     build.add_argument("--use", action="append", metavar="NAME[,NAME]",
                        help="call these components' exports from the cell (repeatable)")  # fmt: skip
@@ -108,17 +113,18 @@ class AsteraiMagics(Magics):
             force=args.force, uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants,
             options={opt: value for opt, value in options.items() if value},
         )  # fmt: skip
+        started = time.perf_counter()
         with BuildProgress() as progress:
             result = self.session.run_cell(spec, progress=progress, on_wit=print if args.show_wit else None)
+        waited = time.perf_counter() - started  # what the user waited: build, machine code, instance, links
         live = result.live
         self._bind(spec.name, live)
-        print(_summary(live, result.replaced))
+        print(_summary(live, result.replaced, waited))
         if result.relinked:
             print(result.relinked)
         if args.time:
             t = live.timings
-            print(f"  build {t.build * 1e3:.0f} ms{' (cached)' if t.cached else ''}, "
-                  f"load {t.load * 1e3:.1f} ms, instantiate {t.instantiate * 1e3:.1f} ms")  # fmt: skip
+            print(_split(t, waited))
 
     asterai.__doc__ = _CELL_DOC.format(
         languages=_language_line(),
@@ -249,15 +255,11 @@ class AsteraiMagics(Magics):
 SUMMARY_WIDTH = 100  # longer one-line summaries wrap mid-word in a notebook: list the exports instead
 
 
-def _summary(live, replaced: bool) -> str:
+def _summary(live, replaced: bool, waited: float = 0.0) -> str:
     fns = [f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions]
     t = live.timings
     how = (
-        "loaded"
-        if live.language.name == "wasm"
-        else "from cache"
-        if t.cached
-        else f"built in {t.build:.2f} s"
+        "loaded" if live.language.name == "wasm" else "from cache" if t.cached else f"built in {waited:.2f} s"
     )
     again = " (replaced)" if replaced else ""
     granted = "" if live.grants.summary() == "none" else f"; grants: {live.grants.summary()}"
@@ -266,6 +268,16 @@ def _summary(live, replaced: bool) -> str:
     if len(line) <= SUMMARY_WIDTH:
         return line
     return f"{head}{granted}; exports:\n" + "\n".join(f"  {fn}" for fn in fns)
+
+
+def _split(t, waited: float) -> str:
+    """Where a cell's time went (`--time`): the parts of the summary's total."""
+    rest = max(0.0, waited - t.build - t.load - t.instantiate)  # signatures, checks, links
+    cached = " (cached)" if t.cached else ""
+    return (
+        f"  build {t.build * 1e3:.0f} ms{cached}, machine code {t.load * 1e3:.1f} ms, "
+        f"instantiate {t.instantiate * 1e3:.1f} ms, the rest {rest * 1e3:.1f} ms; total {waited * 1e3:.0f} ms"
+    )
 
 
 def register(shell) -> AsteraiMagics:

@@ -614,7 +614,7 @@ class Python(Language):
         env = {**os.environ, "VIRTUAL_ENV": str(venv)}
         env.pop("PYTHONPATH", None)
         out = job.workdir / "cell.wasm"
-        job.progress(f"{job.component}: building a Python component with componentize-py (10-30 s)...")
+        job.progress(f"{job.component}: packing Python and the cell with componentize-py (about half a minute)...")
         proc = subprocess.run(
             [*base, "componentize", *paths, APP_MODULE, "-o", str(out)],
             cwd=job.workdir, env=env, capture_output=True, text=True,
