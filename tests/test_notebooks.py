@@ -119,6 +119,10 @@ def test_sandbox_denies_then_grants(sandbox_nb):
     assert sandbox_nb["denied"] == (
         "refused: Capabilities insufficient (os error 76)\n" * 2 + "token: None\n"
     )
+    assert sandbox_nb["refusal-hint"].startswith(
+        "the sandbox refused: nothing granted to this component covers"
+    )
+    assert "--allow-read DIR" in sandbox_nb["refusal-hint"]
     assert "grants: read /tmp/" in sandbox_nb["reader-cell"] and "env API_TOKEN" in sandbox_nb["reader-cell"]
     assert sandbox_nb["granted"] == (
         "remember the milk\ntoken: hunter2\n"

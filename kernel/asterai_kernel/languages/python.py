@@ -614,7 +614,9 @@ class Python(Language):
         env = {**os.environ, "VIRTUAL_ENV": str(venv)}
         env.pop("PYTHONPATH", None)
         out = job.workdir / "cell.wasm"
-        job.progress(f"{job.component}: packing Python and the cell with componentize-py (about half a minute)...")
+        job.progress(
+            f"{job.component}: packing Python and the cell with componentize-py (about half a minute)..."
+        )
         proc = subprocess.run(
             [*base, "componentize", *paths, APP_MODULE, "-o", str(out)],
             cwd=job.workdir, env=env, capture_output=True, text=True,
