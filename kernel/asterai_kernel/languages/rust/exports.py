@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import wit
+from ... import wit
 
 PRELUDE = r"""
 #[doc(hidden)]

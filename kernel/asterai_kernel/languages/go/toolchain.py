@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .. import pins
-from ..build.cache import cache_dir, write_atomic
-from ..errors import ToolchainMissing
+from ... import pins
+from ...build.cache import cache_dir, write_atomic
+from ...errors import ToolchainMissing
 
 ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 SETUP = "asterai setup go"
@@ -80,7 +80,7 @@ class GoToolchain:
 
 
 def find_go() -> Path | None:
-    from ..toolchains import find_executable
+    from ...toolchains import find_executable
 
     return find_executable("go")
 
@@ -92,7 +92,7 @@ def _version(go: str) -> str:
 
 
 def _jco_adapter_candidates() -> list[Path]:
-    from ..toolchains import npm_dir
+    from ...toolchains import npm_dir
 
     rel = Path("node_modules") / "@bytecodealliance" / "jco" / "lib" / ADAPTER_NAME
     return [npm_dir(lang) / rel for lang in ("go", "typescript")]
@@ -131,7 +131,7 @@ def ensure_adapter(progress=lambda m: None) -> Path:
 
 
 def go_toolchain(progress=lambda m: None) -> GoToolchain:
-    from ..toolchains import wasm_tools
+    from ...toolchains import wasm_tools
 
     go = find_go()
     if go is None:

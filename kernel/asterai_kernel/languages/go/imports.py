@@ -19,7 +19,7 @@ Memory, and Go's collector (which never moves heap objects):
 - A return area or a spilled argument area (more than 16 flat values) is a heap buffer held by `Keep`.
 
 The cell's own exports may take and return these types too (`func Center(a, b geo.Point) geo.Point`): the
-package then also exports, for each type the cell spells with it, helpers that the export glue (go_glue, in
+package then also exports, for each type the cell spells with it, helpers that the export glue (exports.py, in
 package main) calls to lift and lower it (`bridge_name`), reusing the package's own code for its types.
 """
 
@@ -27,10 +27,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import wit
-from ..errors import CompileError
-from ..names import pascal_name, words
-from .go_glue import MEM
+from ... import wit
+from ...errors import CompileError
+from ...names import pascal_name, words
+from .exports import MEM
 
 RT_MODULE = "asterai.local/rt"  # a path no component name can take (component names are identifiers)
 RT_ALIAS = "asteraiRT"

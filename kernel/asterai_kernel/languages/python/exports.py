@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import wit
+from ... import wit
 
 if TYPE_CHECKING:
-    from .python import Cell
+    from .plugin import Cell
 
 INIT_BEGIN = "----- asterai: the cell failed while building -----"
 INIT_END = "----- asterai: end -----"
@@ -51,7 +51,7 @@ def binding_names(workdir: Path, base_cmd: list[str], ifaces: list[wit.Interface
     out = workdir / "bindings"
     proc = subprocess.run([*base_cmd, "bindings", str(out)], capture_output=True, text=True)
     if proc.returncode != 0:
-        from ..errors import CompileError
+        from ...errors import CompileError
 
         raise CompileError(
             "componentize-py rejected the WIT derived from this cell (please report it)",

@@ -1,6 +1,6 @@
 """TypeScript signatures (tree-sitter) -> WIT, and how each value looks on the JavaScript side.
 
-JavaScript cells reuse this: their JSDoc types are turned into TypeScript declarations first (ts_jsdoc.py).
+JavaScript cells reuse this: their JSDoc types are turned into TypeScript declarations first (jsdoc.py).
 A cell exports every top-level `export function` (and `export const f = (..): T => ..`) whose parameters and
 result are typed. Types a cell can use: number (f64), the kernel's integer aliases u8..u64, s8..s64 and f32
 (the 64-bit ones are bigint), char, string, boolean, T[] / Array<T>, Uint8Array (list<u8>), [A, B] (tuple),
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import tree_sitter
 import tree_sitter_typescript
 
-from .. import wit
-from ..errors import CompileError
-from ..names import pascal_name, wit_name
-from . import treesitter
-from .treesitter import Unsupported, text
-from .treesitter import first_error as first_error
+from ... import wit
+from ...errors import CompileError
+from ...names import pascal_name, wit_name
+from .. import treesitter
+from ..treesitter import Unsupported, text
+from ..treesitter import first_error as first_error
 
 # The cell's code is written after one blank line, so a parser's line numbers are the cell's (magic = line 1).
 LINE_OFFSET = 1
@@ -194,7 +194,7 @@ class Types(treesitter.CellTypes):
     def used_type(self, module: str, name: str) -> JsType:
         """`import type { Point } from "geo"`: a type of a used component. The cell's interface takes it
         from geo's (WIT `use`); the cell sees it as geo's module does, so the glue converts nothing."""
-        from .ts_glue import default_js
+        from .exports import default_js
 
         iface = self.uses[module]
         found = {pascal_name(t.name): t for t in iface.types()}

@@ -3,15 +3,15 @@
 Each export calls the cell's function, converting values between what the engine hands over and what the
 cell's declared types promise (`undefined` for a none on every engine, the cell's own property names and
 string literals, arrays for `u8[]`, exact 64-bit integers as bigint), and turns an uncaught error into a
-report at the cell's lines followed by a trap (ts_runtime.js).
+report at the cell's lines followed by a trap (runtime.js).
 """
 
 from __future__ import annotations
 
 import json
 
-from .. import wit
-from .ts_types import Cell, JsType, camel
+from ... import wit
+from .signatures import Cell, JsType, camel
 
 QUICKJS = "quickjs"
 STARLINGMONKEY = "starlingmonkey"

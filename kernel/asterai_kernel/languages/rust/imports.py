@@ -8,10 +8,10 @@ afterwards by lifting it back and dropping it, the same trick the export side's 
 
 from __future__ import annotations
 
-from .. import wit
-from ..errors import CompileError
-from ..names import pascal_name, snake_name, wit_ident
-from .rust_glue import CORE, PLAIN, RUST_PRIMS, RustGen, RustType, owns_memory
+from ... import wit
+from ...errors import CompileError
+from ...names import pascal_name, snake_name, wit_ident
+from .exports import CORE, PLAIN, RUST_PRIMS, RustGen, RustType, owns_memory
 
 RUST_KEYWORDS = frozenset(
     """as async await break const continue crate dyn else enum extern false fn for if impl in let loop
@@ -23,7 +23,7 @@ _ZERO = {"i32": "0i32", "i64": "0i64", "f32": "0f32", "f64": "0f64"}
 
 
 def _widen(val: str, have: str, want: str) -> str:
-    """A case's flat value stored in a variant's joined slot (the inverse of rust_glue._coerce)."""
+    """A case's flat value stored in a variant's joined slot (the inverse of exports._coerce)."""
     if have == want:
         return val
     if want == "i32":  # f32 in an i32 slot

@@ -3,7 +3,7 @@
 The cell's code runs inside the component's own CPython (componentize-py's, 3.14), not the kernel's. Its
 top-level code runs once, when the component is built (componentize-py snapshots the initialised interpreter);
 each call then runs the exported function in that snapshot. Calls that raise leave a traceback at the cell's
-line numbers on stderr and end the call with a trap (see python_glue), which the host turns into GuestTrap.
+line numbers on stderr and end the call with a trap (see exports.py), which the host turns into GuestTrap.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import wit
-from ..build import cache
-from ..errors import CompileError, ToolchainMissing
-from ..names import pascal_name, wit_name
-from . import python_glue
-from .base import BuildJob, Language, Progress, check_unique_wit_names
+from ... import wit
+from ...build import cache
+from ...errors import CompileError, ToolchainMissing
+from ...names import pascal_name, wit_name
+from ..base import BuildJob, Language, Progress, check_unique_wit_names
+from . import exports
 
 APP_MODULE = "asterai_app"
 GUEST_PYTHON = "3.14"  # the CPython inside componentize-py 0.25; guest_python() reads the installed one
@@ -446,7 +446,7 @@ def _guest_python(version: str) -> str:
 
 
 def python_toolchain() -> PythonToolchain:
-    from ..toolchains import LANGS, dist_version, find_executable
+    from ...toolchains import LANGS, dist_version, find_executable
 
     exe = find_executable("componentize-py")
     version = dist_version("componentize-py")
@@ -537,7 +537,7 @@ def check_use_name(name: str, pip_dir: Path | None = None) -> None:
     why = None
     if not name.isidentifier() or keyword.iskeyword(name):
         why = "it is not a name Python can import"
-    elif name in sys.stdlib_module_names or name in python_glue.RESERVED_MODULES or name == APP_MODULE:
+    elif name in sys.stdlib_module_names or name in exports.RESERVED_MODULES or name == APP_MODULE:
         why = f"a module `{name}` would hide the one Python (or the component's runtime) needs"
     elif pip_dir is not None and ((pip_dir / name).is_dir() or (pip_dir / f"{name}.py").exists()):
         why = f"a module `{name}` would hide the package of that name installed with --pip"
@@ -554,11 +554,11 @@ def check_use_name(name: str, pip_dir: Path | None = None) -> None:
 class Python(Language):
     name = "python"
     aliases = ("py",)
-    bulk_twins = True  # big numeric lists and bytes cross as one string block (see python_glue)
-    supports_use = True  # `--use geo`: `import geo` in the cell (see python_glue.use_module)
+    bulk_twins = True  # big numeric lists and bytes cross as one string block (see exports.py)
+    supports_use = True  # `--use geo`: `import geo` in the cell (see exports.use_module)
     one_int_type = True
     cell_options = {"pip": ("PKG[==VER]", "bundle a pure-Python package from PyPI")}
-    supports_exports = True  # `--exports demo:math/calc`: one more class in the app module (python_glue)
+    supports_exports = True  # `--exports demo:math/calc`: one more class in the app module (exports.py)
 
     def interface(self, source: str, component: str) -> wit.Interface:
         return self.interface_using(source, component, {})
@@ -587,24 +587,22 @@ class Python(Language):
             check_use_name(name, pip_dir)
         wit_dir = job.workdir / "wit"
         wit_dir.mkdir()
-        exports = job.exports  # `--exports`: the magic checked that the cell implements them, once each
+        declared = job.exports  # `--exports`: the magic checked that the cell implements them, once each
         (wit_dir / "cell.wit").write_text(
-            wit.render_world(job.iface, bulk=True, uses=tuple(uses.values()), extra_exports=exports)
+            wit.render_world(job.iface, bulk=True, uses=tuple(uses.values()), extra_exports=declared)
         )
         base = [str(tc.componentize_py), "-d", str(wit_dir), "-w", wit.WORLD]
-        ifaces = [job.iface, *[b for b in [wit.bulk_interface(job.iface)] if b is not None], *exports]
-        names = python_glue.binding_names(job.workdir, base, ifaces)
+        ifaces = [job.iface, *[b for b in [wit.bulk_interface(job.iface)] if b is not None], *declared]
+        names = exports.binding_names(job.workdir, base, ifaces)
         # the classes of used components' types, where an `--exports` interface has classes of its own
-        used = python_glue.used_type_names(job.workdir, uses, job.iface) if exports and uses else {}
+        used = exports.used_type_names(job.workdir, uses, job.iface) if declared and uses else {}
         app_dir = job.workdir / "app"
         app_dir.mkdir()
         (app_dir / f"{APP_MODULE}.py").write_text(
-            python_glue.app_module(job.component, job.source, cell, names, used)
+            exports.app_module(job.component, job.source, cell, names, used)
         )
         for name, provider in uses.items():
-            (app_dir / f"{name}.py").write_text(
-                python_glue.use_module(name, provider, job.workdir / "bindings")
-            )
+            (app_dir / f"{name}.py").write_text(exports.use_module(name, provider, job.workdir / "bindings"))
         paths = ["-p", str(app_dir)]
         if pip_dir is not None:
             paths += ["-p", str(pip_dir)]
@@ -621,7 +619,7 @@ class Python(Language):
         )  # fmt: skip
         if proc.returncode != 0 or not out.exists():
             raise _build_error(job.component, proc.stdout + proc.stderr)
-        printed_file = app_dir / python_glue.PRINTED_FILE
+        printed_file = app_dir / exports.PRINTED_FILE
         printed = printed_file.read_text(errors="replace").rstrip("\n") if printed_file.exists() else ""
         if printed:
             job.progress(
@@ -630,13 +628,13 @@ class Python(Language):
         return out.read_bytes()
 
     def trap_message(self, stderr_text: str) -> str | None:
-        return python_glue.trap_message(stderr_text)
+        return exports.trap_message(stderr_text)
 
 
 def _build_error(component: str, output: str) -> CompileError:
-    tb = python_glue.init_traceback(output)
+    tb = exports.init_traceback(output)
     if tb is not None:
-        summary = python_glue.trap_message(tb) or "it raised an exception"
+        summary = exports.trap_message(tb) or "it raised an exception"
         return CompileError(
             f"{component}: the cell's top-level code failed while the component was built: {summary}",
             diagnostics=tb.rstrip(), component=component,
