@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from ... import wit
 from ...errors import CompileError
 from ...names import pascal_name, words
-from .exports import MEM
 
 RT_MODULE = "asterai.local/rt"  # a path no component name can take (component names are identifiers)
 RT_ALIAS = "asteraiRT"
@@ -52,6 +51,21 @@ GO_STD = frozenset(
     unique unsafe vendor weak cmd""".split()
 )
 
+# WIT primitive -> the Go type it sits in memory as (the export glue, exports.py, uses it too)
+MEM = {
+    "bool": "uint8",
+    "s8": "int8",
+    "u8": "uint8",
+    "s16": "int16",
+    "u16": "uint16",
+    "s32": "int32",
+    "u32": "uint32",
+    "s64": "int64",
+    "u64": "uint64",
+    "f32": "float32",
+    "f64": "float64",
+    "char": "int32",
+}
 # WIT primitive -> its Go type (the same layout in memory, so `*(*T)(p)` reads it)
 GO_PRIMS = {**MEM, "bool": "bool", "char": "rune"}
 MAX_TUPLE = 16

@@ -22,70 +22,25 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
-from functools import cache
+import tempfile
 from pathlib import Path
 
 from ... import wit
+from ...build.cache import cache_dir, write_atomic
 from ...errors import CompileError, ToolchainMissing
 from ...names import wit_name
 from ..base import BuildJob, Language, Progress
-from . import exports, jsdoc, signatures
+from . import exports, imports, jsdoc, signatures, toolchain
 from .exports import QUICKJS, STARLINGMONKEY
+from .toolchain import ENGINE_ENV, JsToolchain, js_toolchain
 
 HERE = Path(__file__).parent
 DRIVER = HERE / "build.mjs"
 RUNTIME = HERE / "runtime.js"
-ENGINE_ENV = "ASTERAI_JS_ENGINE"
 DRIVER_TAG = "@asterai-build@ "  # how build.mjs marks its own lines on stdout
 WASI_WIT = "@bytecodealliance/jco/lib/wit/builtin/0.2.12"
 WASI_PACKAGES = ("wasi-cli", "wasi-io", "wasi-clocks", "wasi-filesystem", "wasi-random", "wasi-sockets")
-# What the build needs from `asterai setup typescript`, by package directory.
-PACKAGES = (
-    "esbuild",
-    "componentize-qjs",
-    "@bytecodealliance/componentize-js",
-    "@bytecodealliance/jco",
-)
-SETUP = "asterai setup typescript"
 NPM_SPEC = re.compile(r"^(@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*(@[\w.^~<>=*|\- ]+)?$", re.I)
-
-
-@dataclass(frozen=True)
-class _Toolchain:
-    node: Path
-    npm: Path | None
-    modules: Path  # npm_dir("typescript")/node_modules
-    fingerprint: str
-
-
-@cache
-def _node_version(node: str) -> str:
-    done = subprocess.run([node, "--version"], capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def toolchain() -> _Toolchain:
-    from ...toolchains import npm_dir
-
-    node = shutil.which("node")
-    if node is None:
-        raise ToolchainMissing(f"TypeScript/JavaScript cells need Node.js. Install it with:\n    {SETUP}")
-    modules = npm_dir("typescript") / "node_modules"
-    versions = []
-    for package in PACKAGES:
-        try:
-            meta = json.loads((modules / package / "package.json").read_text())
-        except (OSError, ValueError):
-            raise ToolchainMissing(
-                f"TypeScript/JavaScript cells need the npm package {package}, which is not installed. "
-                f"Install it with:\n    {SETUP}"
-            ) from None
-        versions.append(f"{package}@{meta.get('version')}")
-    version = _node_version(node)
-    engine = os.environ.get(ENGINE_ENV, "")
-    fingerprint = hashlib.sha256("\n".join([version, *versions, engine]).encode()).hexdigest()[:16]
-    return _Toolchain(Path(node), Path(shutil.which("npm") or "npm"), modules, fingerprint)
 
 
 SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
@@ -103,6 +58,7 @@ class _JsLanguage(Language):
     supports_use = True
     supports_exports = True  # `--exports IFACE`: the same functions, also under the interface's own name
     cell_options = {"npm": ("PKG[@VER]", "bundle a pure-JavaScript package from npm")}
+    requirements = toolchain.REQUIREMENTS  # JavaScript cells need what TypeScript cells do
 
     def int_ranges(self) -> dict[str, tuple[int, int, str]]:
         if engine_for(None) != QUICKJS:
@@ -131,10 +87,8 @@ class _JsLanguage(Language):
 
     def precise_syntax_error(self, source: str) -> CompileError | None:
         """esbuild's message for a syntax error tree-sitter found (tree-sitter only says where)."""
-        import tempfile
-
         try:
-            tc = toolchain()
+            tc = js_toolchain()
         except ToolchainMissing:
             return None
         with tempfile.TemporaryDirectory(prefix="asterai-check-") as tmp:
@@ -154,13 +108,13 @@ class _JsLanguage(Language):
         return CompileError(f"the {self.how} cell has a syntax error", diagnostics=diagnostics)
 
     def toolchain_fingerprint(self, progress: Progress) -> str:
-        return toolchain().fingerprint
+        return js_toolchain().fingerprint
 
     def glue_sources(self):
         return (DRIVER, RUNTIME)  # the build driver and the guest runtime (the modules count by import)
 
     def build(self, job: BuildJob) -> bytes:
-        tc = toolchain()
+        tc = js_toolchain()
         cell = self.read(job.source, job.uses)
         engine = engine_for(cell)
         work = job.workdir
@@ -176,7 +130,7 @@ class _JsLanguage(Language):
         if uses:
             (work / "uses").mkdir()
             for name, provider in uses.items():
-                (work / "uses" / f"{name}.js").write_text(exports.use_module(provider, engine))
+                (work / "uses" / f"{name}.js").write_text(imports.use_module(provider, engine))
                 alias[name] = f"./uses/{name}.js"
         for package in WASI_PACKAGES:
             (wit_dir / "deps" / package).symlink_to(tc.modules / WASI_WIT / package)
@@ -246,7 +200,7 @@ class JavaScript(_JsLanguage):
 # ---------------------------------------------------------------- running the driver
 
 
-def _run_driver(tc: _Toolchain, job_file: Path, progress: Progress) -> dict:
+def _run_driver(tc: JsToolchain, job_file: Path, progress: Progress) -> dict:
     proc = subprocess.Popen(
         [str(tc.node), str(DRIVER), str(job_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0,
@@ -330,10 +284,8 @@ def js_trap_message(stderr_text: str) -> str | None:
 # ---------------------------------------------------------------- --npm
 
 
-def npm_packages(specs: list[str], tc: _Toolchain, progress: Progress) -> Path:
+def npm_packages(specs: list[str], tc: JsToolchain, progress: Progress) -> Path:
     """node_modules holding the --npm packages, installed once per set of specs (npm's ordinary client)."""
-    from ...build.cache import cache_dir, write_atomic
-
     for spec in specs:
         if not NPM_SPEC.match(spec):
             raise CompileError(f"--npm {spec!r}: expected a package name, optionally with @VERSION")

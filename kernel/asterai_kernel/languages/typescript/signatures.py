@@ -194,8 +194,6 @@ class Types(treesitter.CellTypes):
     def used_type(self, module: str, name: str) -> JsType:
         """`import type { Point } from "geo"`: a type of a used component. The cell's interface takes it
         from geo's (WIT `use`); the cell sees it as geo's module does, so the glue converts nothing."""
-        from .exports import default_js
-
         iface = self.uses[module]
         found = {pascal_name(t.name): t for t in iface.types()}
         if name not in found:
@@ -593,3 +591,31 @@ def read_cell(source: str, how: str = "TypeScript", line_of: Callable | None = N
                 f"`{ex.fn.name}`; rename one (WIT keeps functions and types in one scope).",
             )
     return Cell(exports, dict(types.named))
+
+
+def default_js(t: wit.WitType | None) -> JsType | None:
+    """How a cell sees a WIT type it did not declare itself (another component's, under `--use`)."""
+    if t is None:
+        return None
+    if isinstance(t, wit.Prim):
+        return JsType("string" if t.name == "char" else "prim", t)
+    if isinstance(t, wit.String):
+        return JsType("string", t)
+    if isinstance(t, wit.List):
+        kind = "bytes" if t.elem == wit.Prim("u8") else "list"
+        return JsType(kind, t, (default_js(t.elem),))
+    if isinstance(t, wit.Option):
+        return JsType("option", t, (default_js(t.inner),))
+    if isinstance(t, wit.Result):
+        return JsType("result", t, (default_js(t.ok), default_js(t.err)))
+    if isinstance(t, wit.Tuple):
+        return JsType("tuple", t, tuple(default_js(e) for e in t.elems))
+    if isinstance(t, wit.Record):
+        return JsType(
+            "record", t, tuple(default_js(f) for _, f in t.fields), tuple(camel(n) for n, _ in t.fields)
+        )
+    if isinstance(t, wit.Enum):
+        return JsType("enum", t, (), t.cases)
+    if isinstance(t, wit.Variant):
+        return JsType("variant", t, tuple(default_js(p) for _, p in t.cases), tuple(c for c, _ in t.cases))
+    raise AssertionError(t)
