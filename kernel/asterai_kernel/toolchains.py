@@ -175,7 +175,7 @@ def npm_version(lang: str, package: str) -> str:
         return ""
 
 
-def core_rows() -> list[Row]:
+def _core_rows() -> list[Row]:
     try:
         wt = wasm_tools()
         wt_version = query([wt, "--version"]).split(" ")[1:2]
@@ -221,7 +221,7 @@ TARGETS = {BROWSER.name: BROWSER}
 
 def doctor_rows(targets: Iterable[Requirements]) -> list[Row]:
     """The core tools' rows, then each target's (the registry's `requirements()` lists them all)."""
-    rows = core_rows()
+    rows = _core_rows()
     for target in targets:
         rows += target.rows()
     return rows
