@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -33,28 +32,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-
-
-# ---------------------------------------------------------------- the language list agrees everywhere
-
-
-@pytest.mark.no_toolchain
-def test_languages_agree_with_the_kernel_and_the_magic_help():
-    """The extension's table, the kernel's language plugins and the `%%asterai` help name the same languages."""
-    from asterai_kernel.languages import LANGUAGES as KERNEL
-    from asterai_kernel.languages import PLANNED, supported
-    from asterai_kernel.magics import AsteraiMagics
-
-    names = {name: {name, *entry["aliases"]} for name, entry in LANGUAGES.items()}
-    assert set(names) == set(supported()) | set(PLANNED)
-    for lang in KERNEL.values():  # every name and alias the kernel accepts is highlighted
-        missing = {lang.name, *lang.aliases} - names.get(lang.name, set())
-        assert not missing, f"add {missing} to extension/src/languages.json and the %%asterai docstring"
-    help_line = next(
-        ln for ln in AsteraiMagics.asterai.__doc__.splitlines() if ln.strip().startswith("LANG:")
-    )
-    in_help = set(re.findall(r"[a-z+]+", help_line.split(":", 1)[1]))
-    assert in_help == set().union(*names.values())
 
 
 # ---------------------------------------------------------------- fixtures: JupyterLab, Chromium, a page

@@ -4,6 +4,7 @@ stale build: the language's own modules and every shared module they import (dir
 from __future__ import annotations
 
 import shutil
+import uuid
 
 import pytest
 
@@ -33,7 +34,25 @@ def test_shared_helpers_are_in_every_languages_key():
 
 
 @pytest.mark.no_toolchain
-@pytest.mark.parametrize("helper", ["names.py", "languages/treesitter.py", "languages/base.py", "wit.py"])
+def test_each_languages_key_covers_its_package_and_no_other():
+    packages = {plugin_module(lang).split(".")[-2] for lang in LANGUAGES}  # rust, python, typescript, go
+    for lang in LANGUAGES:
+        package = plugin_module(lang).split(".")[-2]
+        files = {f"{p.parent.name}/{p.name}" for p in sources.closure(plugin_module(lang))}
+        for part in ("plugin.py", "signatures.py", "exports.py", "imports.py", "toolchain.py"):
+            assert f"{package}/{part}" in files, (lang, part)
+        extra = {"go": "go/wasm.py", "javascript": "typescript/jsdoc.py"}.get(lang)
+        assert extra is None or extra in files, lang
+        assert {f.split("/")[0] for f in files} & packages == {package}, lang  # no other language's
+
+
+@pytest.mark.no_toolchain
+@pytest.mark.parametrize(
+    "helper",
+    ["names.py", "languages/treesitter.py", "languages/base.py", "wit.py", "toolchains.py",
+     "languages/rust/exports.py", "languages/go/imports.py", "languages/python/imports.py",
+     "languages/typescript/jsdoc.py"],
+)  # fmt: skip
 def test_changing_a_shared_helper_changes_the_key(package_copy, helper):
     def keys():
         return {
@@ -71,7 +90,9 @@ def test_a_changed_helper_rebuilds_the_cell(cell, package_copy, monkeypatch):
     cell("rust keyed", src)
     assert "keyed (replaced): rust component, from cache" in cell("rust keyed", src)
     with open(package_copy / "names.py", "a") as f:
-        f.write("\n# how glue spells names changed\n")
+        # A change never seen before: the cache outlives the run, and a change made by an earlier run would
+        # find that run's build under its key.
+        f.write(f"\n# how glue spells names changed ({uuid.uuid4().hex})\n")
     monkeypatch.setattr(sources, "PACKAGE_DIR", package_copy)
     sources.module_fingerprint.cache_clear()
     try:

@@ -339,14 +339,15 @@ def test_interpreter_exits_cleanly_after_guest_output(tmp_path):
 
 
 def test_missing_toolchain_names_the_install_command(cell, monkeypatch):
-    from asterai_kernel import ToolchainMissing, toolchains
+    from asterai_kernel import ToolchainMissing
+    from asterai_kernel.languages.rust import toolchain
 
     # Pretend Debian's wasi-libc is absent: the real detection must notice and say how to install it.
     markers = tuple(
-        (pkg, "/nonexistent/libc.a" if pkg == "wasi-libc" else m) for pkg, m in toolchains.RUST_APT
+        (pkg, "/nonexistent/libc.a" if pkg == "wasi-libc" else m) for pkg, m in toolchain.RUST_APT
     )
-    monkeypatch.setattr(toolchains, "RUST_APT", markers)
-    monkeypatch.setattr(toolchains, "_rust_cache", {})
+    monkeypatch.setattr(toolchain, "RUST_APT", markers)
+    monkeypatch.setattr(toolchain, "_rust_cache", {})
     with pytest.raises(ToolchainMissing) as info:
         cell("rust needs_tools", "pub fn f() -> u32 { 1 }\n")
     assert "wasi-libc" in str(info.value) and "asterai setup rust" in str(info.value)

@@ -14,12 +14,13 @@ from . import wit
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
-from .languages import LANGUAGES, PLANNED, get_language, taking
+from .languages import LANGUAGES, PLANNED, get_language, requirements, taking
 from .names import check_component_name, snake_name
 from .pipeline import CellSpec
 from .progress import BuildProgress
 from .sandbox import Grants
 from .session import get_session
+from .toolchains import doctor_html, doctor_rows
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,7 +72,8 @@ def _cell_parser() -> argparse.ArgumentParser:
 
 
 def _language_line() -> str:
-    kinds = [(lang.name, lang.aliases) for lang in LANGUAGES.values()] + list(PLANNED.items())
+    kinds = [(lang.name, lang.aliases) for lang in LANGUAGES.values()]
+    kinds += [(kind, entry.aliases) for kind, entry in PLANNED.items()]
     return ", ".join(f"{name} ({', '.join(aliases)})" if aliases else name for name, aliases in kinds)
 
 
@@ -194,9 +196,7 @@ class AsteraiMagics(Magics):
         if cmd == "doctor":
             from IPython.display import HTML, display
 
-            from .toolchains import doctor_html
-
-            display(HTML(doctor_html()))
+            display(HTML(doctor_html(doctor_rows(requirements()))))
             return None
         if cmd == "grants" and len(rest) == 1:
             from .widgets import grants

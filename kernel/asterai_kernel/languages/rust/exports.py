@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import abi, wit
+from ... import abi, wit
 
 PRELUDE = r"""
 #[doc(hidden)]

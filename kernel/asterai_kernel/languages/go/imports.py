@@ -19,7 +19,7 @@ Memory, and Go's collector (which never moves heap objects):
 - A return area or a spilled argument area (more than 16 flat values) is a heap buffer held by `Keep`.
 
 The cell's own exports may take and return these types too (`func Center(a, b geo.Point) geo.Point`): the
-package then also exports, for each type the cell spells with it, helpers that the export glue (go_glue, in
+package then also exports, for each type the cell spells with it, helpers that the export glue (exports.py, in
 package main) calls to lift and lower it (`bridge_name`), reusing the package's own code for its types.
 """
 
@@ -27,10 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import wit
-from ..errors import CompileError
-from ..names import pascal_name, words
-from .go_glue import MEM
+from ... import wit
+from ...errors import CompileError
+from ...names import pascal_name, words
 
 RT_MODULE = "asterai.local/rt"  # a path no component name can take (component names are identifiers)
 RT_ALIAS = "asteraiRT"
@@ -52,6 +51,21 @@ GO_STD = frozenset(
     unique unsafe vendor weak cmd""".split()
 )
 
+# WIT primitive -> the Go type it sits in memory as (the export glue, exports.py, uses it too)
+MEM = {
+    "bool": "uint8",
+    "s8": "int8",
+    "u8": "uint8",
+    "s16": "int16",
+    "u16": "uint16",
+    "s32": "int32",
+    "u32": "uint32",
+    "s64": "int64",
+    "u64": "uint64",
+    "f32": "float32",
+    "f64": "float64",
+    "char": "int32",
+}
 # WIT primitive -> its Go type (the same layout in memory, so `*(*T)(p)` reads it)
 GO_PRIMS = {**MEM, "bool": "bool", "char": "rune"}
 MAX_TUPLE = 16

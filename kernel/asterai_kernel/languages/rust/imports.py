@@ -8,10 +8,10 @@ afterwards by lifting it back and dropping it, the same trick the export side's 
 
 from __future__ import annotations
 
-from .. import abi, wit
-from ..errors import CompileError
-from ..names import pascal_name, snake_name, wit_ident
-from .rust_glue import CORE, RUST_PRIMS, RustEmitter, RustType
+from ... import abi, wit
+from ...errors import CompileError
+from ...names import pascal_name, snake_name, wit_ident
+from .exports import CORE, RUST_PRIMS, RustEmitter, RustType
 
 RUST_KEYWORDS = frozenset(
     """as async await break const continue crate dyn else enum extern false fn for if impl in let loop
