@@ -11,3 +11,7 @@ COMPONENTIZE_JS = ("@bytecodealliance/componentize-js", "0.23.0")
 PREVIEW2_SHIM = ("@bytecodealliance/preview2-shim", "0.25.0")
 COMPONENTIZE_QJS = ("componentize-qjs", "0.4.5")  # the QuickJS engine asterai builds JS/TS cells with
 ESBUILD = ("esbuild", "0.28.2")  # strips TypeScript's types and bundles --npm packages
+
+# PyPI packages: (name, version)
+# Zig changes its language and std between releases: the Zig glue and runtime are written for this one
+ZIGLANG = ("ziglang", "0.17.1")

@@ -59,7 +59,7 @@ class Requirements:
     install: str
     rows: Callable[[], list[Row]]
     apt: AptPackages = ()
-    pip: tuple[str, ...] = ()
+    pip: tuple[str, ...] = ()  # `name`, or `name==version` where a language needs exactly that release
     npm: tuple[tuple[str, str], ...] = ()  # (package, exact version); all pinned with package.json overrides
     finish: Callable[[Progress], object] | None = None  # after the packages, e.g. build Rust's std
 
@@ -319,8 +319,15 @@ def _stream(cmd: list[str], progress: Progress, show: str, **kw) -> tuple[int, s
         raise
 
 
+def _pip_missing(spec: str) -> bool:
+    """Whether a PyPI requirement is unmet: `name` (any version) or `name==version` (exactly that one)."""
+    name, _, version = spec.partition("==")
+    have = dist_version(name)
+    return not have or bool(version) and have != version
+
+
 def _pip_install(packages: tuple[str, ...], progress: Progress) -> None:
-    missing = [p for p in packages if not dist_version(p)]
+    missing = [p for p in packages if _pip_missing(p)]
     if not missing:
         return
     progress(f"Installing from PyPI: {' '.join(missing)}")

@@ -2,8 +2,8 @@
 `asterai setup` installs for each. The magics, the kernel_info reply, `asterai setup` and the doctor table ask
 here; extension/src/languages.json is checked against it (tests/test_languages.py).
 
-Each language is a package (rust/, python/, typescript/, go/) whose plugin.py holds its base.Language; adding
-one is a package and a line in LANGUAGES.
+Each language is a package (rust/, python/, typescript/, go/, zig/) whose plugin.py holds its
+base.Language; adding one is a package and a line in LANGUAGES.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from .go import Go
 from .python import Python
 from .rust import Rust
 from .typescript import JavaScript, TypeScript
+from .zig import Zig
 
 LANGUAGES: dict[str, Language] = {
-    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go()]
+    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go(), Zig()]
 }
 
 
@@ -40,7 +41,6 @@ class Planned:
 PLANNED: dict[str, Planned] = {
     "c": Planned((), planned.C),
     "cpp": Planned(("c++",), planned.C),
-    "zig": Planned((), planned.ZIG),
     "wit": Planned(),
 }
 

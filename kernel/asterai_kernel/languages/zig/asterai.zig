@@ -1,0 +1,132 @@
+//! asterai: what a Zig cell may use (`const asterai = @import("asterai");`), and the helpers of the glue the
+//! kernel generates for it (`abi`).
+//!
+//!   asterai.allocator     memory for what a function returns: everything allocated with it during a call
+//!                         is freed at once after the host has copied the call's result (an arena). Keep
+//!                         state across calls with another allocator (std.heap.wasm_allocator).
+//!   asterai.io            an std.Io for files (directories granted with --allow-read/--allow-write) and stdout
+//!   asterai.print         formatted output to stdout (std.debug.print writes to stderr)
+//!   asterai.Result(T, E)  WIT result<T, E> as a tagged union (.ok / .err); a function's `!T` is
+//!                         result<T, string> carrying the error's name
+//!   asterai.Bytes         WIT list<u8> ([]const u8 is a WIT string)
+//!
+//! Strings and lists a function receives, and those a `--use` import returns, live in the same arena: they
+//! are valid until the cell's current call returns; copy what you keep.
+const std = @import("std");
+
+var call_arena = std.heap.ArenaAllocator.init(std.heap.wasm_allocator);
+
+pub const allocator: std.mem.Allocator = call_arena.allocator();
+pub const io: std.Io = std.Io.Threaded.global_single_threaded.io();
+pub const Bytes = []const u8;
+
+pub fn Result(comptime T: type, comptime E: type) type {
+    return union(enum) { ok: T, err: E };
+}
+
+pub fn print(comptime fmt: []const u8, args: anytype) void {
+    var buffer: [256]u8 = undefined;
+    var out = std.Io.File.stdout().writer(io, &buffer);
+    out.interface.print(fmt, args) catch return;
+    out.interface.flush() catch return;
+}
+
+/// The canonical ABI's leaves, for the generated glue: addresses are usize, core values i32/i64/f32/f64.
+pub const abi = struct {
+    /// Memory the host asks for while it passes arguments in or results of `--use` imports back: the call's
+    /// arena, released by `reset` once the host has read the call's result (every export's post-return).
+    pub fn realloc(old: i32, old_size: i32, alignment: i32, new_size: i32) callconv(.c) i32 {
+        return rawRealloc(allocator, old, old_size, alignment, new_size);
+    }
+
+    /// The WASI adapter's own state: allocated once, kept for the instance's life (never in the arena).
+    pub fn reallocAdapter(old: i32, old_size: i32, alignment: i32, new_size: i32) callconv(.c) i32 {
+        return rawRealloc(std.heap.wasm_allocator, old, old_size, alignment, new_size);
+    }
+
+    fn rawRealloc(a: std.mem.Allocator, old: i32, old_size: i32, alignment: i32, new_size: i32) i32 {
+        if (new_size == 0) return alignment;
+        const n = addr(new_size);
+        const align_: std.mem.Alignment = .fromByteUnits(addr(alignment));
+        const p = a.rawAlloc(n, align_, @returnAddress()) orelse @trap(); // no WASI call allowed here
+        if (old != 0 and old_size != 0) {
+            const src: [*]const u8 = @ptrFromInt(addr(old));
+            @memcpy(p[0..@min(n, addr(old_size))], src);
+        }
+        return core(@intFromPtr(p));
+    }
+
+    pub fn reset() void {
+        _ = call_arena.reset(.{ .retain_with_limit = 1 << 20 });
+    }
+
+    pub inline fn addr(p: i32) usize {
+        return @as(u32, @bitCast(p));
+    }
+
+    pub inline fn core(a: usize) i32 {
+        return @bitCast(@as(u32, @intCast(a)));
+    }
+
+    pub inline fn load(comptime T: type, a: usize) T {
+        return @as(*const T, @ptrFromInt(a)).*;
+    }
+
+    pub inline fn store(comptime T: type, a: usize, v: T) void {
+        @as(*T, @ptrFromInt(a)).* = v;
+    }
+
+    pub fn string(p: i32, n: i32) []const u8 {
+        return slice(u8, p, n);
+    }
+
+    /// A list the host wrote whose elements have Zig's layout already: used in place.
+    pub fn slice(comptime T: type, p: i32, n: i32) []T {
+        if (n == 0) return @as([*]T, @ptrFromInt(@alignOf(T)))[0..0];
+        return @as([*]T, @ptrFromInt(addr(p)))[0..addr(n)];
+    }
+
+    pub fn alloc(comptime T: type, n: usize) []T {
+        return allocator.alloc(T, n) catch @panic("out of memory");
+    }
+
+    pub fn allocBytes(size: usize, alignment: usize) usize {
+        if (size == 0) return alignment;
+        const p = allocator.rawAlloc(size, .fromByteUnits(alignment), @returnAddress()) orelse
+            @panic("out of memory");
+        return @intFromPtr(p);
+    }
+
+    pub fn ptr(s: anytype) i32 {
+        return if (s.len == 0) 0 else core(@intFromPtr(s.ptr));
+    }
+
+    pub fn len(s: anytype) i32 {
+        return core(s.len);
+    }
+
+    /// A WIT string must be UTF-8: invalid bytes become U+FFFD rather than a trap in the host.
+    pub fn text(s: []const u8) []const u8 {
+        if (std.unicode.utf8ValidateSlice(s)) return s;
+        var out: std.ArrayList(u8) = .empty;
+        var rest = s;
+        while (rest.len > 0) {
+            const n = std.unicode.utf8ByteSequenceLength(rest[0]) catch 1;
+            const ok = n <= rest.len and std.unicode.utf8ValidateSlice(rest[0..n]);
+            out.appendSlice(allocator, if (ok) rest[0..n] else "\u{FFFD}") catch @panic("out of memory");
+            rest = rest[if (ok) n else 1..];
+        }
+        return out.items;
+    }
+
+    pub inline fn b2i(b: bool) i32 {
+        return @intFromBool(b);
+    }
+
+    /// Every panic (`@panic`, `unreachable`, a failed safety check): its message where the kernel reads it
+    /// (stderr), then a trap, which restarts the component.
+    pub fn panicked(msg: []const u8, _: ?usize) noreturn {
+        std.debug.print("\npanicked: {s}\n", .{msg});
+        @trap();
+    }
+};

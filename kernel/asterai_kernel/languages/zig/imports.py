@@ -1,0 +1,122 @@
+"""The import side of Zig glue: `--use geo` gives the cell a module `geo` (`const geo = @import("geo");`)
+with the provider's types and functions in Zig's conventions (`geo.Point`, `geo.wordCount(text)`).
+
+Each function lowers its arguments, calls the core import `asterai:cells/geo` `word-count` (which the kernel
+forwards to geo's live instance) and lifts the result. Strings and lists of scalars are lent as they are;
+anything else is built in the call's arena. Strings and lists in the result are written by the host into
+that arena too: they are valid until the cell's own call returns (asterai.zig).
+"""
+
+from __future__ import annotations
+
+from ... import abi, wit
+from ...errors import CompileError
+from ...names import snake_name, wit_ident
+from .emit import CORE, RUNTIME, ZigEmitter, field_name, fn_name, spell_wit, type_name, zig_ident
+from .exports import CELL
+
+# Module names a `--use` cannot take: Zig's own, the runtime's and the cell's in the build
+RESERVED_MODULES = frozenset({"std", "builtin", "root", RUNTIME, CELL})
+
+
+def check_use_name(module: str) -> None:
+    if module in RESERVED_MODULES:
+        raise CompileError(
+            f"--use {module}: a Zig cell cannot import a component named {module!r} "
+            f"(`@import(\"{module}\")` is Zig's or asterai's own); rename that component"
+        )
+
+
+def _owner_module(t: wit.WitType, iface: wit.Interface, uses: dict[str, wit.Interface]) -> str | None:
+    """The other used module that defines `t`, when the provider took `t` from it (wit.foreign)."""
+    if not t.owner or t.owner == iface.name:
+        return None
+    return next((m for m, i in uses.items() if i.name == t.owner), None)
+
+
+def _definition(t: wit.WitType) -> str:
+    name = type_name(t.name)
+    if isinstance(t, wit.Record):
+        body = ", ".join(f"{field_name(n)}: {spell_wit(ft).zig}" for n, ft in t.fields)
+        return f"pub const {name} = struct {{ {body} }};"
+    if isinstance(t, wit.Enum):
+        return f"pub const {name} = enum {{ {', '.join(field_name(c) for c in t.cases)} }};"
+    cases = ", ".join(f"{field_name(c)}: {spell_wit(p).zig}" if p else field_name(c) for c, p in t.cases)
+    return f"pub const {name} = union(enum) {{ {cases} }};"
+
+
+def type_definitions(iface: wit.Interface, uses: dict[str, wit.Interface]) -> tuple[list[str], set[str]]:
+    """The provider's types as Zig declarations, and the other used modules they come from."""
+    defs, deps = [], set()
+    for t in iface.types():
+        owner = _owner_module(t, iface, uses)
+        if owner is not None:
+            defs.append(f'pub const {type_name(t.name)} = @import("{owner}").{type_name(t.name)};')
+            deps.add(owner)
+        else:
+            defs.append(_definition(t))
+    return defs, deps
+
+
+def import_function(iface: wit.Interface, fn: wit.Function, taken: set[str]) -> tuple[str, str]:
+    """The Zig wrapper of one imported function, and its core `extern` declaration."""
+    g, plan = ZigEmitter(), abi.plan_function(fn)
+    params = [(_param_name(n, taken), t) for n, t in fn.params]
+    body: list[str] = []
+    args: list[str] = []
+    if plan.params_indirect:
+        body.append(f"const args = rt.allocBytes({plan.args.size}, {plan.args.align});")
+        for (n, t), f in zip(params, plan.args.fields):
+            body.append(g.store(f.step, n, g.at("args", f.offset), spell_wit(t)))
+        args.append("rt.core(args)")
+    else:
+        for (n, t), step in zip(params, plan.params):
+            args += g.lower_flat(step, n, body, spell_wit(t))
+    core = [CORE[f] for f in plan.core_params]
+    result = spell_wit(fn.result)
+    call = f'imports.@"{fn.name}"'
+    if plan.result_indirect:
+        core.append("i32")
+        body += [
+            f"var ret: [{plan.return_area // 8}]u64 = undefined;",
+            f"{call}({', '.join([*args, 'rt.core(@intFromPtr(&ret))'])});",
+        ]
+        body.append(f"return {g.load(plan.result, '@intFromPtr(&ret)', result)};")
+    elif plan.result is not None:
+        body += [
+            f"const r = {call}({', '.join(args)});",
+            f"return {g.lift_flat(plan.result, ['r'], result)};",
+        ]
+    else:
+        body.append(f"{call}({', '.join(args)});")
+    ret = result.zig if result else "void"
+    core_ret = CORE[plan.result.flat[0]] if plan.result is not None and not plan.result_indirect else "void"
+    extern = (
+        f'    extern "{wit.PACKAGE}/{iface.name}" fn @"{fn.name}"'
+        f"({', '.join(f'a{i}: {c}' for i, c in enumerate(core))}) {core_ret};"
+    )
+    sig = ", ".join(f"{n}: {spell_wit(t).zig}" for n, t in params)
+    doc = f"/// `{wit_ident(fn.name)}: {fn.signature()}`\n"
+    lines = "\n".join(body).replace("\n", "\n    ")
+    return f"{doc}pub fn {fn_name(fn.name)}({sig}) {ret} {{\n    {lines}\n}}\n", extern
+
+
+def _param_name(wit_param: str, taken: set[str]) -> str:
+    """A parameter's Zig name, apart from the module's own names (Zig forbids shadowing them)."""
+    name = snake_name(wit_param).rstrip("_")
+    return zig_ident(name if name not in taken else f"{name}_")
+
+
+def import_module(module: str, iface: wit.Interface, uses: dict[str, wit.Interface]) -> tuple[str, set[str]]:
+    """uses/MODULE.zig for a provider's interface, and the other used modules it imports."""
+    check_use_name(module)
+    defs, deps = type_definitions(iface, uses)
+    taken = {"std", RUNTIME, "rt", "imports", "r", "args", "ret"} | {type_name(t.name) for t in iface.types()}
+    taken |= {fn_name(fn.name) for fn in iface.functions}
+    wrappers, externs = zip(*(import_function(iface, fn, taken) for fn in iface.functions)) or ((), ())
+    head = (
+        f"// Generated by asterai: component `{module}`'s exports, for cells that `--use {module}`.\n"
+        f'const {RUNTIME} = @import("{RUNTIME}");\nconst rt = {RUNTIME}.abi;\n'
+    )
+    imports = "const imports = struct {\n" + "\n".join(externs) + "\n};\n"
+    return "\n".join([head, *defs, "", imports, *wrappers]), deps
