@@ -4,7 +4,10 @@
 //!   asterai.allocator     memory for what a function returns: everything allocated with it during a call
 //!                         is freed at once after the host has copied the call's result (an arena). Keep
 //!                         state across calls with another allocator (std.heap.wasm_allocator).
-//!   asterai.io            an std.Io for files (directories granted with --allow-read/--allow-write) and stdout
+//!   asterai.io            an std.Io for files and stdout
+//!   asterai.path(p)       where a path of a granted directory (--allow-read/--allow-write) is, for std.Io.Dir:
+//!                           const at = try asterai.path("/data/notes.txt");
+//!                           const text = try at.dir.readFileAlloc(asterai.io, at.sub_path, asterai.allocator, .unlimited);
 //!   asterai.print         formatted output to stdout (std.debug.print writes to stderr)
 //!   asterai.Result(T, E)  WIT result<T, E> as a tagged union (.ok / .err); a function's `!T` is
 //!                         result<T, string> carrying the error's name
@@ -22,6 +25,35 @@ pub const Bytes = []const u8;
 
 pub fn Result(comptime T: type, comptime E: type) type {
     return union(enum) { ok: T, err: E };
+}
+
+/// A granted directory and a path inside it.
+pub const Path = struct { dir: std.Io.Dir, sub_path: []const u8 };
+
+/// The granted directory holding absolute path `p` (the longest match) and `p` inside it, as wasi-libc
+/// resolves paths; error.FileNotFound when no grant covers it (a sandbox refusal). A relative path is
+/// inside the first granted directory, as std.Io.Dir.cwd() takes it.
+pub fn path(p: []const u8) error{FileNotFound}!Path {
+    if (!std.fs.path.isAbsolute(p)) return .{ .dir = std.Io.Dir.cwd(), .sub_path = p };
+    const grants = preopens() orelse return error.FileNotFound;
+    var best: ?Path = null;
+    var best_len: usize = 0;
+    for (grants.map.keys(), 0..) |name, fd| {
+        const root = std.mem.trimEnd(u8, name, "/");
+        if (fd < 3 or !std.mem.startsWith(u8, p, root) or (p.len > root.len and p[root.len] != '/')) continue;
+        if (best != null and root.len < best_len) continue;
+        const rest = std.mem.trimStart(u8, p[root.len..], "/");
+        best = .{ .dir = .{ .handle = @intCast(fd) }, .sub_path = if (rest.len == 0) "." else rest };
+        best_len = root.len;
+    }
+    return best orelse error.FileNotFound;
+}
+
+var preopen_list: ?std.process.Preopens = null;
+
+fn preopens() ?*const std.process.Preopens {
+    if (preopen_list == null) preopen_list = std.process.Preopens.init(std.heap.wasm_allocator) catch return null;
+    return &preopen_list.?;
 }
 
 pub fn print(comptime fmt: []const u8, args: anytype) void {

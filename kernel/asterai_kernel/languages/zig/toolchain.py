@@ -31,9 +31,10 @@ TARGET = "wasm32-wasi"
 # --opt -> Zig's optimize mode. 1 and 2 keep Zig's safety checks (a bad index or an overflow panics with a
 # message instead of corrupting memory); `s` drops them for size, as Zig's ReleaseSmall does.
 OPTIMIZE = {"0": "Debug", "1": "ReleaseSafe", "2": "ReleaseSafe", "s": "ReleaseSmall"}
-# A wasip1 reactor module (no `main`) exporting what the glue exports, stripped. Zig's cached runtime
-# depends on these flags too: the set-up's warm-up build uses the same ones (`_stamp` names them).
-FLAGS = ("-fno-entry", "-rdynamic", "-mexec-model=reactor", "-fstrip")
+# A wasip1 reactor module (no `main`) exporting what the glue exports, stripped, with a 1 MiB stack as
+# Rust's (Zig's default of 16 MiB is the initial memory of every instance, above a small --max-memory).
+# Zig's cached runtime depends on these flags too: the set-up's warm-up uses them (`_stamp` names them).
+FLAGS = ("-fno-entry", "-rdynamic", "-mexec-model=reactor", "-fstrip", "--stack", str(1 << 20))
 WARM_OPT = "2"  # the default --opt: what set-up builds the support libraries for
 WARM_SOURCE = """const std = @import("std");
 export fn asterai_warm(n: u32) u32 {
