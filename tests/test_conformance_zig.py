@@ -18,7 +18,8 @@ from asterai_kernel.languages.zig.emit import ZIG_PRIMS
 from asterai_kernel.names import pascal_name, snake_name
 
 
-def zig_type(ty: wit.WitType | None) -> str:
+def zig_type(ty: wit.WitType | None, prefix: str = "") -> str:
+    """The Zig spelling of a WIT type; named types are the cell's own, or `prefix` + name (`ident.`)."""
     if ty is None:
         return "void"
     if isinstance(ty, wit.Prim):
@@ -26,14 +27,14 @@ def zig_type(ty: wit.WitType | None) -> str:
     if isinstance(ty, wit.String):
         return "[]const u8"
     if isinstance(ty, wit.List):
-        return "asterai.Bytes" if ty.elem == wit.Prim("u8") else f"[]const {zig_type(ty.elem)}"
+        return "asterai.Bytes" if ty.elem == wit.Prim("u8") else f"[]const {zig_type(ty.elem, prefix)}"
     if isinstance(ty, wit.Option):
-        return f"?{zig_type(ty.inner)}"
+        return f"?{zig_type(ty.inner, prefix)}"
     if isinstance(ty, wit.Result):
-        return f"asterai.Result({zig_type(ty.ok)}, {zig_type(ty.err)})"
+        return f"asterai.Result({zig_type(ty.ok, prefix)}, {zig_type(ty.err, prefix)})"
     if isinstance(ty, wit.Tuple):
-        return f"struct {{ {', '.join(zig_type(e) for e in ty.elems)} }}"
-    return pascal_name(ty.name)
+        return f"struct {{ {', '.join(zig_type(e, prefix) for e in ty.elems)} }}"
+    return prefix + pascal_name(ty.name)
 
 
 def definition(ty: wit.WitType) -> str:

@@ -343,7 +343,7 @@ def test_bad_input_gets_a_clear_error(cell, source, message):
 
 
 def test_compile_errors_point_at_cell_lines(cell):
-    src = "const std = @import(\"std\");\n\npub fn ok() u32 {\n    return 1;\n}\n\npub fn bad(x: u32) bool {\n    return x + undefined_thing;\n}\n"
+    src = 'const std = @import("std");\n\npub fn ok() u32 {\n    return 1;\n}\n\npub fn bad(x: u32) bool {\n    return x + undefined_thing;\n}\n'
     with pytest.raises(CompileError) as info:
         cell("zig broken", src)
     diag = info.value.diagnostics
