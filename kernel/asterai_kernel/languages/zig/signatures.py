@@ -115,7 +115,7 @@ class _Types(treesitter.CellTypes):
         if kind == "identifier" and _ident(node) in self.defs:
             return self.user_type(_ident(node))
         if kind == "struct_declaration" and self._tuple_fields(node) is not None:
-            return self._tuple(node, self._tuple_fields(node))
+            return self._tuple(self._tuple_fields(node))
         if kind == "struct_declaration":
             raise Unsupported("an anonymous struct (declare it as `pub const Name = struct { ... };`)")
         raise Unsupported(f"`{_text(node)}`")
@@ -182,38 +182,27 @@ class _Types(treesitter.CellTypes):
             raise Unsupported(f"`{name}`, which is not `pub` (the glue reads it from outside the cell: "
                               f"write `pub const {name} = ...`)")  # fmt: skip
         value, docs = node.named_children[-1], _docs(node)
+        zig = f"{CELL}.{_text(node.named_children[0])}"  # as the glue, which imports the cell, spells it
+        fields = self._fields(value)
+        if not fields:
+            raise Unsupported(f"`{name}` (a container without fields has no WIT equivalent)")
+        elems = self._tuple_fields(value) if value.type == "struct_declaration" else None
+        if elems is not None:
+            return self._tuple(elems, zig)
+        names = tuple(_text(f.child_by_field_name("name")) for f in fields)
+        wit_names = tuple(wit_name(_unquote(n)) for n in names)
         if value.type == "enum_declaration":
-            names = tuple(_text(f.child_by_field_name("name")) for f in self._fields(value))
-            ty = wit.Enum(wit_name(name), tuple(wit_name(_unquote(n)) for n in names), docs=docs)
-            return ZigType(ty, f"{CELL}.{_text(node.named_children[0])}", (), names)
-        if value.type == "union_declaration":
-            return self._union(name, node, value, docs)
-        tuple_fields = self._tuple_fields(value)
-        if tuple_fields is not None:
-            return self._tuple(value, tuple_fields, f"{CELL}.{_text(node.named_children[0])}")
-        fields = self._fields(value)
-        if not fields:
-            raise Unsupported(f"`{name}` (a struct without fields has no WIT equivalent)")
-        names = tuple(_text(f.child_by_field_name("name")) for f in fields)
-        parts = tuple(self.spell(f.child_by_field_name("type")) for f in fields)
-        ty = wit.Record(wit_name(name), tuple((wit_name(_unquote(n)), p.wit) for n, p in zip(names, parts)),
-                        docs=docs)  # fmt: skip
-        return ZigType(ty, f"{CELL}.{_text(node.named_children[0])}", parts, names)
-
-    def _union(self, name: str, node, value, docs: str) -> ZigType:
-        if not _has(value, "("):
+            return ZigType(wit.Enum(wit_name(name), wit_names, docs=docs), zig, (), names)
+        if value.type == "union_declaration" and not _has(value, "("):
             raise Unsupported(f"`{name}`, an untagged union (write `union(enum) {{ ... }}`)")
-        fields = self._fields(value)
-        names = tuple(_text(f.child_by_field_name("name")) for f in fields)
-        parts = tuple(
-            None if f.child_by_field_name("type") is None else self._payload(f.child_by_field_name("type"))
-            for f in fields
-        )
-        if not fields:
-            raise Unsupported(f"`{name}` (a union without fields)")
-        cases = tuple((wit_name(_unquote(n)), p.wit if p else None) for n, p in zip(names, parts))
-        ty = wit.Variant(wit_name(name), cases, docs=docs)
-        return ZigType(ty, f"{CELL}.{_text(node.named_children[0])}", parts, names)
+        types = [f.child_by_field_name("type") for f in fields]
+        if value.type == "union_declaration":
+            parts = tuple(None if t is None else self._payload(t) for t in types)
+            cases = tuple((n, p.wit if p else None) for n, p in zip(wit_names, parts))
+            return ZigType(wit.Variant(wit_name(name), cases, docs=docs), zig, parts, names)
+        parts = tuple(self.spell(t) for t in types)
+        record = wit.Record(wit_name(name), tuple(zip(wit_names, (p.wit for p in parts))), docs=docs)
+        return ZigType(record, zig, parts, names)
 
     @staticmethod
     def _fields(container) -> list:
@@ -227,7 +216,7 @@ class _Types(treesitter.CellTypes):
             return None
         return [f.child_by_field_name("name") for f in fields]
 
-    def _tuple(self, node, elems: list, zig: str | None = None) -> ZigType:
+    def _tuple(self, elems: list, zig: str | None = None) -> ZigType:
         parts = tuple(self.spell(e) for e in elems)
         zig = zig or f"struct {{ {', '.join(p.zig for p in parts)} }}"
         return ZigType(wit.Tuple(tuple(p.wit for p in parts)), zig, parts)
