@@ -31,22 +31,23 @@ pub fn Result(comptime T: type, comptime E: type) type {
 pub const Path = struct { dir: std.Io.Dir, sub_path: []const u8 };
 
 /// The granted directory holding absolute path `p` (the longest match) and `p` inside it, as wasi-libc
-/// resolves paths; error.FileNotFound when no grant covers it (a sandbox refusal). A relative path is
-/// inside the first granted directory, as std.Io.Dir.cwd() takes it.
-pub fn path(p: []const u8) error{FileNotFound}!Path {
+/// resolves paths; error.NotGranted when no grant covers it (the sandbox refuses). A relative path is inside
+/// the first granted directory, as std.Io.Dir.cwd() takes it.
+pub fn path(p: []const u8) error{NotGranted}!Path {
+    const grants = preopens() orelse return error.NotGranted;
+    if (grants.map.count() <= 3) return error.NotGranted; // stdin, stdout, stderr: no directory granted
     if (!std.fs.path.isAbsolute(p)) return .{ .dir = std.Io.Dir.cwd(), .sub_path = p };
-    const grants = preopens() orelse return error.FileNotFound;
     var best: ?Path = null;
     var best_len: usize = 0;
-    for (grants.map.keys(), 0..) |name, fd| {
+    for (grants.map.keys()[3..], 3..) |name, fd| {
         const root = std.mem.trimEnd(u8, name, "/");
-        if (fd < 3 or !std.mem.startsWith(u8, p, root) or (p.len > root.len and p[root.len] != '/')) continue;
+        if (!std.mem.startsWith(u8, p, root) or (p.len > root.len and p[root.len] != '/')) continue;
         if (best != null and root.len < best_len) continue;
         const rest = std.mem.trimStart(u8, p[root.len..], "/");
         best = .{ .dir = .{ .handle = @intCast(fd) }, .sub_path = if (rest.len == 0) "." else rest };
         best_len = root.len;
     }
-    return best orelse error.FileNotFound;
+    return best orelse error.NotGranted;
 }
 
 var preopen_list: ?std.process.Preopens = null;
