@@ -35,6 +35,30 @@ pub fn sum(xs: &[f64]) -> f64 { xs.iter().sum() }
 pub fn build_id() -> u64 { NONCE }
 """
 
+# The same five functions in Zig: its cold and cache-hit rows sit beside Rust's, measured in the same run.
+ZIG_CELL = """\
+const std = @import("std");
+pub fn add(a: i32, b: i32) i32 { return a +% b; }
+pub fn fib(n: u32) u64 {
+    var a: u64 = 0;
+    var b: u64 = 1;
+    for (0..n) |_| { const t = a +% b; a = b; b = t; }
+    return a;
+}
+pub fn wordCount(text: []const u8) u32 {
+    var words = std.mem.tokenizeAny(u8, text, " \\t\\n\\r");
+    var n: u32 = 0;
+    while (words.next()) |_| n += 1;
+    return n;
+}
+pub fn sum(xs: []const f64) f64 {
+    var total: f64 = 0;
+    for (xs) |x| total += x;
+    return total;
+}
+pub fn buildId() u64 { return NONCE; }
+"""
+
 # "rustc alone": the same bodies as a plain C-ABI cdylib (slices as pointer + length), no glue, no component.
 PLAIN_RUST = """\
 #[no_mangle] pub extern "C" fn add(a: i32, b: i32) -> i32 { a + b }
@@ -218,6 +242,16 @@ def measure_values(ip, calls: int, batches: int, reps: int) -> tuple[list[Row], 
     return rows, r["bytes_raw"] + r["np_raw"] + r["list_raw"]
 
 
+def measure_zig(ip, cold_reps: int, hit_reps: int) -> tuple[float, float]:
+    """A Zig cell's cold build and cache hit, as the Rust cell's are measured (its names are rebound)."""
+    quiet_cell(ip, "asterai", "zig zbench", fresh(ZIG_CELL))  # warm-up: the first Zig cell of the session
+    cold = median_time(lambda: quiet_cell(ip, "asterai", "zig zbench", fresh(ZIG_CELL)), cold_reps)
+    same = fresh(ZIG_CELL)
+    quiet_cell(ip, "asterai", "zig zbench", same)
+    assert ip.user_ns["fib"](10) == 55 and ip.user_ns["word_count"]("a b\tc") == 3
+    return cold, median_time(lambda: quiet_cell(ip, "asterai", "zig zbench", same), hit_reps)
+
+
 def main() -> None:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
@@ -289,6 +323,9 @@ def main() -> None:
     step("values")
     value_rows, raw_bulk = measure_values(ip, calls, batches, bulk_reps)
 
+    step("%%asterai zig cold and cache hit")
+    r["zig_cold"], r["zig_hit"] = measure_zig(ip, cold_reps, hit_reps)
+
     ms, us = (lambda s: f"{s * 1e3:.1f} ms"), (lambda s: f"{s * 1e6:.2f} us")
     rows = [
         ("cold cell, magic to callable", ms(r["ast_cold"]), "rustc alone", ms(r["rustc"]),
@@ -297,6 +334,10 @@ def main() -> None:
          r["ast_cold"] / r["cy_cold"], "< 0.4 s", r["ast_cold"] < 0.4),
         ("cache-hit re-run of the cell", ms(r["ast_hit"]), "%%cython hit", ms(r["cy_hit"]),
          r["ast_hit"] / r["cy_hit"], "< 20 ms", r["ast_hit"] < 0.020),
+        ("zig cold cell, magic to callable", ms(r["zig_cold"]), "rust cold cell", ms(r["ast_cold"]),
+         r["zig_cold"] / r["ast_cold"], "ratio < 3", r["zig_cold"] < 3 * r["ast_cold"]),
+        ("zig cache-hit re-run", ms(r["zig_hit"]), "rust cache hit", ms(r["ast_hit"]),
+         r["zig_hit"] / r["ast_hit"], "ratio <= 1.25", r["zig_hit"] <= 1.25 * r["ast_hit"]),
         ("scalar call add(1, 2)", us(r["proxy"]), "raw Func.__call__", us(r["raw"]),
          r["proxy"] / r["raw"], "ratio <= 1", r["proxy"] <= r["raw"]),
         ("sum of 100,000 floats", ms(r["bulk"]), "Python sum()", ms(r["py_sum"]),
