@@ -14,38 +14,13 @@ import pytest
 from conformance import CASES, check_case, check_round_trips, fn_name
 
 from asterai_kernel import wit
-from asterai_kernel.languages.zig.emit import ZIG_PRIMS
-from asterai_kernel.names import pascal_name, snake_name
+from asterai_kernel.languages.zig.emit import spell_wit, type_name
+from asterai_kernel.languages.zig.imports import definition
 
 
 def zig_type(ty: wit.WitType | None, prefix: str = "") -> str:
     """The Zig spelling of a WIT type; named types are the cell's own, or `prefix` + name (`ident.`)."""
-    if ty is None:
-        return "void"
-    if isinstance(ty, wit.Prim):
-        return ZIG_PRIMS[ty.name]
-    if isinstance(ty, wit.String):
-        return "[]const u8"
-    if isinstance(ty, wit.List):
-        return "asterai.Bytes" if ty.elem == wit.Prim("u8") else f"[]const {zig_type(ty.elem, prefix)}"
-    if isinstance(ty, wit.Option):
-        return f"?{zig_type(ty.inner, prefix)}"
-    if isinstance(ty, wit.Result):
-        return f"asterai.Result({zig_type(ty.ok, prefix)}, {zig_type(ty.err, prefix)})"
-    if isinstance(ty, wit.Tuple):
-        return f"struct {{ {', '.join(zig_type(e, prefix) for e in ty.elems)} }}"
-    return prefix + pascal_name(ty.name)
-
-
-def definition(ty: wit.WitType) -> str:
-    name = pascal_name(ty.name)
-    if isinstance(ty, wit.Record):
-        fields = ", ".join(f"{snake_name(n)}: {zig_type(t)}" for n, t in ty.fields)
-        return f"pub const {name} = struct {{ {fields} }};"
-    if isinstance(ty, wit.Enum):
-        return f"pub const {name} = enum {{ {', '.join(snake_name(c) for c in ty.cases)} }};"
-    cases = ", ".join(f"{snake_name(c)}: {zig_type(t)}" if t else snake_name(c) for c, t in ty.cases)
-    return f"pub const {name} = union(enum) {{ {cases} }};"
+    return "void" if ty is None else spell_wit(ty, lambda t: prefix + type_name(t.name)).zig
 
 
 def identity_cell(types: dict[int, wit.WitType]) -> str:
@@ -54,7 +29,7 @@ def identity_cell(types: dict[int, wit.WitType]) -> str:
         for t in ty.named_types():
             named.setdefault(t.name, t)
     lines = ['const asterai = @import("asterai");', ""]
-    lines += [definition(t) for t in named.values()]
+    lines += [definition(t, zig_type) for t in named.values()]
     for i, ty in types.items():
         t = zig_type(ty)
         lines.append(f"pub fn {fn_name(i)}(x: {t}) {t} {{\n    return x;\n}}")

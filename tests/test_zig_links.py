@@ -12,7 +12,7 @@ import pytest
 from conformance import CASES, check_case, fn_name
 from test_conformance_rust import identity_cell
 from test_conformance_zig import zig_type
-from test_go_links import ATLAS
+from test_go_links import ATLAS, run
 
 from asterai_kernel import CompileError, ComponentError, GuestTrap, wit
 from asterai_kernel.languages.zig.imports import check_use_name, import_module
@@ -130,13 +130,6 @@ pub fn viaBoom(x: u32) u32 {
     return atlas.boom(x) + 1;
 }
 """
-
-
-def run(ip, line: str, source: str) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        ip.run_cell_magic("asterai", line, source)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import wit
 from ..build import sources
 from ..errors import CompileError
+from ..names import pascal_name
 from ..toolchains import Requirements
 from ..wit import Interface
 
@@ -34,6 +36,21 @@ class BuildJob:
     uses: dict[str, Interface] = field(default_factory=dict)
     # `--exports`: interfaces declared in `wit` cells that the cell implements, exported under their names.
     exports: tuple[Interface, ...] = ()
+
+
+class Unsupported(Exception):
+    """A guest-language type with no WIT equivalent (yet)."""
+
+
+def used_type(iface: Interface, module: str, name: str, sep: str = ".") -> wit.WitType:
+    """`geo.Point` in a cell that uses component `geo`: that type of geo's interface, as the cell's own
+    interface takes it (wit.foreign: WIT `use geo.{point}`). `sep` is how the cell's language qualifies
+    (`geo::Point` in Rust)."""
+    found = {pascal_name(t.name): t for t in iface.types()}
+    if name not in found:
+        have = ", ".join(f"{module}{sep}{n}" for n in found) or "none"
+        raise Unsupported(f"`{module}{sep}{name}` ({module}'s exports use no such type; they use: {have})")
+    return wit.foreign(found[name], iface.name)
 
 
 def check_unique_wit_names(items) -> None:

@@ -6,9 +6,9 @@ from functools import cache
 
 import tree_sitter
 
+from .base import Unsupported
 
-class Unsupported(Exception):
-    """A guest-language type with no WIT equivalent (yet)."""
+__all__ = ["CellTypes", "Unsupported", "first_error", "parser", "text"]
 
 
 @cache

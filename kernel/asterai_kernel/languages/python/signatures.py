@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ... import wit
 from ...errors import CompileError
 from ...names import pascal_name, wit_name
-from ..base import check_unique_wit_names
+from ..base import Unsupported, check_unique_wit_names, used_type
 
 SUPPORTED_HINT = (
     "Supported hints: int, float, str, bool, bytes, list[T], tuple[A, B, ...], T | None (Optional[T]), "
@@ -25,10 +25,6 @@ _SCALARS = {
 }
 _LISTS = {"list", "List"}
 _TUPLES = {"tuple", "Tuple"}
-
-
-class Unsupported(Exception):
-    """A type hint with no WIT equivalent."""
 
 
 @dataclass
@@ -133,12 +129,7 @@ class _Types:
     def used_type(self, module: str, name: str) -> wit.WitType:
         """`geo.Point`: a type of a used component. The cell's interface takes it from geo's (WIT `use`),
         so the bindings hand the cell geo's own classes and nothing is converted."""
-        iface = self.uses[module]
-        found = {pascal_name(t.name): t for t in iface.types()}
-        if name not in found:
-            have = ", ".join(f"{module}.{n}" for n in found) or "none"
-            raise Unsupported(f"`{module}.{name}` ({module}'s exports use no such type; they use: {have})")
-        ty = wit.foreign(found[name], iface.name)
+        ty = used_type(self.uses[module], module, name)
         owners = {i.name: m for m, i in self.uses.items()}
         for n in ty.named_types():
             if n.owner not in owners:

@@ -8,8 +8,8 @@ import tree_sitter_rust
 
 from ... import wit
 from ...errors import CompileError
-from ...names import pascal_name, wit_name
-from .. import treesitter
+from ...names import wit_name
+from .. import base, treesitter
 from ..base import check_unique_wit_names
 from ..treesitter import Unsupported
 from ..treesitter import first_error as _first_error
@@ -106,11 +106,7 @@ class _Types(treesitter.CellTypes):
         """`geo::Point`: a type of a used component's interface. The cell's interface takes it from there
         (WIT `use geo.{point}`) and the glue lifts and lowers the `geo::Point` of the import module."""
         iface = self.uses[module]
-        found = {pascal_name(t.name): t for t in iface.types()}
-        if name not in found:
-            have = ", ".join(f"{module}::{n}" for n in found) or "none"
-            raise Unsupported(f"`{module}::{name}` ({module}'s exports use no such type; they use: {have})")
-        ty = wit.foreign(found[name], iface.name)
+        ty = base.used_type(iface, module, name, "::")
         _, spelled = imports.rust_types(module, iface, self.uses)
         for n in ty.named_types():
             rt = spelled[n.name]

@@ -103,7 +103,8 @@ def spell_wit(ty: wit.WitType | None, qualify: Callable[[wit.WitType], str] = la
         return ZigType(ty, "[]const u8")
     if isinstance(ty, wit.List):
         elem = spell_wit(ty.elem, qualify)
-        return ZigType(ty, f"[]const {elem.zig}", (elem,))
+        bytes_ = ty.elem == wit.Prim("u8")  # `[]const u8` is a string
+        return ZigType(ty, f"{RUNTIME}.Bytes" if bytes_ else f"[]const {elem.zig}", (elem,))
     if isinstance(ty, wit.Option):
         inner = spell_wit(ty.inner, qualify)
         return ZigType(ty, f"?{inner.zig}", (None, inner))

@@ -9,6 +9,8 @@ that arena too: they are valid until the cell's own call returns (asterai.zig).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ... import abi, wit
 from ...errors import CompileError
 from ...names import snake_name, wit_ident
@@ -34,14 +36,15 @@ def _owner_module(t: wit.WitType, iface: wit.Interface, uses: dict[str, wit.Inte
     return next((m for m, i in uses.items() if i.name == t.owner), None)
 
 
-def _definition(t: wit.WitType) -> str:
+def definition(t: wit.WitType, spell: Callable[[wit.WitType], str] = lambda t: spell_wit(t).zig) -> str:
+    """A record, enum or variant as a Zig declaration; `spell` writes its fields' and payloads' types."""
     name = type_name(t.name)
     if isinstance(t, wit.Record):
-        body = ", ".join(f"{field_name(n)}: {spell_wit(ft).zig}" for n, ft in t.fields)
+        body = ", ".join(f"{field_name(n)}: {spell(ft)}" for n, ft in t.fields)
         return f"pub const {name} = struct {{ {body} }};"
     if isinstance(t, wit.Enum):
         return f"pub const {name} = enum {{ {', '.join(field_name(c) for c in t.cases)} }};"
-    cases = ", ".join(f"{field_name(c)}: {spell_wit(p).zig}" if p else field_name(c) for c, p in t.cases)
+    cases = ", ".join(f"{field_name(c)}: {spell(p)}" if p else field_name(c) for c, p in t.cases)
     return f"pub const {name} = union(enum) {{ {cases} }};"
 
 
@@ -54,7 +57,7 @@ def type_definitions(iface: wit.Interface, uses: dict[str, wit.Interface]) -> tu
             defs.append(f'pub const {type_name(t.name)} = @import("{owner}").{type_name(t.name)};')
             deps.add(owner)
         else:
-            defs.append(_definition(t))
+            defs.append(definition(t))
     return defs, deps
 
 

@@ -37,13 +37,7 @@ class Zig(Language):
         return self.interface_using(source, component, {})
 
     def interface_using(self, source: str, component: str, uses: dict[str, wit.Interface]) -> wit.Interface:
-        found, _ = read_cell(source, uses)
-        if not found:
-            raise CompileError(
-                "this Zig cell exports nothing: write at least one top-level `pub fn` with typed "
-                "parameters, e.g. `pub fn add(a: i32, b: i32) i32 { return a + b; }`."
-            )
-        return wit.Interface(wit_name(component), tuple(ex.fn for ex in found))
+        return wit.Interface(wit_name(component), tuple(ex.fn for ex in read_cell(source, uses)[0]))
 
     def toolchain_fingerprint(self, progress: Progress) -> str:
         return toolchain.zig_toolchain(progress).fingerprint

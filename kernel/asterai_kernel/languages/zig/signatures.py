@@ -14,9 +14,9 @@ import tree_sitter
 
 from ... import wit
 from ...errors import CompileError, ToolchainMissing
-from ...names import pascal_name, wit_name
+from ...names import wit_name
 from .. import treesitter
-from ..base import check_unique_wit_names
+from ..base import check_unique_wit_names, used_type
 from ..treesitter import Unsupported
 from ..treesitter import first_error as _first_error
 from ..treesitter import text as _text
@@ -148,7 +148,7 @@ class _Types(treesitter.CellTypes):
         (kind, member), *rest = tail
         if module == RUNTIME and kind == "member":
             if member == "Bytes" and not rest:
-                return ZigType(wit.List(wit.Prim("u8")), "[]const u8", (ZigType(wit.Prim("u8"), "u8"),))
+                return spell_wit(wit.List(wit.Prim("u8")))
             if member == "Result" and len(rest) == 1 and rest[0][0] == "call" and len(rest[0][1]) == 2:
                 ok, err = (self._payload(a) for a in rest[0][1])
                 both = ", ".join(t.zig if t else "void" for t in (ok, err))
@@ -166,12 +166,7 @@ class _Types(treesitter.CellTypes):
 
     def _used(self, module: str, name: str) -> ZigType:
         """`geo.Point`: a type of a used component; the cell's interface takes it from there (WIT `use`)."""
-        iface = self.uses[module]
-        found = {pascal_name(t.name): t for t in iface.types()}
-        if name not in found:
-            have = ", ".join(f"{module}.{n}" for n in found) or "none"
-            raise Unsupported(f"`{module}.{name}` ({module}'s exports use no such type; they use: {have})")
-        ty = wit.foreign(found[name], iface.name)
+        ty = used_type(self.uses[module], module, name)
         self.used_modules.add(module)
         self.used_names += [(n.name, f"{module}.{type_name(n.name)}") for n in ty.named_types()]
         return spell_wit(ty, lambda t: f"{use_alias(module)}.{type_name(t.name)}")
@@ -272,13 +267,19 @@ def _exported(node) -> bool:
 
 def read_cell(source: str, uses: dict[str, wit.Interface] | None = None
               ) -> tuple[list[Export], list[str]]:  # fmt: skip
-    """The cell's exported functions, and the used components whose types they take or return."""
+    """The cell's exported functions (at least one), and the used components whose types they take or
+    return."""
     root = _parser().parse(source.encode()).root_node
     if root.has_error:
         bad = _first_error(root)
         raise _error_at(bad, f"syntax error near `{_text(bad)[:40]}`")
     types = _Types(root, uses or {})
     found = [_export(n, types) for n in root.named_children if _exported(n)]
+    if not found:
+        raise CompileError(
+            "this Zig cell exports nothing: write at least one top-level `pub fn` with typed parameters, "
+            "e.g. `pub fn add(a: i32, b: i32) i32 { return a + b; }`."
+        )
     check_unique_wit_names(
         [(ex.fn.name, f"`pub fn {ex.zig_name}`") for ex in found]
         + [(t.name, f"the type `{name}`") for name, spell in types.resolved.items() for t in [spell.wit]
