@@ -2,7 +2,7 @@
 std), the `tree-sitter-zig` grammar, wasm-tools and the preview1 reactor adapter (build/componentize.py).
 
 Cells link no libc (Zig's std speaks WASI itself), but Zig compiles its runtime (compiler-rt) from source
-for each target and optimize mode on first use (10-60 s), into its global cache. That cache is
+for each target and optimize mode on first use (5-30 s), into its global cache. That cache is
 ``cache_dir()/zig`` for every build the kernel makes (`--global-cache-dir`), and `asterai setup zig` ends by
 building a small cell there with the cells' default flags (`warm`), so the first real cell only compiles
 itself.
@@ -123,16 +123,16 @@ def mark_warm(tc: ZigToolchain, opt: str, seconds: float) -> None:
 
 
 FIRST_BUILD = (
-    "zig build-exe (wasm32-wasi); the first build in this mode also compiles Zig's runtime (10-60 s)..."
+    "zig build-exe (wasm32-wasi); the first build in this mode also compiles Zig's runtime (5-30 s)..."
 )
 
 
 def warm(tc: ZigToolchain, opt: str, progress: Progress) -> None:
-    """Build Zig's support libraries for wasm32-wasi in mode `opt` once (10-60 s), unless done before.
+    """Build Zig's support libraries for wasm32-wasi in mode `opt` once (5-30 s), unless done before.
     Two processes warming at once is harmless: Zig's cache takes locks of its own."""
     if warmed(tc, opt):
         return
-    progress(f"Compiling Zig's runtime for WebAssembly once ({OPTIMIZE[opt]}, about 10-60 s)...")
+    progress(f"Compiling Zig's runtime for WebAssembly once ({OPTIMIZE[opt]}, about 5-30 s)...")
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="zig-warm-", dir=cache_dir()) as tmp:
         work = Path(tmp)
@@ -180,7 +180,7 @@ def rows() -> list[Row]:
     ]
     if ok:
         warmed = any(zig_dir().glob(f"warm-{_version(zig)}-*.stamp"))
-        where = str(zig_dir()) if warmed else "not built yet (once, 10-60 s)"
+        where = str(zig_dir()) if warmed else "not built yet (once, 5-30 s)"
         tc_rows.append(Row(f"zig runtime for {TARGET}", warmed, "", where, SETUP, "zig"))
     return tc_rows
 
