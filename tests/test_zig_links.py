@@ -223,10 +223,20 @@ def test_names_zig_needs_are_refused(name):
 
 
 @pytest.mark.no_toolchain
-def test_parameters_that_would_shadow_the_modules_names_are_renamed():
-    fn = wit.Function("scale", (("scale", wit.Prim("u32")), ("rt", wit.Prim("u32"))), wit.Prim("u32"))
-    source, _ = import_module("geo", wit.Interface("geo", (fn,)), {})
-    assert "pub fn scale(scale_: u32, rt_: u32) u32" in source
+def test_names_that_would_shadow_the_modules_own_are_renamed():
+    u32 = wit.Prim("u32")
+    scale = wit.Function("scale", (("scale", u32), ("rt", u32), ("r", u32)), u32)
+    rt = wit.Function("rt", (("args", u32),), None)
+    source, _ = import_module("geo", wit.Interface("geo", (scale, rt)), {})
+    assert "pub fn scale(scale_: u32, rt_: u32, r: u32) u32" in source
+    assert "pub fn rt_(args: u32) void" in source
+
+
+def test_a_provider_whose_names_are_the_generated_modules_own(ip, ns):
+    run(ip, "rust odd", "pub fn rt(args: u32, r: u32, imports: u32) -> u32 { args + r + imports }\n")
+    src = 'const odd = @import("odd");\npub fn f(x: u32) u32 {\n    return odd.rt_(x, 1, 2);\n}\n'
+    run(ip, "zig odd_user --use odd", src)
+    assert ns["odd_user"].f(3) == 6
 
 
 # ---- the conformance table through an import: Python -> Zig export -> Zig import -> Rust, and back ----
