@@ -290,6 +290,9 @@ pub fn chat(n: u32) u32 {
         asterai.print("out {d}\\n", .{i});
         std.debug.print("err {d}\\n", .{i});
     }
+    var long: [3000]u8 = undefined;
+    @memset(&long, 'y');
+    asterai.print("{s}{d}\\n", .{ &long, n }); // longer than print's buffer
     return n;
 }
 """
@@ -297,7 +300,7 @@ pub fn chat(n: u32) u32 {
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         assert ns["chat"](3) == 3
-    assert out.getvalue() == "out 0\nout 1\nout 2\n"
+    assert out.getvalue() == "out 0\nout 1\nout 2\n" + "y" * 3000 + "3\n"
     assert err.getvalue() == "err 0\nerr 1\nerr 2\n"
 
 
