@@ -2,8 +2,8 @@
 `asterai setup` installs for each. The magics, the kernel_info reply, `asterai setup` and the doctor table ask
 here; extension/src/languages.json is checked against it (tests/test_languages.py).
 
-Each language is a package (rust/, python/, typescript/, go/) whose plugin.py holds its base.Language; adding
-one is a package and a line in LANGUAGES.
+Each language is a package (rust/, python/, typescript/, go/, c/, cpp/) whose plugin.py holds its
+base.Language; adding one is a package and a line in LANGUAGES.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from ..errors import AsteraiError
 from ..toolchains import Requirements
 from . import planned
 from .base import Language
+from .c import C
 from .go import Go
 from .python import Python
 from .rust import Rust
 from .typescript import JavaScript, TypeScript
 
 LANGUAGES: dict[str, Language] = {
-    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go()]
+    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go(), C()]
 }
 
 
@@ -38,7 +39,6 @@ class Planned:
 # Languages not built yet (refused with a clear message), and `wit`, which declares interfaces and builds
 # nothing.
 PLANNED: dict[str, Planned] = {
-    "c": Planned((), planned.C),
     "cpp": Planned(("c++",), planned.C),
     "zig": Planned((), planned.ZIG),
     "wit": Planned(),

@@ -16,6 +16,7 @@ import subprocess
 import time
 
 from ... import wit
+from ...build import componentize
 from ...errors import CompileError
 from ...names import wit_name
 from ..base import BuildJob, Language, Progress
@@ -128,21 +129,7 @@ class Go(Language):
         job.progress(f"go build {t1 - t0:.1f} s; componentizing...")
         core = work / "core.wasm"
         core.write_bytes(wasm.add_adapter_realloc(core.read_bytes()))
-        wt = str(tc.wasm_tools)
-        steps = [
-            [wt, "component", "embed", "--world", wit.WORLD, "cell.wit", "core.wasm", "-o", "embedded.wasm"],
-            [wt, "component", "new", "embedded.wasm", "--adapt",
-             f"wasi_snapshot_preview1={tc.adapter}", "-o", "component.wasm"],
-        ]  # fmt: skip
-        for step in steps:
-            done = subprocess.run(step, cwd=work, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise CompileError(
-                    f"{job.component}: making a component of the Go module failed",
-                    diagnostics=done.stderr.strip(),
-                    component=job.component,
-                )
-        return (work / "component.wasm").read_bytes()
+        return componentize.componentize(work, "core.wasm", "cell.wit", tc.adapter, job.component)
 
     def trap_message(self, stderr_text: str) -> str | None:
         return panic_message(stderr_text)

