@@ -166,7 +166,7 @@ class CEmitter(abi.Emitter):
             f"    out.ptr = ({elem.c} *)asterai_alloc(out.len * sizeof({elem.c}));\n"
             f"    uint8_t *base = ASTERAI_PTR(p);\n"
             f"    for (size_t i = 0; i < out.len; i++) {{\n        out.ptr[i] = {load};\n    }}\n"
-            f"    if (n) {{\n        free(base);\n    }}\n    return out;\n}}\n"
+            f"    free(base);\n    return out;\n}}\n"
         )
 
     def lower_list(self, step, val, out, spell=None):
@@ -274,13 +274,7 @@ class CEmitter(abi.Emitter):
         loop = (
             f"    for (size_t i = 0; i < v.len; i++) {{\n        {' '.join(elem)}\n    }}\n" if elem else ""
         )
-        # An empty list the host passed may point at no allocation (cabi_realloc of 0 bytes).
-        take = (
-            "    asterai_own(v.ptr);\n"
-            if result
-            else "    if (v.len) {\n        asterai_own(v.ptr);\n    }\n"
-        )
-        return f"static void {name}({self.c_of(spell)} v) {{\n{loop}{take}}}\n"
+        return f"static void {name}({self.c_of(spell)} v) {{\n{loop}    asterai_own(v.ptr);\n}}\n"
 
 
 def owns(spell: CType | None, result: bool) -> bool:
