@@ -153,7 +153,9 @@ class CEmitter(abi.Emitter):
     def lift_list(self, step, ptr, length, spell=None):
         elem = spell.parts[0]
         if self.plain(step, spell):
-            return f"(({self.c_of(spell)}){{ ({elem.c} *)ASTERAI_PTR({ptr}), (size_t)({length}) }})"
+            return self.literal(
+                self.c_of(spell), [f".ptr = ({elem.c} *)ASTERAI_PTR({ptr})", f".len = (size_t)({length})"]
+            )
         lift = self.helper("lift", spell, lambda name: self._lift_helper(name, step, spell))
         return f"{lift}({ptr}, {length})"
 
@@ -190,9 +192,12 @@ class CEmitter(abi.Emitter):
         )
 
     # ---- records ----
+    def literal(self, c: str, inits: list[str]) -> str:
+        """A value of struct type `c` from its designated initializers (`.x = 1`)."""
+        return f"(({c}){{ {', '.join(inits)} }})"
+
     def make_fields(self, step, parts, spell=None):
-        inits = ", ".join(f".{name} = {part}" for name, part in zip(spell.names, parts))
-        return f"(({spell.c}){{ {inits} }})"
+        return self.literal(spell.c, [f".{name} = {part}" for name, part in zip(spell.names, parts)])
 
     def bind(self, val, out, spell=None):
         name = self.tmp("v")
@@ -245,6 +250,16 @@ class CEmitter(abi.Emitter):
     def block(self, stmts):
         return "{ " + " ".join(stmts) + " }"
 
+    # ---- results the host reads after the call returns ----
+    def hold_result(self, index: int, spell: CType, call: str, until_post_return: bool) -> list[str]:
+        """Statements binding the cell's result to `r`, alive until the post-return when it owns memory
+        the host reads (in C a copy holds the same pointers)."""
+        return [f"{spell.c} r = {call};"]
+
+    def drop_result(self, index: int) -> str:
+        """A statement ending what `hold_result` kept (none in C)."""
+        return ""
+
     # ---- ownership: what the call frees once the host is done (runtime.h asterai_own) ----
     def own(self, spell: CType, val: str, result: bool) -> list[str]:
         """Statements noting the memory `val` owns. `result`: a value the cell returned, whose
@@ -281,10 +296,12 @@ def owns(spell: CType | None, result: bool) -> bool:
     """Whether a value of this type holds memory the glue frees (a result's borrowed parts excluded)."""
     if spell is None:
         return False
-    if spell.kind in ("cstr", "string"):
+    if spell.kind in ("cstr", "string", "view"):
         return not (result and spell.borrowed)
     if spell.kind in ("list", "pair"):
         return True
+    if spell.kind == "stdstring":  # C++'s own types free themselves
+        return False
     return any(owns(p, result) for p in spell.parts)
 
 
@@ -320,7 +337,8 @@ def export_function(g: CEmitter, iface: wit.Interface, ex: Export, index: int) -
     if plan.result is None:
         lines += [f"{call};", "asterai_release(asterai_m);"]
     elif plan.result_indirect:
-        lines += [f"{ex.result.c} r = {call};", "uint8_t *ret = (uint8_t *)asterai_ret_area;"]
+        lines += g.hold_result(index, ex.result, call, plan.post_return)
+        lines.append("uint8_t *ret = (uint8_t *)asterai_ret_area;")
         lines.append(g.store(plan.result, "r", "ret", ex.result))
         lines += g.own(ex.result, "r", result=True)
         if not plan.post_return:
@@ -336,7 +354,8 @@ def export_function(g: CEmitter, iface: wit.Interface, ex: Export, index: int) -
     if plan.post_return:
         out += (
             f'__attribute__((export_name("cabi_post_{name}")))\n'
-            f"void asterai_post_{index}(int32_t ret) {{\n    (void)ret;\n    asterai_release(0);\n}}\n"
+            f"void asterai_post_{index}(int32_t ret) {{\n    (void)ret;\n"
+            f"    {g.drop_result(index)}asterai_release(0);\n}}\n"
         )
     return out
 

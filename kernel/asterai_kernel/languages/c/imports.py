@@ -101,7 +101,9 @@ def import_function(g: CEmitter, module: str, iface: wit.Interface, fn: wit.Func
     body = ["size_t asterai_m = asterai_mark();"]
     values = []
     for n, ct in params:  # a list goes in as the struct its pointer and length make
-        values.append(f"(({ct.c}){{ ({ct.parts[0].c} *){n}, {n}_len }})" if ct.kind == "list" else n)
+        if ct.kind == "list":
+            n = g.literal(ct.c, [f".ptr = ({ct.parts[0].c} *){n}", f".len = {n}_len"])
+        values.append(n)
     core, args = [], []
     if plan.params_indirect:
         body.append(f"uint8_t *args = asterai_scratch({plan.args.size});")

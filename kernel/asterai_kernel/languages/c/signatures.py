@@ -176,6 +176,9 @@ def declared_name(declarator) -> tuple[str | None, int]:
             return text(node), pointers
         if node.type == "pointer_declarator":
             pointers += 1
+        elif node.type == "reference_declarator":  # C++ `const T &x`: the value
+            node = node.named_children[0]
+            continue
         elif node.type == "array_declarator":
             if (
                 declarator.type == "array_declarator"
