@@ -17,13 +17,14 @@ from ..toolchains import Requirements
 from . import planned
 from .base import Language
 from .c import C
+from .cpp import Cpp
 from .go import Go
 from .python import Python
 from .rust import Rust
 from .typescript import JavaScript, TypeScript
 
 LANGUAGES: dict[str, Language] = {
-    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go(), C()]
+    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go(), C(), Cpp()]
 }
 
 
@@ -39,7 +40,6 @@ class Planned:
 # Languages not built yet (refused with a clear message), and `wit`, which declares interfaces and builds
 # nothing.
 PLANNED: dict[str, Planned] = {
-    "cpp": Planned(("c++",), planned.C),
     "zig": Planned((), planned.ZIG),
     "wit": Planned(),
 }

@@ -1,7 +1,9 @@
 /* asterai.h: the types a C or C++ cell of the Asterai kernel uses to pass strings and lists.
  *
  * Every C/C++ cell includes it already (with stdbool.h, stdint.h, stddef.h, stdlib.h, string.h, stdio.h,
- * assert.h and uchar.h); writing #include "asterai.h" yourself is fine too.
+ * assert.h and uchar.h; C++ cells also get string, string_view, vector, optional, tuple and utility);
+ * writing #include "asterai.h" yourself is fine too. C++ cells also take std::string, std::string_view,
+ * std::vector<T>, std::optional<T>, std::pair and std::tuple, structs and enum class, by value or const &.
  *
  * How C types cross (WIT in brackets):
  *   bool [bool], int8_t..uint64_t and int, unsigned, long long, size_t [s8..u64], float [f32],
@@ -31,7 +33,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef __cplusplus
+#ifdef __cplusplus
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+#else
 #include <uchar.h>
 #endif
 

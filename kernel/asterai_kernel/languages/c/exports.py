@@ -63,6 +63,9 @@ class CType:
     names: tuple[str, ...] = field(default=(), compare=True)  # record: C field names; enum: C constants
 
     def part(self, index: int) -> CType | None:
+        """Field `index`, the list element (0), or case `index`'s payload (an optional's some: 1)."""
+        if self.kind == "optional":
+            return self.parts[0] if index == 1 else None
         return self.parts[index] if self.parts else None
 
 

@@ -146,6 +146,26 @@ static inline uint64_t asterai_bits_f64(double d) {
     return bits;
 }
 
+#ifdef __cplusplus
+/* C++'s own types: lifted by copying what the host wrote, which is freed at once. */
+static inline std::string asterai_lift_std_string(int32_t p, int32_t n) {
+    std::string s((const char *)ASTERAI_PTR(p), (size_t)n);
+    free(ASTERAI_PTR(p));
+    return s;
+}
+
+template <typename T> static inline std::vector<T> asterai_lift_vector(int32_t p, int32_t n) {
+    const T *items = (const T *)ASTERAI_PTR(p);
+    std::vector<T> v(items, items + n);
+    free(ASTERAI_PTR(p));
+    return v;
+}
+
+namespace std {
+using ::asterai_abort_at; /* `std::abort()` in a cell says where it was called, as `abort()` does */
+}
+#endif
+
 /* stdout unbuffered: the cell's printf and fprintf(stderr) reach the notebook in the order written. */
 __attribute__((constructor)) static void asterai_init(void) { setvbuf(stdout, NULL, _IONBF, 0); }
 

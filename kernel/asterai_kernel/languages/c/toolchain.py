@@ -28,6 +28,7 @@ from ...toolchains import (
 )
 
 CLANG = Path("/usr/bin/clang-14")
+CLANGXX = Path("/usr/bin/clang++-14")  # the C++ driver: links libc++ and libc++abi
 WASI_LIBC = Path("/usr/lib/wasm32-wasi")
 HEADERS = Path(__file__).resolve().parent  # asterai.h and runtime.h
 C_APT: AptPackages = (
@@ -77,7 +78,7 @@ def compile_command(source: str, out: str, opt: str, workdir: Path, cpp: bool = 
     """clang-14 turning `source` into a wasm32-wasi reactor core module `out`."""
     lang = ["-x", "c++", "-std=c++20", "-fno-exceptions"] if cpp else ["-x", "c", "-std=gnu17"]
     return [
-        str(CLANG), *TARGET, *lang, f"-O{opt}", "-I", str(HEADERS), "-I", str(workdir),
+        str(CLANGXX if cpp else CLANG), *TARGET, *lang, f"-O{opt}", "-I", str(HEADERS), "-I", str(workdir),
         "-fno-color-diagnostics", "-Wno-unused-function", source, "-o", out,
     ]  # fmt: skip
 
