@@ -33,18 +33,6 @@ MEM = {
 }
 C_PRIMS = {**MEM, "bool": "bool", "char": "char32_t"}
 CORE = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
-CAST_IN = {  # (joined, own) -> C reading a payload's own value from its joined slot
-    ("i64", "i32"): "((int32_t)({v}))",
-    ("i32", "f32"): "asterai_f32_of((uint32_t)({v}))",
-    ("i64", "f32"): "asterai_f32_of((uint32_t)({v}))",
-    ("i64", "f64"): "asterai_f64_of((uint64_t)({v}))",
-}
-CAST_OUT = {  # (own, joined) -> C widening a payload's value into the joined slot
-    ("i32", "i64"): "((int64_t)(uint32_t)({v}))",
-    ("f32", "i32"): "((int32_t)asterai_bits_f32({v}))",
-    ("f32", "i64"): "((int64_t)asterai_bits_f32({v}))",
-    ("f64", "i64"): "((int64_t)asterai_bits_f64({v}))",
-}
 
 
 @dataclass(frozen=True)
@@ -174,11 +162,20 @@ class CEmitter(abi.Emitter):
             f"    free(base);\n    return out;\n}}\n"
         )
 
+    def items(self, spell: CType, v: str) -> tuple[str, str, str]:
+        """A list value's data pointer, its length and its element `i` (C++'s vector spells them its way)."""
+        return f"{v}.ptr", f"{v}.len", f"{v}.ptr[i]"
+
+    def by_ref(self, c: str) -> str:
+        """How a helper takes a value it reads (C++: by const reference, so what it lends stays the
+        caller's)."""
+        return c
+
     def lower_list(self, step, val, out, spell=None):
         p, n = self.tmp("p"), self.tmp("n")
         if self.plain(step, spell):
-            v = self.bind(val, out, spell)
-            out.append(f"int32_t {p} = ASTERAI_I32({v}.ptr), {n} = (int32_t){v}.len;")
+            data, size, _ = self.items(spell, self.bind(val, out, spell))
+            out.append(f"int32_t {p} = ASTERAI_I32({data}), {n} = (int32_t){size};")
             return [p, n]
         lower = self.helper("lower", spell, lambda name: self._lower_helper(name, step, spell))
         out.append(f"int32_t {p}, {n};\n{lower}({val}, &{p}, &{n});")
@@ -186,12 +183,13 @@ class CEmitter(abi.Emitter):
 
     def _lower_helper(self, name: str, step: abi.Sequence, spell: CType) -> str:
         size = step.elem.size
-        store = self.store(step.elem, "v.ptr[i]", f"(buf + i * {size})", spell.parts[0])
+        _, count, item = self.items(spell, "v")
+        store = self.store(step.elem, item, f"(buf + i * {size})", spell.parts[0])
         return (
-            f"static void {name}({self.c_of(spell)} v, int32_t *p, int32_t *n) {{\n"
-            f"    uint8_t *buf = asterai_scratch(v.len * {size});\n"
-            f"    for (size_t i = 0; i < v.len; i++) {{\n        {store}\n    }}\n"
-            f"    *p = ASTERAI_I32(buf);\n    *n = (int32_t)v.len;\n}}\n"
+            f"static void {name}({self.by_ref(self.c_of(spell))} v, int32_t *p, int32_t *n) {{\n"
+            f"    uint8_t *buf = asterai_scratch({count} * {size});\n"
+            f"    for (size_t i = 0; i < {count}; i++) {{\n        {store}\n    }}\n"
+            f"    *p = ASTERAI_I32(buf);\n    *n = (int32_t){count};\n}}\n"
         )
 
     # ---- records ----
@@ -238,10 +236,14 @@ class CEmitter(abi.Emitter):
         return f"*({MEM[step.disc.name]} *)({ptr}) = {index};"
 
     def cast_in(self, val, joined, own):
-        return val if joined == own else CAST_IN[joined, own].format(v=val)
+        # C and C++ cells have no result or variant, whose cases share slots of other core types; an
+        # option's one payload always has its slots to itself.
+        assert joined == own, (joined, own)
+        return val
 
     def cast_out(self, val, own, joined):
-        return val if joined == own else CAST_OUT[own, joined].format(v=val)
+        assert joined == own, (joined, own)
+        return val
 
     # ---- statements ----
     def declare(self, name, core):

@@ -124,28 +124,6 @@ static inline asterai_string asterai_lift_string(int32_t p, int32_t n) {
 
 static inline int32_t asterai_cstr_len(const char *s) { return s ? (int32_t)strlen(s) : 0; }
 
-/* Joined variant slots: a payload's bits inside a wider or other core type. */
-static inline float asterai_f32_of(uint32_t bits) {
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-static inline uint32_t asterai_bits_f32(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    return bits;
-}
-static inline double asterai_f64_of(uint64_t bits) {
-    double d;
-    memcpy(&d, &bits, 8);
-    return d;
-}
-static inline uint64_t asterai_bits_f64(double d) {
-    uint64_t bits;
-    memcpy(&bits, &d, 8);
-    return bits;
-}
-
 #ifdef __cplusplus
 /* C++'s own types: lifted by copying what the host wrote, which is freed at once. */
 static inline std::string asterai_lift_std_string(int32_t p, int32_t n) {

@@ -54,27 +54,13 @@ class CppEmitter(CEmitter):
             f"    free(base);\n    return out;\n}}\n"
         )
 
-    def lower_list(self, step, val, out, spell=None):
+    def items(self, spell, v):
         if spell.kind != "vector":
-            return super().lower_list(step, val, out, spell)
-        p, n = self.tmp("p"), self.tmp("n")
-        if step.plain:
-            v = self.bind(val, out, spell)
-            out.append(f"int32_t {p} = ASTERAI_I32({v}.data()), {n} = (int32_t){v}.size();")
-            return [p, n]
-        lower = self.helper("lowerv", spell, lambda name: self._lower_vector(name, step, spell))
-        out.append(f"int32_t {p}, {n};\n{lower}({val}, &{p}, &{n});")
-        return [p, n]
+            return super().items(spell, v)
+        return f"{v}.data()", f"{v}.size()", f"{v}[i]"
 
-    def _lower_vector(self, name: str, step: abi.Sequence, spell: CType) -> str:
-        size = step.elem.size
-        store = self.store(step.elem, "v[i]", f"(buf + i * {size})", spell.parts[0])
-        return (
-            f"static void {name}(const {spell.c} &v, int32_t *p, int32_t *n) {{\n"
-            f"    uint8_t *buf = asterai_scratch(v.size() * {size});\n"
-            f"    for (size_t i = 0; i < v.size(); i++) {{\n        {store}\n    }}\n"
-            f"    *p = ASTERAI_I32(buf);\n    *n = (int32_t)v.size();\n}}\n"
-        )
+    def by_ref(self, c):
+        return f"const {c} &"
 
     # ---- tuples and records ----
     def make_fields(self, step, parts, spell=None):
