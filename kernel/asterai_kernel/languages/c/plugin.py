@@ -49,7 +49,8 @@ class C(Language):
     requirements = toolchain.REQUIREMENTS
     source_file = "cell.c"
     grammar = "tree_sitter_c"
-    cpp = False
+    driver = toolchain.CLANG
+    flags = toolchain.C_FLAGS
     noun = "C"
 
     # ---- reading ----
@@ -81,7 +82,7 @@ class C(Language):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             (work / self.source_file).write_text(self.cell_source(source, {}, ""))
-            cmd = toolchain.compile_command(self.source_file, "-", "0", work, self.cpp) + ["-fsyntax-only"]
+            cmd = self.compile_command("-", "0", work) + ["-fsyntax-only"]
             done = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         shown = self.diagnostics(done.stderr)
         return (
@@ -116,7 +117,7 @@ class C(Language):
         (job.workdir / self.source_file).write_text(self.cell_source(job.source, job.uses, glue))
         (job.workdir / "cell.wit").write_text(wit.render_world(job.iface, uses=tuple(job.uses.values())))
         t0 = time.perf_counter()
-        cmd = toolchain.compile_command(self.source_file, "core.wasm", job.opt, job.workdir, self.cpp)
+        cmd = self.compile_command("core.wasm", job.opt, job.workdir)
         done = subprocess.run(cmd, cwd=job.workdir, capture_output=True, text=True)
         shown = self.diagnostics(done.stderr)
         if done.returncode != 0 or not (job.workdir / "core.wasm").exists():
@@ -128,6 +129,9 @@ class C(Language):
             job.progress(shown)
         job.progress(f"clang {time.perf_counter() - t0:.1f} s; componentizing...")
         return componentize.componentize(job.workdir, "core.wasm", "cell.wit", tc.adapter, job.component)
+
+    def compile_command(self, out: str, opt: str, workdir: Path) -> list[str]:
+        return toolchain.compile_command(self.source_file, out, opt, workdir, self.driver, self.flags)
 
     def header(self, name: str, iface: wit.Interface) -> str:
         return imports.header(name, iface)

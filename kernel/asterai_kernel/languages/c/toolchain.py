@@ -1,9 +1,9 @@
-"""The C and C++ toolchain: Debian's clang-14 for wasm32-wasi with wasi-libc (and libc++ for C++), lld's
-wasm-ld, and the preview1 reactor adapter that turns the core module into a component (build/componentize).
+"""The C toolchain (C++'s too: cpp/toolchain.py adds its driver and flags): Debian's clang-14 for wasm32-wasi
+with wasi-libc (and libc++ for C++), lld's wasm-ld, and the preview1 reactor adapter that turns the core
+module into a component (build/componentize).
 
 clang-14 builds a *reactor* (`-mexec-model=reactor`: crt1-reactor.o runs the constructors from
-`_initialize`, which the component calls at instantiation); it has no C++ exceptions for wasm, so C++ builds
-with `-fno-exceptions`.
+`_initialize`, which the component calls at instantiation).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ...toolchains import (
 )
 
 CLANG = Path("/usr/bin/clang-14")
-CLANGXX = Path("/usr/bin/clang++-14")  # the C++ driver: links libc++ and libc++abi
+C_FLAGS = ("-x", "c", "-std=gnu17")
 WASI_LIBC = Path("/usr/lib/wasm32-wasi")
 HEADERS = Path(__file__).resolve().parent  # asterai.h and runtime.h
 C_APT: AptPackages = (
@@ -74,11 +74,11 @@ def c_toolchain(progress: Progress | None = None) -> CToolchain:
     return CToolchain(CLANG, adapter, f"{_clang_version()}|{versions}|{componentize.fingerprint(adapter)}")
 
 
-def compile_command(source: str, out: str, opt: str, workdir: Path, cpp: bool = False) -> list[str]:
-    """clang-14 turning `source` into a wasm32-wasi reactor core module `out`."""
-    lang = ["-x", "c++", "-std=c++20", "-fno-exceptions"] if cpp else ["-x", "c", "-std=gnu17"]
+def compile_command(source: str, out: str, opt: str, workdir: Path, driver: Path = CLANG,
+                    flags: tuple[str, ...] = C_FLAGS) -> list[str]:  # fmt: skip
+    """clang-14 (`driver`) turning `source` into a wasm32-wasi reactor core module `out`."""
     return [
-        str(CLANGXX if cpp else CLANG), *TARGET, *lang, f"-O{opt}", "-I", str(HEADERS), "-I", str(workdir),
+        str(driver), *TARGET, *flags, f"-O{opt}", "-I", str(HEADERS), "-I", str(workdir),
         "-fno-color-diagnostics", "-Wno-unused-function", source, "-o", out,
     ]  # fmt: skip
 

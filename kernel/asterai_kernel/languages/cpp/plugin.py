@@ -1,13 +1,13 @@
 """C++ cells (`%%asterai cpp`, alias `c++`): C's plugin (c/plugin.py) with tree-sitter's C++ grammar, C++'s
-types (signatures.py) and leaves (exports.py), and clang-14 in C++20 mode with -fno-exceptions. `--use geo`
-gives the same `geo.h` as C, spelled in C++ (imports.py)."""
+types (signatures.py) and leaves (exports.py), and clang++-14 in C++20 mode with -fno-exceptions
+(toolchain.py). `--use geo` gives the same `geo.h` as C, spelled in C++ (imports.py)."""
 
 from __future__ import annotations
 
 from ... import wit
 from ..c import exports as c_exports
 from ..c.plugin import C
-from . import exports, imports, signatures
+from . import exports, imports, signatures, toolchain
 
 
 class Cpp(C):
@@ -15,8 +15,10 @@ class Cpp(C):
     aliases = ("c++",)
     source_file = "cell.cpp"
     grammar = "tree_sitter_cpp"
-    cpp = True
+    driver = toolchain.CLANGXX
+    flags = toolchain.CXX_FLAGS
     noun = "C++"
+    requirements = toolchain.REQUIREMENTS
 
     def read(self, source: str) -> list[c_exports.Export]:
         root = self.parse(source)
