@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from ...build import componentize
+from ...build.cache import cache_dir
 from ...errors import ToolchainMissing
 from ...toolchains import (
     NODE_APT,
@@ -61,7 +62,18 @@ def _missing() -> list[str]:
     return missing + [g for g in GRAMMARS if importlib.util.find_spec(g.replace("-", "_")) is None]
 
 
+_found: dict[Path, CToolchain] = {}  # by cache dir (tests and users may point it elsewhere)
+
+
 def c_toolchain(progress: Progress | None = None) -> CToolchain:
+    """The toolchain, looked up once per cache dir: a cache hit must not pay for dpkg-query."""
+    found = _found.get(cache_dir())
+    if found is None or not found.adapter.exists():
+        found = _found[cache_dir()] = _look_up(progress)
+    return found
+
+
+def _look_up(progress: Progress | None) -> CToolchain:
     missing = _missing()
     if missing:
         raise ToolchainMissing(
