@@ -163,3 +163,22 @@ def test_a_rust_cell_calls_a_c_component(cell, ns):
     cell("rust ruser --use cgeo2", RUST_CONSUMER)
     assert ns["use_c"]("a b c") == "3 hi rust [2.0, 5.0] 2 true"
     assert ns["cgeo2"].calls() == 1
+
+
+CPP_CONSUMER = r"""
+std::string cpp_report(const std::string &text) {
+    std::vector<std::string> loud = rgeo::shout({"x", "y"});
+    rgeo::Point mid = rgeo::centroid({{0, 0}, {2, 4}});
+    std::vector<double> scaled = rgeo::scale({1.0, 2.0}, 10);
+    rgeo::Tagged t = rgeo::tag(text, {1, 1});  // a C struct: its char * is the caller's to free
+    std::string name = t.name;
+    free(t.name);
+    return rgeo::describe(mid) + " " + loud[0] + loud[1] + " " + std::to_string((int)scaled[1]) + " " + name +
+           " " + std::to_string(rgeo::word_count(text)) + (rgeo::brighter(RGEO_COLOR_RED) == RGEO_COLOR_DARK_RED ? " dark" : "");
+}
+"""
+
+
+def test_a_cpp_cell_calls_a_rust_component_in_cpp_types(linked, cell, ns):
+    cell("cpp cppuser --use rgeo", CPP_CONSUMER)
+    assert ns["cpp_report"]("two words") == "(1, 2) XY 20 two words 2 dark"

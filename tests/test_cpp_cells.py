@@ -175,14 +175,13 @@ def mid(a: Point, b: Point) -> Point:
 
 USES_PY = r"""
 std::string summary(const std::string &text) {
-    std::vector<const char *> parts = {"a", "b"};
-    geo_py_string_list loud = geo_py_shout(parts.data(), parts.size());
-    std::string out = std::to_string(geo_py_word_count(text.c_str())) + " " + loud.ptr[0] + loud.ptr[1];
-    for (size_t i = 0; i < loud.len; i++) free(loud.ptr[i]);
-    free(loud.ptr);
-    geo_py_point m = geo_py_mid({0, 0}, {.x = 4, .y = 2});
-    return out + " " + std::to_string((int)m.x) + "," + std::to_string((int)m.y);
+    std::vector<std::string> loud = geo_py::shout({"a", "b"});  // geo_py's functions in C++'s own types
+    geo_py::Point m = geo_py::mid({0, 0}, {.x = 4, .y = 2});
+    return std::to_string(geo_py::word_count(text)) + " " + loud[0] + loud[1] + " " +
+           std::to_string((int)m.x) + "," + std::to_string((int)m.y);
 }
+
+uint32_t in_c_style(const char *text) { return (uint32_t)geo_py_word_count(text); }  // geo_py.h's C functions
 """
 
 
@@ -190,3 +189,4 @@ def test_a_cpp_cell_calls_a_python_component(cell, ns):
     cell("python geo_py", GEO_PY)
     cell("cpp uses_py --use geo_py", USES_PY)
     assert ns["summary"]("one two three") == "3 AB 2,1"
+    assert ns["in_c_style"]("a b") == 2

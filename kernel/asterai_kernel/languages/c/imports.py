@@ -140,11 +140,13 @@ def import_function(g: CEmitter, module: str, iface: wit.Interface, fn: wit.Func
     )
 
 
-def header(module: str, iface: wit.Interface, g: CEmitter | None = None) -> str:
+def header(
+    module: str, iface: wit.Interface, g: CEmitter | None = None, spell: Spelling | None = None
+) -> str:
     if module in C_KEYWORDS:
         raise CompileError(f"--use {module}: {module!r} is a C keyword; give that component another name")
     g = g or CEmitter(prefix=f"asterai_{module}_")
-    spell = Spelling(module)
+    spell = spell or Spelling(module)
     functions, left_out = [], []
     for i, fn in enumerate(iface.functions):
         try:
