@@ -10,7 +10,7 @@ import io
 import numpy as np
 import pytest
 
-from asterai_kernel import CompileError, GuestTrap, OutOfMemory
+from asterai_kernel import CompileError, GuestTrap, OutOfMemory, Timeout
 
 GEO = r"""#include <math.h>
 
@@ -227,3 +227,12 @@ def test_unsupported_types_are_named(cell, source, named):
 def test_a_cell_without_exports_says_what_to_write(cell):
     with pytest.raises(CompileError, match="exports nothing"):
         cell("c nothing", "static int helper(void) { return 1; }\nint main(void) { return 0; }\n")
+
+
+def test_a_runaway_loop_stops_at_its_timeout(ip):
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_cell_magic(
+            "asterai", "c spinner --timeout 0.5", "int spin(void) { volatile int x = 0; for (;;) x++; }\n"
+        )
+    with pytest.raises(Timeout):
+        ip.user_ns["spin"]()
