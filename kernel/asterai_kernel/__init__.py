@@ -41,7 +41,7 @@ __all__ = [
 
 def grants(target):
     """The grants panel of a component (a name or its handle): see and change what it may touch."""
-    from .widgets import grants as panel
+    from .widgets import grants as panel  # ipywidgets only when a widget is asked for
 
     return panel(target)
 
@@ -55,7 +55,7 @@ def call_form(target):
 
 def load_ipython_extension(ipython) -> None:
     """`%load_ext asterai_kernel`: the same magics in a stock IPython kernel."""
-    from .magics import register
+    from .magics import register  # the IPython machinery only where IPython asks (not on Dask workers)
 
     register(ipython)
 

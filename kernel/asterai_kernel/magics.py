@@ -15,6 +15,7 @@ from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
 from .languages import LANGUAGES, PLANNED, get_language, requirements, taking
+from .loader import export, load
 from .names import check_component_name, snake_name
 from .pipeline import CellSpec
 from .progress import BuildProgress
@@ -199,19 +200,15 @@ class AsteraiMagics(Magics):
             display(HTML(doctor_html(doctor_rows(requirements()))))
             return None
         if cmd == "grants" and len(rest) == 1:
-            from .widgets import grants
+            from .widgets import grants  # ipywidgets loads only when a widget is asked for
 
             return grants(rest[0])
         if cmd == "load" and len(rest) in (1, 2):
-            from .loader import load
-
             live = load(self.session, *rest)
             self._bind(live.name, live)
             print(_summary(live, replaced=False))
             return None
         if cmd == "export" and len(rest) == 2:
-            from .loader import export
-
             wasm, wit_file = export(self.session, *rest)
             print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB) and {wit_file}")
             return None

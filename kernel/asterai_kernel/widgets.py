@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import dataclasses
 import html
 import io
+import time
 
 import ipywidgets as w
 
 from . import wit
 from .errors import AsteraiError
-from .handles import component_name, live_component
+from .handles import ComponentHandle, component_name, live_component
 from .names import snake_name
 from .sandbox import DEFAULT_MAX_MEMORY, format_size
+from .session import get_session
+from .values import Err, Ok
 
 
 def _handle(target):
     """A component handle from a handle or a component name."""
-    from .handles import ComponentHandle
-    from .session import get_session
-
     if isinstance(target, ComponentHandle):
         return target
     session = get_session()
@@ -219,10 +221,6 @@ def _label_width(labels: list[str]) -> str:
 
 
 def _literal(text: str, ty):
-    import ast
-
-    from .values import Err, Ok
-
     text = text.strip()
     if text.startswith(("Ok(", "Err(")) and text.endswith(")"):
         kind = Ok if text.startswith("Ok(") else Err
@@ -267,8 +265,6 @@ class CallForm:
 
     def call(self, fn_name: str):
         """Press Call: read the fields, call the export through its proxy, show what came back."""
-        import time
-
         fields, _, output = self.forms[fn_name]
         try:
             args = [f.read() for f in fields]
@@ -294,8 +290,6 @@ class CallForm:
 
 def _render(value) -> str:
     """A result as HTML: records as a table, everything else as its repr."""
-    import dataclasses
-
     if dataclasses.is_dataclass(value):
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(f.name)}</th>"

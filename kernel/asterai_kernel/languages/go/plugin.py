@@ -101,13 +101,13 @@ class Go(Language):
 
     def build(self, job: BuildJob) -> bytes:
         tc = setup(job.progress)  # the first time: Go's standard library for wasm (slow, once)
-        found, has_package, has_main, bridged = parse(job.source, job.uses)
+        found, has_package, has_main, spelled = parse(job.source, job.uses)
         work = job.workdir
         if job.uses:
             cell_imports = read_imports(job.source)[1]
             for name in job.uses:
                 imports.check_use_name(name, cell_imports)
-            imports.write_modules(work, job.uses, bridged)
+            imports.write_modules(work, job.uses, spelled)
         (work / "go.mod").write_text(imports.go_mod(job.uses))
         (work / SOURCE_FILE).write_text(cell_source(job.source, has_package, job.uses))
         glue = exports.glue(job.iface, found, needs_main=not has_main, declared=job.exports)

@@ -5,6 +5,7 @@ main, and the packages it imports."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import NamedTuple
 
 import tree_sitter
@@ -19,7 +20,7 @@ from ..treesitter import Unsupported
 from ..treesitter import first_error as _first_error
 from ..treesitter import text as _text
 from . import exports, imports
-from .exports import GoType
+from .emit import GoType, spell_wit
 
 # The cell body's line 1 is the cell's line 2 (the magic line is line 1); a //line directive says so to Go.
 FIRST_LINE = 2
@@ -99,8 +100,8 @@ class _Types:
         self.packages.update({local: paths[path] for local, path in _imported(root).items() if path in paths})
         # Providers' types the exports use: (owner, WIT name) -> how the cell spells it
         self.used: dict[tuple[str, str], str] = {}
-        # per used component, the types the glue moves with its package's helpers (imports.bridge_name)
-        self.bridged: dict[str, list[wit.WitType]] = {}
+        # per used component, the types the exports spell with its package (it declares their generics)
+        self.spelled: dict[str, list[wit.WitType]] = {}
         self.defs = {}
         for decl in root.named_children:
             if decl.type != "type_declaration":
@@ -142,21 +143,22 @@ class _Types:
 
     def used_type(self, node) -> GoType:
         """`geo.Point` (or `geo.Result[..]`, `geo.Tuple2[..]`): a type of a used component. The cell's
-        interface takes it from geo's (WIT `use geo.{point}`); the glue moves it with helpers of the
-        package geo (imports.bridge_name), which already knows how to lift and lower its own types."""
+        interface takes it from geo's (WIT `use geo.{point}`); the glue spells it as the package geo
+        does, through its own import of that package (exports.use_alias)."""
         qualified = node if node.type == "qualified_type" else node.child_by_field_name("type")
         local = _text(qualified.child_by_field_name("package"))
         use = self.packages[local]
         iface = self.uses[use]
-        ty, spelled = _UsedTypes(iface, local, exports.use_alias(use)).read(node)
+        ty = _UsedTypes(iface, local).read(node)
         assert ty is not None  # (only a type argument can be `struct{}`)
         tagged = wit.foreign(ty, iface.name)
         for n in tagged.named_types():
             self.used.setdefault((n.owner, n.name), f"the type `{local}.{pascal_name(n.name)}`")
-        bridged = self.bridged.setdefault(use, [])
-        if ty not in bridged:
-            bridged.append(ty)
-        return GoType(tagged, spelled, bridge=(use, bridged.index(ty)))
+        spelled = self.spelled.setdefault(use, [])
+        if ty not in spelled:
+            spelled.append(ty)
+        alias = exports.use_alias(use)
+        return replace(spell_wit(tagged, lambda name: f"{alias}.{name}"), package=use)
 
     def user_type(self, name: str) -> GoType:
         if name in self.resolved:
@@ -203,18 +205,17 @@ class _Types:
 
 class _UsedTypes:
     """Reads a type the cell spells with a used component's package (`geo.Point`, `geo.Result[int32,
-    geo.Point]`): its WIT type, in the provider's own terms, and its Go spelling in glue.go (which imports
-    the package as `alias`).
+    geo.Point]`): its WIT type, in the provider's own terms.
 
     The type arguments of `geo.Result` and `geo.TupleN` are spelled as the package spells them (those are
     aliases of generic types, so `geo.Result[int, string]` would be another type than the package's
     `Result[int64, string]`): scalars by their sized names, strings, slices, pointers, and geo's types."""
 
-    def __init__(self, iface: wit.Interface, local: str, alias: str) -> None:
-        self.iface, self.local, self.alias = iface, local, alias
+    def __init__(self, iface: wit.Interface, local: str) -> None:
+        self.iface, self.local = iface, local
         self.named = {pascal_name(t.name): t for t in iface.types()}
 
-    def read(self, node, top: bool = True) -> tuple[wit.WitType | None, str]:
+    def read(self, node, top: bool = True) -> wit.WitType | None:
         kind, text = node.type, _text(node)
         if kind in ("type_elem", "parenthesized_type") and len(node.named_children) == 1:
             return self.read(node.named_children[0], top)
@@ -226,7 +227,7 @@ class _UsedTypes:
                 raise Unsupported(
                     f"`{text}` ({self.local}'s exports use no such type{generic}; they use: {have})"
                 )
-            return self.named[name], f"{self.alias}.{name}"
+            return self.named[name]
         if kind == "generic_type":
             base = node.child_by_field_name("type")
             if base.type == "qualified_type" and _text(base.child_by_field_name("package")) == self.local:
@@ -234,19 +235,19 @@ class _UsedTypes:
         if top:  # (a top-level node is always one of the above)
             raise Unsupported(f"`{text}`")
         if kind == "type_identifier" and text in _SCALARS and text not in ("int", "uint"):
-            return wit.Prim(_SCALARS[text]), text
+            return wit.Prim(_SCALARS[text])
         if kind == "type_identifier" and text == "string":
-            return wit.String(), text
+            return wit.String()
         if kind == "slice_type":
-            elem, spelled = self.read(node.child_by_field_name("element"), False)
+            elem = self.read(node.child_by_field_name("element"), False)
             if elem is not None:
-                return wit.List(elem), f"[]{spelled}"
+                return wit.List(elem)
         if kind == "pointer_type":
-            inner, spelled = self.read(node.named_children[0], False)
+            inner = self.read(node.named_children[0], False)
             if inner is not None:
-                return wit.Option(inner), f"*{spelled}"
+                return wit.Option(inner)
         if kind == "struct_type" and not any(c.named_children for c in node.named_children):
-            return None, "struct{}"
+            return None
         sized = {"int": " (write `int64`)", "uint": " (write `uint64`)"}.get(text, "")
         raise Unsupported(
             f"`{text}` in a type argument{sized}: the type arguments of package {self.local}'s `Result` "
@@ -255,16 +256,15 @@ class _UsedTypes:
             f"{self.local}'s own types"
         )
 
-    def generic(self, name: str, node) -> tuple[wit.WitType, str]:
+    def generic(self, name: str, node) -> wit.WitType:
         args = [c for c in node.child_by_field_name("type_arguments").named_children if c.type != "comment"]
         read = [self.read(a, False) for a in args]
-        spelled = f"{self.alias}.{name}[{', '.join(s for _, s in read)}]"
         m = _GENERIC.fullmatch(name)
         if name == "Result" and len(read) == 2:
-            return wit.Result(read[0][0], read[1][0]), spelled
+            return wit.Result(*read)
         if m and m.group(1) and int(m.group(1)) == len(read) <= imports.MAX_TUPLE \
-                and all(t is not None for t, _ in read):  # fmt: skip
-            return wit.Tuple(tuple(t for t, _ in read)), spelled
+                and all(t is not None for t in read):  # fmt: skip
+            return wit.Tuple(tuple(read))
         raise Unsupported(
             f"`{_text(node)}` (of package {self.local}'s generic types, `Result[T, E]` and `TupleN[..]` "
             "with N types, none empty, cross)"
@@ -344,8 +344,8 @@ class Parsed(NamedTuple):
     exports: list[exports.Export]
     has_package: bool
     has_main: bool
-    # per used component, the types the exports spell with its package, for its helpers (imports.package)
-    bridged: dict[str, list[wit.WitType]]
+    # per used component, the types the exports spell with its package (imports.package)
+    spelled: dict[str, list[wit.WitType]]
 
 
 def parse(source: str, uses: dict[str, wit.Interface] | None = None) -> Parsed:
@@ -367,7 +367,7 @@ def parse(source: str, uses: dict[str, wit.Interface] | None = None) -> Parsed:
         + [(t.wit.name, f"the type `{name}`") for name, t in types.resolved.items()]
         + [(wname, f"{label} of the used component") for (_, wname), label in types.used.items()]
     )
-    return Parsed(found, package is not None, has_main, types.bridged)
+    return Parsed(found, package is not None, has_main, types.spelled)
 
 
 def read_imports(source: str) -> tuple[int | None, dict[str, str]]:
