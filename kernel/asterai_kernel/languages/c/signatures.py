@@ -9,7 +9,7 @@ from ... import wit
 from ...errors import CompileError
 from ...names import wit_name, words
 from ..base import check_unique_wit_names
-from ..treesitter import Unsupported, first_error, text
+from ..treesitter import CellTypes, Unsupported, first_error, text
 from .exports import C_PRIMS, CType, Export, Param, prim
 
 # The cell's code is written after `#line 2`, so the compiler's line numbers are the cell's (magic = line 1).
@@ -49,15 +49,14 @@ def list_of(elem: CType, c: str) -> CType:
     return CType(wit.List(elem.wit), c, "list", parts=(elem,))
 
 
-class Reader:
+class Reader(CellTypes):
     """Maps the cell's C type nodes to CTypes, resolving its typedefs (records, enums, lists) on first use."""
 
     def __init__(self, root) -> None:
+        super().__init__()
         self.defs: dict[str, object] = {}  # C type name (`Point`, `struct Point`) -> its definition node
         for node in root.named_children:
             self.collect(node)
-        self.resolved: dict[str, CType] = {}
-        self.resolving: list[str] = []
 
     def collect(self, node) -> None:
         if node.type == "type_definition":
@@ -93,19 +92,6 @@ class Reader:
         if spelled in self.defs:
             return self.user_type(spelled)
         raise Unsupported(f"`{spelled}`")
-
-    def user_type(self, name: str) -> CType:
-        if name in self.resolved:
-            return self.resolved[name]
-        if name in self.resolving:
-            raise Unsupported(f"`{name}`, which contains itself; WIT types cannot be recursive")
-        self.resolving.append(name)
-        try:
-            ctype = self.define(name, self.defs[name])
-        finally:
-            self.resolving.pop()
-        self.resolved[name] = ctype
-        return ctype
 
     def define(self, name: str, node) -> CType:
         if node.type == "struct_specifier" and node.child_by_field_name("body") is not None:
@@ -295,6 +281,11 @@ def docs(node) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _named_types(reader: Reader) -> dict[wit.WitType, str]:
+    """The cell's records and enums the exports use, each once (`Point` and `struct Point` may be one)."""
+    return {t.wit: name for name, t in reversed(reader.resolved.items()) if t.kind in ("record", "enum")}
+
+
 def syntax_error(root) -> CompileError | None:
     if not root.has_error:
         return None
@@ -315,11 +306,7 @@ def read_cell(root, reader: Reader | None = None) -> list[Export]:
     ]
     check_unique_wit_names(
         [(ex.fn.name, f"`{ex.c_name}`") for ex in found]
-        + [
-            (t.wit.name, f"the type `{name}`")
-            for name, t in reader.resolved.items()
-            if t.kind in ("record", "enum")
-        ]
+        + [(ty.name, f"the type `{name}`") for ty, name in _named_types(reader).items()]
     )
     return found
 
