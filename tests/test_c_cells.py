@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from asterai_kernel import CompileError, GuestTrap, OutOfMemory, Timeout
+from asterai_kernel.languages.c import toolchain
 
 GEO = r"""#include <math.h>
 
@@ -236,3 +237,12 @@ def test_a_runaway_loop_stops_at_its_timeout(ip):
         )
     with pytest.raises(Timeout):
         ip.user_ns["spin"]()
+
+
+def test_a_damaged_precompiled_header_is_set_aside(cell, ns):
+    pch = toolchain.precompiled_header(toolchain.C_COMPILER, "2")
+    pch.write_bytes(b"not a precompiled header")
+    cell("c with_bad_pch --force", "int one(void) { return 1; }\n")
+    assert ns["one"]() == 1 and not pch.exists()  # built without it; the next build makes it again
+    cell("c with_new_pch --force", "int two(void) { return 2; }\n")
+    assert ns["two"]() == 2 and pch.exists()

@@ -77,7 +77,7 @@ class Export:
 
 class CEmitter(abi.Emitter):
     """Spells the planner's steps in C. Helpers (list loops, enum switches, ownership walks) are made once
-    per (kind, C type) into `helpers`, which the glue writes before the functions that call them."""
+    per (kind, C type) into `defs`, which the glue writes before the functions that call them."""
 
     def __init__(self, prefix: str = "asterai_") -> None:
         super().__init__()
@@ -261,9 +261,9 @@ class CEmitter(abi.Emitter):
         the host reads (in C a copy holds the same pointers)."""
         return [f"{spell.c} r = {call};"]
 
-    def drop_result(self, index: int) -> str:
-        """A statement ending what `hold_result` kept (none in C)."""
-        return ""
+    def drop_result(self, index: int) -> list[str]:
+        """Statements ending what `hold_result` kept (none in C)."""
+        return []
 
     # ---- ownership: what the call frees once the host is done (runtime.h asterai_own) ----
     def own(self, spell: CType, val: str, result: bool) -> list[str]:
@@ -357,10 +357,10 @@ def export_function(g: CEmitter, iface: wit.Interface, ex: Export, index: int) -
     head = f'__attribute__((export_name("{name}")))\n{ret} asterai_export_{index}({core_params})'
     out = f"{head} {{\n    {body}\n}}\n"
     if plan.post_return:
+        post = "\n    ".join(["(void)ret;", *g.drop_result(index), "asterai_release(0);"])
         out += (
             f'__attribute__((export_name("cabi_post_{name}")))\n'
-            f"void asterai_post_{index}(int32_t ret) {{\n    (void)ret;\n"
-            f"    {g.drop_result(index)}asterai_release(0);\n}}\n"
+            f"void asterai_post_{index}(int32_t ret) {{\n    {post}\n}}\n"
         )
     return out
 

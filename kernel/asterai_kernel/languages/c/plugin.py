@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-import time
 from functools import cache
 from pathlib import Path
 
@@ -49,8 +48,7 @@ class C(Language):
     requirements = toolchain.REQUIREMENTS
     source_file = "cell.c"
     grammar = "tree_sitter_c"
-    driver = toolchain.CLANG
-    flags = toolchain.C_FLAGS
+    compiler = toolchain.C_COMPILER
     noun = "C"
 
     # ---- reading ----
@@ -77,7 +75,7 @@ class C(Language):
 
     def _syntax_error(self, source: str) -> CompileError | None:
         """clang's own account of a syntax error (tree-sitter only knows where): None when clang has none."""
-        if not toolchain.CLANG.exists():
+        if not self.compiler.driver.exists():
             return None
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
@@ -116,22 +114,30 @@ class C(Language):
         glue = exports.glue(job.iface, found, g)
         (job.workdir / self.source_file).write_text(self.cell_source(job.source, job.uses, glue))
         (job.workdir / "cell.wit").write_text(wit.render_world(job.iface, uses=tuple(job.uses.values())))
-        t0 = time.perf_counter()
-        cmd = self.compile_command("core.wasm", job.opt, job.workdir)
-        done = subprocess.run(cmd, cwd=job.workdir, capture_output=True, text=True)
+        done = self.compile(job)
         shown = self.diagnostics(done.stderr)
         if done.returncode != 0 or not (job.workdir / "core.wasm").exists():
             raise CompileError(
                 f"{job.component}: the {self.noun} compiler rejected this cell", diagnostics=shown,
                 component=job.component,
             )  # fmt: skip
-        if shown:
+        if shown:  # warnings
             job.progress(shown)
-        job.progress(f"clang {time.perf_counter() - t0:.1f} s; componentizing...")
         return componentize.componentize(job.workdir, "core.wasm", "cell.wit", tc.adapter, job.component)
 
-    def compile_command(self, out: str, opt: str, workdir: Path) -> list[str]:
-        return toolchain.compile_command(self.source_file, out, opt, workdir, self.driver, self.flags)
+    def compile(self, job: BuildJob) -> subprocess.CompletedProcess:
+        """clang on cell.c, with the runtime's precompiled header when there is one (made on first use)."""
+        pch = toolchain.precompiled_header(self.compiler, job.opt)
+        cmd = self.compile_command("core.wasm", job.opt, job.workdir, pch)
+        done = subprocess.run(cmd, cwd=job.workdir, capture_output=True, text=True)
+        if done.returncode != 0 and pch is not None and str(pch) in done.stderr:
+            pch.unlink(missing_ok=True)  # unusable (say, a clang upgrade): compile without it
+            done = subprocess.run(self.compile_command("core.wasm", job.opt, job.workdir), cwd=job.workdir,
+                                  capture_output=True, text=True)  # fmt: skip
+        return done
+
+    def compile_command(self, out: str, opt: str, workdir: Path, pch: Path | None = None) -> list[str]:
+        return toolchain.compile_command(self.compiler, self.source_file, out, opt, workdir, pch)
 
     def header(self, name: str, iface: wit.Interface) -> str:
         return imports.header(name, iface)

@@ -99,7 +99,7 @@ class CppEmitter(CEmitter):
         return [f"{held}.emplace({call});", f"const {spell.c} &r = *{held};"]
 
     def drop_result(self, index):
-        return f"asterai_held_{index}.reset();\n    "
+        return [f"asterai_held_{index}.reset();"]
 
     def own_other(self, spell, val, result):
         kind = spell.kind

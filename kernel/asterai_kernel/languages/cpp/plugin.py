@@ -15,8 +15,7 @@ class Cpp(C):
     aliases = ("c++",)
     source_file = "cell.cpp"
     grammar = "tree_sitter_cpp"
-    driver = toolchain.CLANGXX
-    flags = toolchain.CXX_FLAGS
+    compiler = toolchain.CXX_COMPILER
     noun = "C++"
     requirements = toolchain.REQUIREMENTS
 

@@ -8,6 +8,5 @@ from pathlib import Path
 
 from ..c import toolchain as c_toolchain
 
-CLANGXX = Path("/usr/bin/clang++-14")
-CXX_FLAGS = ("-x", "c++", "-std=c++20", "-fno-exceptions")
+CXX_COMPILER = c_toolchain.Compiler(Path("/usr/bin/clang++-14"), "c++", ("-std=c++20", "-fno-exceptions"))
 REQUIREMENTS = c_toolchain.REQUIREMENTS  # one set-up target for C and C++ (`asterai setup cpp` names it)
