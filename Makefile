@@ -1,7 +1,7 @@
 # The two entry points the README promises; both install what they need first (idempotent, quick when done).
 PY ?= python3
 # Guest languages whose toolchains set-up installs (one word per language).
-LANGS ?= rust python typescript go zig
+LANGS ?= rust python typescript go c cpp zig
 
 .PHONY: setup lab test lint bench
 

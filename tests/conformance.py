@@ -8,9 +8,12 @@ passing `check_case` for every row. `expected` defaults to the value itself; `no
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
+import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,6 +208,40 @@ def normalize(v: Any) -> Any:
 
 def fn_name(i: int) -> str:
     return f"c{i}"
+
+
+class Inexpressible(Exception):
+    """A row's type that a language has no spelling for (the message says why)."""
+
+
+# A language's spelling of a WIT type: (type, definitions it adds, name -> source) -> its own type's name.
+Spell = Callable[[wit.WitType, dict[str, str]], str]
+
+
+def expressible(spell: Spell) -> tuple[list[int], dict[int, str]]:
+    """The rows a language can write, and the reason for each other row."""
+    rows, skipped = [], {}
+    for i, case in enumerate(CASES):
+        try:
+            spell(case.ty, {})
+            rows.append(i)
+        except Inexpressible as e:
+            skipped[i] = str(e)
+    return rows, skipped
+
+
+def identity_source(spell: Spell, types: dict[int, wit.WitType], function: Callable[[str, str], str]) -> str:
+    """A cell with the definitions the types need, then `function(name, type)` for each row."""
+    defs: dict[str, str] = {}
+    functions = [function(fn_name(i), spell(ty, defs)) for i, ty in types.items()]
+    return "\n".join([*defs.values(), *functions]) + "\n"
+
+
+def build(ip, line: str, source: str):
+    """Run a `%%asterai LINE` cell quietly; the handle of the component it made."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_cell_magic("asterai", line, source)
+    return ip.user_ns[line.split()[1]]
 
 
 def check_case(call, case: Case) -> None:

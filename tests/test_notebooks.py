@@ -219,3 +219,25 @@ def test_welcome_notebook():
     assert out["sandbox"] == "refused: Capabilities insufficient (os error 76)\n"
     assert out["speed"].startswith("True 17984 the component was ")  # the speed-up itself varies by machine
     assert out["portable"].endswith("True True\n")
+
+
+def test_c_and_cpp_notebook():
+    out = execute("10-c-and-cpp.ipynb")
+    for name, lang in [("words_rs", "rust"), ("words_c", "c"), ("words_cpp", "cpp")]:
+        assert f"{name}: {lang} component" in out[f"words-{lang}"]
+        assert "exports word_count(text: string) -> u32" in out[f"words-{lang}"]
+    assert out["same-calls"] == "4 4 4\nTypeError: parameter 'text' must be a str, not int\n"
+    assert "centroid(points: list<point>) -> point" in out["c-geo"]
+    assert "square(corner: point, side: f64) -> list<point>" in out["c-geo"]
+    assert out["c-calls"] == (
+        "7.0 45.0\nPoint(x=2.0, y=1.0)\n[(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]\n"
+        "a green point at (1.5, -2)\n"
+    )
+    assert "summarize(xs: list<f64>, label: string) -> option<summary>" in out["cpp-stats"]
+    assert out["cpp-calls"] == (
+        "Summary(mean=4.0, median=3.0, label='sample')\nNone\nrising falling\n('component', 9)\n"
+    )
+    assert "trapped: Assertion failed: x >= 0 (at line 34)\nafter the restart: 4.0\n" in out["c-trap"]
+    assert out["cpp-throw"].startswith("CompileError: line 3: `throw`: C++ exceptions are not available")
+    assert "reporter: c component" in out["c-uses-rust"]
+    assert out["report-call"] == "4 words at (2.0, 3.5)\n"

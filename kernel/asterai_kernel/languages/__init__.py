@@ -2,8 +2,8 @@
 `asterai setup` installs for each. The magics, the kernel_info reply, `asterai setup` and the doctor table ask
 here; extension/src/languages.json is checked against it (tests/test_languages.py).
 
-Each language is a package (rust/, python/, typescript/, go/, zig/) whose plugin.py holds its
-base.Language; adding one is a package and a line in LANGUAGES.
+Each language is a package (rust/, python/, typescript/, go/, c/, cpp/, zig/) whose plugin.py holds
+its base.Language; adding one is a package and a line in LANGUAGES.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from .. import toolchains
 from ..errors import AsteraiError
 from ..toolchains import Requirements
-from . import planned
 from .base import Language
+from .c import C
+from .cpp import Cpp
 from .go import Go
 from .python import Python
 from .rust import Rust
@@ -23,7 +24,7 @@ from .typescript import JavaScript, TypeScript
 from .zig import Zig
 
 LANGUAGES: dict[str, Language] = {
-    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go(), Zig()]
+    lang.name: lang for lang in [Rust(), Python(), TypeScript(), JavaScript(), Go(), C(), Cpp(), Zig()]
 }
 
 
@@ -36,11 +37,9 @@ class Planned:
     requirements: Requirements | None = None
 
 
-# Languages not built yet (refused with a clear message), and `wit`, which declares interfaces and builds
-# nothing.
+# Languages not built yet (refused with a clear message: none today, every language the contract names is
+# built), and `wit`, which declares interfaces and builds nothing.
 PLANNED: dict[str, Planned] = {
-    "c": Planned((), planned.C),
-    "cpp": Planned(("c++",), planned.C),
     "wit": Planned(),
 }
 

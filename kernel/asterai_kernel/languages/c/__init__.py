@@ -1,0 +1,5 @@
+"""C cells (`%%asterai c`)."""
+
+from .plugin import C
+
+__all__ = ["C"]
