@@ -57,7 +57,8 @@ class Zig(Language):
         (work / "cell.wit").write_text(world)
         cmd = [*tc.command("core.wasm", job.opt, work / "zig-cache"), *_modules(used, job.uses, deps)]
         first = not toolchain.warmed(tc, job.opt)
-        job.progress("zig build-exe (wasm32-wasi)..." if not first else toolchain.FIRST_BUILD)
+        if first:  # the slow one; a cell alone takes a fraction of a second: no progress line for it
+            job.progress(toolchain.FIRST_BUILD)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         if proc.returncode != 0 or not (work / "core.wasm").exists():
@@ -67,7 +68,6 @@ class Zig(Language):
             )  # fmt: skip
         if first:
             toolchain.mark_warm(tc, job.opt, time.perf_counter() - t0)
-        job.progress(f"zig build-exe {time.perf_counter() - t0:.1f} s; componentizing...")
         return componentize.componentize(work, "core.wasm", "cell.wit", tc.adapter, job.component)
 
     @staticmethod
