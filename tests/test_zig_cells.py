@@ -317,6 +317,11 @@ pub fn write(path: []const u8, text: []const u8) !void {
     const at = try asterai.path(path);
     try at.dir.writeFile(asterai.io, .{ .sub_path = at.sub_path, .data = text });
 }
+
+/// Straight through Zig's std, without asterai.path: WASI itself must refuse.
+pub fn rawRead(path: []const u8) ![]const u8 {
+    return std.Io.Dir.cwd().readFileAlloc(asterai.io, path, asterai.allocator, .unlimited);
+}
 """
 
 
@@ -335,6 +340,11 @@ def test_the_sandbox_holds(cell, ns, tmp_path):
     with pytest.raises(ComponentError):
         ns["reader"].write(str(tmp_path / "data" / "new.txt"), "nope")
     assert not (tmp_path / "data" / "new.txt").exists()
+    (tmp_path / "secret.txt").write_text("top secret")
+    assert ns["reader"].raw_read("hello.txt") == "hello from the host"  # the grant is Zig's cwd
+    for component, path in [("denied", "hello.txt"), ("reader", "../secret.txt"), ("reader", "/etc/passwd")]:
+        with pytest.raises(ComponentError):
+            ns[component].raw_read(path)
 
 
 @pytest.mark.parametrize(
