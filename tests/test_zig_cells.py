@@ -143,6 +143,16 @@ pub fn invalidUtf8() []const u8 {
     return "ok \\xff end";
 }
 
+/// Chars built in Zig, in memory that held other bits just before (a u21's top 11 bits are undefined).
+pub fn letters(n: u32) []const u21 {
+    const junk = asterai.allocator.alloc(u32, n) catch @panic("out of memory");
+    @memset(junk, 0xffffffff);
+    asterai.allocator.free(junk);
+    const out = asterai.allocator.alloc(u21, n) catch @panic("out of memory");
+    for (out, 0..) |*c, i| c.* = 'a' + @as(u21, @intCast(i % 26));
+    return out;
+}
+
 var calls: u32 = 0;
 
 pub fn count() u32 {
@@ -206,6 +216,7 @@ def test_strings_slices_structs_unions(zig):
     assert zig["darker"]("red") == "dark-red" and zig["darker"]("blue") == "blue"
     assert zig["min_max"]([3.0, -1.0, 8.5]) == (-1.0, 8.5)
     assert zig["invalid_utf8"]() == "ok \ufffd end"  # a WIT string is UTF-8: the glue repairs it
+    assert zig["letters"](30) == [chr(97 + i % 26) for i in range(30)]
 
 
 def test_errors_become_component_errors(zig):

@@ -201,7 +201,8 @@ class ZigEmitter(abi.Emitter):
 
     def lower_list(self, step, val, out, spell=None):
         s = self.bind(val, out, spell)
-        if isinstance(step.elem, abi.Scalar):
+        # Lent as it is, but not a u21 char: the bits above its 21 are undefined in Zig's memory
+        if isinstance(step.elem, abi.Scalar) and step.elem.name != "char":
             return [f"rt.ptr({s})", f"rt.len({s})"]
         e, buf, x, i = step.elem, self.tmp("buf"), self.tmp("x"), self.tmp("i")
         store = self.store(e, x, f"({buf} + {i} * {e.size})", spell.part(0))
