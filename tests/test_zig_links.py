@@ -239,6 +239,33 @@ def test_a_provider_whose_names_are_the_generated_modules_own(ip, ns):
     assert ns["odd_user"].f(3) == 6
 
 
+def test_a_type_one_provider_takes_from_another_is_one_zig_type(ip, ns):
+    run(
+        ip,
+        "rust shapes",
+        "pub struct Point { pub x: f64, pub y: f64 }\npub fn origin() -> Point { Point { x: 0.0, y: 0.0 } }\n",
+    )
+    run(
+        ip,
+        "rust mover --use shapes",
+        "pub fn shift(p: shapes::Point) -> shapes::Point { shapes::Point { x: p.x + 1.0, y: p.y } }\n",
+    )
+    src = """const shapes = @import("shapes");
+const mover = @import("mover");
+
+pub fn moved(p: mover.Point) shapes.Point {
+    return mover.shift(p); // mover.Point is shapes.Point: one Zig type
+}
+
+pub fn fromOrigin() f64 {
+    return mover.shift(shapes.origin()).x;
+}
+"""
+    run(ip, "zig shape_user --use shapes,mover", src)
+    assert ns["shape_user"].moved(ns["shapes"].Point(1.0, 2.0)) == ns["shapes"].Point(2.0, 2.0)
+    assert ns["shape_user"].from_origin() == 1.0
+
+
 # ---- the conformance table through an import: Python -> Zig export -> Zig import -> Rust, and back ----
 
 
