@@ -10,9 +10,23 @@ import traceback
 class AsteraiError(Exception):
     """Base of every error the kernel raises on purpose (bad cell, bad option, missing toolchain)."""
 
+    index: int | None = None  # the item of `asterai_kernel.map` that raised it, when one did
+
+    def __reduce__(self):
+        # Errors travel back from Dask workers: rebuilt from their args and attributes, whatever the
+        # subclass's __init__ takes.
+        return _rebuild, (type(self), self.args, self.__dict__)
+
     def _render_traceback_(self) -> list[str]:
         # IPython shows this instead of a traceback: the kernel's internals are not the user's business.
         return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+
+
+def _rebuild(cls, args: tuple, state: dict) -> AsteraiError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class CompileError(AsteraiError):
