@@ -6,7 +6,9 @@ functions and a Python guest need their toolchains.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import io
 import os
 import subprocess
 import threading
@@ -241,6 +243,22 @@ def test_records_and_enums_cross_both_ways(client, cell, ns):
     assert info.value.index == 2 and info.value.value == "-1 has no real square root"
     with pytest.raises(TypeError, match=r"^item 1: parameter 'p' is missing field 'y'"):
         asterai_kernel.map(ns["quadrant_of"], [Point(1.0, 1.0), {"x": 1.0}], client=client)
+
+
+PRINTER = """
+pub fn echoed(x: u32) -> u32 { println!("item {x}"); if x == 99 { panic!("no 99, please"); } x }
+"""
+
+
+def test_what_a_guest_prints_on_a_worker_reaches_the_caller(client, cell, ns):
+    cell("rust printer", PRINTER)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert asterai_kernel.map(ns["echoed"], [1, 2, 3], client=client, batch_size=3) == [1, 2, 3]
+        with pytest.raises(GuestTrap, match="no 99, please"):
+            asterai_kernel.map(ns["echoed"], [5, 99], client=client, batch_size=2)
+    assert out.getvalue() == "item 1\nitem 2\nitem 3\nitem 5\nitem 99\n"
+    assert "no 99, please" in err.getvalue()  # the panic's own line, as a direct call shows it
 
 
 READER = """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -243,6 +244,7 @@ def _run(client, shipped, label: str, fn_name: str, items: list, plan: Plan) -> 
             start = starts[future.key]
             results[start : start + len(batch.values)] = batch.values
             busy += batch.seconds
+            _write(batch.output)
             if batch.error is not None:
                 raise batch.error
             bar.advance(len(batch.values))
@@ -257,6 +259,15 @@ def _run(client, shipped, label: str, fn_name: str, items: list, plan: Plan) -> 
     bar.finish(f"{len(items):,} items in {seconds:.2f} s ({len(items) / seconds:,.0f} items/s), "
                f"{len(submitted)} batches")  # fmt: skip
     return results
+
+
+def _write(output: list[tuple[int, str]]) -> None:
+    """What the guest printed on a worker, here, as a direct call's output would be."""
+    for stream, text in output:
+        (sys.stdout if stream == 1 else sys.stderr).write(text)
+    if output:
+        sys.stdout.flush()
+        sys.stderr.flush()
 
 
 def _stopped(error: BaseException) -> str:
