@@ -21,6 +21,7 @@ from distributed import Client, LocalCluster
 
 import asterai_kernel
 from asterai_kernel import AsteraiError, ComponentError, GuestTrap, Timeout, scaleout
+from asterai_kernel.batching import Plan
 from asterai_kernel.toolchains import wasm_tools
 
 fast = pytest.mark.no_toolchain
@@ -87,6 +88,24 @@ def _transitions(dask_scheduler) -> int:
 
 def _map_tasks(dask_scheduler) -> list[str]:
     return [str(k) for k in dask_scheduler.tasks if str(k).startswith("asterai-map-")]
+
+
+@fast
+def test_batches_cover_every_item_once_in_order():
+    def covered(spans):
+        return [i for start, stop in spans for i in range(start, stop)]
+
+    fixed = Plan(10, threads=2, batch_size=4)
+    assert fixed.first() == [(0, 4), (4, 8), (8, 10)] and not fixed.waiting
+    probed = Plan(1000, threads=2)
+    assert probed.first() == [(0, 1), (1, 2)] and probed.waiting  # one item per thread, timed
+    rest = probed.rest(seconds_per_item=0.01)  # 0.2 s of work per batch: 20 items
+    assert rest[0] == (2, 22) and covered(rest) == list(range(2, 1000)) and not probed.waiting
+    cheap = Plan(1000, threads=2, known=1e-9)  # known from an earlier map: no probes
+    spans = cheap.first()
+    assert len(spans) == 8 and covered(spans) == list(range(1000))  # at least 4 batches per thread
+    slow = Plan(5, threads=2, known=10.0)
+    assert slow.first() == [(i, i + 1) for i in range(5)]  # a batch is never empty
 
 
 @fast

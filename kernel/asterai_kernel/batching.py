@@ -4,7 +4,9 @@ Dask costs about a millisecond per task (scheduling, sending, a thread hop) what
 travel in batches that make that cost a small part of the work. Without a batch size the first item of each
 worker thread goes alone, and the time it took sizes the rest: about TARGET_SECONDS of work per batch (the
 per-task cost stays near 1%, and the stop button or an error waits for at most one batch), and at least
-BATCHES_PER_THREAD batches per worker thread, so that one slow worker does not hold back the end.
+BATCHES_PER_THREAD batches per worker thread, so that one slow worker does not hold back the end. A map of
+an export whose time per item is known from an earlier map skips the probes (they leave a worker idle for
+one round trip).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ Span = tuple[int, int]  # items[start:stop]
 
 
 class Plan:
-    def __init__(self, n: int, threads: int, batch_size: int | None = None):
+    def __init__(self, n: int, threads: int, batch_size: int | None = None, known: float | None = None):
         self.n, self.threads, self.fixed = n, max(1, threads), batch_size
+        self.known = known  # seconds per item measured by an earlier map, if any
         self.next = 0  # the first item not given to a batch yet
 
     @property
@@ -28,9 +31,12 @@ class Plan:
         return self.next < self.n
 
     def first(self) -> list[Span]:
-        """The batches to submit at once: all of them with a fixed size, else one item per thread."""
+        """The batches to submit at once: all of them with a fixed size or a known time per item, else one
+        item per thread."""
         if self.fixed:
             return self._cut(self.fixed)
+        if self.known is not None:
+            return self.rest(self.known)
         return [self._take(1) for _ in range(min(self.threads, self.n))]
 
     def rest(self, seconds_per_item: float) -> list[Span]:

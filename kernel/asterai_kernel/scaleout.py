@@ -48,6 +48,7 @@ class MapStats:
 
 
 last_stats: MapStats | None = None
+_per_item: dict[tuple[str, str], float] = {}  # (shipment key, export) -> seconds per item, last measured
 
 
 def map(fn, *iterables, client=None, batch_size: int | None = None) -> list:
@@ -60,9 +61,11 @@ def map(fn, *iterables, client=None, batch_size: int | None = None) -> list:
         return []
     dask_client = _client(client)
     threads = _check_workers(dask_client)
-    shipped = _ship(dask_client, live)
-    return _run(dask_client, shipped, f"{live.name}.{snake_name(fn_name)}", fn_name, items,
-                Plan(len(items), threads, batch_size))  # fmt: skip
+    shipped, key = _ship(dask_client, live)
+    plan = Plan(len(items), threads, batch_size, _per_item.get((key, fn_name)))
+    results = _run(dask_client, shipped, f"{live.name}.{snake_name(fn_name)}", fn_name, items, plan)
+    _per_item[(key, fn_name)] = last_stats.busy / last_stats.items
+    return results
 
 
 # ---- before anything is sent ----
@@ -207,8 +210,8 @@ def _check_workers(client) -> int:
 _shipped: dict[str, dict[str, tuple[str, object]]] = {}  # client id -> component -> (shipment key, future)
 
 
-def _ship(client, live):
-    """The component's shipment on every worker, as a Dask future; sent again only when it changed."""
+def _ship(client, live) -> tuple[object, str]:
+    """The component's shipment on every worker, as a Dask future, and its key; sent only when changed."""
     shipment = live.shipment()
     held = _shipped.setdefault(client.id, {})
     key, future = held.get(live.name, (None, None))
@@ -216,24 +219,23 @@ def _ship(client, live):
         name = f"asterai-{live.name}-{shipment.key}"
         future = client.scatter({name: shipment}, broadcast=True, hash=False)[name]
         held[live.name] = (shipment.key, future)
-    return future
+    return future, shipment.key
 
 
 # ---- running ----
 def _run(client, shipped, label: str, fn_name: str, items: list, plan: Plan) -> list:
     global last_stats
     results: list = [None] * len(items)
-    starts: dict[str, int] = {}
-    submitted = []
+    batches = 0
     pending = distributed.as_completed(loop=client.loop, with_results=True)
-    tag = uuid.uuid4().hex[:8]
+    prefix = f"asterai-map-{label}-{uuid.uuid4().hex[:8]}-"
 
     def submit(spans):
+        nonlocal batches
         for start, stop in spans:
             future = client.submit(remote.run_batch, shipped, fn_name, start, items[start:stop],
-                                   key=f"asterai-map-{label}-{tag}-{start}", pure=False)  # fmt: skip
-            starts[future.key] = start
-            submitted.append(future)
+                                   key=f"{prefix}{start}", pure=False)  # fmt: skip
+            batches += 1
             pending.add(future)
 
     bar = Progress(len(items), f"{label} on {plan.threads} Dask worker thread(s)")
@@ -241,7 +243,7 @@ def _run(client, shipped, label: str, fn_name: str, items: list, plan: Plan) -> 
     try:
         submit(plan.first())
         for future, batch in pending:
-            start = starts[future.key]
+            start = int(future.key.removeprefix(prefix))  # the batch's first item
             results[start : start + len(batch.values)] = batch.values
             busy += batch.seconds
             _write(batch.output)
@@ -251,14 +253,21 @@ def _run(client, shipped, label: str, fn_name: str, items: list, plan: Plan) -> 
             if plan.waiting:
                 submit(plan.rest(batch.seconds / max(len(batch.values), 1)))
     except BaseException as e:
-        client.cancel(submitted)
+        _cancel(client, prefix)
         bar.finish(_stopped(e), ok=False)
         raise
     seconds = time.perf_counter() - t0
-    last_stats = MapStats(len(items), len(submitted), plan.threads, seconds, busy)
+    last_stats = MapStats(len(items), batches, plan.threads, seconds, busy)
     bar.finish(f"{len(items):,} items in {seconds:.2f} s ({len(items) / seconds:,.0f} items/s), "
-               f"{len(submitted)} batches")  # fmt: skip
+               f"{batches} batches")  # fmt: skip
     return results
+
+
+def _cancel(client, prefix: str) -> None:
+    """Cancel every batch of the map, by its keys: the stop button can land inside client.submit, after
+    the task was sent and before its future was kept."""
+    ours = [distributed.Future(key, client) for key in list(client.futures) if str(key).startswith(prefix)]
+    client.cancel(ours)
 
 
 def _write(output: list[tuple[int, str]]) -> None:
