@@ -10,19 +10,18 @@ import contextlib
 import http.server
 import io
 import os
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import dask
 import pytest
+from conftest import wat_component
 from distributed import Client, LocalCluster
 
 import asterai_kernel
 from asterai_kernel import AsteraiError, ComponentError, GuestTrap, Timeout, scaleout
 from asterai_kernel.batching import Plan
-from asterai_kernel.toolchains import wasm_tools
 
 fast = pytest.mark.no_toolchain
 
@@ -66,10 +65,7 @@ def client():
 
 @pytest.fixture(scope="module")
 def scale_wasm(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("wat")
-    (folder / "scale.wat").write_text(SCALE)
-    subprocess.run([wasm_tools(), "parse", "scale.wat", "-o", "scale.wasm"], cwd=folder, check=True)
-    return folder / "scale.wasm"
+    return wat_component(tmp_path_factory.mktemp("wat"), "scale", SCALE)
 
 
 @pytest.fixture
