@@ -18,6 +18,7 @@ import dask
 import pytest
 from conftest import wat_component
 from distributed import Client, LocalCluster
+from test_kernel_protocol import interrupt, run
 
 import asterai_kernel
 from asterai_kernel import AsteraiError, ComponentError, GuestTrap, Timeout, scaleout
@@ -99,7 +100,9 @@ def test_batches_cover_every_item_once_in_order():
     assert rest[0] == (2, 22) and covered(rest) == list(range(2, 1000)) and not probed.waiting
     cheap = Plan(1000, threads=2, known=1e-9)  # known from an earlier map: no probes
     spans = cheap.first()
-    assert len(spans) == 8 and covered(spans) == list(range(1000))  # at least 4 batches per thread
+    sizes = [stop - start for start, stop in spans]
+    assert covered(spans) == list(range(1000)) and sizes[0] == 125  # at least 4 batches per thread
+    assert sizes == sorted(sizes, reverse=True) and min(sizes[:-1]) == 125 // 8  # shrinking to a floor
     slow = Plan(5, threads=2, known=10.0)
     assert slow.first() == [(i, i + 1) for i in range(5)]  # a batch is never empty
 
@@ -367,33 +370,46 @@ def test_a_python_guest_on_the_workers(client, cell, ns):
     assert asterai_kernel.map(ns["vowels"], words, client=client) == [3, 2, 1, 2] * 25
 
 
-# ---- the stop button, through the Jupyter protocol ----
-@fast
-def test_the_stop_button_cancels_a_running_map(client, scale_wasm):
+# ---- in a notebook's kernel, through the Jupyter protocol ----
+@pytest.fixture(scope="module")
+def kernel(client, scale_wasm):
+    """A kernel with the WAT component loaded, mapping on the module's cluster."""
     from jupyter_client.manager import start_new_kernel
-    from test_kernel_protocol import interrupt, run
 
     km, kc = start_new_kernel(kernel_name="asterai", startup_timeout=60)
-    try:
-        assert run(kc, f"%asterai load {scale_wasm} scale")["reply"]["status"] == "ok"
-        address = client.scheduler.address
-        code = (
-            f"import asterai_kernel\nasterai_kernel.map(burn, [2**28] * 64, client={address!r}, batch_size=1)"
-        )
-        reply = {}
-        runner = threading.Thread(target=lambda: reply.update(run(kc, code)))
-        runner.start()
-        _until(lambda: client.run_on_scheduler(_map_tasks), "the map's tasks reach the scheduler")
-        _until(lambda: any(client.processing().values()), "a worker runs a batch")
-        interrupt(kc)
-        runner.join(timeout=120)
-        assert reply["reply"]["status"] == "error" and reply["reply"]["ename"] == "KeyboardInterrupt"
-        _until(lambda: not client.run_on_scheduler(_map_tasks), "the scheduler forgets the cancelled map")
-        after = run(kc, f"print(asterai_kernel.map(add, [1, 2], [3, 4], client={address!r}))")
-        assert after["streams"] == [("stdout", "[4, 6]\n")]
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+    setup = f"%asterai load {scale_wasm} scale\nimport asterai_kernel\naddress = {client.scheduler.address!r}"
+    assert run(kc, setup)["reply"]["status"] == "ok"
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+@fast
+def test_the_stop_button_cancels_a_running_map(client, kernel):
+    code = "asterai_kernel.map(burn, [2**28] * 64, client=address, batch_size=1)"
+    reply = {}
+    runner = threading.Thread(target=lambda: reply.update(run(kernel, code)))
+    runner.start()
+    _until(lambda: client.run_on_scheduler(_map_tasks), "the map's tasks reach the scheduler")
+    _until(lambda: any(client.processing().values()), "a worker runs a batch")
+    interrupt(kernel)
+    runner.join(timeout=120)
+    assert reply["reply"]["status"] == "error" and reply["reply"]["ename"] == "KeyboardInterrupt"
+    _until(lambda: not client.run_on_scheduler(_map_tasks), "the scheduler forgets the cancelled map")
+    after = run(kernel, "print(asterai_kernel.map(add, [1, 2], [3, 4], client=address))")
+    assert after["streams"] == [("stdout", "[4, 6]\n")]
+
+
+@fast
+def test_map_errors_show_the_users_line_not_the_kernels(kernel):
+    (trap,) = run(kernel, "asterai_kernel.map(div, [4, 1], [2, 0], client=address)")["errors"]
+    assert trap["ename"] == "GuestTrap" and trap["evalue"].startswith("item 1 (on Dask worker tcp://")
+    (bad,) = run(kernel, "x = 1\nasterai_kernel.map(add, [1, -1], [1, 1], client=address)")["errors"]
+    assert bad["ename"] == "OverflowError" and bad["evalue"].startswith("item 1: parameter 'a' = -1")
+    text = "\n".join(trap["traceback"] + bad["traceback"])
+    assert "asterai_kernel.map(add, [1, -1], [1, 1], client=address)" in text  # the user's own line
+    for internal in ("scaleout.py", "remote.py", "distributed", "__init__.py"):
+        assert internal not in text, text
 
 
 def _until(condition, what: str, give_up: float = 120.0) -> None:

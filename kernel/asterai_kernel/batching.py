@@ -4,9 +4,10 @@ Dask costs about a millisecond per task (scheduling, sending, a thread hop) what
 travel in batches that make that cost a small part of the work. Without a batch size the first item of each
 worker thread goes alone, and the time it took sizes the rest: about TARGET_SECONDS of work per batch (the
 per-task cost stays near 1%, and the stop button or an error waits for at most one batch), and at least
-BATCHES_PER_THREAD batches per worker thread, so that one slow worker does not hold back the end. A map of
-an export whose time per item is known from an earlier map skips the probes (they leave a worker idle for
-one round trip).
+BATCHES_PER_THREAD batches per worker thread. Batches shrink towards the end (to a floor of an eighth of
+their size) so the workers finish together: the last batch is what one waits for while the other idles.
+A map of an export whose time per item is known from an earlier map skips the probes (they leave a worker
+idle for one round trip).
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ class Plan:
         """Every remaining item, in batches sized by the measured time per item."""
         spread = math.ceil((self.n - self.next) / (self.threads * BATCHES_PER_THREAD))
         by_time = int(TARGET_SECONDS / seconds_per_item) if seconds_per_item > 0 else spread
-        return self._cut(max(1, min(spread, by_time)))
+        size = max(1, min(spread, by_time))
+        floor = max(1, size // 8)
+        spans = []
+        while self.waiting:  # guided: half of what is left per thread, between floor and size
+            share = math.ceil((self.n - self.next) / (2 * self.threads))
+            spans.append(self._take(max(floor, min(size, share))))
+        return spans
 
     def _cut(self, size: int) -> list[Span]:
         spans = []

@@ -10,7 +10,6 @@ as a direct call's output is; otherwise it would reach whatever terminal started
 
 from __future__ import annotations
 
-import io
 import sys
 import threading
 import time
@@ -41,11 +40,15 @@ def session() -> Session:
     return _local.session
 
 
-class _Routed(io.TextIOBase):
-    """A worker's sys.stdout or sys.stderr: a thread running a batch writes into that batch's output."""
+class _Routed:
+    """A worker's sys.stdout or sys.stderr: a thread running a batch writes into that batch's output;
+    anything else (other threads, fileno, encoding) is the original stream's."""
 
     def __init__(self, stream: int, original):
         self.stream, self.original = stream, original
+
+    def __getattr__(self, name: str):
+        return getattr(self.original, name)
 
     def write(self, text: str) -> int:
         output = getattr(_local, "output", None)
