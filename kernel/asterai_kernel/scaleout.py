@@ -81,7 +81,10 @@ def _checked_items(live, fn_name: str, iterables: tuple) -> list[list]:
     """Each item's arguments, checked and normalised as a direct call would; errors name the item."""
     export = live.exports[fn_name]
     name, params = snake_name(fn_name), export.param_names
-    if len(iterables) != len(params) or not params:
+    if not params:
+        raise argument_error(TypeError, f"asterai_kernel.map: {name}() takes no arguments, so there is "
+                                        "nothing to map over; call it directly")  # fmt: skip
+    if len(iterables) != len(params):
         raise argument_error(TypeError, f"asterai_kernel.map: {name}() takes {len(params)} argument(s) "
                                         f"({', '.join(params)}): give one iterable for each, got "
                                         f"{len(iterables)}")  # fmt: skip
