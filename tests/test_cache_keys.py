@@ -4,6 +4,7 @@ stale build: the language's own modules and every shared module they import (dir
 from __future__ import annotations
 
 import shutil
+import uuid
 
 import pytest
 
@@ -71,7 +72,9 @@ def test_a_changed_helper_rebuilds_the_cell(cell, package_copy, monkeypatch):
     cell("rust keyed", src)
     assert "keyed (replaced): rust component, from cache" in cell("rust keyed", src)
     with open(package_copy / "names.py", "a") as f:
-        f.write("\n# how glue spells names changed\n")
+        # A change never seen before: the cache outlives the run, and a change made by an earlier run would
+        # find that run's build under its key.
+        f.write(f"\n# how glue spells names changed ({uuid.uuid4().hex})\n")
     monkeypatch.setattr(sources, "PACKAGE_DIR", package_copy)
     sources.module_fingerprint.cache_clear()
     try:
