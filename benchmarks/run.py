@@ -231,7 +231,7 @@ def main() -> None:
 
     from IPython.testing.globalipapp import start_ipython
 
-    from asterai_kernel.toolchains import rust_toolchain
+    from asterai_kernel.languages.rust.toolchain import rust_toolchain
 
     tc = rust_toolchain()  # builds the Rust std sysroot once if needed (a minute or two, then cached)
     ip = start_ipython()

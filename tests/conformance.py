@@ -36,7 +36,23 @@ SHAPE = wit.Variant(
 )
 INNER = wit.Record("inner", (("label", S), ("tags", wit.List(S)), ("at", wit.Option(POINT))))
 MIDDLE = wit.Record("middle", (("inner", INNER), ("color", COLOR), ("weights", wit.List(P("f64")))))
+# Cases whose payloads share a flat slot of another type: i32 into i64, f32 and f64 bits into i64.
+READING = wit.Variant(
+    "reading",
+    (("small", P("s8")), ("wide", P("f64")), ("single", P("f32")), ("big", P("s64")), ("off", None)),
+)
 OUTER = wit.Record("outer", (("middle", MIDDLE), ("shapes", wit.List(SHAPE)), ("id", P("u64"))))
+# 18 flat values: a function taking one gets its parameters in memory (they spill past 16)
+WIDE = wit.Record(
+    "wide",
+    tuple(
+        zip(
+            "abcdefghijklmno",
+            [P("u8"), P("s16"), P("u32"), P("s64"), P("f32"), P("f64"), P("bool"), P("char"), S, P("u64"),
+             wit.Option(P("u8")), wit.List(P("u16")), P("u8"), P("s8"), P("u16")],
+        )
+    ),
+)  # fmt: skip
 
 
 @dataclass
@@ -113,6 +129,51 @@ CASES: list[Case] = [
         [("circle", 2.5), ("rect", (1, 2)), ("none", None), ("named", "😀"), ("none", None)],
     ),
     Case(OUTER, [DEEP]),
+    Case(
+        READING,
+        [("small", -5), ("wide", -0.5), ("single", 1.5), ("big", -(2**63)), ("off", None)],
+    ),
+    Case(wit.Option(wit.Result(P("f32"), P("u64"))), [None, Ok(-1.5), Err(2**64 - 1)]),
+    Case(
+        WIDE,
+        [
+            {
+                "a": 255,
+                "b": -(2**15),
+                "c": 2**32 - 1,
+                "d": -1,
+                "e": 1.5,
+                "f": -0.0,
+                "g": True,
+                "h": "😀",
+                "i": "wide 😀",
+                "j": 2**53 - 1,
+                "k": 7,
+                "l": [0, 65535],
+                "m": 0,
+                "n": -128,
+                "o": 65535,
+            },
+            {
+                "a": 0,
+                "b": 2**15 - 1,
+                "c": 0,
+                "d": -(2**63),
+                "e": -INF,
+                "f": NAN,
+                "g": False,
+                "h": "\x00",
+                "i": "",
+                "j": 2**64 - 1,
+                "k": None,
+                "l": [],
+                "m": 255,
+                "n": 127,
+                "o": 0,
+            },
+        ],
+    ),
+    Case(wit.Tuple((S, S)), [("", "😀"), ("x" * 1000, "")]),
 ]
 
 

@@ -34,7 +34,25 @@ def test_shared_helpers_are_in_every_languages_key():
 
 
 @pytest.mark.no_toolchain
-@pytest.mark.parametrize("helper", ["names.py", "languages/treesitter.py", "languages/base.py", "wit.py"])
+def test_each_languages_key_covers_its_package_and_no_other():
+    packages = {plugin_module(lang).split(".")[-2] for lang in LANGUAGES}  # rust, python, typescript, go
+    for lang in LANGUAGES:
+        package = plugin_module(lang).split(".")[-2]
+        files = {f"{p.parent.name}/{p.name}" for p in sources.closure(plugin_module(lang))}
+        for part in ("plugin.py", "signatures.py", "exports.py", "imports.py", "toolchain.py"):
+            assert f"{package}/{part}" in files, (lang, part)
+        extra = {"go": "go/wasm.py", "javascript": "typescript/jsdoc.py"}.get(lang)
+        assert extra is None or extra in files, lang
+        assert {f.split("/")[0] for f in files} & packages == {package}, lang  # no other language's
+
+
+@pytest.mark.no_toolchain
+@pytest.mark.parametrize(
+    "helper",
+    ["names.py", "languages/treesitter.py", "languages/base.py", "wit.py", "toolchains.py",
+     "languages/rust/exports.py", "languages/go/imports.py", "languages/python/imports.py",
+     "languages/typescript/jsdoc.py"],
+)  # fmt: skip
 def test_changing_a_shared_helper_changes_the_key(package_copy, helper):
     def keys():
         return {

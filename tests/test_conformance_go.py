@@ -13,7 +13,7 @@ import pytest
 from conformance import CASES, check_case, fn_name
 
 from asterai_kernel import wit
-from asterai_kernel.languages.go_imports import GO_PRIMS
+from asterai_kernel.languages.go.imports import GO_PRIMS
 from asterai_kernel.names import pascal_name, snake_name
 
 

@@ -9,7 +9,7 @@ import pytest
 from conformance import CASES, check_case, check_round_trips, fn_name, normalize
 
 from asterai_kernel import wit
-from asterai_kernel.languages.rust_imports import rust_type as imported_rust_type
+from asterai_kernel.languages.rust.imports import rust_type as imported_rust_type
 from asterai_kernel.names import pascal_name, snake_name
 
 

@@ -14,7 +14,7 @@ import pytest
 from conformance import CASES, Case, check_case, fn_name, normalize
 
 from asterai_kernel import Ok, Some, wit
-from asterai_kernel.languages.ts_types import camel
+from asterai_kernel.languages.typescript.signatures import camel
 from asterai_kernel.names import pascal_name
 
 SAFE = 2**53 - 1

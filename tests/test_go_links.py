@@ -18,7 +18,7 @@ from test_conformance_rust import identity_cell
 
 import asterai_kernel
 from asterai_kernel import CompileError, Err, GuestTrap, Ok, Some, Variant, wit
-from asterai_kernel.languages.go_imports import GO_PRIMS, check_use_name, package
+from asterai_kernel.languages.go.imports import GO_PRIMS, check_use_name, package
 from asterai_kernel.names import pascal_name, snake_name
 
 ATLAS = """

@@ -34,7 +34,7 @@ def run(kc, code: str, timeout: float = TIMEOUT) -> dict:
 def _run_once(kc, code: str, timeout: float) -> dict:
     msg_id = kc.execute(code)
     streams: list[tuple[str, str]] = []
-    results, errors = [], []
+    results, errors, displays = [], [], []
     deadline = time.monotonic() + timeout
     while True:
         msg = kc.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
@@ -50,12 +50,16 @@ def _run_once(kc, code: str, timeout: float) -> dict:
             results.append(content["data"]["text/plain"])
         elif kind == "error":
             errors.append(content)
+        elif kind in ("display_data", "update_display_data"):
+            display_id = content.get("transient", {}).get("display_id")
+            displays.append((kind, display_id, content["data"].get("text/plain", "")))
         elif kind == "status" and content["execution_state"] == "idle":
             break
     reply = kc.get_shell_msg(timeout=timeout)
     while reply["parent_header"].get("msg_id") != msg_id:
         reply = kc.get_shell_msg(timeout=timeout)
-    return {"reply": reply["content"], "streams": streams, "results": results, "errors": errors}
+    return {"reply": reply["content"], "streams": streams, "results": results, "errors": errors,
+            "displays": displays}  # fmt: skip
 
 
 def stdout(r: dict) -> str:
@@ -296,3 +300,20 @@ def test_a_bad_argument_shows_the_users_line_not_the_kernels(kernel):
     assert "word_count(42)" in text  # the user's own line
     for internal in ("handles.py", "component.py", "values.py", "interactiveshell.py"):
         assert internal not in text, text
+
+
+def test_build_progress_updates_one_display_then_gives_way_to_the_summary(kernel):
+    """Progress is not stderr text (red in JupyterLab, and it stayed): one display, updated in place with
+    the current step and the time, emptied when the build is done; the summary is the cell's output."""
+    _, kc = kernel
+    source = "package main\n\nfunc Twice(x int32) int32 { return x * 2 }\n"
+    r = run(kc, f"%%asterai go progress_go --force\n{source}")
+    assert r["reply"]["status"] == "ok", r
+    kinds = [kind for kind, _, _ in r["displays"]]
+    assert kinds[0] == "display_data" and set(kinds[1:]) == {"update_display_data"}, kinds
+    assert len({display_id for _, display_id, _ in r["displays"]}) == 1  # the same display throughout
+    texts = [text for _, _, text in r["displays"]]
+    assert any(text.startswith("go build (wasip1)...") and text.endswith(" s]") for text in texts), texts
+    assert texts[-1] == ""  # gone once the build is done
+    assert "go build" not in "".join(text for name, text in r["streams"] if name == "stderr")
+    assert stdout(r).startswith("progress_go: go component, built in ")

@@ -187,3 +187,33 @@ def test_provide_needs_annotations():
         @asterai_kernel.provide("badlib")
         def weird(x: dict) -> int:
             return 0
+
+
+def test_variant_payloads_sharing_a_slot_cross_a_link(cell, ns):
+    """Payloads of different core types share one flat slot (s8 and s64 as i64, f32 and f64 as bit
+    patterns in i64): the consumer lowers them, the provider lifts them and the result comes back."""
+    cell(
+        "rust meter",
+        """
+pub enum Reading { Small(i8), Wide(f64), Single(f32), Big(i64), Off }
+pub fn twice(r: Reading) -> Reading {
+    match r { Reading::Small(x) => Reading::Small(x * 2), Reading::Wide(x) => Reading::Wide(x * 2.0),
+              Reading::Single(x) => Reading::Single(x * 2.0), Reading::Big(x) => Reading::Big(x * 2), Reading::Off => Reading::Off }
+}
+pub fn pick(ok: bool) -> Result<f32, u64> { if ok { Ok(-1.25) } else { Err(u64::MAX) } }
+""",
+    )
+    cell(
+        "rust panel --use meter",
+        """
+use meter::Reading;
+pub fn show() -> String {
+    let all = [Reading::Small(-5), Reading::Wide(-0.75), Reading::Single(1.5), Reading::Big(-(1 << 62)), Reading::Off];
+    let out: Vec<String> = all.into_iter().map(|r| format!("{:?}", meter::twice(r))).collect();
+    format!("{} {:?} {:?}", out.join(" "), meter::pick(true), meter::pick(false))
+}
+""",
+    )
+    assert ns["show"]() == (
+        "Small(-10) Wide(-1.5) Single(3.0) Big(-9223372036854775808) Off Ok(-1.25) Err(18446744073709551615)"
+    )

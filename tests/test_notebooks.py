@@ -119,6 +119,10 @@ def test_sandbox_denies_then_grants(sandbox_nb):
     assert sandbox_nb["denied"] == (
         "refused: Capabilities insufficient (os error 76)\n" * 2 + "token: None\n"
     )
+    assert sandbox_nb["refusal-hint"].startswith(
+        "the sandbox refused: nothing granted to this component covers"
+    )
+    assert "--allow-read DIR" in sandbox_nb["refusal-hint"]
     assert "grants: read /tmp/" in sandbox_nb["reader-cell"] and "env API_TOKEN" in sandbox_nb["reader-cell"]
     assert sandbox_nb["granted"] == (
         "remember the milk\ntoken: hunter2\n"
@@ -154,6 +158,7 @@ def test_widgets_notebook():
     assert "shop: rust component" in out["shop-cell"]
     assert out["form"].startswith("Tab(")
     assert out["form-calls"] == "1000\n1800\n"
+    assert out["form-range"] == "None\n['qty: 70000 is out of range for u16 (0 to 65535)']\n1000 []\n"
 
 
 def test_under_the_hood_notebook():
@@ -163,8 +168,9 @@ def test_under_the_hood_notebook():
     assert out["make-adder"] == ""
     assert out["load"].splitlines()[1:] == [
         "42",
-        "geo_again: wasm component, loaded; exports word_count(text: string) -> u32, "
-        "initials(names: list<string>) -> string",
+        "geo_again: wasm component, loaded; exports:",
+        "  word_count(text: string) -> u32",
+        "  initials(names: list<string>) -> string",
         "3",
     ]
 

@@ -14,8 +14,8 @@ import textwrap
 import pytest
 
 from asterai_kernel import AsteraiError, CompileError, GuestTrap
-from asterai_kernel.languages import python_glue
-from asterai_kernel.languages.python import Python, read_cell
+from asterai_kernel.languages.python.exports import trap_message
+from asterai_kernel.languages.python.plugin import Python, read_cell
 
 # The cell's own line numbers (the magic line is line 1) of a few statements, checked below.
 MAIN = '''\
@@ -478,20 +478,20 @@ def test_trap_message_reads_the_last_traceback():
         '  File "/1/lib/mod.py", line 9, in g\n'
         "ValueError: bad\nvalue\n"
     )
-    assert python_glue.trap_message(text) == "ValueError: bad ... (at line 4)"
+    assert trap_message(text) == "ValueError: bad ... (at line 4)"
     panic = (
         "thread '<unnamed>' (1) panicked at runtime/src/lib.rs:1704:44:\n"
         "called `Result::unwrap()` on an `Err` value: CastError { from: {'a': 1}, classinfo: <class 'list'> }\n"
     )
-    assert python_glue.trap_message(panic) == (
+    assert trap_message(panic) == (
         "a returned value does not match the function's type hints ({'a': 1} is not a list)"
     )
-    assert python_glue.trap_message("nothing to see\n") is None
+    assert trap_message("nothing to see\n") is None
 
 
 @pytest.mark.no_toolchain
 def test_pip_requirements_are_checked():
-    from asterai_kernel.languages.python import check_pip_specs
+    from asterai_kernel.languages.python.plugin import check_pip_specs
 
     assert check_pip_specs(["attrs", "humanize==4.11.0", " requests[socks]>=2,<3 "]) == [
         "attrs",
@@ -516,7 +516,10 @@ def tutorial():
 def test_tutorial_first_component_and_calls(tutorial):
     out = tutorial["py-first-component"]  # (a first build also prints a progress line)
     assert "textstats: python component, " in out
-    assert "exports analyze(text: string) -> stats, shout(text: string, times: s64) -> list<string>" in out
+    assert (
+        "; exports:\n  analyze(text: string) -> stats\n  shout(text: string, times: s64) -> list<string>"
+        in out
+    )
     assert tutorial["py-first-calls"] == (
         "Stats(words=9, longest='quick', average=3.89)\nquick 9\n['HEY!', 'HEY!!', 'HEY!!!']\n"
     )
@@ -540,7 +543,7 @@ def test_tutorial_sandbox_trap_and_restart(tutorial):
 
 
 def test_tutorial_standard_library(tutorial):
-    exports = "exports top(text: string, n: s64) -> string, spread(xs: list<f64>) -> tuple<f64, f64>"
+    exports = "; exports:\n  top(text: string, n: s64) -> string\n  spread(xs: list<f64>) -> tuple<f64, f64>"
     assert exports in tutorial["py-stdlib"]
     out = tutorial["py-stdlib-calls"]  # the values, the guest's traceback (stderr), then the trap
     assert out.startswith("[('a', 5), ('b', 2)]\n(4.5, 2.138089935299395)\n")

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from asterai_kernel import CompileError, GuestTrap
-from asterai_kernel.languages.python import check_use_name
+from asterai_kernel.languages.python.plugin import check_use_name
 
 GEO = """
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -165,8 +165,15 @@ def test_cache_hit_force_and_time(cell):
     out = cell("rust cache_demo --time", src)
     assert "from cache" in out
     assert "build 0 ms (cached)" in out and "instantiate" in out
-    out = cell("rust cache_demo --force", src)
+    out = cell("rust cache_demo --force --time", src)
     assert "built in" in out and "(replaced)" in out
+    # The summary's time is the whole wait (build, machine code, instance...); --time splits it.
+    summary, split = out.splitlines()[:2]
+    waited_ms = float(summary.split("built in ")[1].split(" s")[0]) * 1e3
+    build_ms = float(split.split("build ")[1].split(" ms")[0])
+    total_ms = float(split.split("total ")[1].split(" ms")[0])
+    assert "machine code" in split and "instantiate" in split and "the rest" in split
+    assert abs(total_ms - waited_ms) <= 10 and build_ms <= total_ms  # one measurement, two roundings
 
 
 def test_guest_output_reaches_the_cell(cell, ns):
@@ -332,14 +339,15 @@ def test_interpreter_exits_cleanly_after_guest_output(tmp_path):
 
 
 def test_missing_toolchain_names_the_install_command(cell, monkeypatch):
-    from asterai_kernel import ToolchainMissing, toolchains
+    from asterai_kernel import ToolchainMissing
+    from asterai_kernel.languages.rust import toolchain
 
     # Pretend Debian's wasi-libc is absent: the real detection must notice and say how to install it.
     markers = tuple(
-        (pkg, "/nonexistent/libc.a" if pkg == "wasi-libc" else m) for pkg, m in toolchains.RUST_APT
+        (pkg, "/nonexistent/libc.a" if pkg == "wasi-libc" else m) for pkg, m in toolchain.RUST_APT
     )
-    monkeypatch.setattr(toolchains, "RUST_APT", markers)
-    monkeypatch.setattr(toolchains, "_rust_cache", {})
+    monkeypatch.setattr(toolchain, "RUST_APT", markers)
+    monkeypatch.setattr(toolchain, "_rust_cache", {})
     with pytest.raises(ToolchainMissing) as info:
         cell("rust needs_tools", "pub fn f() -> u32 { 1 }\n")
     assert "wasi-libc" in str(info.value) and "asterai setup rust" in str(info.value)
@@ -387,3 +395,20 @@ def test_a_cell_runs_through_the_session_without_the_magic():
     result = get_session().run_cell(spec)
     assert result.live.name == "piped" and result.live.grants.timeout == 5.0
     assert result.live.call("twice", (21,), {}) == 42
+
+
+def test_a_long_summary_lists_the_exports_one_per_line(cell):
+    """A summary longer than a line would wrap mid-word in the notebook: the exports go one per line."""
+    out = cell(
+        "rust turtle",
+        "pub fn turn_right(heading: u32, degrees: u32) -> u32 { (heading + degrees) % 360 }\n"
+        "pub fn describe(names: Vec<String>, loud: bool) -> Vec<String> { if loud { names } else { vec![] } }\n",
+    )
+    head, *exports = out.splitlines()
+    assert head.startswith("turtle: rust component, ") and head.endswith("; exports:")
+    assert exports == [
+        "  turn_right(heading: u32, degrees: u32) -> u32",
+        "  describe(names: list<string>, loud: bool) -> list<string>",
+    ]
+    short = cell("rust turtle", "pub fn turn(heading: u32) -> u32 { heading }\n")
+    assert short.splitlines()[0].endswith("; exports turn(heading: u32) -> u32")

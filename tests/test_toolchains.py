@@ -17,15 +17,17 @@ import asterai_kernel
 from asterai_kernel import AsteraiError, ToolchainMissing, toolchains
 from asterai_kernel.build.cache import cache_dir
 from asterai_kernel.cli import main
+from asterai_kernel.languages import requirements
+from asterai_kernel.languages.rust import toolchain as rust_toolchain
 
 
 @pytest.fixture(scope="module")
 def rust():
-    return toolchains.rust_toolchain(progress=print)  # builds std once if this machine never did
+    return rust_toolchain.rust_toolchain(progress=print)  # builds std once if this machine never did
 
 
 def test_doctor_finds_debian_rustc():
-    rows = {row.tool: row for row in toolchains.doctor_rows()}
+    rows = {row.tool: row for row in toolchains.doctor_rows(requirements())}
     assert rows["rustc"].found
     assert re.fullmatch(r"\d+\.\d+\.\d+", rows["rustc"].version)
     assert rows["rustc"].lang == "rust"
@@ -35,8 +37,8 @@ def test_doctor_finds_debian_rustc():
 
 @pytest.mark.no_toolchain
 def test_doctor_covers_every_language_with_an_install_command():
-    rows = toolchains.doctor_rows()
-    assert {row.lang for row in rows} == {"core", *toolchains.LANGS}
+    rows = toolchains.doctor_rows(requirements())
+    assert {row.lang for row in rows} == {"core", "rust", "python", "typescript", "go", "c", "zig", "browser"}
     for row in rows:
         assert row.install.startswith(("asterai setup ", "pip install ")), row
 
@@ -47,7 +49,7 @@ def test_rust_toolchain_paths_exist(rust):
     assert list((rust.sysroot / "lib" / "rustlib" / "wasm32-wasip1" / "lib").glob("libstd-*.rlib"))
     assert rust.sysroot.is_relative_to(cache_dir())
     assert rust.version.startswith("rustc ") and rust.version in rust.fingerprint
-    assert toolchains.rust_toolchain() is rust  # cached in-process
+    assert rust_toolchain.rust_toolchain() is rust  # cached in-process
 
 
 def test_rust_toolchain_links_a_component(rust, tmp_path):
@@ -82,15 +84,15 @@ def test_rust_toolchain_links_a_component(rust, tmp_path):
 
 def test_setup_rust_when_present_is_idempotent_and_quick(rust):
     lines: list[str] = []
-    toolchains.setup(["rust"], progress=lines.append)
+    toolchains.setup(requirements(["rust"]), progress=lines.append)
     assert lines == ["rust: ready"]  # nothing installed, nothing built
-    assert toolchains.rust_toolchain() == rust
+    assert rust_toolchain.rust_toolchain() == rust
 
 
 @pytest.mark.no_toolchain
 def test_unknown_language_names_the_supported_ones():
     with pytest.raises(AsteraiError) as info:
-        toolchains.setup(["cobol"])
+        requirements(["cobol"])
     message = str(info.value)
     assert "cobol" in message
     for lang in ("rust", "python", "typescript", "javascript", "c", "cpp", "go", "zig"):
@@ -98,16 +100,8 @@ def test_unknown_language_names_the_supported_ones():
 
 
 @pytest.mark.no_toolchain
-def test_languages_and_aliases_resolve():
-    assert toolchains.resolve_lang("Rust") == "rust"
-    assert toolchains.resolve_lang("ts") == "typescript"
-    assert toolchains.resolve_lang("js") == "typescript"
-    assert toolchains.resolve_lang("c++") == "c"
-
-
-@pytest.mark.no_toolchain
 def test_missing_rust_message_gives_the_commands():
-    message = toolchains._missing_message(["rustc-web (/usr/bin/rustc)"])
+    message = rust_toolchain._missing_message(["rustc-web (/usr/bin/rustc)"])
     assert "asterai setup rust" in message
     assert re.search(r"apt-get install -y rustc-web cargo-web rust-web-src lld-22 wasi-libc", message)
     assert issubclass(ToolchainMissing, AsteraiError)
@@ -115,7 +109,7 @@ def test_missing_rust_message_gives_the_commands():
 
 @pytest.mark.no_toolchain
 def test_doctor_text_and_html():
-    rows = toolchains.doctor_rows()
+    rows = toolchains.doctor_rows(requirements())
     text = toolchains.doctor_text(rows)
     assert text.splitlines()[0].split()[:2] == ["for", "tool"]
     assert re.search(r"^rust\s+rustc\s+yes\s+\d", text, re.M)
@@ -153,3 +147,10 @@ def test_cli_setup_rust_when_present(rust):
 def test_cli_setup_unknown_language_fails_cleanly(capsys):
     assert main(["setup", "cobol"]) == 1
     assert "Supported: rust" in capsys.readouterr().err
+
+
+def test_cli_setup_takes_the_registrys_aliases():
+    done = _cli("setup", "rs", "py", "golang", "ts", "js")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in ("rust", "python", "go", "typescript"):
+        assert done.stdout.count(f"{name}: ready") == 1, done.stdout

@@ -153,3 +153,16 @@ def test_no_interrupt_is_lost_in_a_loop_of_short_calls(probe):
                 add(1, 2)
         assert not session.interrupt_pending
     assert add(20, 22) == 42
+
+
+def test_sandbox_refusals_in_a_guests_words_get_a_hint():
+    from asterai_kernel import ComponentError, GuestTrap
+
+    denied = ComponentError("Capabilities insufficient (os error 76)", component="c", function="read")
+    assert (
+        "--allow-read DIR" in denied.hint and "hint: the sandbox refused" in denied._render_traceback_()[-1]
+    )
+    trap = GuestTrap("c", "write", "PermissionError: [Errno 63] Operation not permitted")
+    assert "--allow-write DIR" in trap.hint
+    assert ComponentError("not found", component="c", function="f").hint == ""
+    assert ComponentError(76, component="c", function="f").hint == ""  # only a guest's text is read

@@ -31,8 +31,7 @@ def test_call_form_generates_fields_and_calls(formed):
     form = call_form("formed")
     assert set(form.forms) == {"add", "mid", "label", "total"}
     fields, _, out = form.forms["add"]
-    assert [type(f.widget).__name__ for f in fields] == ["BoundedIntText", "BoundedIntText"]
-    assert (fields[0].widget.min, fields[0].widget.max) == (0, 255)  # the integer range is enforced
+    assert [type(f.widget).__name__ for f in fields] == ["IntText", "IntText"]
     fields[0].widget.value, fields[1].widget.value = 200, 100
     assert form.call("add") == 300 and "<code>300</code>" in out.value and " ms</div>" in out.value
 
@@ -67,6 +66,41 @@ def test_call_form_shows_errors_and_follows_reruns(formed, cell):
     cell("rust formed", FORMED.replace("xs.iter().sum()", "xs.iter().sum::<i64>() * 10"))
     fields[0].widget.value = "[1, 2]"
     assert form.call("total") == 30  # the form calls the re-run component
+
+
+def test_call_form_refuses_out_of_range_values_at_the_field(formed):
+    """Never a silent clamp or wrap: the field says what is wrong and the export is not called."""
+    form = call_form("formed")
+    fields, _, out = form.forms["add"]
+    fields[0].widget.value, fields[1].widget.value = 300, 1
+    assert "300 is out of range for u8 (0 to 255)" in fields[0].message.value  # shown as it is typed
+    assert form.call("add") is None
+    assert "ValueError: 300 is out of range for u8" in out.value and "<code>" not in out.value
+    fields[0].widget.value = -1
+    assert form.call("add") is None and "-1 is out of range for u8" in fields[0].message.value
+    assert form.problems("add") == ["a: -1 is out of range for u8 (0 to 255)"]
+    fields[0].widget.value = 255
+    assert fields[0].message.value == "" and form.problems("add") == []  # fixed: the message goes
+    assert form.call("add") == 256 and "<code>256</code>" in out.value
+
+    fields, _, out = form.forms["mid"]
+    point = fields[0].widget.children
+    assert [type(c).__name__ for c in point] == [
+        "HTML",
+        "FloatText",
+        "FloatText",
+        "HTML",
+        "HTML",
+    ]  # messages last
+
+    fields, _, out = form.forms["label"]
+    fields[1].widget.children[1].value = "named"
+    assert form.problems("label") == []
+
+    fields, _, out = form.forms["total"]
+    assert type(fields[0].widget).__name__ == "Textarea"  # a list literal may take several lines
+    fields[0].widget.value = "[1,\n 9223372036854775808]"
+    assert form.call("total") is None and "OverflowError" in out.value and "summing" not in out.value
 
 
 def test_inspector_and_help(formed):

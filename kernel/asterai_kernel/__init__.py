@@ -43,7 +43,7 @@ __all__ = [
 
 def grants(target):
     """The grants panel of a component (a name or its handle): see and change what it may touch."""
-    from .widgets import grants as panel
+    from .widgets import grants as panel  # ipywidgets only when a widget is asked for
 
     return panel(target)
 
@@ -67,7 +67,7 @@ def map(fn, *iterables, client=None, batch_size: int | None = None) -> list:
     and cancels the rest. `batch_size` fixes how many items go in one Dask task (by default sized to about
     0.2 s of work each, from the first items' times).
     """
-    from .scaleout import map as scaleout_map
+    from .scaleout import map as scaleout_map  # Dask (the optional `dask` extra) only when a map runs
 
     return scaleout_map(fn, *iterables, client=client, batch_size=batch_size)
 
@@ -82,7 +82,7 @@ def cluster(n_workers: int | None = None, *, dashboard: bool = False):
 
 def load_ipython_extension(ipython) -> None:
     """`%load_ext asterai_kernel`: the same magics in a stock IPython kernel."""
-    from .magics import register
+    from .magics import register  # the IPython machinery only where IPython asks (not on Dask workers)
 
     register(ipython)
 

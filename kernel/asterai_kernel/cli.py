@@ -1,4 +1,7 @@
-"""The `asterai` command: `asterai doctor` (what is installed) and `asterai setup [LANG ...]` (install it)."""
+"""The `asterai` command: `asterai doctor` (what is installed) and `asterai setup [LANG ...]` (install it).
+
+Both ask the language registry (languages/__init__.py) what there is to install; toolchains.py installs it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import toolchains
+from . import languages, toolchains
 from .errors import AsteraiError
 
 
@@ -23,14 +26,15 @@ def _console():
 
 def doctor(_args: argparse.Namespace) -> int:
     """Print the toolchain table; exit 1 when anything a Rust cell needs is missing."""
-    rows = toolchains.doctor_rows()
+    rows = toolchains.doctor_rows(languages.requirements())
     console = _console()
     if console is None:
         print(toolchains.doctor_text(rows))
     else:
         console.print(_rich_table(rows))
-    ready = toolchains.rust_ready(rows)
-    print("Rust cells: ready." if ready else f"Rust cells: not ready. Run: {toolchains.SETUP_RUST}")
+    rust = languages.requirements(["rust"])[0]
+    ready = toolchains.ready(rows, rust.name)
+    print("Rust cells: ready." if ready else f"Rust cells: not ready. Run: {rust.install}")
     return 0 if ready else 1
 
 
@@ -67,10 +71,11 @@ def setup(args: argparse.Namespace) -> int:
     console = _console()
     start = time.monotonic()
     try:
+        targets = languages.requirements(args.langs)  # every name checked before anything is installed
         if console is None:
-            toolchains.setup(args.langs, progress=lambda line: print(line, flush=True))
+            toolchains.setup(targets, progress=lambda line: print(line, flush=True))
         else:
-            _setup_rich(console, args.langs)
+            _setup_rich(console, targets)
     except AsteraiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -81,7 +86,7 @@ def setup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _setup_rich(console, langs: list[str]) -> None:
+def _setup_rich(console, targets: list[toolchains.Requirements]) -> None:
     """On a terminal, counted lines ("[12/24] core") update one spinner line; everything else is printed."""
     with console.status("Checking toolchains...") as status:
 
@@ -91,7 +96,7 @@ def _setup_rich(console, langs: list[str]) -> None:
             else:
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
 
-        toolchains.setup(langs, progress=progress)
+        toolchains.setup(targets, progress=progress)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="show which toolchains are installed and how to install the rest")
     p = sub.add_parser("setup", help="install toolchains for cell languages (default: rust)")
-    names = ", ".join([*toolchains.LANGS, *toolchains.ALIASES])
+    names = ", ".join(languages.setup_names())
     p.add_argument("langs", nargs="*", default=["rust"], metavar="LANG", help=f"one of: {names}")
     return parser
 

@@ -6,10 +6,31 @@ import functools
 import os
 import traceback
 
+# The WASI sandbox's refusals as a guest reports them in its own words (Rust's "os error 76", Python's
+# "[Errno 76]"), what they mean, and the grant that lifts them. The guest's own text stays as it is.
+_NOT_GRANTED = (
+    "the sandbox refused: nothing granted to this component covers that path. Grant a directory with "
+    "--allow-read DIR (or --allow-write DIR to also write) on the cell's magic line, or change a live "
+    "component's grants with asterai_kernel.grants(NAME)."
+)
+_READ_ONLY = (
+    "the sandbox refused the operation: a directory granted with --allow-read is read-only; "
+    "--allow-write DIR lets the component write there."
+)
+SANDBOX_REFUSALS = {"os error 76": _NOT_GRANTED, "Errno 76": _NOT_GRANTED,
+                    "os error 63": _READ_ONLY, "Errno 63": _READ_ONLY}  # fmt: skip
+
+
+def sandbox_hint(guest_text: object) -> str:
+    """What a sandbox refusal in a guest's error text means and which grant lifts it ("" if none)."""
+    text = guest_text if isinstance(guest_text, str) else ""
+    return next((hint for mark, hint in SANDBOX_REFUSALS.items() if mark in text), "")
+
 
 class AsteraiError(Exception):
     """Base of every error the kernel raises on purpose (bad cell, bad option, missing toolchain)."""
 
+    hint = ""  # what the error means for the user, when the message alone would not say (sandbox_hint)
     index: int | None = None  # the item of `asterai_kernel.map` that raised it, when one did
 
     def __reduce__(self):
@@ -19,7 +40,10 @@ class AsteraiError(Exception):
 
     def _render_traceback_(self) -> list[str]:
         # IPython shows this instead of a traceback: the kernel's internals are not the user's business.
-        return [f"\x1b[31m{type(self).__name__}\x1b[0m: {self}"]
+        return [
+            f"\x1b[31m{type(self).__name__}\x1b[0m: {self}",
+            *([f"hint: {self.hint}"] if self.hint else []),
+        ]
 
 
 def _rebuild(cls, args: tuple, state: dict) -> AsteraiError:
@@ -54,6 +78,7 @@ class ComponentError(AsteraiError):
         self.value = value
         self.component = component
         self.function = function
+        self.hint = sandbox_hint(value)
 
 
 class GuestTrap(AsteraiError):
@@ -64,6 +89,7 @@ class GuestTrap(AsteraiError):
         self.function = function
         self.guest_message = guest_message
         self.detail = detail
+        self.hint = sandbox_hint(guest_message)
         super().__init__(
             f"{component}.{function} trapped: {guest_message}\n"
             f"The component {component!r} was restarted (its state is reset); other components are untouched."

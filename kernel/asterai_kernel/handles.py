@@ -6,8 +6,10 @@ wasmtime Func used with a newer Store would abort the whole process).
 
 from __future__ import annotations
 
+import html
 import inspect
 
+from . import wit
 from .names import snake_name
 
 
@@ -116,15 +118,11 @@ class ComponentHandle:
 
     @property
     def wit(self) -> str:
-        from . import wit
-
         live = self._live  # with the interfaces it imports: its own may `use` their types
         return wit.render_world(live.iface, uses=tuple(live.uses.values()))
 
     def _repr_html_(self) -> str:
         """The inspector: name, language, exports with WIT signatures, imports, grants, size and timings."""
-        import html
-
         try:
             live = self._live
         except Exception as e:

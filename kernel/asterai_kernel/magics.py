@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import time
 from collections import Counter
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -13,11 +14,14 @@ from . import wit
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
-from .languages import LANGUAGES, PLANNED, get_language, taking
+from .languages import LANGUAGES, PLANNED, get_language, requirements, taking
+from .loader import export, load
 from .names import check_component_name, snake_name
 from .pipeline import CellSpec
+from .progress import BuildProgress
 from .sandbox import Grants
 from .session import get_session
+from .toolchains import doctor_html, doctor_rows
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,7 +39,11 @@ def _cell_parser() -> argparse.ArgumentParser:
     build = p.add_argument_group("build")
     build.add_argument("--opt", choices=["0", "1", "2", "s"], default="2", help="optimization level")
     build.add_argument("--force", action="store_true", help="rebuild even if the cache has this cell")
-    build.add_argument("--time", action="store_true", help="print build, load and instantiate timings")
+    build.add_argument(
+        "--time",
+        action="store_true",
+        help="print where the time went: build, machine code, instantiate, the rest",
+    )
     build.add_argument("--show-wit", action="store_true", help="print the WIT derived from the cell")
     build.add_argument("--use", action="append", metavar="NAME[,NAME]",
                        help="call these components' exports from the cell (repeatable)")  # fmt: skip
@@ -65,7 +73,8 @@ def _cell_parser() -> argparse.ArgumentParser:
 
 
 def _language_line() -> str:
-    kinds = [(lang.name, lang.aliases) for lang in LANGUAGES.values()] + list(PLANNED.items())
+    kinds = [(lang.name, lang.aliases) for lang in LANGUAGES.values()]
+    kinds += [(kind, entry.aliases) for kind, entry in PLANNED.items()]
     return ", ".join(f"{name} ({', '.join(aliases)})" if aliases else name for name, aliases in kinds)
 
 
@@ -107,16 +116,18 @@ class AsteraiMagics(Magics):
             force=args.force, uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants,
             options={opt: value for opt, value in options.items() if value},
         )  # fmt: skip
-        result = self.session.run_cell(spec, progress=_progress, on_wit=print if args.show_wit else None)
+        started = time.perf_counter()
+        with BuildProgress() as progress:
+            result = self.session.run_cell(spec, progress=progress, on_wit=print if args.show_wit else None)
+        waited = time.perf_counter() - started  # what the user waited: build, machine code, instance, links
         live = result.live
         self._bind(spec.name, live)
-        print(_summary(live, result.replaced))
+        print(_summary(live, result.replaced, waited))
         if result.relinked:
             print(result.relinked)
         if args.time:
             t = live.timings
-            print(f"  build {t.build * 1e3:.0f} ms{' (cached)' if t.cached else ''}, "
-                  f"load {t.load * 1e3:.1f} ms, instantiate {t.instantiate * 1e3:.1f} ms")  # fmt: skip
+            print(_split(t, waited))
 
     asterai.__doc__ = _CELL_DOC.format(
         languages=_language_line(),
@@ -186,24 +197,18 @@ class AsteraiMagics(Magics):
         if cmd == "doctor":
             from IPython.display import HTML, display
 
-            from .toolchains import doctor_html
-
-            display(HTML(doctor_html()))
+            display(HTML(doctor_html(doctor_rows(requirements()))))
             return None
         if cmd == "grants" and len(rest) == 1:
-            from .widgets import grants
+            from .widgets import grants  # ipywidgets loads only when a widget is asked for
 
             return grants(rest[0])
         if cmd == "load" and len(rest) in (1, 2):
-            from .loader import load
-
             live = load(self.session, *rest)
             self._bind(live.name, live)
             print(_summary(live, replaced=False))
             return None
         if cmd == "export" and len(rest) == 2:
-            from .loader import export
-
             wasm, wit_file = export(self.session, *rest)
             print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB) and {wit_file}")
             return None
@@ -244,23 +249,32 @@ class AsteraiMagics(Magics):
         print(f"removed {name}")
 
 
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+SUMMARY_WIDTH = 100  # longer one-line summaries wrap mid-word in a notebook: list the exports instead
 
 
-def _summary(live, replaced: bool) -> str:
-    fns = ", ".join(f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions)
+def _summary(live, replaced: bool, waited: float = 0.0) -> str:
+    fns = [f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions]
     t = live.timings
     how = (
-        "loaded"
-        if live.language.name == "wasm"
-        else "from cache"
-        if t.cached
-        else f"built in {t.build:.2f} s"
+        "loaded" if live.language.name == "wasm" else "from cache" if t.cached else f"built in {waited:.2f} s"
     )
     again = " (replaced)" if replaced else ""
     granted = "" if live.grants.summary() == "none" else f"; grants: {live.grants.summary()}"
-    return f"{live.name}{again}: {live.language.name} component, {how}; exports {fns}{granted}"
+    head = f"{live.name}{again}: {live.language.name} component, {how}"
+    line = f"{head}; exports {', '.join(fns)}{granted}"
+    if len(line) <= SUMMARY_WIDTH:
+        return line
+    return f"{head}{granted}; exports:\n" + "\n".join(f"  {fn}" for fn in fns)
+
+
+def _split(t, waited: float) -> str:
+    """Where a cell's time went (`--time`): the parts of the summary's total."""
+    rest = max(0.0, waited - t.build - t.load - t.instantiate)  # signatures, checks, links
+    cached = " (cached)" if t.cached else ""
+    return (
+        f"  build {t.build * 1e3:.0f} ms{cached}, machine code {t.load * 1e3:.1f} ms, "
+        f"instantiate {t.instantiate * 1e3:.1f} ms, the rest {rest * 1e3:.1f} ms; total {waited * 1e3:.0f} ms"
+    )
 
 
 def register(shell) -> AsteraiMagics:

@@ -1,29 +1,89 @@
-"""A progress bar that updates in place: a widget in a notebook, one rewritten line in a terminal, and
-nothing where neither would be seen (a script's redirected output, tests)."""
+"""Progress shown in place. A cell's build (BuildProgress): in Jupyter, one output that updates in place and
+goes away when the build ends; in a terminal, plain lines on stderr. A map over many items (ItemsProgress):
+a progress bar widget in Jupyter, one rewritten line in a terminal, nothing where neither would be seen.
+
+A build reports through a `progress(message)` callback. A one-line message is the current step: shown with
+the time since the cell started, refreshed every second, replaced by the next step. A message of several
+lines (compiler warnings) is kept: it goes to stderr and stays after the cell succeeds.
+"""
 
 from __future__ import annotations
 
 import html
 import sys
+import threading
 import time
 
-REFRESH_SECONDS = 0.1  # a redraw at most this often: a widget's every update is a message to the browser
+from IPython.display import display
 
 
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
+def _in_a_kernel() -> bool:
+    """Whether outputs go to a Jupyter frontend (which can update a display in place)."""
+    from IPython import get_ipython
+
     return getattr(get_ipython(), "kernel", None) is not None
 
 
-class Progress:
+class BuildProgress:
+    """`with BuildProgress() as progress: build(progress=progress)`."""
+
+    TICK = 1.0  # seconds between refreshes of the elapsed time
+
+    def __init__(self, live: bool | None = None) -> None:
+        self.live = _in_a_kernel() if live is None else live
+        self.message = ""
+        self.handle = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    def __enter__(self) -> BuildProgress:
+        self.start = time.monotonic()
+        return self
+
+    def __call__(self, message: str) -> None:
+        message = message.strip()
+        if "\n" in message or not self.live:
+            print(message, file=sys.stderr, flush=True)
+            return
+        with self._lock:
+            self.message = message
+            self._show()
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="asterai-progress", daemon=True)
+            self._ticker.start()
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        with self._lock:
+            if self.handle is not None:  # the summary (or the error) takes its place
+                self.handle.update({"text/plain": ""}, raw=True)
+
+    def _show(self) -> None:
+        text = f"{self.message} [{time.monotonic() - self.start:.0f} s]"
+        if self.handle is None:
+            self.handle = display({"text/plain": text}, raw=True, display_id=True)
+        else:
+            self.handle.update({"text/plain": text}, raw=True)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.TICK):
+            with self._lock:
+                self._show()
+
+
+class ItemsProgress:
+    """`bar.advance(n)` as items finish, then `bar.finish(note, ok)`."""
+
+    REFRESH = 0.1  # seconds between redraws at most: a widget's every update is a message to the browser
+
     def __init__(self, total: int, label: str):
         self.total, self.label, self.done = total, label, 0
         self._drawn = 0.0
         self._widget = self._text = None
-        if _in_notebook():
+        if _in_a_kernel():
             self._widget = _Widget(total, label)
         elif sys.stderr.isatty():
             self._text = sys.stderr
@@ -31,7 +91,7 @@ class Progress:
     def advance(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
-        if now - self._drawn >= REFRESH_SECONDS or self.done == self.total:
+        if now - self._drawn >= self.REFRESH or self.done == self.total:
             self._drawn = now
             self._draw(f"{self.done:,}/{self.total:,} items")
 
@@ -55,8 +115,7 @@ class Progress:
 
 class _Widget:
     def __init__(self, total: int, label: str):
-        import ipywidgets as w
-        from IPython.display import display
+        import ipywidgets as w  # loaded only when a bar is shown
 
         self.bar = w.IntProgress(value=0, min=0, max=max(total, 1), layout=w.Layout(width="20em"))
         self.status = w.HTML(html.escape(f"{label}: starting"))

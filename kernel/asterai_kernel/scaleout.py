@@ -20,7 +20,7 @@ from .batching import Plan
 from .errors import AsteraiError, argument_error
 from .handles import ExportProxy
 from .names import snake_name
-from .progress import Progress
+from .progress import ItemsProgress
 from .session import get_session
 
 try:
@@ -241,7 +241,7 @@ def _run(client, shipped, label: str, fn_name: str, items: list, plan: Plan) -> 
             batches += 1
             pending.add(future)
 
-    bar = Progress(len(items), f"{label} on {plan.threads} Dask worker thread(s)")
+    bar = ItemsProgress(len(items), f"{label} on {plan.threads} Dask worker thread(s)")
     t0, busy = time.perf_counter(), 0.0
     try:
         submit(plan.first())

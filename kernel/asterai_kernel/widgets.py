@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import dataclasses
 import html
 import io
+import time
 
 import ipywidgets as w
 
+from . import wit
 from .errors import AsteraiError
-from .handles import component_name, live_component
+from .handles import ComponentHandle, component_name, live_component
 from .names import snake_name
 from .sandbox import DEFAULT_MAX_MEMORY, format_size
+from .session import get_session
+from .values import Err, Ok
 
 
 def _handle(target):
     """A component handle from a handle or a component name."""
-    from .handles import ComponentHandle
-    from .session import get_session
-
     if isinstance(target, ComponentHandle):
         return target
     session = get_session()
@@ -99,61 +102,125 @@ def grants(target) -> GrantsPanel:
 
 # ---- the call form ----
 class _Field:
-    """One input widget for a WIT type, and how to read a Python value from it."""
+    """One input for a WIT type, a message line under it, and how to read a Python value from it.
 
-    def __init__(self, ty, label: str):
-        self.ty = ty
-        self.widget, self.read = _field(ty, label)
+    A value the type cannot hold (70000 for a u16, two characters for a char) is never clamped or wrapped:
+    `read` raises ValueError and the message under the field says why, and the call does not run. The
+    message also follows the input as it is edited.
+    """
+
+    def __init__(self, ty, label: str, width: str = "initial"):
+        self.ty, self.label, self.problem = ty, label, ""
+        self.widget, self._read, self.parts = _field(ty, label, width)
+        self.message = w.HTML()
+        self.box = w.VBox([self.widget, self.message])
+        if isinstance(ty, wit.Prim) and ty.name != "bool":  # check as the user types
+            self.widget.observe(lambda _: self.check(), names="value")
+
+    def read(self):
+        try:
+            value = self._read()
+        except ValueError as e:
+            self.problem = "" if self.parts else f"{self.label}: {e}"  # a group's parts say it themselves
+            self.message.value = f'<span style="color:#b00020">{html.escape(self.problem)}</span>'
+            raise
+        self.problem = self.message.value = ""
+        return value
+
+    def clear(self) -> None:
+        """Not sent (an option left unset): nothing to say about it."""
+        self.problem = self.message.value = ""
+        for part in self.parts:
+            part.clear()
+
+    def problems(self) -> list[str]:
+        """What is wrong with this field's input now (and its parts'), as the messages under them say."""
+        return [p for p in [self.problem] if p] + [p for part in self.parts for p in part.problems()]
+
+    def check(self) -> bool:
+        try:
+            self.read()
+        except ValueError:
+            return False
+        return True
 
 
-def _field(ty, label: str):
-    """(widget, reader) for a WIT type; readers raise ValueError with a readable message."""
-    from . import wit
+def _int_reader(ty, read_text):
+    lo, hi = wit.INT_RANGES[ty.name]
 
-    layout = {"description": label, "style": {"description_width": "initial"}}
+    def read():
+        text = str(read_text()).strip()
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an integer") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"{value} is out of range for {ty.name} ({lo} to {hi})")
+        return value
+
+    return read
+
+
+def _char_reader(box):
+    def read():
+        if len(box.value) != 1:
+            raise ValueError(f"a char is one character, not {len(box.value)}")
+        return box.value
+
+    return read
+
+
+def _field(ty, label: str, width: str = "initial"):
+    """(widget, reader, sub-fields) for a WIT type; readers raise ValueError with a readable message."""
+    layout = {"description": label, "style": {"description_width": width}}
     if isinstance(ty, wit.Prim):
         if ty.name == "bool":
             box = w.Checkbox(False, **layout)
-            return box, lambda: box.value
+            return box, lambda: box.value, []
         if ty.name in ("f32", "f64"):
             box = w.FloatText(0.0, **layout)
-            return box, lambda: box.value
-        if ty.name in wit.INT_RANGES and ty.name not in ("s64", "u64"):
-            lo, hi = wit.INT_RANGES[ty.name]
-            box = w.BoundedIntText(0, min=lo, max=hi, **layout)
-            return box, lambda: box.value
+            return box, lambda: box.value, []
         if ty.name in ("s64", "u64"):  # beyond JavaScript's exact integers: typed as text
             box = w.Text("0", **layout)
-            return box, lambda: int(box.value)
+            return box, _int_reader(ty, lambda: box.value), []
+        if ty.name in wit.INT_RANGES:  # unbounded in the browser: a bounded box would clamp silently
+            box = w.IntText(0, **layout)
+            return box, _int_reader(ty, lambda: box.value), []
         box = w.Text("a", **layout)  # char
-        return box, lambda: box.value
+        return box, _char_reader(box), []
     if isinstance(ty, wit.String):
         box = w.Text("", **layout)
-        return box, lambda: box.value
+        return box, lambda: box.value, []
     if isinstance(ty, wit.Enum):
         box = w.Dropdown(options=list(ty.cases), **layout)
-        return box, lambda: box.value
+        return box, lambda: box.value, []
     if isinstance(ty, wit.Record):
-        fields = [(snake_name(n), _Field(t, snake_name(n))) for n, t in ty.fields]
+        inner = _label_width([snake_name(n) for n, _ in ty.fields])
+        fields = [(snake_name(n), _Field(t, snake_name(n), inner)) for n, t in ty.fields]
         title = w.HTML(f"<i>{html.escape(label)}</i> (record {ty.name})")
         frame = w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0")
-        box = w.VBox([title] + [f.widget for _, f in fields], layout=frame)
-        return box, lambda: {n: f.read() for n, f in fields}
+        # children: the title, each field's input (in order), then their messages
+        box = w.VBox([title, *[f.widget for _, f in fields], *[f.message for _, f in fields]], layout=frame)
+        return box, lambda: {n: f.read() for n, f in fields}, [f for _, f in fields]
     if isinstance(ty, wit.Option):
-        present = w.Checkbox(False, description=f"{label} (set)")
-        inner = _Field(ty.inner, label)
-        return w.VBox([present, inner.widget]), lambda: inner.read() if present.value else None
-    # lists, tuples, variants, results: a Python literal, checked by the same value layer as any call
+        present = w.Checkbox(False, description=f"{label} (set)", style={"description_width": width})
+        inner = _Field(ty.inner, label, width)
+        box = w.VBox([present, inner.widget, inner.message])
+        return box, lambda: inner.read() if present.value else inner.clear(), [inner]
+    # lists, tuples, variants, results: a Python literal (several lines when it helps), checked by the same
+    # value layer as any call
     hint = {"List": "[1, 2]", "Tuple": "(1, 'x')", "Variant": "('case', value)", "Result": "Ok(1) / Err('e')"}
-    box = w.Text("", placeholder=hint.get(type(ty).__name__, "a Python literal"), **layout)
-    return box, lambda: _literal(box.value, ty)
+    box = w.Textarea("", placeholder=hint.get(type(ty).__name__, "a Python literal"), rows=3,
+                     layout=w.Layout(width="95%"), **layout)  # fmt: skip
+    return box, lambda: _literal(box.value, ty), []
+
+
+def _label_width(labels: list[str]) -> str:
+    """One description width for a group of fields, so their inputs line up."""
+    return f"{min(24, max([4, *map(len, labels)]) + 2)}ch"
 
 
 def _literal(text: str, ty):
-    import ast
-
-    from .values import Err, Ok
-
     text = text.strip()
     if text.startswith(("Ok(", "Err(")) and text.endswith(")"):
         kind = Ok if text.startswith("Ok(") else Err
@@ -174,7 +241,8 @@ class CallForm:
         self.forms = {}
         tabs = []
         for fn in live.iface.functions:
-            fields = [_Field(t, snake_name(n)) for n, t in fn.params]
+            width = _label_width([snake_name(n) for n, _ in fn.params])
+            fields = [_Field(t, snake_name(n), width) for n, t in fn.params]
             button = w.Button(description=f"Call {snake_name(fn.name)}", button_style="primary")
             output = w.HTML()
             button.on_click(lambda _, f=fn.name: self.call(f))
@@ -182,16 +250,21 @@ class CallForm:
             sig = html.escape(f"{snake_name(fn.name)}: {fn.signature()}")
             doc = f"<div style='color:#555'>{html.escape(fn.docs)}</div>" if fn.docs else ""
             tabs.append(
-                w.VBox([w.HTML(f"<code>{sig}</code>{doc}"), *[f.widget for f in fields], button, output])
+                w.VBox([w.HTML(f"<code>{sig}</code>{doc}"), *[f.box for f in fields], button, output])
             )
         self.widget = w.Tab(children=tabs)
         for i, fn in enumerate(live.iface.functions):
             self.widget.set_title(i, snake_name(fn.name))
 
+    def problems(self, fn_name: str) -> list[str]:
+        """The messages under the fields of an export's form (empty when every input can be sent)."""
+        fields, _, _ = self.forms[fn_name]
+        for f in fields:
+            f.check()
+        return [p for f in fields for p in f.problems()]
+
     def call(self, fn_name: str):
         """Press Call: read the fields, call the export through its proxy, show what came back."""
-        import time
-
         fields, _, output = self.forms[fn_name]
         try:
             args = [f.read() for f in fields]
@@ -217,8 +290,6 @@ class CallForm:
 
 def _render(value) -> str:
     """A result as HTML: records as a table, everything else as its repr."""
-    import dataclasses
-
     if dataclasses.is_dataclass(value):
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(f.name)}</th>"

@@ -1,4 +1,4 @@
-"""The interface every guest language implements: signatures -> WIT, glue + build, error mapping."""
+"""The interface every guest language implements: signatures -> WIT, glue + build, error mapping, set-up."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..build import sources
 from ..errors import CompileError
+from ..toolchains import Requirements
 from ..wit import Interface
 
 Progress = Callable[[str], None]
@@ -61,6 +62,9 @@ class Language(ABC):
     # Build options only this language's cells take: option -> (metavar, help). Repeatable; they reach the
     # build as BuildJob.options and enter the cache key.
     cell_options: dict[str, tuple[str, str]] = {}
+    # What `asterai setup LANG` installs and the doctor rows (its package's toolchain.py); None for components
+    # built elsewhere (loader.Prebuilt). JavaScript shares TypeScript's.
+    requirements: Requirements | None = None
 
     @abstractmethod
     def interface(self, source: str, component: str) -> Interface:

@@ -1,24 +1,21 @@
-"""Rust cells: `pub fn` signatures (tree-sitter) -> WIT, generated glue, rustc + wasm-component-ld."""
+"""Reading a Rust cell: its top-level `pub fn` signatures and the structs and enums they use (tree-sitter's
+Rust grammar) -> WIT functions and types, and how the glue spells each type in Rust."""
 
 from __future__ import annotations
-
-import json
-import re
-import subprocess
 
 import tree_sitter
 import tree_sitter_rust
 
-from .. import wit
-from ..errors import CompileError
-from ..names import pascal_name, wit_name
-from . import rust_glue, rust_imports, treesitter
-from .base import BuildJob, Language, Progress, check_unique_wit_names
-from .treesitter import Unsupported
-from .treesitter import first_error as _first_error
-from .treesitter import text as _text
+from ... import wit
+from ...errors import CompileError
+from ...names import pascal_name, wit_name
+from .. import treesitter
+from ..base import check_unique_wit_names
+from ..treesitter import Unsupported
+from ..treesitter import first_error as _first_error
+from ..treesitter import text as _text
+from . import exports, imports
 
-SOURCE_FILE = "cell.rs"
 # The cell's code is written after one blank line, so rustc's line numbers are the cell's (magic = line 1).
 LINE_OFFSET = 1
 
@@ -57,10 +54,10 @@ class _Types(treesitter.CellTypes):
             for n in root.named_children
             if n.type in ("struct_item", "enum_item")
         }
-        self.rust: dict[str, rust_glue.RustType] = {}  # WIT type name -> how the glue spells it in Rust
+        self.rust: dict[str, exports.RustType] = {}  # WIT type name -> how the glue spells it in Rust
         self.uses = uses or {}
         # Providers' types the exports use, with what they contain: (owner, WIT name) -> (Rust path, spelling)
-        self.used: dict[tuple[str, str], tuple[str, rust_glue.RustType]] = {}
+        self.used: dict[tuple[str, str], tuple[str, exports.RustType]] = {}
 
     def param(self, node) -> tuple[wit.WitType, bool]:
         """WIT type of a parameter's type node, and whether it is a borrow the glue must lend."""
@@ -114,7 +111,7 @@ class _Types(treesitter.CellTypes):
             have = ", ".join(f"{module}::{n}" for n in found) or "none"
             raise Unsupported(f"`{module}::{name}` ({module}'s exports use no such type; they use: {have})")
         ty = wit.foreign(found[name], iface.name)
-        _, spelled = rust_imports.rust_types(module, iface, self.uses)
+        _, spelled = imports.rust_types(module, iface, self.uses)
         for n in ty.named_types():
             rt = spelled[n.name]
             self.used.setdefault((n.owner, n.name), (rt.path.removeprefix("crate::"), rt))
@@ -140,7 +137,7 @@ class _Types(treesitter.CellTypes):
             fields.append((wit_name(fname), self.owned(f.child_by_field_name("type"))))
             rust_fields.append(fname)
         record = wit.Record(wit_name(name), tuple(fields), docs=_docs(node))
-        self.rust[record.name] = rust_glue.RustType(f"crate::{name}", fields=rust_fields)
+        self.rust[record.name] = exports.RustType(f"crate::{name}", fields=rust_fields)
         return record
 
     def _enum(self, name: str, node) -> wit.WitType:
@@ -165,7 +162,7 @@ class _Types(treesitter.CellTypes):
                 )
         if not cases:
             raise Unsupported(f"`{name}` (an enum without variants)")
-        self.rust[wit_name(name)] = rust_glue.RustType(f"crate::{name}", cases=rust_cases)
+        self.rust[wit_name(name)] = exports.RustType(f"crate::{name}", cases=rust_cases)
         if all(p is None for _, p in cases):
             return wit.Enum(wit_name(name), tuple(c for c, _ in cases), docs=_docs(node))
         return wit.Variant(wit_name(name), tuple(cases), docs=_docs(node))
@@ -192,14 +189,14 @@ def _error_at(node, message: str) -> CompileError:
     return CompileError(f"line {line}: {message}")
 
 
-def _export(node, types: _Types) -> rust_glue.Export:
+def _export(node, types: _Types) -> exports.Export:
     rust_name = _text(node.child_by_field_name("name"))
     if node.child_by_field_name("type_parameters") is not None:
         raise _error_at(node, f"`pub fn {rust_name}` is generic; exported functions need concrete types.")
     modifiers = next((c for c in node.children if c.type == "function_modifiers"), None)
     if modifiers is not None and "async" in _text(modifiers):
         raise _error_at(node, f"`pub fn {rust_name}` is async; exported functions must be synchronous.")
-    params: list[rust_glue.Param] = []
+    params: list[exports.Param] = []
     for i, p in enumerate(node.child_by_field_name("parameters").named_children):
         if p.type != "parameter":
             raise _error_at(p, f"`pub fn {rust_name}`: unsupported parameter `{_text(p)}`.")
@@ -214,7 +211,7 @@ def _export(node, types: _Types) -> rust_glue.Export:
                 f"`pub fn {rust_name}`: parameter `{name}` has type {e}, which has no WIT equivalent. "
                 f"{SUPPORTED_HINT}",
             ) from None
-        params.append(rust_glue.Param(name, ty, by_ref))
+        params.append(exports.Param(name, ty, by_ref))
     result = None
     ret = node.child_by_field_name("return_type")
     if ret is not None and ret.type != "unit_type":
@@ -231,11 +228,11 @@ def _export(node, types: _Types) -> rust_glue.Export:
     fn = wit.Function(
         wit_name(rust_name), tuple((wit_name(p.name), p.ty) for p in params), result, docs=_docs(node)
     )
-    return rust_glue.Export(rust_name, fn, params)
+    return exports.Export(rust_name, fn, params)
 
 
-def exports(source: str, uses: dict[str, wit.Interface] | None = None
-            ) -> tuple[list[rust_glue.Export], dict[str, rust_glue.RustType]]:  # fmt: skip
+def read_cell(source: str, uses: dict[str, wit.Interface] | None = None
+              ) -> tuple[list[exports.Export], dict[str, exports.RustType]]:  # fmt: skip
     """The cell's exported functions, and the Rust spelling of the types they use (the cell's own, and
     those of the components in `uses` it names, like `geo::Point`)."""
     root = _parser().parse(source.encode()).root_node
@@ -250,108 +247,3 @@ def exports(source: str, uses: dict[str, wit.Interface] | None = None
         + [(name, f"the type `{path}` of the used component") for (_, name), (path, _) in types.used.items()]
     )
     return found, {**types.rust, **{name: rt for (_, name), (_, rt) in types.used.items()}}
-
-
-class Rust(Language):
-    name = "rust"
-    aliases = ("rs",)
-    bulk_twins = True
-    supports_use = True
-    supports_exports = True
-
-    def interface(self, source: str, component: str) -> wit.Interface:
-        return self.interface_using(source, component, {})
-
-    def interface_using(self, source: str, component: str, uses: dict[str, wit.Interface]) -> wit.Interface:
-        found, _ = exports(source, uses)
-        if not found:
-            raise CompileError(
-                "this Rust cell exports nothing: write at least one top-level `pub fn` with typed "
-                "parameters, e.g. `pub fn add(a: i32, b: i32) -> i32 { a + b }`."
-            )
-        return wit.Interface(wit_name(component), tuple(ex.fn for ex in found))
-
-    def toolchain_fingerprint(self, progress: Progress) -> str:
-        from ..toolchains import rust_toolchain
-
-        return rust_toolchain(progress=progress).fingerprint
-
-    def build(self, job: BuildJob) -> bytes:
-        from ..toolchains import rust_toolchain
-
-        tc = rust_toolchain(progress=job.progress)
-        found, rust_types = exports(job.source, job.uses)
-        glue = rust_glue.glue(job.iface, found, rust_types, job.exports)
-        imports = "".join(
-            rust_imports.import_module(name, iface, job.uses) for name, iface in job.uses.items()
-        )
-        src = "\n" * LINE_OFFSET + job.source.rstrip() + "\n" + glue + imports
-        (job.workdir / SOURCE_FILE).write_text(src)
-        world = wit.render_world(
-            job.iface, bulk=True, uses=tuple(job.uses.values()), extra_exports=job.exports
-        )
-        (job.workdir / "cell.wit").write_text(world)
-        out = job.workdir / "cell.wasm"
-        cmd = [
-            str(tc.rustc), "--edition", "2021", "--crate-type", "cdylib", "--crate-name", "cell",
-            "--target", "wasm32-wasip1", "--sysroot", str(tc.sysroot),
-            "--error-format=json", "--json=diagnostic-rendered-ansi",
-            "-C", "panic=abort", "-C", f"opt-level={job.opt}", "-C", "debuginfo=0", "-C", "strip=debuginfo",
-            "-C", "link-self-contained=no", "-L", f"native={tc.wasi_libc}", "-C", f"linker={tc.linker}",
-            "-C", "link-arg=--no-entry", "-C", f"link-arg={tc.wasi_libc / 'crt1-reactor.o'}",
-            "-C", "link-arg=--export=_initialize", "-C", "link-arg=--component-type",
-            "-C", "link-arg=cell.wit", "-C", "link-arg=--wasi-adapter=reactor",
-            SOURCE_FILE, "-o", str(out),
-        ]  # fmt: skip
-        proc = subprocess.run(cmd, cwd=job.workdir, capture_output=True, text=True)
-        diagnostics = _diagnostics(proc.stderr, len(job.source.splitlines()) + LINE_OFFSET)
-        if proc.returncode != 0 or not out.exists():
-            raise CompileError(
-                f"{job.component}: the Rust compiler rejected this cell", diagnostics=diagnostics,
-                component=job.component,
-            )  # fmt: skip
-        if diagnostics:
-            job.progress(diagnostics)
-        return out.read_bytes()
-
-    def trap_message(self, stderr_text: str) -> str | None:
-        return panic_message(stderr_text)
-
-
-def _diagnostics(stderr: str, last_cell_line: int) -> str:
-    """rustc's rendered messages; anything pointing past the cell is about generated glue and says so."""
-    rendered = []
-    for line in stderr.splitlines():
-        if not line.startswith("{"):
-            if line.strip():
-                rendered.append(line)
-            continue
-        try:
-            diag = json.loads(line)
-        except json.JSONDecodeError:
-            rendered.append(line)
-            continue
-        text = diag.get("rendered") or ""
-        if diag.get("level") == "failure-note" or not text:
-            continue
-        if _only_in_glue(diag, last_cell_line):
-            text = "(in the glue asterai generated for this cell; please report it)\n" + text
-        rendered.append(text.rstrip())
-    return "\n".join(rendered)
-
-
-def _only_in_glue(diag: dict, last_cell_line: int) -> bool:
-    spans = [s for s in diag.get("spans", []) if s.get("file_name") == SOURCE_FILE]
-    return bool(spans) and all(s["line_start"] > last_cell_line for s in spans)
-
-
-PANIC_RE = re.compile(r"^panicked (?:at line (\d+):\d+)?: ?(.*)", re.M | re.S)
-
-
-def panic_message(stderr_text: str) -> str | None:
-    """The last panic the glue's hook reported ('... at line N'), if any."""
-    start = stderr_text.rfind("panicked ")
-    m = PANIC_RE.match(stderr_text, start) if start >= 0 else None
-    if m is None:
-        return None
-    return f"{m.group(2).strip()} (at line {m.group(1)})" if m.group(1) else m.group(2).strip()

@@ -1,34 +1,16 @@
-"""Python cells: top-level `def` type hints (read with `ast`) -> WIT, a generated app module, componentize-py.
-
-The cell's code runs inside the component's own CPython (componentize-py's, 3.14), not the kernel's. Its
-top-level code runs once, when the component is built (componentize-py snapshots the initialised interpreter);
-each call then runs the exported function in that snapshot. Calls that raise leave a traceback at the cell's
-line numbers on stderr and end the call with a trap (see python_glue), which the host turns into GuestTrap.
-"""
+"""Reading a Python cell (with `ast`): its top-level `def`s with full type hints and the dataclasses and enums
+they use -> WIT functions and types; the imports made below the top level, which the app module hoists."""
 
 from __future__ import annotations
 
 import ast
-import functools
-import keyword
-import mmap
-import os
-import re
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .. import wit
-from ..build import cache
-from ..errors import CompileError, ToolchainMissing
-from ..names import pascal_name, wit_name
-from . import python_glue
-from .base import BuildJob, Language, Progress, check_unique_wit_names
+from ... import wit
+from ...errors import CompileError
+from ...names import pascal_name, wit_name
+from ..base import check_unique_wit_names
 
-APP_MODULE = "asterai_app"
-GUEST_PYTHON = "3.14"  # the CPython inside componentize-py 0.25; guest_python() reads the installed one
 SUPPORTED_HINT = (
     "Supported hints: int, float, str, bool, bytes, list[T], tuple[A, B, ...], T | None (Optional[T]), "
     "@dataclass classes and Enum classes with string values defined in the cell, and the types of the "
@@ -43,18 +25,10 @@ _SCALARS = {
 }
 _LISTS = {"list", "List"}
 _TUPLES = {"tuple", "Tuple"}
-# A pip requirement: name, extras, version specifiers; nothing that pip could read as an option or a URL.
-_PIP_SPEC = re.compile(
-    r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._,-]+\])?"
-    r"(?:\s*(?:===|==|>=|<=|~=|!=|<|>)\s*[A-Za-z0-9.*+!_-]+(?:\s*,\s*(?:===|==|>=|<=|~=|!=|<|>)\s*[A-Za-z0-9.*+!_-]+)*)?$"
-)
 
 
 class Unsupported(Exception):
     """A type hint with no WIT equivalent."""
-
-
-# ---------------------------------------------------------------- reading the cell
 
 
 @dataclass
@@ -413,236 +387,3 @@ def _syntax_error(e: SyntaxError, source: str) -> CompileError:
         pointer = "\n" + " " * (len(str(line)) + 3 + max(e.offset - 1, 0)) + "^"
     shown = f"\n{line} | {text}{pointer}" if text else ""
     return CompileError(f"line {line}: SyntaxError: {e.msg}{shown}")
-
-
-# ---------------------------------------------------------------- the toolchain
-
-
-@dataclass(frozen=True)
-class PythonToolchain:
-    componentize_py: Path
-    version: str
-    guest_python: str  # the CPython version inside the components (decides which wheels --pip may bundle)
-
-    @property
-    def fingerprint(self) -> str:
-        return f"componentize-py {self.version}"
-
-
-@functools.cache
-def _guest_python(version: str) -> str:
-    """The CPython version componentize-py bundles, read from the libpython its extension embeds."""
-    try:
-        import componentize_py
-
-        for lib in Path(componentize_py.__file__).parent.glob("componentize_py*.so"):
-            with open(lib, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-                found = re.search(rb"libpython(3\.\d+)\.so", m)
-                if found:
-                    return found.group(1).decode()
-    except (ImportError, OSError, ValueError):
-        pass
-    return GUEST_PYTHON
-
-
-def python_toolchain() -> PythonToolchain:
-    from ..toolchains import LANGS, dist_version, find_executable
-
-    exe = find_executable("componentize-py")
-    version = dist_version("componentize-py")
-    if exe is None or not version:
-        raise ToolchainMissing(
-            "Python cells need componentize-py, which is not installed. Install it with:\n    "
-            + LANGS["python"].install
-        )
-    return PythonToolchain(exe, version, _guest_python(version))
-
-
-# ---------------------------------------------------------------- --pip
-
-
-def check_pip_specs(specs: list[str]) -> list[str]:
-    for spec in specs:
-        if not _PIP_SPEC.match(spec.strip()):
-            raise CompileError(
-                f"--pip {spec!r}: not a package requirement; write a name with an optional version, "
-                "e.g. --pip attrs or --pip attrs==25.3.0"
-            )
-    return [s.strip() for s in specs]
-
-
-def _pip(args: list[str]) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--no-input"]
-    return subprocess.run(cmd, capture_output=True, text=True)
-
-
-def pip_folder(specs: list[str], tc: PythonToolchain, progress: Progress) -> Path:
-    """The pure-Python packages of `specs` (and their dependencies), installed once per set of specs."""
-    key = cache.content_key("pip", specs, tc.guest_python, tc.fingerprint)
-    folder = cache.entry_dir("python-pip", key)
-    if (folder / ".complete").exists():
-        return folder
-    progress(
-        f"installing {' '.join(specs)} from PyPI for the component (pure-Python wheels for {tc.guest_python})"
-    )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".pip-", dir=folder.parent))
-    try:
-        proc = _pip([
-            "install", "--target", str(stage), "--only-binary=:all:", "--platform", "any",
-            "--implementation", "py", "--abi", "none", "--python-version", tc.guest_python,
-            "--no-compile", "--quiet", *specs,
-        ])  # fmt: skip
-        if proc.returncode != 0:
-            raise _pip_error(specs, proc.stderr + proc.stdout, tc.guest_python)
-        (stage / ".complete").write_text("\n".join(specs) + "\n")
-        try:
-            os.replace(stage, folder)
-        except OSError:  # another kernel finished the same set first
-            pass
-    finally:
-        if stage.exists():
-            import shutil
-
-            shutil.rmtree(stage, ignore_errors=True)
-    return folder
-
-
-def _pip_error(specs: list[str], output: str, guest: str) -> CompileError:
-    errors = [ln for ln in output.splitlines() if ln.startswith("ERROR:")]
-    detail = "\n".join(errors[-3:]) or output.strip()[-1500:]
-    m = re.search(r"satisfies the requirement (\S+)", output)
-    if m:
-        wanted = m.group(1)
-        name = re.split(r"[\[=<>!~;]", wanted)[0]
-        has_versions = re.search(r"\(from versions: (?!none\))", output)
-        if not has_versions:
-            exists = _pip(["index", "versions", name]).returncode == 0
-            if exists:
-                return CompileError(
-                    f"--pip: `{name}` has no pure-Python wheel for Python {guest}: it has native "
-                    "extensions (or ships only source), and a Python component can only bundle pure-Python "
-                    "packages.", diagnostics=detail,
-                )  # fmt: skip
-            return CompileError(f"--pip: there is no package `{name}` on PyPI.", diagnostics=detail)
-        return CompileError(f"--pip: no version of `{name}` matches `{wanted}`.", diagnostics=detail)
-    return CompileError(f"--pip {' '.join(specs)}: pip could not install it.", diagnostics=detail)
-
-
-# ---------------------------------------------------------------- --use
-
-
-def check_use_name(name: str, pip_dir: Path | None = None) -> None:
-    """`--use name` makes a module `name`: refuse one that would hide a module Python or the cell needs."""
-    why = None
-    if not name.isidentifier() or keyword.iskeyword(name):
-        why = "it is not a name Python can import"
-    elif name in sys.stdlib_module_names or name in python_glue.RESERVED_MODULES or name == APP_MODULE:
-        why = f"a module `{name}` would hide the one Python (or the component's runtime) needs"
-    elif pip_dir is not None and ((pip_dir / name).is_dir() or (pip_dir / f"{name}.py").exists()):
-        why = f"a module `{name}` would hide the package of that name installed with --pip"
-    if why:
-        raise CompileError(
-            f"--use {name}: a Python cell imports component `{name}` as the module `{name}`, but {why}; "
-            "give that component another name (%%asterai LANG NAME) to use it from Python."
-        )
-
-
-# ---------------------------------------------------------------- the plugin
-
-
-class Python(Language):
-    name = "python"
-    aliases = ("py",)
-    bulk_twins = True  # big numeric lists and bytes cross as one string block (see python_glue)
-    supports_use = True  # `--use geo`: `import geo` in the cell (see python_glue.use_module)
-    one_int_type = True
-    cell_options = {"pip": ("PKG[==VER]", "bundle a pure-Python package from PyPI")}
-    supports_exports = True  # `--exports demo:math/calc`: one more class in the app module (python_glue)
-
-    def interface(self, source: str, component: str) -> wit.Interface:
-        return self.interface_using(source, component, {})
-
-    def interface_using(self, source: str, component: str, uses: dict[str, wit.Interface]) -> wit.Interface:
-        cell = read_cell(source, uses)
-        if not cell.exports:
-            why = "".join(f"\n  - {s}" for s in cell.skipped)
-            raise CompileError(
-                "this Python cell exports nothing: write at least one top-level `def` whose parameters and "
-                "return value all have type hints, e.g. `def add(a: int, b: int) -> int: return a + b` "
-                "(names starting with `_` stay private)." + (f"\nLeft out:{why}" if why else "")
-            )
-        return wit.Interface(wit_name(component), tuple(ex.fn for ex in cell.exports))
-
-    def toolchain_fingerprint(self, progress: Progress) -> str:
-        return python_toolchain().fingerprint
-
-    def build(self, job: BuildJob) -> bytes:
-        tc = python_toolchain()
-        cell = read_cell(job.source, job.uses)
-        specs = check_pip_specs(list(job.options.get("pip") or []))
-        uses = dict(job.uses or {})
-        pip_dir = pip_folder(specs, tc, job.progress) if specs else None
-        for name in uses:
-            check_use_name(name, pip_dir)
-        wit_dir = job.workdir / "wit"
-        wit_dir.mkdir()
-        exports = job.exports  # `--exports`: the magic checked that the cell implements them, once each
-        (wit_dir / "cell.wit").write_text(
-            wit.render_world(job.iface, bulk=True, uses=tuple(uses.values()), extra_exports=exports)
-        )
-        base = [str(tc.componentize_py), "-d", str(wit_dir), "-w", wit.WORLD]
-        ifaces = [job.iface, *[b for b in [wit.bulk_interface(job.iface)] if b is not None], *exports]
-        names = python_glue.binding_names(job.workdir, base, ifaces)
-        # the classes of used components' types, where an `--exports` interface has classes of its own
-        used = python_glue.used_type_names(job.workdir, uses, job.iface) if exports and uses else {}
-        app_dir = job.workdir / "app"
-        app_dir.mkdir()
-        (app_dir / f"{APP_MODULE}.py").write_text(
-            python_glue.app_module(job.component, job.source, cell, names, used)
-        )
-        for name, provider in uses.items():
-            (app_dir / f"{name}.py").write_text(
-                python_glue.use_module(name, provider, job.workdir / "bindings")
-            )
-        paths = ["-p", str(app_dir)]
-        if pip_dir is not None:
-            paths += ["-p", str(pip_dir)]
-        # An empty virtualenv: without one componentize-py offers the kernel's own site-packages to the cell.
-        venv = job.workdir / "venv"
-        (venv / "lib" / f"python{tc.guest_python}" / "site-packages").mkdir(parents=True)
-        env = {**os.environ, "VIRTUAL_ENV": str(venv)}
-        env.pop("PYTHONPATH", None)
-        out = job.workdir / "cell.wasm"
-        job.progress(f"{job.component}: building a Python component with componentize-py (10-30 s)...")
-        proc = subprocess.run(
-            [*base, "componentize", *paths, APP_MODULE, "-o", str(out)],
-            cwd=job.workdir, env=env, capture_output=True, text=True,
-        )  # fmt: skip
-        if proc.returncode != 0 or not out.exists():
-            raise _build_error(job.component, proc.stdout + proc.stderr)
-        printed_file = app_dir / python_glue.PRINTED_FILE
-        printed = printed_file.read_text(errors="replace").rstrip("\n") if printed_file.exists() else ""
-        if printed:
-            job.progress(
-                f"{job.component}: its top-level code printed (it runs once, at build time):\n{printed}"
-            )
-        return out.read_bytes()
-
-    def trap_message(self, stderr_text: str) -> str | None:
-        return python_glue.trap_message(stderr_text)
-
-
-def _build_error(component: str, output: str) -> CompileError:
-    tb = python_glue.init_traceback(output)
-    if tb is not None:
-        summary = python_glue.trap_message(tb) or "it raised an exception"
-        return CompileError(
-            f"{component}: the cell's top-level code failed while the component was built: {summary}",
-            diagnostics=tb.rstrip(), component=component,
-        )  # fmt: skip
-    lines = [ln for ln in output.splitlines() if ln.strip()]
-    cut = next((i for i, ln in enumerate(lines) if ln.strip().startswith("Stack backtrace:")), len(lines))
-    detail = "\n".join(lines[:cut][-40:])
-    return CompileError(f"{component}: componentize-py could not build this cell", diagnostics=detail,
-                        component=component)  # fmt: skip

@@ -1,4 +1,4 @@
-"""JavaScript cells: their JSDoc types become TypeScript declarations, read by ts_types like TypeScript.
+"""JavaScript cells: their JSDoc types become TypeScript declarations, read by signatures.py like TypeScript.
 
     /** @typedef {{x: number, y: number}} Point */        -> interface Point { x: number; y: number }
     /** @typedef {Object} Point  @property {number} x */  -> interface Point { x: number }
@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import CompileError
-from . import ts_types
-from .ts_types import LINE_OFFSET, parser, text
+from ...errors import CompileError
+from . import signatures
+from .signatures import LINE_OFFSET, parser, text
 
 TAG = re.compile(r"@(\w+)")
 
@@ -125,7 +125,7 @@ def _description(comment) -> str:
 
 def to_typescript(source: str) -> _Out:
     root = parser().parse(source.encode()).root_node
-    ts_types.syntax_check(root, _cell_line)
+    signatures.syntax_check(root, _cell_line)
     out = _Out()
     # typedefs, from any JSDoc comment of the cell
     for comment in _comments(root):
@@ -161,7 +161,7 @@ def to_typescript(source: str) -> _Out:
             else:
                 out.add(f"type {name} = {_ts_type(tag.type)};", tag.line)
     # exported functions
-    for name, fn, stmt in ts_types.exported_functions(root):
+    for name, fn, stmt in signatures.exported_functions(root):
         line = _cell_line(fn)
         comment = _doc_before(stmt)
         tags = _tags(text(comment), _cell_line(comment)) if comment is not None else []
@@ -184,7 +184,7 @@ def to_typescript(source: str) -> _Out:
                                    f"`{pname}` must be a plain name.")  # fmt: skip
             tag, optional = by_name.get(pname, (None, False))
             if tag is None or tag.type is None:
-                raise CompileError(f"line {line}: {ts_types.missing_type(name, pname, 'JavaScript')}")
+                raise CompileError(f"line {line}: {signatures.missing_type(name, pname, 'JavaScript')}")
             optional = optional or tag.type.endswith("=")
             parts.append(f"{pname}{'?' if optional else ''}: {_ts_type(tag.type)}")
         returns = next((t for t in tags if t.name in ("returns", "return")), None)
@@ -192,7 +192,7 @@ def to_typescript(source: str) -> _Out:
             if comment is None:
                 raise CompileError(f"line {line}: `export function {name}` has no JSDoc types. Annotate it, "
                                    f"e.g.\n{_example(name, params)}")  # fmt: skip
-            raise CompileError(f"line {line}: {ts_types.missing_return(name, 'JavaScript')}")
+            raise CompileError(f"line {line}: {signatures.missing_return(name, 'JavaScript')}")
         doc = _description(comment)
         if doc:
             out.add(f"/** {doc} */", line)
@@ -221,11 +221,11 @@ def _comments(root):
                 stack.append(c)
 
 
-def read_cell(source: str, uses: dict | None = None) -> ts_types.Cell:
+def read_cell(source: str, uses: dict | None = None) -> signatures.Cell:
     out = to_typescript(source)
     ts = "\n".join(out.lines)
     root = parser().parse(ts.encode()).root_node
     if root.has_error:  # the JSDoc type text itself is malformed
-        bad = ts_types.first_error(root)
+        bad = signatures.first_error(root)
         raise CompileError(f"line {out.line_of(bad)}: cannot read the JSDoc type near `{text(bad)[:40]}`")
-    return ts_types.read_cell(ts, "JavaScript", out.line_of, uses)
+    return signatures.read_cell(ts, "JavaScript", out.line_of, uses)

@@ -1,5 +1,5 @@
 // Builds one JavaScript/TypeScript cell into a component; run by languages/typescript.py as
-//   node ts_build.mjs JOB.json
+//   node build.mjs JOB.json
 // JOB: {toolchain, workdir, entry, userFile, witDir, world, engine, out, nodePaths}
 // Steps: esbuild bundles the generated entry (which imports the cell) into one ES module and strips the
 // types; a line table from its source map is appended so the guest can report errors at the cell's lines;
@@ -30,7 +30,7 @@ function esbuildErrors(e) {
   }));
 }
 
-// `node ts_build.mjs --check TOOLCHAIN FILE`: esbuild's account of a syntax error (a precise message)
+// `node build.mjs --check TOOLCHAIN FILE`: esbuild's account of a syntax error (a precise message)
 if (process.argv[2] === "--check") {
   const req = createRequire(join(process.argv[3], "node_modules", "asterai-build.js"));
   const file = process.argv[4];

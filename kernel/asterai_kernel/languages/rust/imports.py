@@ -8,10 +8,10 @@ afterwards by lifting it back and dropping it, the same trick the export side's 
 
 from __future__ import annotations
 
-from .. import wit
-from ..errors import CompileError
-from ..names import pascal_name, snake_name, wit_ident
-from .rust_glue import CORE, PLAIN, RUST_PRIMS, RustGen, RustType, owns_memory
+from ... import abi, wit
+from ...errors import CompileError
+from ...names import pascal_name, snake_name, wit_ident
+from .exports import CORE, RUST_PRIMS, RustEmitter, RustType
 
 RUST_KEYWORDS = frozenset(
     """as async await break const continue crate dyn else enum extern false fn for if impl in let loop
@@ -19,61 +19,6 @@ RUST_KEYWORDS = frozenset(
     abstract become box do
     final macro override priv try typeof unsized virtual yield core std alloc""".split()
 )
-_ZERO = {"i32": "0i32", "i64": "0i64", "f32": "0f32", "f64": "0f64"}
-
-
-def _widen(val: str, have: str, want: str) -> str:
-    """A case's flat value stored in a variant's joined slot (the inverse of rust_glue._coerce)."""
-    if have == want:
-        return val
-    if want == "i32":  # f32 in an i32 slot
-        return f"({val}.to_bits() as i32)"
-    if have == "i32":  # i32 in an i64 slot: zero-extended
-        return f"({val} as u32 as i64)"
-    if have == "f32":
-        return f"({val}.to_bits() as u64 as i64)"
-    return f"({val}.to_bits() as i64)"  # f64 in an i64 slot
-
-
-class _ImportGen(RustGen):
-    def lower_flat(self, ty: wit.WitType, val: str, out: list[str]) -> list[str]:
-        """Statements appended to `out` that move `val` into flat core values; returns their names."""
-        if isinstance(ty, wit.Prim):
-            v = self.tmp("f")
-            cast = f"{val} as u32 as i32" if ty.name == "char" else f"{val} as {CORE[ty.flat()[0]]}"
-            out.append(f"let {v} = {cast};")
-            return [v]
-        if isinstance(ty, (wit.String, wit.List)):
-            p, n = self.tmp("p"), self.tmp("n")
-            lower = f"lower_string({val})" if isinstance(ty, wit.String) else self.lower_list(ty, val)
-            out.append(f"let ({p}, {n}) = {lower};")
-            return [p, n]
-        if isinstance(ty, (wit.Tuple, wit.Record)):
-            elems = self._elems(ty)
-            names = [self.tmp("e") for _ in elems]
-            out.append(f"let {self._pattern(ty, names)} = {val};")
-            return [v for t, n in zip(elems, names) for v in self.lower_flat(t, n, out)]
-        if isinstance(ty, wit.Enum):
-            v = self.tmp("f")
-            out.append(f"let {v} = {self._enum_index(ty, val)} as i32;")
-            return [v]
-        joined = ty.flat()[1:]
-        names = [self.tmp("f") for _ in range(len(joined) + 1)]
-        arms = []
-        for i, payload in enumerate(ty.payloads()):
-            x = self.tmp("x") if payload is not None else None
-            pattern, rebuild = self._case_pattern(ty, i, x)
-            body: list[str] = [rebuild] if rebuild else []
-            slots = [_ZERO[j] for j in joined]
-            if payload is not None:
-                flat = self.lower_flat(payload, x, body)
-                for k, (v, have) in enumerate(zip(flat, payload.flat())):
-                    slots[k] = _widen(v, have, joined[k])
-            arms.append(
-                f"{pattern} => {{ {' '.join(body)} ({i}i32, {', '.join(slots)}{',' if slots else ''}) }}"
-            )
-        out.append(f"let ({', '.join(names)},) = match {val} {{ {' '.join(arms)} }};")
-        return names
 
 
 def rust_types(module: str, iface: wit.Interface,
@@ -139,11 +84,9 @@ def rust_type(ty: wit.WitType | None, module: str | None) -> str:
     return f"crate::{module}::{pascal_name(ty.name)}" if module else pascal_name(ty.name)
 
 
-def _lent(ty: wit.WitType) -> bool:
+def _lent(step: abi.Step) -> bool:
     """Top-level arguments the caller keeps: `&str`, and `&[T]` of plain elements (no copy at all)."""
-    return isinstance(ty, wit.String) or (
-        isinstance(ty, wit.List) and isinstance(ty.elem, wit.Prim) and ty.elem.name in PLAIN
-    )
+    return isinstance(step, abi.Text) or (isinstance(step, abi.Sequence) and step.plain)
 
 
 def _param_type(ty: wit.WitType, module: str) -> str:
@@ -164,7 +107,7 @@ def _owned(ty: wit.WitType, name: str) -> str:
 
 
 def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: dict[str, RustType]) -> str:
-    g = _ImportGen(rust)
+    g, plan = RustEmitter(rust), abi.plan_function(fn)
     params = [(snake_name(n), t) for n, t in fn.params]
     sig = ", ".join(f"{n}: {_param_type(t, module)}" for n, t in params)
     result = rust_type(fn.result, module) if fn.result is not None else None
@@ -172,37 +115,37 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
     core_params: list[str] = []
     args: list[str] = []
     cleanup: list[str] = []
-    if fn.params_indirect():
-        layout = wit.Tuple(tuple(t for _, t in fn.params))
-        body.append(f"let args = alloc_area({layout.size()}, {layout.align()});")
-        for (n, t), off in zip(params, layout.offsets()):
-            body.append(g.store(t, _owned(t, n), f"args.add({off})"))
+    if plan.params_indirect:
+        layout = plan.args
+        body.append(f"let args = alloc_area({layout.size}, {layout.align});")
+        for (n, t), f in zip(params, layout.fields):
+            body.append(g.store(f.step, _owned(t, n), g.at("args", f.offset)))
         core_params.append("args: i32")
         args.append("args as i32")
-        if owns_memory(layout):
+        if abi.owns_memory(layout):
             cleanup.append(f"drop({g.load(layout, 'args')});")
-        cleanup.append(f"free(args as i32, {layout.size()}, {layout.align()});")
+        cleanup.append(f"free(args as i32, {layout.size}, {layout.align});")
     else:
-        for n, t in params:
-            if _lent(t):
+        for (n, t), step in zip(params, plan.params):
+            if _lent(step):
                 vals = [f"{n}.as_ptr() as i32", f"{n}.len() as i32"]
             else:
-                vals = g.lower_flat(t, _owned(t, n), body)
-                if owns_memory(t):
-                    cleanup.append(f"drop({g.lift_flat(t, vals)});")
-            core_params += [f"a{len(core_params) + k}: {CORE[f]}" for k, f in enumerate(t.flat())]
+                vals = g.lower_flat(step, _owned(t, n), body)
+                if abi.owns_memory(step):
+                    cleanup.append(f"drop({g.lift_flat(step, vals)});")
+            core_params += [f"a{len(core_params) + k}: {CORE[f]}" for k, f in enumerate(step.flat)]
             args += vals
     ret = ""
-    if fn.result is not None and fn.result_indirect():
-        body.append(f"let mut ret = [0u64; {wit.align_to(fn.result.size(), 8) // 8}];")
+    if plan.result_indirect:
+        body.append(f"let mut ret = [0u64; {plan.return_area // 8}];")
         core_params.append("ret: i32")
         args.append("ret.as_mut_ptr() as i32")
         call_stmt = "import({args});"
-        lift = g.load(fn.result, "(ret.as_ptr() as *const u8)")
-    elif fn.result is not None:
-        ret = f" -> {CORE[fn.result.flat()[0]]}"
+        lift = g.load(plan.result, "(ret.as_ptr() as *const u8)")
+    elif plan.result is not None:
+        ret = f" -> {CORE[plan.core_result]}"
         call_stmt = "let r = import({args});"
-        lift = g.lift_flat(fn.result, ["r"])
+        lift = g.lift_flat(plan.result, ["r"])
     else:
         call_stmt = "import({args});"
         lift = "()"
