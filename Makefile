@@ -6,7 +6,7 @@ LANGS ?= rust python typescript go c cpp zig
 .PHONY: setup lab test lint bench
 
 setup:
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[lab,test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[lab,test,dask]'
 	$(PY) -m asterai_kernel.cli setup $(LANGS)
 
 lab: setup

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +51,15 @@ def cell(ip):
 @pytest.fixture
 def ns(ip):
     return ip.user_ns
+
+
+def wat_component(folder: Path, name: str, text: str) -> Path:
+    """`folder/NAME.wasm` made with wasm-tools from WAT text: the fast tier's components need no compiler."""
+    from asterai_kernel.toolchains import wasm_tools
+
+    (folder / f"{name}.wat").write_text(text)
+    subprocess.run([wasm_tools(), "parse", f"{name}.wat", "-o", f"{name}.wasm"], cwd=folder, check=True)
+    return folder / f"{name}.wasm"
 
 
 def pytest_collection_modifyitems(items):

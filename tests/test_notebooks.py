@@ -241,3 +241,47 @@ def test_c_and_cpp_notebook():
     assert out["cpp-throw"].startswith("CompileError: line 3: `throw`: C++ exceptions are not available")
     assert "reporter: c component" in out["c-uses-rust"]
     assert out["report-call"] == "4 words at (2.0, 3.5)\n"
+
+
+# A map's progress bar: its widget's text form, which runs into what the cell prints next.
+PROGRESS = re.compile(r"HBox\(children=\(IntProgress\(.*?…")
+
+
+@pytest.fixture(scope="module")
+def scale_out_nb():
+    return {cell: PROGRESS.sub("", text) for cell, text in execute("09-scale-out.ipynb").items()}
+
+
+def test_scale_out_maps_in_order(scale_out_nb):
+    out = scale_out_nb
+    assert out["direct-calls"] == "4 25 168\n"
+    assert out["start-cluster"] == "2 workers\n"
+    assert out["first-map"] == "[4, 25, 168, 1229]\n[4, 25, 168, 1229]\n"
+    same, rates = out["speed"].splitlines()
+    assert same == "same results: True"  # the rates are the machine's: only their form is fixed
+    assert re.fullmatch(r"in this process: [\d,]+ items/s; on 2 workers: [\d,]+ items/s", rates)
+    assert out["records-map"] == "[Point(x=1.0, y=0.0), Point(x=3.0, y=4.0), Point(x=2.0, y=0.0)]\nTrue\n"
+    assert out["address-map"] == "[25, 168]\n"
+    assert out["close"] == "closed\n"
+
+
+def test_scale_out_errors_sandbox_and_state(scale_out_nb):
+    out = scale_out_nb
+    assert out["bad-input"] == (
+        "OverflowError: item 2: parameter 'below' = -5 is out of range for u32 (0..4294967295)\n"
+    )
+    # the guest's own stderr line comes from the worker too (stderr and stdout: their order is the front end's)
+    assert sorted(out["trap-map"].splitlines()) == [
+        "GuestTrap at item 2 - cannot divide 30 by zero (at line 3)",
+        "[5, 4]",
+        "panicked at line 3:17: cannot divide 30 by zero",
+    ]
+    assert out["sandbox-map"] == (
+        "['alpha', 'beta']\nreader: grants now none; its state restarted\n"
+        "item 0 refused: Capabilities insufficient (os error 76)\n"
+    )
+    highest = re.fullmatch(
+        r"the highest count on a worker: (\d+) \(never more than 100\)\nthe notebook's own counter: 1\n",
+        out["state-map"],
+    )
+    assert highest and 50 <= int(highest.group(1)) <= 100  # 100 calls on two instances of their own

@@ -9,15 +9,14 @@ the fast tier: `pytest -m "not toolchain"` runs it.
 from __future__ import annotations
 
 import _thread
-import subprocess
 import threading
 import time
 
 import pytest
+from conftest import wat_component
 
 from asterai_kernel import GuestTrap, OutOfFuel, Timeout
 from asterai_kernel.session import get_session
-from asterai_kernel.toolchains import wasm_tools
 
 pytestmark = pytest.mark.no_toolchain
 
@@ -77,10 +76,7 @@ PROBE = """
 
 @pytest.fixture(scope="module")
 def probe_wasm(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("wat")
-    (folder / "probe.wat").write_text(PROBE)
-    subprocess.run([wasm_tools(), "parse", "probe.wat", "-o", "probe.wasm"], cwd=folder, check=True)
-    return folder / "probe.wasm"
+    return wat_component(tmp_path_factory.mktemp("wat"), "probe", PROBE)
 
 
 @pytest.fixture

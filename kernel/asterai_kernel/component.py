@@ -301,12 +301,23 @@ class LiveComponent:
         self.grants = grants
         self.restart()
 
+    def shipment(self):
+        """What travels to a Dask worker for `asterai_kernel.map`: the component's bytes and those of the
+        components it uses, its WIT, grants and limits; never a Store (see shipment.py)."""
+        from .shipment import pack
+
+        return pack(self)
+
     # ---- calls ----
     def call(self, fn_name: str, args: tuple, kwargs: dict):
         export = self.exports.get(fn_name)
         if export is None:
             raise AttributeError(f"component {self.name!r} has no export {fn_name!r}")
-        lowered = export.bind(args, kwargs)
+        return self.call_checked(fn_name, export.bind(args, kwargs))
+
+    def call_checked(self, fn_name: str, lowered: list):
+        """Call an export with arguments its `bind` already checked (here, or on the client of a Dask map)."""
+        export = self.exports[fn_name]
         if export.twin is not None and export.twin.worth_it(lowered):
             export = export.twin
         session, grants = self.session, self.grants

@@ -31,6 +31,12 @@ class AsteraiError(Exception):
     """Base of every error the kernel raises on purpose (bad cell, bad option, missing toolchain)."""
 
     hint = ""  # what the error means for the user, when the message alone would not say (sandbox_hint)
+    index: int | None = None  # the item of `asterai_kernel.map` that raised it, when one did
+
+    def __reduce__(self):
+        # Errors travel back from Dask workers: rebuilt from their args and attributes, whatever the
+        # subclass's __init__ takes.
+        return _rebuild, (type(self), self.args, self.__dict__)
 
     def _render_traceback_(self) -> list[str]:
         # IPython shows this instead of a traceback: the kernel's internals are not the user's business.
@@ -38,6 +44,13 @@ class AsteraiError(Exception):
             f"\x1b[31m{type(self).__name__}\x1b[0m: {self}",
             *([f"hint: {self.hint}"] if self.hint else []),
         ]
+
+
+def _rebuild(cls, args: tuple, state: dict) -> AsteraiError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class CompileError(AsteraiError):

@@ -42,6 +42,11 @@ class ExportProxy:
         """The export's WIT name."""
         return self._fn
 
+    @property
+    def component_name(self) -> str:
+        """The name of the component whose export this is."""
+        return self._component
+
     def attach(self, live) -> None:
         """Calls go to this live component's export from now on, by its fast path."""
         self._owner, self.fast = live, live.exports[self._fn].fast

@@ -1,5 +1,6 @@
-"""Build progress for a cell: in Jupyter, one output that updates in place and goes away when the build ends;
-in a terminal, plain lines on stderr.
+"""Progress shown in place. A cell's build (BuildProgress): in Jupyter, one output that updates in place and
+goes away when the build ends; in a terminal, plain lines on stderr. A map over many items (ItemsProgress):
+a progress bar widget in Jupyter, one rewritten line in a terminal, nothing where neither would be seen.
 
 A build reports through a `progress(message)` callback. A one-line message is the current step: shown with
 the time since the cell started, refreshed every second, replaced by the next step. A message of several
@@ -8,6 +9,7 @@ lines (compiler warnings) is kept: it goes to stderr and stays after the cell su
 
 from __future__ import annotations
 
+import html
 import sys
 import threading
 import time
@@ -70,3 +72,61 @@ class BuildProgress:
         while not self._stop.wait(self.TICK):
             with self._lock:
                 self._show()
+
+
+class ItemsProgress:
+    """`bar.advance(n)` as items finish, then `bar.finish(note, ok)`."""
+
+    REFRESH = 0.1  # seconds between redraws at most: a widget's every update is a message to the browser
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.done = total, label, 0
+        self._drawn = 0.0
+        self._widget = self._text = None
+        if _in_a_kernel():
+            self._widget = _Widget(total, label)
+        elif sys.stderr.isatty():
+            self._text = sys.stderr
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._drawn >= self.REFRESH or self.done == self.total:
+            self._drawn = now
+            self._draw(f"{self.done:,}/{self.total:,} items")
+
+    def finish(self, note: str, ok: bool = True) -> None:
+        """The last state: `note` says how it went."""
+        if self._widget is not None:
+            self._widget.finish(self.done, note, ok)
+        elif self._text is not None:
+            self._text.write(f"\r{self.label}: {note}\x1b[K\n")
+            self._text.flush()
+
+    def _draw(self, status: str) -> None:
+        if self._widget is not None:
+            self._widget.show(self.done, status)
+        elif self._text is not None:
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            self._text.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {status}\x1b[K")
+            self._text.flush()
+
+
+class _Widget:
+    def __init__(self, total: int, label: str):
+        import ipywidgets as w  # loaded only when a bar is shown
+
+        self.bar = w.IntProgress(value=0, min=0, max=max(total, 1), layout=w.Layout(width="20em"))
+        self.status = w.HTML(html.escape(f"{label}: starting"))
+        self.label = label
+        display(w.HBox([self.bar, self.status]))
+
+    def show(self, done: int, status: str) -> None:
+        self.bar.value = done
+        self.status.value = html.escape(f"{self.label}: {status}")
+
+    def finish(self, done: int, note: str, ok: bool) -> None:
+        self.bar.value = done
+        self.bar.bar_style = "success" if ok else "danger"
+        self.status.value = html.escape(f"{self.label}: {note}")

@@ -725,12 +725,30 @@ def user_types(iface: wit.Interface) -> dict[str, type]:
 
 
 def _new_class(t: wit.Record | wit.Enum, owner: str) -> type:
+    # Generated classes live in no module, so values pickle as (owner, definition, payload): unpickled in
+    # another process (results from a Dask worker) they become that process's class of the same type.
     if isinstance(t, wit.Record):
         cls = dataclasses.make_dataclass(
             pascal_name(t.name), [(snake_name(n), Any) for n, _ in t.fields], frozen=True
         )
         cls.__doc__ = f"WIT record {t.name} of component interface {owner}"
+        cls.__reduce__ = lambda self: (_remake, (owner, t, _fields(self)))
         return cls
     cls = enum.Enum(pascal_name(t.name), [(snake_name(c), c) for c in t.cases], type=str)
     cls.__str__ = lambda self: self.value
+    cls.__reduce_ex__ = lambda self, protocol: (_remake, (owner, t, self.value))
     return cls
+
+
+def _fields(record) -> tuple:
+    """A record's field values, shallow: nested records pickle themselves."""
+    return tuple(getattr(record, f.name) for f in dataclasses.fields(record))
+
+
+def _remake(owner: str, t: wit.Record | wit.Enum, payload):
+    """A record or enum value unpickled: this process's class for the type, made if it has none yet."""
+    key = (owner, t.definition())
+    if key not in _SHARED:
+        _SHARED[key] = _new_class(t, owner)
+    cls = _SHARED[key]
+    return cls(*payload) if isinstance(t, wit.Record) else cls(payload)
