@@ -135,13 +135,14 @@ pub fn viaBoom(x: u32) u32 {
 @pytest.fixture(scope="module")
 def linked(ip):
     run(ip, "rust atlas", ATLAS)
-    ip.user_ns["_traveler_build"] = run(ip, "zig traveler --use atlas", TRAVELER)
+    # (not `traveler`: test_go_links makes one in the same session, and this build would then be a replacement)
+    ip.user_ns["_traveler_build"] = run(ip, "zig zig_traveler --use atlas", TRAVELER)
     return ip.user_ns
 
 
 def test_the_zig_cell_builds_against_the_provider(linked):
     out = linked["_traveler_build"]
-    assert "traveler: zig component" in out
+    assert "zig_traveler: zig component" in out
     assert "center(x: f64, y: f64) -> point" in out and "people(n: u32) -> list<person>" in out
 
 
@@ -202,7 +203,7 @@ def test_trap_in_provider_restarts_both_and_names_both(linked):
     ns["words"](["a"])
     with pytest.raises(GuestTrap) as info, contextlib.redirect_stderr(io.StringIO()):
         ns["via_boom"](5)
-    assert info.value.component == "traveler" and info.value.function == "via_boom"
+    assert info.value.component == "zig_traveler" and info.value.function == "via_boom"
     assert "atlas.boom trapped: atlas exploded at 5" in info.value.guest_message
     assert ns["atlas"].calls() == 0  # the provider restarted too
     assert ns["via_boom"](1) == 2 and ns["hello"]("again") == "hello, again!"
