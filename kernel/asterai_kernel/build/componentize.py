@@ -1,8 +1,8 @@
 """A wasip1 core module -> a component: `wasm-tools component embed` + `component new` with the preview1
 *reactor* adapter. Go and C/C++ cells build core modules this way (Rust's wasm-component-ld embeds its own).
 
-The adapter ships in npm `@bytecodealliance/jco` (`lib/`). It is copied from an installed jco (the TypeScript
-or Go set-up's) or taken from jco's package tarball (`npm pack`, no dependencies), and kept under the asterai
+The adapter ships in npm `@bytecodealliance/jco` (`lib/`). It is copied from a jco some language's set-up
+installed, or taken from jco's package tarball (`npm pack`, no dependencies), and kept under the asterai
 cache.
 """
 
@@ -28,8 +28,9 @@ def adapter_path() -> Path:
 
 
 def _jco_adapter_candidates() -> list[Path]:
+    """The adapter in any language's npm set-up that installed jco (which languages do is theirs to say)."""
     rel = Path("node_modules") / "@bytecodealliance" / "jco" / "lib" / ADAPTER_NAME
-    return [npm_dir(lang) / rel for lang in ("go", "typescript")] + [cache_dir() / "go" / ADAPTER_NAME]
+    return sorted(npm_dir("*").parent.glob(f"*/{rel}"))
 
 
 def ensure_adapter(setup: str, progress=lambda m: None) -> Path:
