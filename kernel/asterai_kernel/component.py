@@ -21,6 +21,7 @@ from wasmtime.component import Component, Instance
 
 from . import values, wit
 from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
+from .imports import linker as foreign_linker
 from .languages.base import Language
 from .links import NestedTrap, consumer_linker, new_error
 from .names import snake_name
@@ -211,6 +212,7 @@ class LiveComponent:
     # Where each function is exported when not in `asterai:cells/NAME` (components loaded from elsewhere):
     # WIT function name -> interface export name, or None for a function the world exports directly.
     export_paths: dict = field(default_factory=dict)
+    foreign: list = field(default_factory=list)  # imports.Binding per non-WASI import (loaded components)
 
     def __post_init__(self) -> None:
         self.store: wasmtime.Store | None = None
@@ -235,9 +237,9 @@ class LiveComponent:
             store.set_fuel(self.grants.fuel)
         store.set_epoch_deadline(1)  # before instantiating: initializers run guest code too
         self.deadline_gen = self.session.epoch_gen
-        if self.uses and getattr(self, "linker", None) is None:
-            self.linker = consumer_linker(self.runtime, self.session, self.name, self.uses)
-        linker = self.linker if self.uses else self.runtime.linker
+        if (self.uses or self.foreign) and getattr(self, "linker", None) is None:
+            self.linker = self._own_linker()
+        linker = self.linker if self.uses or self.foreign else self.runtime.linker
         try:
             instance = linker.instantiate(store, self.component)
         except wasmtime.WasmtimeError as e:
@@ -260,6 +262,11 @@ class LiveComponent:
         self.timings.instantiate = time.perf_counter() - t0
         if self.session.components.get(self.name) is self:  # a restart: relink the proxies now
             self.session.publish(self)
+
+    def _own_linker(self):
+        if self.foreign:
+            return foreign_linker(self.runtime, self.session, self.name, self.foreign)
+        return consumer_linker(self.runtime, self.session, self.name, self.uses)
 
     def _link_bulk_twins(self, instance: Instance) -> None:
         bulk = wit.bulk_interface(self.iface) if self.language.bulk_twins else None

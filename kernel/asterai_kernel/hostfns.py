@@ -13,6 +13,7 @@ import contextvars
 import dataclasses
 import enum
 import inspect
+import re
 import sys
 import traceback
 import types
@@ -68,6 +69,7 @@ class HostFunction:
     params: list  # codecs
     result: Any  # codec or None
     catches: bool  # declared Result[...]: exceptions become err
+    classes: dict = dataclasses.field(default_factory=dict)  # WIT name -> the user's dataclass or Enum
 
 
 @dataclasses.dataclass
@@ -98,9 +100,11 @@ class HostProvider:
             hint_cls = _find_class(hints, t.name)
             if hint_cls is not None:
                 classes[t.name] = hint_cls
-                values.share_class(wit_name(self.name), t, hint_cls)  # a consumer's exports return it too
+                # a consumer's exports return it too
+                values.share_class(wit_name(self.name or "root"), t, hint_cls)
         (codecs,) = values.codecs_for([fn], classes)
-        self.functions[fn.name] = HostFunction(fn, func, codecs[0], codecs[1], isinstance(result, wit.Result))
+        catches = isinstance(result, wit.Result)
+        self.functions[fn.name] = HostFunction(fn, func, codecs[0], codecs[1], catches, classes)
 
 
 def _find_class(hints: dict, name: str):
@@ -141,9 +145,18 @@ def caller() -> Caller | None:
     return _CALLER.get()
 
 
-def provide(name: str):
-    """Decorator: offer a typed Python function to components as `name.<function>` (`--use name`)."""
-    check_component_name(name)
+_QUALIFIED = re.compile(r"^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)?(@[0-9A-Za-z.+-]+)?$")
+
+
+def provide(name: str = ""):
+    """Decorator: offer a typed Python function to components as `name.<function>`.
+
+    `name` is a provider cells use (`--use name`), or what a component loaded from elsewhere imports: an
+    interface `ns:pkg/iface` (with or without `@version`), the bare name of an interface its world
+    declares inline, or nothing (`provide()`) for functions its world imports directly.
+    """
+    if name and not (_QUALIFIED.match(name) or re.match(r"^[a-z][a-z0-9-]*$", name)):
+        check_component_name(name)
 
     def register(func):
         PROVIDERS.setdefault(name, HostProvider(name)).add(func)

@@ -7,14 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import wit
+from . import imports, wit
 from .build import cache
 from .build.cache import BuildResult
 from .errors import AsteraiError
 from .languages.base import BuildJob, Language, Progress
 from .names import check_component_name, wit_name
 from .toolchains import wasm_tools
-from .wit_json import WASI_PREFIXES, component_exports
+from .wit_json import component_exports
 
 
 class Prebuilt(Language):
@@ -31,21 +31,25 @@ class Prebuilt(Language):
     def toolchain_fingerprint(self, progress: Progress) -> str:
         return ""
 
+    def trap_message(self, stderr_text: str) -> str | None:
+        """A guest of any language: the last line it wrote to stderr before trapping (a panic, an assert)."""
+        lines = [ln.strip() for ln in stderr_text.splitlines() if ln.strip() and not ln.startswith("note:")]
+        return lines[-1] if lines else None
+
 
 PREBUILT = Prebuilt()
 
 
-def load(session, path: str, name: str | None = None):
-    """Install any component file; its exported functions are bound like a cell's."""
+def load(session, path: str, name: str | None = None, uses: list[str] | tuple = ()):
+    """Install any component file; its exported functions are bound like a cell's. Its foreign imports
+    are provided by the components in `uses` or by `@provide`d Python functions (see imports.py); the
+    rest trap when called."""
     source = Path(path).expanduser()
     if not source.is_file():
         raise AsteraiError(f"%asterai load: {source} is not a file")
-    name = check_component_name(name or source.stem.replace("-", "_"))
-    exports, imports = component_exports(source)
-    foreign = [i for i in imports if not i.startswith(WASI_PREFIXES)]
-    if foreign:
-        raise AsteraiError(f"%asterai load: {source.name} imports {', '.join(foreign)}, which this notebook "
-                           "cannot provide (only WASI imports are linked)")  # fmt: skip
+    name = check_component_name(name or source.stem.split(".")[0].replace("-", "_"))
+    exports, imported = component_exports(source)
+    bindings = imports.bind(session, imported, list(uses), name)
     functions, paths = [], {}
     for exported in exports:
         for fn in exported.iface.functions:
@@ -61,7 +65,7 @@ def load(session, path: str, name: str | None = None):
         cache.write_atomic(stored, data)
     built = session_build_result(stored)
     iface = wit.Interface(wit_name(name), tuple(functions))
-    return session.install(name, PREBUILT, iface, built, export_paths=paths)
+    return session.install(name, PREBUILT, iface, built, export_paths=paths, foreign=bindings)
 
 
 def session_build_result(path: Path):

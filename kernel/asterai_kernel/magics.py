@@ -14,6 +14,7 @@ from . import wit
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
+from .imports import note
 from .languages import LANGUAGES, PLANNED, get_language, requirements, taking
 from .loader import export, load
 from .names import check_component_name, snake_name
@@ -203,11 +204,8 @@ class AsteraiMagics(Magics):
             from .widgets import grants  # ipywidgets loads only when a widget is asked for
 
             return grants(rest[0])
-        if cmd == "load" and len(rest) in (1, 2):
-            live = load(self.session, *rest)
-            self._bind(live.name, live)
-            print(_summary(live, replaced=False))
-            return None
+        if cmd == "load":
+            return self._load(rest)
         if cmd == "export" and len(rest) == 2:
             wasm, wit_file = export(self.session, *rest)
             print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB) and {wit_file}")
@@ -220,6 +218,21 @@ class AsteraiMagics(Magics):
             f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor, grants NAME, "
             "load PATH [NAME], export NAME PATH"
         )
+
+    def _load(self, words: list[str]) -> None:
+        """%asterai load PATH [NAME] [--use COMPONENT[,COMPONENT]...]"""
+        parser = _Parser(prog="%asterai load", add_help=False)
+        parser.add_argument("path")
+        parser.add_argument("name", nargs="?")
+        parser.add_argument("--use", action="append", default=[])
+        args = parser.parse_args(words)
+        uses = [n.strip() for item in args.use for n in item.split(",") if n.strip()]
+        live = load(self.session, args.path, args.name, uses)
+        self._bind(live.name, live)
+        print(_summary(live, replaced=False))
+        missing = note(live.foreign)
+        if missing:
+            print(missing)
 
     def _ls(self):
         rows = []

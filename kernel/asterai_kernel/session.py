@@ -203,7 +203,7 @@ class Session:
     def install(self, name: str, lang: Language, iface: wit.Interface, built: BuildResult,
                 grants: Grants | None = None,
                 uses: dict[str, wit.Interface] | None = None,
-                export_paths: dict | None = None) -> LiveComponent:  # fmt: skip
+                export_paths: dict | None = None, foreign: list | None = None) -> LiveComponent:  # fmt: skip
         grants = grants or Grants()
         runtime = self.runtime(grants)
         t0 = time.perf_counter()
@@ -213,7 +213,7 @@ class Session:
             name, lang, iface, component, runtime, built.wasm_path.stat().st_size,
             Timings(build=built.built_seconds, load=load_time, cached=built.cached),
             session=self, grants=grants, wasm_path=built.wasm_path, uses=dict(uses or {}),
-            export_paths=dict(export_paths or {}),
+            export_paths=dict(export_paths or {}), foreign=list(foreign or []),
         )  # fmt: skip
         live.instantiate()
         old = self.components.get(name)

@@ -20,6 +20,22 @@ WASI_PREFIXES = ("wasi:",)
 
 
 @dataclass
+class ImportedInterface:
+    """What a component imports under one name: `ns:pkg/iface@ver`, the bare name of an interface declared
+    inline in its world (`import imports: interface {..}`), or WORLD for functions the world imports."""
+
+    import_name: str
+    iface: wit.Interface
+
+    @property
+    def is_wasi(self) -> bool:
+        return self.import_name.startswith(WASI_PREFIXES)
+
+
+WORLD = ""  # the import name of world-level function imports (`import f: func(..)`)
+
+
+@dataclass
 class ExportedInterface:
     export_name: str | None  # "ns:pkg/iface@ver", or None for functions exported by the world itself
     iface: wit.Interface
@@ -92,7 +108,7 @@ class _Reader:
                 i = self.r["interfaces"][idx]
                 fns = tuple(self.function(f) for f in i["functions"].values() if f["kind"] == "freestanding")
                 found.append(
-                    ExportedInterface(self.interface_name(idx), wit.Interface(i["name"] or key, fns))
+                    ExportedInterface(self.import_name(key, idx), wit.Interface(i["name"] or key, fns))
                 )
             elif "function" in item:
                 loose.append(self.function(item["function"]))
@@ -100,15 +116,32 @@ class _Reader:
             found.append(ExportedInterface(None, wit.Interface("root", tuple(loose))))
         return found
 
-    def imports(self, world: dict) -> list[str]:
-        names = []
+    def import_name(self, key: str, idx: int) -> str:
+        """An interface import's name: qualified for a package's interface, the world's key for one declared
+        inline in the world (it has no name of its own)."""
+        return self.interface_name(idx) if self.r["interfaces"][idx]["name"] else key
+
+    def imports(self, world: dict) -> list[ImportedInterface]:
+        found, loose = [], []
         for key, item in world["imports"].items():
-            names.append(self.interface_name(item["interface"]["id"]) if "interface" in item else key)
-        return names
+            if "interface" in item:
+                idx = item["interface"]["id"]
+                name = self.import_name(key, idx)
+                i = self.r["interfaces"][idx]
+                fns = () if name.startswith(WASI_PREFIXES) else tuple(
+                    self.function(f) for f in i["functions"].values() if f["kind"] == "freestanding"
+                )  # fmt: skip
+                package = name.partition("/")[0] if "/" in name else "root:component"
+                found.append(ImportedInterface(name, wit.Interface(i["name"] or key, fns, package=package)))
+            elif "function" in item:
+                loose.append(self.function(item["function"]))
+        if loose:
+            found.append(ImportedInterface(WORLD, wit.Interface("root", tuple(loose))))
+        return found
 
 
-def component_exports(path: Path) -> tuple[list[ExportedInterface], list[str]]:
-    """The interfaces a component exports (with their WIT types) and the names it imports."""
+def component_exports(path: Path) -> tuple[list[ExportedInterface], list[ImportedInterface]]:
+    """The interfaces a component exports and those it imports, with their WIT types."""
     resolve = resolve_of(path)
     world = resolve["worlds"][-1]
     reader = _Reader(resolve)

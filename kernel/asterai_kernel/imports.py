@@ -1,0 +1,266 @@
+"""The foreign imports of a component loaded from elsewhere: who provides each, and the Linker joining them.
+
+An import that is not WASI is provided by, in this order: a component named with `--use` that exports
+every function of it (calls go to its live instance, as between cells: links.Forwarder), or typed Python
+functions registered with `@asterai_kernel.provide(NAME)` under the import's name (`ns:pkg/iface`, with or
+without its `@version`; the world's key for an interface declared inline in the world; `provide()` with no
+name for functions the world imports itself). The Python functions' annotations are checked against the
+import's WIT when the component loads; their values cross with the import's own types (an `int` parameter
+receives a `u8`, and a `u8` result is range-checked).
+
+Nothing provided is no reason to refuse a component: each unprovided function is a host function that
+traps (`Unprovided`), so every export that does not reach one works, and a call that does raises
+GuestTrap naming the import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from wasmtime.component import Linker
+
+from . import values, wit
+from .errors import AsteraiError
+from .hostfns import PROVIDERS, Caller, HostFunction, call_host
+from .links import Forwarder, _add_func
+from .names import snake_name
+from .wit_json import WORLD, ImportedInterface
+
+
+@dataclasses.dataclass(frozen=True)
+class Binding:
+    """One foreign import and what serves it: a live component, a `@provide` key, or nothing."""
+
+    imported: ImportedInterface
+    component: str | None = None  # a live component exporting it (`--use`)
+    python: str | None = None  # the PROVIDERS key of the Python functions providing it
+
+    @property
+    def name(self) -> str:
+        return self.imported.import_name
+
+    @property
+    def label(self) -> str:
+        return "the world's own imports" if self.name == WORLD else self.name
+
+    def functions(self) -> tuple[wit.Function, ...]:
+        """The functions actually linked (a Python provider may give only some)."""
+        if self.component is not None:
+            return self.imported.iface.functions
+        if self.python is not None:
+            have = PROVIDERS[self.python].functions
+            return tuple(f for f in self.imported.iface.functions if f.name in have)
+        return ()
+
+    def missing(self) -> list[str]:
+        linked = {f.name for f in self.functions()}
+        return [f.name for f in self.imported.iface.functions if f.name not in linked]
+
+
+def python_key(import_name: str) -> str | None:
+    """The `@provide` name that provides an import, if any is registered."""
+    for key in (import_name, import_name.partition("@")[0]):
+        if key in PROVIDERS:
+            return key
+    return None
+
+
+def bind(session, imported: list[ImportedInterface], uses: list[str], consumer: str) -> list[Binding]:
+    """Who provides each foreign import; a type mismatch or an unused `--use` is an AsteraiError."""
+    foreign = [i for i in imported if not i.is_wasi]
+    for name in uses:
+        if name not in session.components:
+            known = ", ".join(sorted(session.components)) or "none yet"
+            raise AsteraiError(f"--use {name}: there is no component named {name!r} (known: {known})")
+    bindings, used = [], set()
+    for imp in foreign:
+        provider = next((u for u in uses if _exports_all(session.components[u], imp)), None)
+        if provider is not None:
+            used.add(provider)
+            _check_component(session.components[provider], imp, consumer)
+            bindings.append(Binding(imp, component=provider))
+            continue
+        key = python_key(imp.import_name)
+        if key is not None:
+            _check_python(key, imp)
+        bindings.append(Binding(imp, python=key))
+    unused = [u for u in uses if u not in used]
+    if unused:
+        wanted = ", ".join(b.label for b in bindings) or "nothing but WASI"
+        raise AsteraiError(f"--use {', '.join(unused)}: exports none of this component's imports "
+                           f"(it imports {wanted})")  # fmt: skip
+    return bindings
+
+
+def _exports_all(live, imp: ImportedInterface) -> bool:
+    return bool(imp.iface.functions) and all(f.name in live.exports for f in imp.iface.functions)
+
+
+def _check_component(live, imp: ImportedInterface, consumer: str) -> None:
+    for fn in imp.iface.functions:
+        have = live.exports[fn.name].fn
+        if have.shape() != fn.shape():
+            raise AsteraiError(
+                f"--use {live.name}: {consumer} imports {imp.import_name or 'the world'}.{fn.name}: "
+                f"{fn.shape()}, but {live.name} exports {fn.name}: {have.shape()}"
+            )
+
+
+def _check_python(key: str, imp: ImportedInterface) -> None:
+    want = {f.name: f for f in imp.iface.functions}
+    problems = []
+    for name, host in PROVIDERS[key].functions.items():
+        if name not in want:
+            problems.append(f"{snake_name(name)} is not a function of it (it has: "
+                            f"{', '.join(snake_name(f) for f in want)})")  # fmt: skip
+            continue
+        why = mismatch(host.fn, want[name])
+        if why:
+            problems.append(f"{snake_name(name)}: {why}")
+    if problems:
+        label = "functions the world imports" if key == WORLD else key
+        raise AsteraiError(f"@asterai_kernel.provide({key!r}) does not match {label} as the component "
+                           "imports it:\n  " + "\n  ".join(problems))  # fmt: skip
+
+
+def mismatch(have: wit.Function, want: wit.Function) -> str:
+    """Why Python annotations (`have`) cannot serve an imported function (`want`), or ""."""
+    if len(have.params) != len(want.params):
+        taken = ", ".join(snake_name(n) for n, _ in have.params)
+        return f"the import is {want.signature()}, the Python function takes ({taken})"
+    for (n, h), (_, w) in zip(have.params, want.params):
+        if not fits(h, w):
+            return f"parameter {snake_name(n)!r} is annotated {h.wit()}, the import declares {w.wit()}"
+    if not fits(have.result, want.result):
+        h = have.result.wit() if have.result else "None"
+        w = want.result.wit() if want.result else "nothing"
+        return f"the return is annotated {h}, the import declares {w}"
+    return ""
+
+
+_INTS = frozenset(wit.INT_RANGES)
+
+
+def fits(have: wit.WitType | None, want: wit.WitType | None) -> bool:
+    """Whether a value of the Python annotation's type can be a value of the WIT type (int for any integer
+    width, float for f32, str for char: values are range-checked as they cross)."""
+    if have == want:
+        return True
+    if have is None or want is None:
+        return False
+    if isinstance(have, wit.Prim) and isinstance(want, wit.Prim):
+        return (have.name, want.name in _INTS) == ("s64", True) or (have.name, want.name) == ("f64", "f32")
+    if isinstance(have, wit.String) and want == wit.Prim("char"):
+        return True
+    pairs = _children(have, want)
+    return pairs is not None and all(fits(h, w) for h, w in pairs)
+
+
+def _children(have, want):
+    """Matching parts of two composite types of the same shape, else None."""
+    if type(have) is not type(want):
+        return None
+    if isinstance(have, wit.List):
+        return [(have.elem, want.elem)]
+    if isinstance(have, wit.Option):
+        return [(have.inner, want.inner)]
+    if isinstance(have, wit.Result):
+        return [(have.ok, want.ok), (have.err, want.err)]
+    if isinstance(have, wit.Tuple) and len(have.elems) == len(want.elems):
+        return list(zip(have.elems, want.elems))
+    if isinstance(have, wit.Record) and [n for n, _ in have.fields] == [n for n, _ in want.fields]:
+        return [(h, w) for (_, h), (_, w) in zip(have.fields, want.fields)]
+    if isinstance(have, wit.Enum) and have.cases == want.cases:
+        return []
+    if isinstance(have, wit.Variant) and [c for c, _ in have.cases] == [c for c, _ in want.cases]:
+        return [(h, w) for (_, h), (_, w) in zip(have.cases, want.cases)]
+    return None
+
+
+class PythonImport(Forwarder):
+    """An import served by a `@provide`d Python function, its values crossing with the import's types."""
+
+    def __init__(self, session, consumer: str, key: str, fn: wit.Function, classes: dict):
+        super().__init__(session, consumer, key, fn)
+        self.classes = classes
+        self._host: tuple | None = None  # (the Python function, its HostFunction with the import's codecs)
+
+    def __call__(self, args, nargs: int, results, nresults: int) -> int:
+        provider = PROVIDERS.get(self.provider)
+        current = provider.functions.get(self.fn.name) if provider is not None else None
+        if current is None:
+            return self._fail(f"the notebook no longer provides {self.provider}.{snake_name(self.fn.name)}")
+        if self._host is None or self._host[0] is not current.call:
+            why = mismatch(current.fn, self.fn)
+            if why:
+                return self._fail(f"@provide({self.provider!r}) {snake_name(self.fn.name)} changed: {why}")
+            ((params, result),) = values.codecs_for([self.fn], self.classes)
+            self._host = (current.call, HostFunction(self.fn, current.call, params, result, current.catches))
+        live = self.session.components.get(self.consumer)
+        by = Caller(self.consumer, live.grants if live is not None else None)
+        error = call_host(self._host[1], args or 0, nargs, results or 0, by)
+        return self._fail(error) if error else 0
+
+
+def classes_for(imp: ImportedInterface, key: str | None) -> dict:
+    """Python classes of the import's records and enums: the provider's own where names match."""
+    classes = values.user_types(imp.iface)
+    for host in PROVIDERS[key].functions.values() if key is not None else ():
+        classes.update({n: c for n, c in host.classes.items() if n in classes})
+    return classes
+
+
+def linker(runtime, session, consumer: str, bindings: list[Binding]) -> Linker:
+    """WASI, and a host function per function of each foreign import: its provider's, or one that traps
+    saying nothing provides it. (wasmtime's define_unknown_imports_as_traps would also shadow the WASI
+    versions the linker serves by semver, e.g. a component's wasi:cli/stdin@0.2.0.)"""
+    link = Linker(runtime.engine)
+    link.add_wasip2()
+    with link.root() as root:
+        for b in bindings:
+            if b.name == WORLD:
+                _add_all(root, b, session, consumer)
+            else:
+                with root.add_instance(b.name) as instance:
+                    _add_all(instance, b, session, consumer)
+    return link
+
+
+def _add_all(instance, b: Binding, session, consumer: str) -> None:
+    classes = classes_for(b.imported, b.python) if b.python is not None else {}
+    provided = {f.name for f in b.functions()}
+    for fn in b.imported.iface.functions:
+        if fn.name not in provided:
+            forwarder = Unprovided(session, consumer, b.name, fn)
+        elif b.component is not None:
+            forwarder = Forwarder(session, consumer, b.component, fn)
+        else:
+            forwarder = PythonImport(session, consumer, b.python, fn, classes)
+        _add_func(instance, fn.name, forwarder)
+
+
+class Unprovided(Forwarder):
+    """An imported function nothing provides: calling it traps the guest, saying what to provide."""
+
+    def __call__(self, args, nargs: int, results, nresults: int) -> int:
+        iface, fn = self.provider, self.fn.name
+        where = f"{iface}.{fn}" if iface else fn
+        how = f"@asterai_kernel.provide({iface!r})" if iface else "@asterai_kernel.provide()"
+        return self._fail(f"it called the import {where}, which nothing provides: define "
+                          f"{snake_name(fn)} under {how} (or load with --use COMPONENT), then load the "
+                          "component again")  # fmt: skip
+
+
+def note(bindings: list[Binding]) -> str:
+    """The one line saying which imports nothing provides (their calls trap), or ""."""
+    unprovided = []
+    for b in bindings:
+        missing = b.missing()
+        if missing and b.python is None and b.component is None:
+            unprovided.append(b.label)
+        elif missing:
+            unprovided.append(f"{b.label} ({', '.join(missing)})")
+    if not unprovided:
+        return ""
+    return (f"  not provided (a call reaching them raises GuestTrap): {'; '.join(unprovided)}; provide them "
+            "with @asterai_kernel.provide(NAME) or --use COMPONENT, then load again")  # fmt: skip

@@ -1,0 +1,151 @@
+"""Components made elsewhere (wit-bindgen's runtime tests, tests/fixtures/components) with their foreign
+imports provided from Python (`@asterai_kernel.provide`), by another component (`--use`), or by nobody."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import wat_component
+
+import asterai_kernel as ak
+from asterai_kernel import AsteraiError, GuestTrap
+from asterai_kernel.hostfns import PROVIDERS
+
+pytestmark = pytest.mark.no_toolchain
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture(name: str) -> str:
+    return str(FIXTURES / "components" / f"{name}.component.wasm")
+
+
+@pytest.fixture
+def providers():
+    """Python providers registered by a test are gone after it (PROVIDERS is the session's)."""
+    before = set(PROVIDERS)
+    yield
+    for key in set(PROVIDERS) - before:
+        del PROVIDERS[key]
+
+
+def provide_numbers(seen: dict) -> None:
+    for width in ("u8", "s8", "u16", "s16", "u32", "s32", "u64", "s64"):
+        ak.provide("test:numbers/test")(_identity(f"roundtrip_{width}", int))
+    for width in ("f32", "f64"):
+        ak.provide("test:numbers/test")(_identity(f"roundtrip_{width}", float))
+    ak.provide("test:numbers/test")(_identity("roundtrip_char", str))
+
+    @ak.provide("test:numbers/test")
+    def set_scalar(a: int) -> None:
+        seen["scalar"] = a
+
+    @ak.provide("test:numbers/test")
+    def get_scalar() -> int:
+        return seen["scalar"]
+
+
+def _identity(name: str, kind: type):
+    def identity(a):
+        return a
+
+    identity.__name__ = name
+    identity.__annotations__ = {"a": kind, "return": kind}
+    return identity
+
+
+def test_missing_imports_load_with_a_note_and_trap_only_when_reached(cell, ns, providers):
+    out = cell.line(f"load {fixture('numbers')}")
+    assert "not provided (a call reaching them raises GuestTrap): test:numbers/test" in out
+    assert ns["numbers"].roundtrip_u8(7) == 7 and ns["numbers"].roundtrip_char("ß") == "ß"
+    with pytest.raises(GuestTrap, match=r"test:numbers/test\.roundtrip-u8, which nothing provides") as e:
+        ns["numbers"].test_imports()
+    assert "provide('test:numbers/test')" in str(e.value)
+    assert ns["numbers"].roundtrip_s64(-(2**63)) == -(2**63)  # restarted, still works
+
+
+def test_numbers_imports_provided_from_python(cell, ns, providers):
+    seen = {}
+    provide_numbers(seen)
+    out = cell.line(f"load {fixture('numbers')}")
+    assert "not provided" not in out
+    ns["numbers"].test_imports()  # the guest asserts every round trip (extremes of each width included)
+    assert seen["scalar"] == 4
+
+
+def test_a_provider_result_out_of_range_traps_the_guest_naming_it(cell, ns, providers):
+    seen = {}
+    provide_numbers(seen)
+
+    @ak.provide("test:numbers/test")
+    def roundtrip_u8(a: int) -> int:
+        return a + 300
+
+    cell.line(f"load {fixture('numbers')}")
+    with pytest.raises(
+        GuestTrap, match=r"host function roundtrip_u8 returned a bad value: .*out of range for u8"
+    ):
+        ns["numbers"].test_imports()
+
+
+def test_provider_types_are_checked_against_the_import(cell, providers):
+    @ak.provide("test:numbers/test")
+    def roundtrip_u8(a: str) -> int:
+        return 0
+
+    @ak.provide("test:numbers/test")
+    def roundtrip_u9(a: int) -> int:
+        return a
+
+    with pytest.raises(AsteraiError) as e:
+        cell.line(f"load {fixture('numbers')} numbers_bad")
+    message = str(e.value)
+    assert "roundtrip_u8: parameter 'a' is annotated string, the import declares u8" in message
+    assert "roundtrip_u9 is not a function of it" in message
+
+
+def test_strings_with_a_versionless_interface_name(cell, ns, providers):
+    taken = []
+
+    @ak.provide("test:strings/imports")
+    def take_basic(s: str) -> None:
+        taken.append(s)
+
+    @ak.provide("test:strings/imports")
+    def return_unicode() -> str:
+        return "🚀🚀🚀 𠈄𓀀"
+
+    cell.line(f"load {fixture('strings')}")
+    ns["strings"].test_imports()
+    assert taken == ["latin utf16"]
+    assert ns["strings"].roundtrip("héllo 🚀") == "héllo 🚀" and ns["strings"].return_empty() == ""
+
+
+def test_inline_world_interface_is_provided_by_its_bare_name(cell, ns, providers):
+    got = []
+
+    @ak.provide("imports")
+    def many_arguments(a1: int, a2: int, a3: int, a4: int, a5: int, a6: int, a7: int, a8: int, a9: int,
+                       a10: int, a11: int, a12: int, a13: int, a14: int, a15: int, a16: int) -> None:  # fmt: skip
+        got.extend([a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16])
+
+    out = cell.line(f"load {fixture('many-arguments')}")
+    assert "not provided" not in out and "root:component" not in out
+    ns["many_arguments"].many_arguments(*range(1, 17))  # the guest asserts a_i == i, then passes them on
+    assert got == list(range(1, 17))
+    with pytest.raises(GuestTrap, match=r"Assertion failed: a16 == 16"):  # its own words, from stderr
+        ns["many_arguments"].many_arguments(*range(1, 16), 2**64 - 1)
+
+
+def test_imports_linked_to_another_loaded_component(cell, ns, tmp_path, providers):
+    provider = wat_component(
+        tmp_path, "numbers_provider", (FIXTURES / "wat" / "numbers_provider.wat").read_text()
+    )
+    cell.line(f"load {provider}")
+    out = cell.line(f"load {fixture('numbers')} numbers_linked --use numbers_provider")
+    assert "not provided" not in out
+    ns["numbers_linked"].test_imports()
+    assert ns["numbers_provider"].get_scalar() == 4  # the provider's live instance served the calls
+    with pytest.raises(AsteraiError, match="exports none of this component's imports"):
+        cell.line(f"load {fixture('strings')} strings_linked --use numbers_provider")
