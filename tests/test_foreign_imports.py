@@ -3,7 +3,10 @@ imports provided from Python (`@asterai_kernel.provide`), by another component (
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import wat_component
@@ -149,3 +152,108 @@ def test_imports_linked_to_another_loaded_component(cell, ns, tmp_path, provider
     assert ns["numbers_provider"].get_scalar() == 4  # the provider's live instance served the calls
     with pytest.raises(AsteraiError, match="exports none of this component's imports"):
         cell.line(f"load {fixture('strings')} strings_linked --use numbers_provider")
+
+
+class F1(enum.Flag):
+    A = 1
+    B = 2
+
+
+@dataclasses.dataclass
+class R1:
+    a: int
+    b: F1
+
+
+def test_records_and_flags_provided_with_python_types(cell, ns, providers):
+    records = ak.provide("test:records/test")
+
+    @records
+    def multiple_results() -> tuple[int, int]:
+        return (4, 5)
+
+    @records
+    def swap_tuple(a: tuple[int, int]) -> tuple[int, int]:
+        return (a[1], a[0])
+
+    @records
+    def roundtrip_flags1(a: F1) -> F1:
+        assert isinstance(a, F1)  # the provider's own Flag class
+        return a
+
+    @records
+    def roundtrip_flags2(a):  # unannotated: the import's own types (a generated enum.Flag here)
+        return a
+
+    @records
+    def roundtrip_flags3(a: Any, b: Any, c: Any) -> Any:
+        return (a, b, c)
+
+    @records
+    def roundtrip_record1(a: R1) -> R1:
+        return a
+
+    @records
+    def tuple1(a):
+        return a
+
+    out = cell.line(f"load {fixture('records')}")
+    assert "not provided" not in out
+    ns["records"].test_imports()  # the guest asserts every flags and record round trip
+
+
+def test_flags_cross_both_ways(cell, ns):
+    cell.line(f"load {fixture('records')} flags")
+    h = ns["flags"]
+    both = h.roundtrip_flags1(h.F1.a | h.F1.b)
+    assert both == h.F1.a | h.F1.b and isinstance(both, h.F1)
+    assert h.roundtrip_flags1([]) == h.F1(0) and h.roundtrip_flags1(["b"]) == h.F1.b
+    assert h.roundtrip_flags2({"c", "e"}) == h.F2.c | h.F2.e
+    a, b, c = h.roundtrip_flags3(["b0", "b7"], ["b15"], ("b31", "b0"))
+    assert (a, b, c) == (h.Flag8.b0 | h.Flag8.b7, h.Flag16.b15, h.Flag32.b0 | h.Flag32.b31)
+    assert c.value == 2**31 + 1  # 32 flags in one word
+    assert h.roundtrip_record1({"a": 8, "b": F1.B}) == h.R1(8, h.F1.b)  # any Flag with the same names
+    with pytest.raises(ValueError, match=r"parameter 'a' has 'zz', which is not a flag of f1 \(a, b\)"):
+        h.roundtrip_flags1(["zz"])
+    with pytest.raises(TypeError, match="parameter 'a' must be a F1"):
+        h.roundtrip_flags1("a")
+
+
+def test_variants_provided_without_annotations(cell, ns, providers):
+    variants = ak.provide("test:variants/test")
+
+    @variants
+    def roundtrip_option(a):
+        return None if a is None else int(a)
+
+    @variants
+    def roundtrip_result(a):
+        return ak.Ok(float(a.value)) if isinstance(a, ak.Ok) else ak.Err(int(a.value))
+
+    @variants
+    def roundtrip_enum(a):
+        return a
+
+    @variants
+    def invert_bool(a):
+        return not a
+
+    @variants
+    def variant_casts(a):
+        return a
+
+    @variants
+    def variant_zeros(a):
+        return a
+
+    @variants
+    def variant_typedefs(a, b, c):
+        assert (a, b, c) == (None, False, ak.Err())
+
+    @variants
+    def variant_enums(a, b, c):
+        assert (a, b, c) == (True, ak.Ok(), "success")
+        return (False, ak.Err(), "a")
+
+    cell.line(f"load {fixture('variants')}")
+    ns["variants"].test_imports()

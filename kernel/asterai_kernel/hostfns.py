@@ -36,29 +36,44 @@ _SCALARS = {int: wit.Prim("s64"), float: wit.Prim("f64"), str: wit.String(), boo
             bytes: wit.List(wit.Prim("u8"))}  # fmt: skip
 
 
-def wit_type(hint: Any, where: str) -> wit.WitType | None:
+@dataclasses.dataclass(frozen=True)
+class Untyped(wit.WitType):
+    """`typing.Any`, or no annotation, in a provider of a component's import: the import's own type."""
+
+    def wit(self):
+        return "any"
+
+
+def wit_type(hint: Any, where: str, open_types: bool = False) -> wit.WitType | None:
+    """The WIT type of an annotation; with `open_types` (a provider of an import), `Any` is Untyped."""
+    if hint is Any and open_types:
+        return Untyped()
     if hint is None or hint is type(None):
         return None
     if hint in _SCALARS:
         return _SCALARS[hint]
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is list and len(args) == 1:
-        return wit.List(wit_type(args[0], where))
+        return wit.List(wit_type(args[0], where, open_types))
     if origin is tuple and args and args[-1] is not Ellipsis:
-        return wit.Tuple(tuple(wit_type(a, where) for a in args))
+        return wit.Tuple(tuple(wit_type(a, where, open_types) for a in args))
     if origin in (typing.Union, types.UnionType) and type(None) in args and len(args) == 2:
-        return wit.Option(wit_type(next(a for a in args if a is not type(None)), where))
+        return wit.Option(wit_type(next(a for a in args if a is not type(None)), where, open_types))
     if origin is Result and len(args) == 2:
-        return wit.Result(wit_type(args[0], where), wit_type(args[1], where))
+        return wit.Result(wit_type(args[0], where, open_types), wit_type(args[1], where, open_types))
     if dataclasses.is_dataclass(hint):
         fields = typing.get_type_hints(hint)
-        typed = tuple((wit_name(f.name), wit_type(fields[f.name], where)) for f in dataclasses.fields(hint))
+        typed = tuple(
+            (wit_name(f.name), wit_type(fields[f.name], where, open_types)) for f in dataclasses.fields(hint)
+        )
         return wit.Record(wit_name(hint.__name__), typed)
+    if isinstance(hint, type) and issubclass(hint, enum.Flag):
+        return wit.Flags(wit_name(hint.__name__), tuple(wit_name(m.name) for m in hint))
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return wit.Enum(wit_name(hint.__name__), tuple(wit_name(str(m.value)) for m in hint))
     raise AsteraiError(
         f"{where}: the annotation {hint!r} has no WIT equivalent (use int, float, str, bool, bytes, "
-        "list[T], tuple[...], T | None, a dataclass or an Enum)"
+        "list[T], tuple[...], T | None, a dataclass, an Enum or a Flag)"
     )
 
 
@@ -85,6 +100,9 @@ class HostProvider:
         where = f"@provide({self.name!r}) {func.__name__}"
         hints = typing.get_type_hints(func)
         sig = inspect.signature(func)
+        open_types = bool(_QUALIFIED.match(self.name or "w:w"))  # an import's provider: Any is its type
+        if open_types:
+            hints = {p: hints.get(p, Any) for p in [*sig.parameters, "return"]}
         missing = [p for p in sig.parameters if p not in hints]
         if missing or "return" not in hints:
             missing += [] if "return" in hints else ["return"]
@@ -92,8 +110,8 @@ class HostProvider:
                 f"{where}: annotate every parameter and the return type (missing: {', '.join(missing)})"
             )
         typed = [(p, f"{where}, parameter {p!r}") for p in sig.parameters]
-        params = tuple((wit_name(p), wit_type(hints[p], place)) for p, place in typed)
-        result = wit_type(hints["return"], f"{where}, return")
+        params = tuple((wit_name(p), wit_type(hints[p], place, open_types)) for p, place in typed)
+        result = wit_type(hints["return"], f"{where}, return", open_types)
         fn = wit.Function(wit_name(func.__name__), params, result, docs=inspect.getdoc(func) or "")
         classes = {}
         for t in wit.Interface("x", (fn,)).types():
@@ -102,18 +120,25 @@ class HostProvider:
                 classes[t.name] = hint_cls
                 # a consumer's exports return it too
                 values.share_class(wit_name(self.name or "root"), t, hint_cls)
-        (codecs,) = values.codecs_for([fn], classes)
+        try:
+            (codecs,) = values.codecs_for([fn], classes)
+        except NotImplementedError:  # Untyped somewhere: only the import it serves gives the types
+            codecs = (None, None)
         catches = isinstance(result, wit.Result)
         self.functions[fn.name] = HostFunction(fn, func, codecs[0], codecs[1], catches, classes)
 
 
 def _find_class(hints: dict, name: str):
-    """The user's own dataclass or Enum behind a WIT record/enum name (values are built with it)."""
-    stack = list(hints.values())
+    """The user's own dataclass, Enum or Flag behind a WIT type name (values are built with it), also
+    among a dataclass's fields."""
+    stack, seen = list(hints.values()), set()
     while stack:
         h = stack.pop()
         if isinstance(h, type) and wit_name(h.__name__) == name:
             return h
+        if dataclasses.is_dataclass(h) and h not in seen:
+            seen.add(h)
+            stack.extend(typing.get_type_hints(h).values())
         stack.extend(typing.get_args(h))
     return None
 

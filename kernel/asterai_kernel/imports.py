@@ -21,7 +21,7 @@ from wasmtime.component import Linker
 
 from . import values, wit
 from .errors import AsteraiError
-from .hostfns import PROVIDERS, Caller, HostFunction, call_host
+from .hostfns import PROVIDERS, Caller, HostFunction, Untyped, call_host
 from .links import Forwarder, _add_func
 from .names import snake_name
 from .wit_json import WORLD, ImportedInterface
@@ -144,7 +144,7 @@ _INTS = frozenset(wit.INT_RANGES)
 def fits(have: wit.WitType | None, want: wit.WitType | None) -> bool:
     """Whether a value of the Python annotation's type can be a value of the WIT type (int for any integer
     width, float for f32, str for char: values are range-checked as they cross)."""
-    if have == want:
+    if have == want or isinstance(have, Untyped):
         return True
     if have is None or want is None:
         return False
@@ -171,6 +171,8 @@ def _children(have, want):
     if isinstance(have, wit.Record) and [n for n, _ in have.fields] == [n for n, _ in want.fields]:
         return [(h, w) for (_, h), (_, w) in zip(have.fields, want.fields)]
     if isinstance(have, wit.Enum) and have.cases == want.cases:
+        return []
+    if isinstance(have, wit.Flags) and have.flags == want.flags:
         return []
     if isinstance(have, wit.Variant) and [c for c, _ in have.cases] == [c for c, _ in want.cases]:
         return [(h, w) for (_, h), (_, w) in zip(have.cases, want.cases)]

@@ -294,6 +294,10 @@ class Session:
                 raise AsteraiError(f"--use {name}: a component cannot use itself")
             live = self.components.get(name)
             if live is None and name in PROVIDERS:
+                untyped = [f for f, h in PROVIDERS[name].functions.items() if h.params is None]
+                if untyped:
+                    raise AsteraiError(f"--use {name}: annotate every parameter and the return type "
+                                       f"of {', '.join(untyped)} (Any is for a component's imports)")  # fmt: skip
                 found[name] = PROVIDERS[name].iface
                 continue
             if live is None:

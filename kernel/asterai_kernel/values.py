@@ -26,7 +26,7 @@ from wasmtime import _ffi as ffi
 
 from . import wit
 from .errors import argument_error
-from .names import pascal_name, snake_name
+from .names import pascal_name, snake_name, wit_name
 
 F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
 VAL = ffi.wasmtime_component_val_t
@@ -118,6 +118,7 @@ SCALAR = {  # WIT -> (union field, kind name, numpy dtype)
 }
 K_STRING, K_LIST, K_RECORD, K_TUPLE = (kind_code(k) for k in ("STRING", "LIST", "RECORD", "TUPLE"))
 K_VARIANT, K_ENUM, K_OPTION, K_RESULT = (kind_code(k) for k in ("VARIANT", "ENUM", "OPTION", "RESULT"))
+K_FLAGS = kind_code("FLAGS")
 # One C value seen by numpy: the kind byte at 0 and every scalar payload at 8.
 VAL_DTYPE = np.dtype(
     {
@@ -547,6 +548,53 @@ class EnumCodec(Codec):
         return self.cls(_vec_bytes(slot.of.enumeration).decode())
 
 
+class FlagsCodec(Codec):
+    """WIT flags: a member of the component's generated `enum.Flag` class out; that, or any iterable of
+    flag names (WIT or snake spelling), in."""
+
+    def __init__(self, ty: wit.Flags, cls: type[enum.Flag]):
+        self.ty, self.cls = ty, cls
+        self.members = {wit_name(m.name): m for m in cls}  # the class may be the user's own (@provide)
+        self.lookup = {}
+        for name in ty.flags:
+            self.lookup[name] = name
+            self.lookup[snake_name(name)] = name
+
+    def check(self, v):
+        if isinstance(v, enum.Flag):
+            names = [wit_name(m.name) for m in type(v) if m in v]  # any Flag class with these members
+        elif isinstance(v, (str, bytes, Mapping)) or not hasattr(v, "__iter__"):
+            raise BadValue(TypeError, f" must be a {self.cls.__name__} (flags {self.ty.name}) or an iterable "
+                                      f"of its flag names, not {_tn(v)}")  # fmt: skip
+        else:
+            names = list(v)
+        out = []
+        for n in names:
+            if not isinstance(n, str) or n not in self.lookup:
+                raise BadValue(ValueError, f" has {n!r}, which is not a flag of {self.ty.name} "
+                                           f"({', '.join(self.ty.flags)})")  # fmt: skip
+            if self.lookup[n] not in out:
+                out.append(self.lookup[n])
+        return [f for f in self.ty.flags if f in out]  # in declaration order
+
+    def write(self, v, slot):
+        slot.kind = K_FLAGS
+        flags = slot.of.flags
+        if not v:
+            ffi.wasmtime_component_valflags_new_empty(ctypes.byref(flags))
+            return
+        ffi.wasmtime_component_valflags_new_uninit(ctypes.byref(flags), len(v))
+        for i, name in enumerate(v):
+            flags.data[i] = _name_vec(name)
+
+    def read(self, slot):
+        flags = slot.of.flags
+        value = self.cls(0)
+        for i in range(flags.size):
+            value |= self.members[_vec_bytes(flags.data[i]).decode()]
+        return value
+
+
 class OptionCodec(Codec):
     def __init__(self, ty: wit.Option, scope: Scope):
         self.ty, self.inner = ty, make(ty.inner, scope)
@@ -681,6 +729,8 @@ def make(ty: wit.WitType, scope: Scope) -> Codec:
         return ListCodec(ty, make(ty.elem, scope))
     if isinstance(ty, wit.Enum):
         return EnumCodec(ty, scope.classes[ty.name])
+    if isinstance(ty, wit.Flags):
+        return FlagsCodec(ty, scope.classes[ty.name])
     composite = _COMPOSITE_CODECS.get(type(ty))
     if composite is None:
         raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
@@ -712,10 +762,11 @@ def share_class(owner: str, ty: wit.WitType, cls: type) -> None:
 
 
 def user_types(iface: wit.Interface) -> dict[str, type]:
-    """Frozen dataclasses for records and str-Enums for enums, named like the WIT types in Python."""
+    """Frozen dataclasses for records, str-Enums for enums and enum.Flag classes for flags, named like the
+    WIT types in Python."""
     classes: dict[str, type] = {}
     for t in iface.types():
-        if not isinstance(t, (wit.Record, wit.Enum)):
+        if not isinstance(t, (wit.Record, wit.Enum, wit.Flags)):
             continue
         key = (t.owner or iface.name, t.definition())
         if key not in _SHARED:
@@ -734,6 +785,11 @@ def _new_class(t: wit.Record | wit.Enum, owner: str) -> type:
         cls.__doc__ = f"WIT record {t.name} of component interface {owner}"
         cls.__reduce__ = lambda self: (_remake, (owner, t, _fields(self)))
         return cls
+    if isinstance(t, wit.Flags):
+        cls = enum.Flag(pascal_name(t.name), [(snake_name(f), 1 << i) for i, f in enumerate(t.flags)])
+        cls.__doc__ = f"WIT flags {t.name} of component interface {owner}: combine members with |"
+        cls.__reduce_ex__ = lambda self, protocol: (_remake, (owner, t, self.value))
+        return cls
     cls = enum.Enum(pascal_name(t.name), [(snake_name(c), c) for c in t.cases], type=str)
     cls.__str__ = lambda self: self.value
     cls.__reduce_ex__ = lambda self, protocol: (_remake, (owner, t, self.value))
@@ -751,4 +807,4 @@ def _remake(owner: str, t: wit.Record | wit.Enum, payload):
     if key not in _SHARED:
         _SHARED[key] = _new_class(t, owner)
     cls = _SHARED[key]
-    return cls(*payload) if isinstance(t, wit.Record) else cls(payload)
+    return cls(*payload) if isinstance(t, wit.Record) else cls(payload)  # Flags: from its int value

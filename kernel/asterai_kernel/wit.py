@@ -300,6 +300,36 @@ class Variant(_Cases):
 
 
 @dataclass(frozen=True)
+class Flags(WitType):
+    """A set of named bits: one bit per flag, in 1, 2 or 4-byte words (canonical ABI)."""
+
+    name: str
+    flags: tuple[str, ...]
+    docs: str = field(default="", compare=False)
+    owner: str = field(default="", compare=False)
+
+    def size(self):
+        n = len(self.flags)
+        return 0 if n == 0 else 1 if n <= 8 else 2 if n <= 16 else 4 * -(-n // 32)
+
+    def align(self):
+        return max(1, min(self.size(), 4))
+
+    def flat(self):
+        return ["i32"] * -(-len(self.flags) // 32)
+
+    def wit(self):
+        return wit_ident(self.name)
+
+    def named_types(self):
+        return [self]
+
+    def definition(self) -> str:
+        body = "".join(f"    {wit_ident(f)},\n" for f in self.flags)
+        return f"flags {wit_ident(self.name)} {{\n{body}  }}"
+
+
+@dataclass(frozen=True)
 class Function:
     """One exported function: WIT name (kebab), params and optional result."""
 
@@ -351,6 +381,8 @@ def foreign(ty: WitType, owner: str) -> WitType:
         return Record(ty.name, fields, docs=ty.docs, owner=ty.owner or owner)
     if isinstance(ty, Enum):
         return Enum(ty.name, ty.cases, docs=ty.docs, owner=ty.owner or owner)
+    if isinstance(ty, Flags):
+        return Flags(ty.name, ty.flags, docs=ty.docs, owner=ty.owner or owner)
     if isinstance(ty, Variant):
         cases = tuple((c, foreign(t, owner) if t is not None else None) for c, t in ty.cases)
         return Variant(ty.name, cases, docs=ty.docs, owner=ty.owner or owner)

@@ -81,6 +81,8 @@ class _Reader:
             return wit.Tuple(tuple(self.type(x) for x in body["types"]))
         if tag == "record":
             return wit.Record(name, tuple((f["name"], self.type(f["type"])) for f in body["fields"]))
+        if tag == "flags":
+            return wit.Flags(name, tuple(f["name"] for f in body["flags"]))
         if tag == "enum":
             return wit.Enum(name, tuple(c["name"] for c in body["cases"]))
         if tag == "variant":
