@@ -296,8 +296,8 @@ class Session:
             if live is None and name in PROVIDERS:
                 untyped = [f for f, h in PROVIDERS[name].functions.items() if h.params is None]
                 if untyped:
-                    raise AsteraiError(f"--use {name}: annotate every parameter and the return type "
-                                       f"of {', '.join(untyped)} (Any is for a component's imports)")  # fmt: skip
+                    raise AsteraiError(f"--use {name}: annotate every parameter and the return "
+                                       f"type of {', '.join(untyped)} (Any is for imports)")  # fmt: skip
                 found[name] = PROVIDERS[name].iface
                 continue
             if live is None:
