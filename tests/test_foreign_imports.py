@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,42 @@ def test_variants_provided_without_annotations(cell, ns, providers):
 
     cell.line(f"load {fixture('variants')}")
     ns["variants"].test_imports()
+
+
+def test_exported_resources_are_python_classes(cell, ns):
+    out = cell.line(f"load {fixture('resources')}")
+    assert "class X (resource x)" in out and "class KebabCase (resource kebab-case)" in out
+    h = ns["resources"]
+    x = h.X(5)  # the constructor
+    assert x.get_a() == 5
+    x.set_a(7)  # a method: borrows x
+    y = h.X.add(x, 3)  # a static function taking an own handle: x is given away
+    assert y.get_a() == 10
+    with pytest.raises(ValueError, match=r"parameter 'self' \(X\) was closed or given away"):
+        x.get_a()
+    z1, z2 = h.Z(1), h.Z(2)
+    dropped = h.Z.num_dropped()
+    assert h.add(z1, z2).get_a() == 3  # borrows, then a new own handle back (dropped when collected)
+    z1.close()  # the guest's destructor runs now
+    assert h.Z.num_dropped() == dropped + 2  # z1, and the sum no one kept
+    del z2
+    gc.collect()
+    assert h.Z.num_dropped() == dropped + 3
+    with h.Z(9) as z:
+        assert z.get_a() == 9
+    assert h.Z.num_dropped() == dropped + 4
+    k = h.KebabCase(3)
+    assert h.KebabCase.take_owned(k) == 3
+    with pytest.raises(TypeError, match=r"parameter 'x' must be a X \(resource x\), not Z"):
+        h.consume(h.Z(1))
+
+
+def test_resource_objects_refuse_use_after_their_component_restarted(cell, ns):
+    cell.line(f"load {fixture('resources')} res_restart")
+    h = ns["res_restart"]
+    z = h.Z(4)
+    with pytest.raises(GuestTrap, match=r"imports\.\[constructor\]y, which nothing provides"):
+        h.test_imports()  # traps: the component restarts
+    with pytest.raises(ValueError, match="before it restarted"):
+        z.get_a()
+    assert h.Z(5).get_a() == 5  # new objects work

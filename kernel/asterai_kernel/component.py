@@ -19,7 +19,7 @@ import wasmtime
 from wasmtime import _bindings
 from wasmtime.component import Component, Instance
 
-from . import values, wit
+from . import resources, values, wit
 from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
 from .imports import linker as foreign_linker
 from .languages.base import Language
@@ -221,6 +221,7 @@ class LiveComponent:
         self.output = OutputCapture()
         self.restarts = 0
         self.types = values.user_types(self.iface)  # NAME.Point, NAME.Color: stable across restarts
+        resources.bind(self)  # NAME.Counter(...): resource classes call this component
         self.py_names = {snake_name(f.name): f.name for f in self.iface.functions}  # Python name -> WIT name
         self.codecs = values.codecs_for(self.iface.functions, self.types, self.language.int_ranges())
 

@@ -130,7 +130,7 @@ class ComponentHandle:
         rows = "".join(
             f"<tr><td><code>{html.escape(snake_name(f.name))}</code></td>"
             f"<td><code>{html.escape(f.signature())}</code></td><td>{html.escape(f.docs)}</td></tr>"
-            for f in live.iface.functions
+            for f in wit.plain_functions(live.iface.functions)
         )
         t = live.timings
         built = "from cache" if t.cached else f"built in {t.build:.2f} s"
@@ -157,7 +157,9 @@ class ComponentHandle:
             live = self._live
         except Exception as e:
             return f"<asterai component {self._name!r}: {e}>"
-        fns = ", ".join(f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions)
+        fns = ", ".join(
+            f"{snake_name(f.name)}{f.signature()[4:]}" for f in wit.plain_functions(live.iface.functions)
+        )
         return f"<asterai component {self._name} ({live.language.name}): {fns}>"
 
 

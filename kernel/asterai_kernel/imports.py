@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from wasmtime.component import Linker
+from wasmtime.component import Linker, ResourceType
 
 from . import values, wit
 from .errors import AsteraiError
@@ -230,6 +230,8 @@ def linker(runtime, session, consumer: str, bindings: list[Binding]) -> Linker:
 
 def _add_all(instance, b: Binding, session, consumer: str) -> None:
     classes = classes_for(b.imported, b.python) if b.python is not None else {}
+    for resource in b.imported.resources:
+        instance.add_resource(resource, ResourceType.host(_resource_ids.next(b.name, resource)), _no_dtor)
     provided = {f.name for f in b.functions()}
     for fn in b.imported.iface.functions:
         if fn.name not in provided:
@@ -239,6 +241,23 @@ def _add_all(instance, b: Binding, session, consumer: str) -> None:
         else:
             forwarder = PythonImport(session, consumer, b.python, fn, classes)
         _add_func(instance, fn.name, forwarder)
+
+
+class _ResourceIds:
+    """One host resource type number per imported resource (wasmtime tells host resources apart by it)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, str], int] = {}
+
+    def next(self, iface: str, resource: str) -> int:
+        return self.ids.setdefault((iface, resource), len(self.ids) + 1)
+
+
+_resource_ids = _ResourceIds()
+
+
+def _no_dtor(store, rep: int) -> None:
+    """Host resources nothing provides are never made, so never dropped."""
 
 
 class Unprovided(Forwarder):

@@ -20,6 +20,7 @@ from .loader import export, load
 from .names import check_component_name, snake_name
 from .pipeline import CellSpec
 from .progress import BuildProgress
+from .resources import ResourceObject
 from .sandbox import Grants
 from .session import get_session
 from .toolchains import doctor_html, doctor_rows
@@ -165,7 +166,7 @@ class AsteraiMagics(Magics):
     def _bind(self, name: str, live) -> None:
         ns = self.shell.user_ns
         new: dict[str, object] = {name: ComponentHandle(self.session, name)}
-        for fn in live.iface.functions:
+        for fn in wit.plain_functions(live.iface.functions):
             py = snake_name(fn.name)
             if py != name:  # an export named like its component stays reachable as NAME.NAME
                 new[py] = self.session.proxy(name, fn.name)
@@ -266,7 +267,9 @@ SUMMARY_WIDTH = 100  # longer one-line summaries wrap mid-word in a notebook: li
 
 
 def _summary(live, replaced: bool, waited: float = 0.0) -> str:
-    fns = [f"{snake_name(f.name)}{f.signature()[4:]}" for f in live.iface.functions]
+    fns = [f"{snake_name(f.name)}{f.signature()[4:]}" for f in wit.plain_functions(live.iface.functions)]
+    fns += [f"class {c.__name__} (resource {c._resource})" for c in live.types.values()
+            if isinstance(c, type) and issubclass(c, ResourceObject)]  # fmt: skip
     t = live.timings
     how = (
         "loaded" if live.language.name == "wasm" else "from cache" if t.cached else f"built in {waited:.2f} s"

@@ -731,6 +731,10 @@ def make(ty: wit.WitType, scope: Scope) -> Codec:
         return EnumCodec(ty, scope.classes[ty.name])
     if isinstance(ty, wit.Flags):
         return FlagsCodec(ty, scope.classes[ty.name])
+    if isinstance(ty, wit.Handle):
+        from .resources import HandleCodec  # resources.py builds on this module
+
+        return HandleCodec(ty, scope.classes[ty.resource.name])
     composite = _COMPOSITE_CODECS.get(type(ty))
     if composite is None:
         raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
@@ -766,6 +770,11 @@ def user_types(iface: wit.Interface) -> dict[str, type]:
     WIT types in Python."""
     classes: dict[str, type] = {}
     for t in iface.types():
+        if isinstance(t, wit.Resource):  # a class per component: its objects call that component
+            from .resources import resource_class
+
+            classes[t.name] = resource_class(iface, t)
+            continue
         if not isinstance(t, (wit.Record, wit.Enum, wit.Flags)):
             continue
         key = (t.owner or iface.name, t.definition())

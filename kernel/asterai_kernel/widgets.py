@@ -240,7 +240,7 @@ class CallForm:
         live = live_component(self.handle)
         self.forms = {}
         tabs = []
-        for fn in live.iface.functions:
+        for fn in wit.plain_functions(live.iface.functions):
             width = _label_width([snake_name(n) for n, _ in fn.params])
             fields = [_Field(t, snake_name(n), width) for n, t in fn.params]
             button = w.Button(description=f"Call {snake_name(fn.name)}", button_style="primary")
@@ -253,7 +253,7 @@ class CallForm:
                 w.VBox([w.HTML(f"<code>{sig}</code>{doc}"), *[f.box for f in fields], button, output])
             )
         self.widget = w.Tab(children=tabs)
-        for i, fn in enumerate(live.iface.functions):
+        for i, fn in enumerate(wit.plain_functions(live.iface.functions)):
             self.widget.set_title(i, snake_name(fn.name))
 
     def problems(self, fn_name: str) -> list[str]:

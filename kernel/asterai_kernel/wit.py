@@ -330,6 +330,73 @@ class Flags(WitType):
 
 
 @dataclass(frozen=True)
+class Resource(WitType):
+    """A resource type: an opaque object living in the component that exports it, used through handles."""
+
+    name: str
+    docs: str = field(default="", compare=False)
+    owner: str = field(default="", compare=False)
+
+    def size(self):
+        return 4
+
+    def align(self):
+        return 4
+
+    def flat(self):
+        return ["i32"]
+
+    def wit(self):
+        return wit_ident(self.name)
+
+    def named_types(self):
+        return [self]
+
+    def definition(self) -> str:
+        return f"resource {wit_ident(self.name)};"
+
+
+@dataclass(frozen=True)
+class Handle(WitType):
+    """`own<r>` (the caller gives or receives the object) or `borrow<r>` (lent for one call): an i32."""
+
+    resource: Resource
+    own: bool
+
+    def size(self):
+        return 4
+
+    def align(self):
+        return 4
+
+    def flat(self):
+        return ["i32"]
+
+    def wit(self):
+        return self.resource.wit() if self.own else f"borrow<{self.resource.wit()}>"
+
+    def named_types(self):
+        return [self.resource]
+
+
+RESOURCE_FUNCTION = ("[constructor]", "[method]", "[static]")
+
+
+def plain_functions(functions) -> list[Function]:
+    """The functions that are not a resource's constructor, method or static function."""
+    return [f for f in functions if not f.name.startswith(RESOURCE_FUNCTION)]
+
+
+def resource_part(fn_name: str) -> tuple[str, str, str] | None:
+    """`[method]x.get-a` -> ("method", "x", "get-a"); a constructor's name part is ""; else None."""
+    if not fn_name.startswith(RESOURCE_FUNCTION):
+        return None
+    kind, _, rest = fn_name[1:].partition("]")
+    resource, _, name = rest.partition(".")
+    return kind, resource, name
+
+
+@dataclass(frozen=True)
 class Function:
     """One exported function: WIT name (kebab), params and optional result."""
 
@@ -383,6 +450,8 @@ def foreign(ty: WitType, owner: str) -> WitType:
         return Enum(ty.name, ty.cases, docs=ty.docs, owner=ty.owner or owner)
     if isinstance(ty, Flags):
         return Flags(ty.name, ty.flags, docs=ty.docs, owner=ty.owner or owner)
+    if isinstance(ty, Handle):
+        return Handle(replace(ty.resource, owner=ty.resource.owner or owner), ty.own)
     if isinstance(ty, Variant):
         cases = tuple((c, foreign(t, owner) if t is not None else None) for c, t in ty.cases)
         return Variant(ty.name, cases, docs=ty.docs, owner=ty.owner or owner)

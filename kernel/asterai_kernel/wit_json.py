@@ -26,6 +26,7 @@ class ImportedInterface:
 
     import_name: str
     iface: wit.Interface
+    resources: tuple[str, ...] = ()  # resource types the interface defines (the importer uses them)
 
     @property
     def is_wasi(self) -> bool:
@@ -66,9 +67,14 @@ class _Reader:
             raise AsteraiError(f"WIT type {ref!r} cannot cross yet")
         t = self.r["types"][ref]
         kind, name = t["kind"], t.get("name")
-        if isinstance(kind, str):  # resource, ...
+        if kind == "resource":
+            return wit.Resource(name)
+        if isinstance(kind, str):
             raise AsteraiError(f"WIT {kind} types ({name}) cannot cross yet")
         ((tag, body),) = kind.items()
+        if tag == "handle":
+            ((how, target),) = body.items()
+            return wit.Handle(self.type(target), how == "own")
         if tag == "type":
             return self.type(body)
         if tag == "list":
@@ -108,7 +114,7 @@ class _Reader:
             if "interface" in item:
                 idx = item["interface"]["id"]
                 i = self.r["interfaces"][idx]
-                fns = tuple(self.function(f) for f in i["functions"].values() if f["kind"] == "freestanding")
+                fns = tuple(self.function(f) for f in i["functions"].values())  # resources' functions too
                 found.append(
                     ExportedInterface(self.import_name(key, idx), wit.Interface(i["name"] or key, fns))
                 )
@@ -130,11 +136,16 @@ class _Reader:
                 idx = item["interface"]["id"]
                 name = self.import_name(key, idx)
                 i = self.r["interfaces"][idx]
-                fns = () if name.startswith(WASI_PREFIXES) else tuple(
-                    self.function(f) for f in i["functions"].values() if f["kind"] == "freestanding"
-                )  # fmt: skip
+                wasi = name.startswith(WASI_PREFIXES)
+                fns = () if wasi else tuple(self.function(f) for f in i["functions"].values())
                 package = name.partition("/")[0] if "/" in name else "root:component"
-                found.append(ImportedInterface(name, wit.Interface(i["name"] or key, fns, package=package)))
+                iface = wit.Interface(i["name"] or key, fns, package=package)
+                own = (
+                    ()
+                    if wasi
+                    else tuple(t for t in i["types"] if self.r["types"][i["types"][t]]["kind"] == "resource")
+                )
+                found.append(ImportedInterface(name, iface, own))
             elif "function" in item:
                 loose.append(self.function(item["function"]))
         if loose:
