@@ -140,11 +140,8 @@ class _Reader:
                 fns = () if wasi else tuple(self.function(f) for f in i["functions"].values())
                 package = name.partition("/")[0] if "/" in name else "root:component"
                 iface = wit.Interface(i["name"] or key, fns, package=package)
-                own = (
-                    ()
-                    if wasi
-                    else tuple(t for t in i["types"] if self.r["types"][i["types"][t]]["kind"] == "resource")
-                )
+                kinds = {n: self.r["types"][t]["kind"] for n, t in i["types"].items()}
+                own = () if wasi else tuple(n for n, k in kinds.items() if k == "resource")
                 found.append(ImportedInterface(name, iface, own))
             elif "function" in item:
                 loose.append(self.function(item["function"]))
