@@ -297,3 +297,47 @@ def test_resource_objects_refuse_use_after_their_component_restarted(cell, ns):
     with pytest.raises(ValueError, match="before it restarted"):
         z.get_a()
     assert h.Z(5).get_a() == 5  # new objects work
+
+
+def test_an_imported_resource_implemented_by_a_python_class(cell, ns, providers):
+    made = []
+
+    @ak.provide("imports")
+    class Y:
+        def __init__(self, a: int):
+            self.a = a
+            made.append(self)
+
+        def get_a(self) -> int:
+            return self.a
+
+        def set_a(self, a: int) -> None:
+            self.a = a
+
+        @staticmethod
+        def add(y: Y, a: int) -> Y:
+            y.a += a
+            return y
+
+    out = cell.line(f"load {fixture('resources')} res_imports")
+    assert "not provided" not in out
+    assert ns["res_imports"].test_imports() is None  # the guest made, changed and added Ys, asserting each
+    assert len(made) == 3 and all(isinstance(y, Y) for y in made)
+    from asterai_kernel.resources import _HOST_OBJECTS
+
+    assert not [o for o in _HOST_OBJECTS.values() if isinstance(o, Y)]  # every handle the guest held dropped
+
+
+def test_a_resource_class_missing_a_method_is_named(cell, providers):
+    @ak.provide("imports")
+    class Y:
+        def __init__(self, a: int):
+            self.a = a
+
+        def get_a(self) -> int:
+            return self.a
+
+    with pytest.raises(
+        AsteraiError, match=r"class Y has no method set_a \(func\(self: borrow<y>, a: s32\)\)"
+    ):
+        cell.line(f"load {fixture('resources')} res_bad")

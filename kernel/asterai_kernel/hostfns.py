@@ -91,6 +91,7 @@ class HostFunction:
 class HostProvider:
     name: str
     functions: dict[str, HostFunction] = dataclasses.field(default_factory=dict)
+    resources: dict[str, type] = dataclasses.field(default_factory=dict)  # WIT name -> implementing class
 
     @property
     def iface(self) -> wit.Interface:
@@ -184,7 +185,11 @@ def provide(name: str = ""):
         check_component_name(name)
 
     def register(func):
-        PROVIDERS.setdefault(name, HostProvider(name)).add(func)
+        provider = PROVIDERS.setdefault(name, HostProvider(name))
+        if isinstance(func, type):  # a class: implements the imported resource of its name
+            provider.resources[wit_name(func.__name__)] = func
+        else:
+            provider.add(func)
         return func
 
     return register

@@ -16,10 +16,11 @@ GuestTrap naming the import.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 from wasmtime.component import Linker, ResourceType
 
-from . import values, wit
+from . import resources, values, wit
 from .errors import AsteraiError
 from .hostfns import PROVIDERS, Caller, HostFunction, Untyped, call_host
 from .links import Forwarder, _add_func
@@ -48,13 +49,20 @@ class Binding:
         if self.component is not None:
             return self.imported.iface.functions
         if self.python is not None:
-            have = PROVIDERS[self.python].functions
-            return tuple(f for f in self.imported.iface.functions if f.name in have)
+            provider = PROVIDERS[self.python]
+            fns = self.imported.iface.functions
+            has = set(provider.functions) | {f.name for f in fns if _resource_of(f) in provider.resources}
+            return tuple(f for f in fns if f.name in has)
         return ()
 
     def missing(self) -> list[str]:
         linked = {f.name for f in self.functions()}
         return [f.name for f in self.imported.iface.functions if f.name not in linked]
+
+
+def _resource_of(fn: wit.Function) -> str | None:
+    part = wit.resource_part(fn.name)
+    return part[1] if part else None
 
 
 def python_key(import_name: str) -> str | None:
@@ -117,6 +125,22 @@ def _check_python(key: str, imp: ImportedInterface) -> None:
         why = mismatch(host.fn, want[name])
         if why:
             problems.append(f"{snake_name(name)}: {why}")
+    for resource, cls in PROVIDERS[key].resources.items():
+        if resource not in imp.resources:
+            problems.append(f"class {cls.__name__}: {imp.import_name} has no resource {resource} (it has: "
+                            f"{', '.join(imp.resources) or 'none'})")  # fmt: skip
+            continue
+        for fn in imp.iface.functions:
+            part = wit.resource_part(fn.name)
+            if (
+                part
+                and part[1] == resource
+                and part[0] != "constructor"
+                and not hasattr(cls, snake_name(part[2]))
+            ):
+                problems.append(
+                    f"class {cls.__name__} has no {part[0]} {snake_name(part[2])} ({fn.signature()})"
+                )
     if problems:
         label = "functions the world imports" if key == WORLD else key
         raise AsteraiError(f"@asterai_kernel.provide({key!r}) does not match {label} as the component "
@@ -198,10 +222,36 @@ class PythonImport(Forwarder):
                 return self._fail(f"@provide({self.provider!r}) {snake_name(self.fn.name)} changed: {why}")
             ((params, result),) = values.codecs_for([self.fn], self.classes)
             self._host = (current.call, HostFunction(self.fn, current.call, params, result, current.catches))
+        return self._serve(self._host[1], args, nargs, results)
+
+    def _serve(self, host: HostFunction, args, nargs: int, results) -> int:
         live = self.session.components.get(self.consumer)
         by = Caller(self.consumer, live.grants if live is not None else None)
-        error = call_host(self._host[1], args or 0, nargs, results or 0, by)
+        with resources.serving(live.store):  # handles crossing belong to the consumer's Store
+            error = call_host(host, args or 0, nargs, results or 0, by)
         return self._fail(error) if error else 0
+
+
+class ResourceImport(PythonImport):
+    """A constructor, method or static function of an imported resource a Python class implements."""
+
+    def __call__(self, args, nargs: int, results, nresults: int) -> int:
+        if self._host is None:
+            kind, resource, name = wit.resource_part(self.fn.name)
+            cls = PROVIDERS[self.provider].resources[resource]
+            if kind == "constructor":
+                target = cls
+            elif kind == "method":
+                target = partial(_call_method, snake_name(name))
+            else:
+                target = getattr(cls, snake_name(name))
+            ((params, result),) = values.codecs_for([self.fn], self.classes)
+            self._host = (target, HostFunction(self.fn, target, params, result, False))
+        return self._serve(self._host[1], args, nargs, results)
+
+
+def _call_method(name: str, obj, *args):
+    return getattr(obj, name)(*args)
 
 
 def classes_for(imp: ImportedInterface, key: str | None) -> dict:
@@ -230,14 +280,20 @@ def linker(runtime, session, consumer: str, bindings: list[Binding]) -> Linker:
 
 def _add_all(instance, b: Binding, session, consumer: str) -> None:
     classes = classes_for(b.imported, b.python) if b.python is not None else {}
+    implemented = PROVIDERS[b.python].resources if b.python is not None else {}
     for resource in b.imported.resources:
-        instance.add_resource(resource, ResourceType.host(_resource_ids.next(b.name, resource)), _no_dtor)
+        type_id = _resource_ids.next(b.name, resource)
+        instance.add_resource(resource, ResourceType.host(type_id), resources.host_dropped)
+        if resource in implemented:
+            classes[resource] = (implemented[resource], type_id)
     provided = {f.name for f in b.functions()}
     for fn in b.imported.iface.functions:
         if fn.name not in provided:
             forwarder = Unprovided(session, consumer, b.name, fn)
         elif b.component is not None:
             forwarder = Forwarder(session, consumer, b.component, fn)
+        elif _resource_of(fn) is not None:
+            forwarder = ResourceImport(session, consumer, b.python, fn, classes)
         else:
             forwarder = PythonImport(session, consumer, b.python, fn, classes)
         _add_func(instance, fn.name, forwarder)
@@ -254,10 +310,6 @@ class _ResourceIds:
 
 
 _resource_ids = _ResourceIds()
-
-
-def _no_dtor(store, rep: int) -> None:
-    """Host resources nothing provides are never made, so never dropped."""
 
 
 class Unprovided(Forwarder):

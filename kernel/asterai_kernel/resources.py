@@ -186,3 +186,66 @@ class HandleCodec(Codec):
 
     def read(self, slot):
         return self.cls._adopt(ffi.wasmtime_component_resource_any_clone(slot.of.resource))
+
+
+# ---- resources a component imports, implemented by a Python class (`@asterai_kernel.provide(NAME)`) ----
+# The guest holds a handle whose number (`rep`) names a Python object here; each own handle given to a
+# guest gets a number of its own, forgotten when the guest drops it (wasmtime calls `host_dropped`).
+_HOST_OBJECTS: dict[int, object] = {}
+_next_rep = iter(range(1, 2**32))
+_context = None  # the Store context of the guest whose import call is being served (set by `serving`)
+
+
+class serving:
+    """While a host function serves a guest's import call: the Store its handles belong to."""
+
+    def __init__(self, store):
+        self.context = store._context()
+
+    def __enter__(self):
+        global _context
+        self.saved, _context = _context, self.context
+
+    def __exit__(self, *exc):
+        global _context
+        _context = self.saved
+
+
+def host_dropped(store, rep: int) -> None:
+    _HOST_OBJECTS.pop(rep, None)
+
+
+class HostHandleCodec(Codec):
+    """own<r> / borrow<r> of a resource the notebook implements: the Python object on both sides."""
+
+    def __init__(self, ty: wit.Handle, cls: type, type_id: int):
+        self.ty, self.cls, self.type_id = ty, cls, type_id
+
+    def check(self, v):
+        if not isinstance(v, self.cls):
+            raise BadValue(TypeError, f" must be a {self.cls.__name__} (resource {self.ty.resource.name}), "
+                                      f"not {_tn(v)}")  # fmt: skip
+        return v
+
+    def write(self, v, slot):
+        rep = next(_next_rep)
+        _HOST_OBJECTS[rep] = v
+        host = ffi.wasmtime_component_resource_host_new(True, rep, self.type_id)
+        out = _ANY()
+        err = ffi.wasmtime_component_resource_host_to_any(_context, host, ctypes.byref(out))
+        ffi.wasmtime_component_resource_host_delete(host)
+        if err:
+            raise WasmtimeError._from_ptr(err)
+        slot.kind = K_RESOURCE
+        slot.of.resource = out
+
+    def read(self, slot):
+        host = ctypes.POINTER(ffi.wasmtime_component_resource_host_t)()
+        err = ffi.wasmtime_component_resource_any_to_host(_context, slot.of.resource, ctypes.byref(host))
+        if err:
+            raise WasmtimeError._from_ptr(err)
+        rep = ffi.wasmtime_component_resource_host_rep(host)
+        ffi.wasmtime_component_resource_host_delete(host)
+        # An own handle the guest gave up ended in to_host (wasmtime took it out of the guest's table, and
+        # calls no destructor): its number is forgotten here, the object lives on in Python.
+        return _HOST_OBJECTS.pop(rep) if self.ty.own else _HOST_OBJECTS[rep]

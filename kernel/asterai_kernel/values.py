@@ -732,9 +732,12 @@ def make(ty: wit.WitType, scope: Scope) -> Codec:
     if isinstance(ty, wit.Flags):
         return FlagsCodec(ty, scope.classes[ty.name])
     if isinstance(ty, wit.Handle):
-        from .resources import HandleCodec  # resources.py builds on this module
+        from .resources import HandleCodec, HostHandleCodec  # resources.py builds on this module
 
-        return HandleCodec(ty, scope.classes[ty.resource.name])
+        cls = scope.classes[ty.resource.name]
+        if isinstance(cls, tuple):  # (a Python class implementing an imported resource, its type number)
+            return HostHandleCodec(ty, *cls)
+        return HandleCodec(ty, cls)
     composite = _COMPOSITE_CODECS.get(type(ty))
     if composite is None:
         raise NotImplementedError(f"values of WIT type {ty.wit()} cannot cross yet")
