@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import gc
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -341,3 +342,76 @@ def test_a_resource_class_missing_a_method_is_named(cell, providers):
         AsteraiError, match=r"class Y has no method set_a \(func\(self: borrow<y>, a: s32\)\)"
     ):
         cell.line(f"load {fixture('resources')} res_bad")
+
+
+def test_lists_provided_from_python(cell, ns, providers):
+    lists = ak.provide("test:lists/test")
+    got = {}
+
+    def taking(name):
+        def take(a):
+            got.setdefault(name, []).append(a)
+
+        take.__name__ = name
+        lists(take)
+
+    for name in ("empty_list_param", "empty_string_param", "list_param", "list_param2", "list_param3",
+                 "list_param4", "list_param5", "list_param_large"):  # fmt: skip
+        taking(name)
+    returning = {"empty_list_result": b"", "empty_string_result": "", "list_result": b"\x01\x02\x03\x04\x05",
+                 "list_result2": "hello!", "list_result3": ["hello,", "world!"]}  # fmt: skip
+    for name, value in returning.items():
+        lists(_constant(name, value))
+    for name in ("list_roundtrip", "string_roundtrip"):
+        lists(_identity(name, Any))
+
+    @lists
+    def list_minmax8(a, b):
+        return (a, b)
+
+    for bits in ("16", "32", "64", "_float"):
+        lists(_renamed(list_minmax8, f"list_minmax{bits}"))
+
+    cell.line(f"load {fixture('lists')}")
+    ns["lists"].test_imports()  # the guest asserts each result (extremes of every width, infinities)
+    assert got["list_param"] == [b"\x01\x02\x03\x04"] and got["list_param2"] == ["foo"]
+    assert got["list_param3"] == [["foo", "bar", "baz"]]
+    assert got["list_param4"] == [[["foo", "bar"], ["baz"]]]
+    h = ns["lists"]
+    assert h.list_roundtrip(b"xyz") == b"xyz" and h.string_roundtrip("⚑") == "⚑"
+    with pytest.raises(OverflowError, match=r"parameter 'a'\[1\] = 256 is out of range for u8"):
+        h.list_minmax8([0, 256], [])
+
+
+def _constant(name: str, value):
+    def constant():
+        return value
+
+    constant.__name__ = name
+    return constant
+
+
+def _renamed(fn, name: str):
+    def renamed(*args):
+        return fn(*args)
+
+    renamed.__name__ = name
+    renamed.__signature__ = inspect.signature(fn)
+    return renamed
+
+
+def test_world_level_function_imports_are_provided_with_a_bare_provide(cell, ns, tmp_path, providers):
+    wasm = wat_component(tmp_path, "world_import", (FIXTURES / "wat" / "world_import.wat").read_text())
+    out = cell.line(f"load {wasm} unprovided_world")
+    assert "not provided (a call reaching them raises GuestTrap): the world's own imports" in out
+    assert ns["unprovided_world"].inc(1) == 2
+    with pytest.raises(GuestTrap, match=r"the import double, which nothing provides: give double to "
+                                        r"@asterai_kernel.provide\(\)"):  # fmt: skip
+        ns["unprovided_world"].quad(1)
+
+    @ak.provide()
+    def double(x: int) -> int:
+        return 2 * x
+
+    cell.line(f"load {wasm} provided_world")
+    assert ns["provided_world"].quad(5) == 20

@@ -24,7 +24,7 @@ from . import resources, values, wit
 from .errors import AsteraiError
 from .hostfns import PROVIDERS, Caller, HostFunction, Untyped, call_host
 from .links import Forwarder, _add_func
-from .names import snake_name
+from .names import pascal_name, snake_name
 from .wit_json import WORLD, ImportedInterface
 
 
@@ -319,9 +319,10 @@ class Unprovided(Forwarder):
         iface, fn = self.provider, self.fn.name
         where = f"{iface}.{fn}" if iface else fn
         how = f"@asterai_kernel.provide({iface!r})" if iface else "@asterai_kernel.provide()"
-        return self._fail(f"it called the import {where}, which nothing provides: define "
-                          f"{snake_name(fn)} under {how} (or load with --use COMPONENT), then load the "
-                          "component again")  # fmt: skip
+        part = wit.resource_part(fn)
+        what = f"a class {pascal_name(part[1])}" if part else snake_name(fn)
+        return self._fail(f"it called the import {where}, which nothing provides: give {what} to {how} "
+                          "(or load with --use COMPONENT), then load the component again")  # fmt: skip
 
 
 def note(bindings: list[Binding]) -> str:
