@@ -270,7 +270,7 @@ def test_exported_resources_are_python_classes(cell, ns):
     x.set_a(7)  # a method: borrows x
     y = h.X.add(x, 3)  # a static function taking an own handle: x is given away
     assert y.get_a() == 10
-    with pytest.raises(ValueError, match=r"parameter 'self' \(X\) was closed or given away"):
+    with pytest.raises(ValueError, match=r"parameter 'self' \(X\) was closed, or given away"):
         x.get_a()
     z1, z2 = h.Z(1), h.Z(2)
     dropped = h.Z.num_dropped()

@@ -285,3 +285,21 @@ def test_scale_out_errors_sandbox_and_state(scale_out_nb):
         out["state-map"],
     )
     assert highest and 50 <= int(highest.group(1)) <= 100  # 100 calls on two instances of their own
+
+
+@pytest.mark.no_toolchain
+def test_components_from_elsewhere_notebook():
+    out = execute("12-components-from-elsewhere.ipynb")
+    assert "not provided (a call reaching them raises GuestTrap): test:numbers/test" in out["load-numbers"]
+    assert out["load-numbers"].endswith("200 ß\n")
+    assert "test:numbers/test.roundtrip-u8, which nothing provides" in out["missing-trap"]
+    assert out["provide-strings"].endswith("['latin utf16']\n")
+    assert "roundtrip_u8: parameter 'a' is annotated string, the import declares u8" in out["mismatch"]
+    assert out["flags"].endswith(
+        "F1.a|b True\nF2.c|e F1(0)\nparameter 'a' has 'z', which is not a flag of f1 (a, b)\n"
+    )
+    assert "class KebabCase (resource kebab-case)" in out["resources"]
+    assert out["resources"].endswith(
+        "7\n10 <resources.X (was closed, or given away as an owned argument)>\n4\n2\n"
+    )
+    assert out["resource-import"].endswith("None 3\n")

@@ -66,7 +66,7 @@ class ResourceObject:
         """Why this object cannot be used now, or ""."""
         ptr = self.__dict__.get("_ptr")
         if ptr is None:
-            return "was closed or given away (passed as an owned value)"
+            return "was closed, or given away as an owned argument"
         live = type(self)._live
         if live.store is None or live.session.components.get(live.name) is not live:
             return f"belongs to a {live.name} that was re-run or removed"
