@@ -237,3 +237,47 @@ def test_python_int_implements_any_declared_integer_width(cell, ns, tmp_path):
     path = tmp_path / "widths.wasm"
     cell.line(f"export widths {path}")
     assert PlainHost(path).func("demo:pywidths/counter@1.0.0", "add")(-7, 3) == -4
+
+
+PERMS_WIT = """
+package demo:pyperms;
+
+interface access {
+    flags perm { read, write, exec }
+    grant: func(p: perm, extra: perm) -> perm;
+    can-write: func(p: perm) -> bool;
+}
+"""
+
+PERMS_PY = """
+from enum import Flag, auto
+
+
+class Perm(Flag):
+    READ = auto()
+    WRITE = auto()
+    EXEC = auto()
+
+
+def grant(p: Perm, extra: Perm) -> Perm:
+    assert isinstance(p, Perm)  # the cell's own class, whatever the bindings use
+    return p | extra
+
+
+def can_write(p: Perm) -> bool:
+    return Perm.WRITE in p
+"""
+
+
+def test_flags_in_a_python_cell_implementing_a_declared_interface(cell, ns):
+    cell("wit", PERMS_WIT)
+    out = cell("python pyperms --exports demo:pyperms/access", PERMS_PY)
+    assert "grant(p: perm, extra: perm) -> perm" in out
+    h = ns["pyperms"]
+    assert h.grant(h.Perm.read, ["exec"]) == h.Perm.read | h.Perm.exec
+    assert h.can_write({"write", "read"}) is True and h.can_write([]) is False
+    with pytest.raises(ValueError, match="parameter 'p' has 'delete', which is not a flag of perm"):
+        h.can_write(["delete"])
+    wasm = ns["pyperms"]._live.wasm_path  # the declared interface is exported under its real name too
+    text = subprocess.run([str(wasm_tools()), "component", "wit", str(wasm)], capture_output=True, text=True)
+    assert "export demo:pyperms/access;" in text.stdout

@@ -205,6 +205,11 @@ class _Converters:
             return self._fn("in", ty, f"_cell.{rec.py_name}({', '.join(args)})")
         if isinstance(ty, wit.Enum):
             return self._fn("in", ty, f"_IN{self.k}_{_ident(ty.name)}[x]")
+        if isinstance(ty, wit.Flags):
+            cls, _ = self.names.types[ty.name]
+            return self._fn(
+                "in", ty, f"_flags_to(_b{self.k}.{cls}, _cell.{self.cell.flags[ty.name].py_name}, x)"
+            )
         return None
 
     def out(self, ty: wit.WitType) -> str | None:
@@ -244,6 +249,11 @@ class _Converters:
         if isinstance(ty, wit.Enum):
             table, cls = f"_OUT{self.k}_{_ident(ty.name)}", self.cell.enums[ty.name].py_name
             return self._fn("out", ty, f"_enum_out({table}, _cell.{cls}, x)")
+        if isinstance(ty, wit.Flags):
+            cls, _ = self.names.types[ty.name]
+            return self._fn(
+                "out", ty, f"_flags_to(_cell.{self.cell.flags[ty.name].py_name}, _b{self.k}.{cls}, x)"
+            )
         return None
 
     def _option(self, kind: str, ty: wit.Option) -> str | None:
@@ -451,6 +461,17 @@ def _bulk_out_bytes(x):
 
 
 {bulk_codecs}
+def _flags_to(src, dst, x):
+    """A flags value in the other class of the same WIT flags: members match by position."""
+    if not isinstance(x, src):
+        raise TypeError(f"expected a {{src.__name__}}, got {{type(x).__name__}}")
+    out = dst(0)
+    for theirs, mine in zip(src._member_names_, dst._member_names_):
+        if src[theirs] in x:
+            out |= dst[mine]
+    return out
+
+
 def _enum_out(table, cls, x):
     try:
         return table[x]

@@ -55,6 +55,7 @@ class Cell:
     exports: list[Export]
     records: dict[str, RecordDef] = field(default_factory=dict)  # WIT name -> definition
     enums: dict[str, EnumDef] = field(default_factory=dict)
+    flags: dict[str, EnumDef] = field(default_factory=dict)  # WIT flags from `class Perms(Flag)`
     hoisted: list[str] = field(default_factory=list)  # import statements found below the top level
     skipped: list[str] = field(default_factory=list)  # public defs left out, and why
 
@@ -88,6 +89,7 @@ class _Types:
         self.classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         self.records: dict[str, RecordDef] = {}
         self.enums: dict[str, EnumDef] = {}
+        self.flags: dict[str, EnumDef] = {}
         self.resolved: dict[str, wit.WitType] = {}
         self.resolving: list[str] = []
         self.uses = uses or {}
@@ -176,6 +178,8 @@ class _Types:
         try:
             if any(_decorator_name(d) == "dataclass" for d in node.decorator_list):
                 ty = self._record(node)
+            elif any(_base_name(b) in ("Flag", "IntFlag") for b in node.bases):
+                ty = self._flags(node)
             elif any(_base_name(b) in ("Enum", "StrEnum") for b in node.bases):
                 ty = self._enum(node)
             else:
@@ -219,6 +223,24 @@ class _Types:
         )  # fmt: skip
         self.records[record.name] = RecordDef(node.name, typed, record)
         return record
+
+    def _flags(self, node: ast.ClassDef) -> wit.Flags:
+        """`class Perms(Flag)`: WIT flags, one per member in the order written (values are Python's)."""
+        members: list[tuple[str, str]] = []
+        for stmt in node.body:
+            if (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+            ):
+                name = stmt.targets[0].id
+                if not name.startswith("_"):
+                    members.append((name, _wit_name(name)))
+        if not members:
+            raise Unsupported(f"`{node.name}` (a Flag without members)")
+        flags = wit.Flags(_wit_name(node.name), tuple(f for _, f in members), docs=_docs(node))
+        self.flags[flags.name] = EnumDef(node.name, members, None)
+        return flags
 
     def _enum(self, node: ast.ClassDef) -> wit.Enum:
         members: list[tuple[str, str]] = []
@@ -355,10 +377,13 @@ def read_cell(source: str, uses: dict[str, wit.Interface] | None = None) -> Cell
     exports = [_export(node, types) for node in by_name.values()]
     check_unique_wit_names(
         [(ex.fn.name, f"`def {ex.py_name}`") for ex in exports]
-        + [(wname, f"the class `{d.py_name}`") for wname, d in [*types.records.items(), *types.enums.items()]]
+        + [
+            (wname, f"the class `{d.py_name}`")
+            for wname, d in [*types.records.items(), *types.enums.items(), *types.flags.items()]
+        ]
         + [(wname, f"{label} of the used component") for (_, wname), label in types.used.items()]
     )
-    return Cell(exports, types.records, types.enums, _hoisted_imports(tree), skipped)
+    return Cell(exports, types.records, types.enums, types.flags, _hoisted_imports(tree), skipped)
 
 
 def _missing(node: ast.FunctionDef) -> str:
