@@ -415,3 +415,9 @@ def test_world_level_function_imports_are_provided_with_a_bare_provide(cell, ns,
 
     cell.line(f"load {wasm} provided_world")
     assert ns["provided_world"].quad(5) == 20
+
+
+def test_components_with_foreign_imports_refuse_to_scale_out(cell, ns):
+    cell.line(f"load {fixture('numbers')} numbers_ship")
+    with pytest.raises(AsteraiError, match="provided in this notebook only: components with foreign imports"):
+        ns["numbers_ship"]._live.shipment()

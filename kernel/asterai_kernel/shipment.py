@@ -42,6 +42,10 @@ class Shipment:
 def pack(live) -> Shipment:
     """The shipment of a live component (LiveComponent.shipment)."""
     providers, host = [], {}
+    if live.foreign:
+        names = ", ".join(b.label for b in live.foreign)
+        raise AsteraiError(f"{live.name} imports {names}, provided in this notebook only: components with "
+                           "foreign imports do not scale out yet")  # fmt: skip
     for name in live.uses:
         provider = live.session.components.get(name)
         if provider is not None and provider.store is not None:
