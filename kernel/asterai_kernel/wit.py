@@ -501,13 +501,29 @@ class Interface:
                 used.setdefault(t.owner, []).append(wit_ident(t.name))
                 continue
             lines += _doc_lines(t.docs)
-            lines.append(f"  {t.definition()}")
+            lines.append(f"  {self._resource_block(t) if isinstance(t, Resource) else t.definition()}")
         lines[1:1] = [f"  use {wit_ident(owner)}.{{{', '.join(names)}}};" for owner, names in used.items()]
-        for fn in self.functions:
+        for fn in plain_functions(self.functions):
             lines += _doc_lines(fn.docs)
             lines.append(f"  {wit_ident(fn.name)}: {fn.signature()};")
         lines.append("}")
         return "\n".join(lines)
+
+    def _resource_block(self, resource: Resource) -> str:
+        """`resource x { constructor(..); m: func(..); s: static func(..); }` from the `[..]x` functions."""
+        body = []
+        for fn in self.functions:
+            kind, of, name = resource_part(fn.name) or ("", "", "")
+            if of != resource.name:
+                continue
+            params = fn.params[1:] if kind == "method" else fn.params  # a method's `self` is implicit
+            body += [f"  {line}" for line in _doc_lines(fn.docs)]
+            if kind == "constructor":
+                body.append(f"    constructor({', '.join(f'{wit_ident(n)}: {t.wit()}' for n, t in params)});")
+            else:
+                sig = replace(fn, params=params).signature()
+                body.append(f"    {wit_ident(name)}: {'static ' if kind == 'static' else ''}{sig};")
+        return "\n".join([f"resource {wit_ident(resource.name)} {{", *body, "  }"])
 
 
 @dataclass(frozen=True)
@@ -544,7 +560,7 @@ def bulk_twin(fn: Function) -> Function | None:
 
 
 def bulk_interface(iface: Interface) -> Interface | None:
-    twins = tuple(t for t in map(bulk_twin, iface.functions) if t is not None)
+    twins = tuple(t for t in map(bulk_twin, plain_functions(iface.functions)) if t is not None)
     return Interface(f"{iface.name}-bulk", twins) if twins else None
 
 
