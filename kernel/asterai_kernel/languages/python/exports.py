@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ... import wit
 from ...errors import CompileError
+from ...names import pascal_name
 from .signatures import Cell
 
 APP_MODULE = "asterai_app"  # the module componentize-py wraps: this file generates it
@@ -66,21 +67,24 @@ def binding_names(workdir: Path, base_cmd: list[str], ifaces: list[wit.Interface
             raise RuntimeError(f"unexpected bindings from componentize-py in {out} (interface {iface.name})")
         methods = [n.name for n in protocol.body if isinstance(n, ast.FunctionDef)]
         names = BindingNames(iface, protocol.name, module, methods)
-        named = [t for t in iface.types() if not t.owner]  # a used component's types are its bindings'
-        types = _read_types(exports / f"{module}.py", named)
-        if types is None or len(methods) != len(iface.functions):
+        # a used component's types are its bindings'; a resource is implemented by a class of ours
+        named = [t for t in iface.types() if not t.owner and not isinstance(t, wit.Resource)]
+        resources = {pascal_name(t.name) for t in iface.types() if isinstance(t, wit.Resource)}
+        types = _read_types(exports / f"{module}.py", named, resources)
+        if types is None or len(methods) != len(wit.plain_functions(iface.functions)):
             raise RuntimeError(f"unexpected bindings from componentize-py in {out} (interface {iface.name})")
         names.types = types
         found.append(names)
     return found
 
 
-def _read_types(path: Path, named: list[wit.WitType]) -> dict[str, tuple[str, list[str]]] | None:
+def _read_types(path: Path, named: list[wit.WitType], resources: set[str] = frozenset()
+               ) -> dict[str, tuple[str, list[str]]] | None:  # fmt: skip
     """The classes a bindings module defines for `named` (the interface's own types, in WIT order): WIT
     name -> (class, its fields for a record, its members for an enum, its cases' classes for a variant,
     whose class is the `Union` of those). None if the module does not hold what the WIT says."""
     body = ast.parse(path.read_text()).body
-    classes = [n for n in body if isinstance(n, ast.ClassDef)]
+    classes = [n for n in body if isinstance(n, ast.ClassDef) and n.name not in resources]
     unions = {}  # `Shape = Union[Shape_Circle, Shape_None_]`: the case classes -> `Shape`
     for n in body:
         if (
@@ -205,6 +209,8 @@ class _Converters:
             return self._fn("in", ty, f"_cell.{rec.py_name}({', '.join(args)})")
         if isinstance(ty, wit.Enum):
             return self._fn("in", ty, f"_IN{self.k}_{_ident(ty.name)}[x]")
+        if isinstance(ty, wit.Handle):  # the bindings hand over our resource class's object
+            return self._fn("in", ty, "x._obj")
         if isinstance(ty, wit.Flags):
             cls, _ = self.names.types[ty.name]
             return self._fn(
@@ -249,6 +255,9 @@ class _Converters:
         if isinstance(ty, wit.Enum):
             table, cls = f"_OUT{self.k}_{_ident(ty.name)}", self.cell.enums[ty.name].py_name
             return self._fn("out", ty, f"_enum_out({table}, _cell.{cls}, x)")
+        if isinstance(ty, wit.Handle):  # the cell's object, in our resource class the bindings lower
+            module, cls = self.names.iface_module, pascal_name(ty.resource.name)
+            return self._fn("out", ty, f"__import__({module!r}).{cls}._wrap(x)")
         if isinstance(ty, wit.Flags):
             cls, _ = self.names.types[ty.name]
             return self._fn(
@@ -578,14 +587,17 @@ _METHOD_OUT = """\
 
 
 def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNames],
-               used: dict[str, tuple[str, str, list[str]]] | None = None) -> str:  # fmt: skip
+               used: dict[str, tuple[str, str, list[str]]] | None = None,
+               resource_files: dict[str, str] | None = None) -> str:  # fmt: skip
     """The app module for the cell's interface, its bulk twins (see wit.bulk_twin), if any, and the
-    interfaces of `--exports`, whose methods call the same functions; `used`: see used_type_names."""
+    interfaces of `--exports`, whose methods call the same functions; `used`: see used_type_names.
+    `resource_files` receives the module implementing the cell's resources (module name -> text)."""
     head = _PRELUDE.format(
         component=component, file=f"<cell {component}>", source=source, exit_code=EXIT_CODE,
         begin=INIT_BEGIN, end=INIT_END, bulk_codecs=_BULK_CODECS, printed_file=PRINTED_FILE,
     )  # fmt: skip
     parts = [head]
+    resource_files = {} if resource_files is None else resource_files
     if cell.hoisted:
         parts.append(
             "\n# Imports the cell makes below its top level, done now: a call cannot import from files."
@@ -610,7 +622,7 @@ def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNa
                 parts.append(f"_OUT{k}_{_ident(wname)} = {{{pairs}}}")
                 parts.append(f"_IN{k}_{_ident(wname)} = {{v: k for k, v in _OUT{k}_{_ident(wname)}.items()}}")
         methods = []
-        for fn, method in zip(names.iface.functions, names.methods):
+        for fn, method in zip(wit.plain_functions(names.iface.functions), names.methods):
             ex = by_fn[fn.name]
             args = [f"a{i}" for i in range(len(fn.params))]
             call_args = ", ".join(
@@ -627,8 +639,62 @@ def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNa
             else:
                 bad = f"{ex.py_name!r}, {_hint_text(ex.fn.result)!r}, {ex.line}"
                 methods.append(_METHOD_OUT.format(method=method, params=params, call=call, out=out, bad=bad))
+        if k == 0 and cell.resources:  # before conv.defs: the resource classes' converters are in there
+            resource_files[names.iface_module] = resource_module(cell, conv)
         parts.extend(conv.defs)
         parts.append(f"\nclass {names.iface_class}:\n" + "\n".join(methods))
+    return "\n".join(parts)
+
+
+_RESOURCE_HEAD = f"""\
+# The cell's resource classes as componentize-py wants them: a class per resource in the module named after
+# the interface, each wrapping the cell's own object (`_obj`).
+import {APP_MODULE} as _app
+from {APP_MODULE} import _bad_result, _cell, _trap
+"""
+_RESOURCE_CALL = """\
+    {deco}def {method}({first}{params}):
+        try:
+            r = {call}
+        except BaseException as e:
+            _trap(e)
+        try:
+            return {out}
+        except Exception as e:
+            _bad_result(e, {bad})
+"""
+
+
+def resource_module(cell: Cell, conv: _Converters) -> str:
+    """The module of the cell interface's resource classes (their converters land in `conv.defs`)."""
+    parts = [_RESOURCE_HEAD]
+    for res in cell.resources.values():
+        py = res.py_name
+        lines = [f"\nclass {pascal_name(res.resource.name)}:",
+                 "    @classmethod\n    def _wrap(cls, obj):\n        made = cls.__new__(cls)\n"
+                 "        made._obj = obj\n        return made\n"]  # fmt: skip
+        for kind, method, fn in res.functions:
+            params = fn.params[1:] if kind == "method" else fn.params
+            args = [f"a{i}" for i in range(len(params))]
+            call_args = ", ".join(
+                f"_app.{c}({a})" if (c := conv.into(t)) else a for a, (_, t) in zip(args, params)
+            )
+            if kind == "constructor":
+                lines.append(f"    def __init__(self{''.join(', ' + a for a in args)}):\n        try:\n"
+                             f"            self._obj = _cell.{py}({call_args})\n"
+                             "        except BaseException as e:\n            _trap(e)\n")  # fmt: skip
+                continue
+            target = f"self._obj.{method}" if kind == "method" else f"_cell.{py}.{method}"
+            out = None
+            if fn.result is not None:
+                out = _RESULT_CHECKS.get(fn.result.wit()) or conv.out(fn.result)
+            lines.append(_RESOURCE_CALL.format(
+                deco="@classmethod\n    " if kind == "static" else "", method=method,
+                first="self" if kind == "method" else "cls", params="".join(", " + a for a in args),
+                call=f"{target}({call_args})", out=f"_app.{out}(r)" if out else "r",
+                bad=f"{py + '.' + method!r}, {_hint_text(fn.result)!r}, 0" if fn.result else "'', '', 0",
+            ))  # fmt: skip
+        parts.append("\n".join(lines))
     return "\n".join(parts)
 
 

@@ -155,9 +155,12 @@ class Python(Language):
         used = exports.used_type_names(job.workdir, uses, job.iface) if declared and uses else {}
         app_dir = job.workdir / "app"
         app_dir.mkdir()
+        resource_files: dict[str, str] = {}
         (app_dir / f"{APP_MODULE}.py").write_text(
-            exports.app_module(job.component, job.source, cell, names, used)
+            exports.app_module(job.component, job.source, cell, names, used, resource_files)
         )
+        for module, text in resource_files.items():
+            (app_dir / f"{module}.py").write_text(text)
         for name, provider in uses.items():
             (app_dir / f"{name}.py").write_text(use_module(name, provider, job.workdir / "bindings"))
         paths = ["-p", str(app_dir)]

@@ -42,6 +42,16 @@ class EnumDef:
 
 
 @dataclass
+class ResourceDef:
+    """A plain class with a typed `__init__`: a WIT resource. `functions`: (kind, Python method name,
+    function) with kind constructor, method or static, as the WIT `[kind]name.method` functions."""
+
+    py_name: str
+    resource: wit.Resource
+    functions: list[tuple[str, str, wit.Function]] = field(default_factory=list)
+
+
+@dataclass
 class Export:
     py_name: str
     fn: wit.Function
@@ -56,6 +66,7 @@ class Cell:
     records: dict[str, RecordDef] = field(default_factory=dict)  # WIT name -> definition
     enums: dict[str, EnumDef] = field(default_factory=dict)
     flags: dict[str, EnumDef] = field(default_factory=dict)  # WIT flags from `class Perms(Flag)`
+    resources: dict[str, ResourceDef] = field(default_factory=dict)  # WIT resources from plain classes
     hoisted: list[str] = field(default_factory=list)  # import statements found below the top level
     skipped: list[str] = field(default_factory=list)  # public defs left out, and why
 
@@ -90,6 +101,7 @@ class _Types:
         self.records: dict[str, RecordDef] = {}
         self.enums: dict[str, EnumDef] = {}
         self.flags: dict[str, EnumDef] = {}
+        self.resources: dict[str, ResourceDef] = {}
         self.resolved: dict[str, wit.WitType] = {}
         self.resolving: list[str] = []
         self.uses = uses or {}
@@ -182,6 +194,8 @@ class _Types:
                 ty = self._flags(node)
             elif any(_base_name(b) in ("Enum", "StrEnum") for b in node.bases):
                 ty = self._enum(node)
+            elif is_resource(node):
+                ty = self._resource(node)
             else:
                 raise Unsupported(
                     f"`{name}` (a class that is neither a @dataclass nor an Enum with string values)"
@@ -242,6 +256,51 @@ class _Types:
         self.flags[flags.name] = EnumDef(node.name, members, None)
         return flags
 
+    def _resource(self, node: ast.ClassDef) -> wit.Handle:
+        """A class with a typed `__init__`: its public methods with full hints are the resource's methods,
+        @staticmethods its static functions. The class named in a hint is an owned handle, except as a
+        parameter, where it is lent (borrow)."""
+        resource = wit.Resource(_wit_name(node.name), docs=_docs(node))
+        own = wit.Handle(resource, True)
+        self.resolved[node.name] = own  # its methods name the class itself
+        found = ResourceDef(node.name, resource)
+        for stmt in node.body:
+            if not isinstance(stmt, ast.FunctionDef) or (
+                stmt.name.startswith("_") and stmt.name != "__init__"
+            ):
+                continue
+            static = any(_decorator_name(d) == "staticmethod" for d in stmt.decorator_list)
+            kind = "constructor" if stmt.name == "__init__" else "static" if static else "method"
+            args = stmt.args.posonlyargs + stmt.args.args
+            if kind != "static":
+                args = args[1:]  # self
+            if any(a.annotation is None for a in args) or (kind != "constructor" and stmt.returns is None):
+                continue  # not fully hinted: stays private, like a top-level def
+            where = f"`{node.name}.{stmt.name}`"
+            params = [(_wit_name(a.arg), lent(self._hint_at(a.annotation, where, a.arg))) for a in args]
+            if kind == "method":
+                params.insert(0, ("self", wit.Handle(resource, False)))
+            returns = stmt.returns
+            result = own if kind == "constructor" else None
+            if kind != "constructor" and not (isinstance(returns, ast.Constant) and returns.value is None):
+                result = self._hint_at(returns, where, "")
+            name = {"constructor": f"[constructor]{resource.name}",
+                    "method": f"[method]{resource.name}.{_wit_name(stmt.name)}",
+                    "static": f"[static]{resource.name}.{_wit_name(stmt.name)}"}[kind]  # fmt: skip
+            fn = wit.Function(name, tuple(params), result, docs=_docs(stmt))
+            found.functions.append((kind, stmt.name, fn))
+        if not any(k == "constructor" for k, _, _ in found.functions):
+            raise Unsupported(f"`{node.name}` (a class whose `__init__` lacks type hints on its parameters)")
+        self.resources[resource.name] = found
+        return own
+
+    def _hint_at(self, node: ast.expr, where: str, param: str) -> wit.WitType:
+        try:
+            return self.hint(node)
+        except Unsupported as e:
+            what = f"parameter `{param}` has the hint" if param else "returns the hint"
+            raise Unsupported(f"{where}, whose {what} {e}") from None
+
     def _enum(self, node: ast.ClassDef) -> wit.Enum:
         members: list[tuple[str, str]] = []
         for stmt in node.body:
@@ -270,6 +329,18 @@ class _Types:
         enum = wit.Enum(_wit_name(node.name), tuple(c for _, c in members), docs=_docs(node))
         self.enums[enum.name] = EnumDef(node.name, members, enum)
         return enum
+
+
+def is_resource(node: ast.ClassDef) -> bool:
+    """A plain class (no dataclass, Enum or Flag) whose `__init__` is defined in it: a WIT resource."""
+    if any(_decorator_name(d) == "dataclass" for d in node.decorator_list) or node.bases:
+        return False
+    return any(isinstance(s, ast.FunctionDef) and s.name == "__init__" for s in node.body)
+
+
+def lent(ty: wit.WitType) -> wit.WitType:
+    """A parameter's type: an object of a resource class is lent for the call (borrow), not given."""
+    return wit.Handle(ty.resource, False) if isinstance(ty, wit.Handle) else ty
 
 
 def _union_members(node: ast.expr) -> list[ast.expr]:
@@ -310,7 +381,7 @@ def _export(node: ast.FunctionDef, types: _Types) -> Export:
     params = []
     for p in a.posonlyargs + a.args + a.kwonlyargs:
         try:
-            params.append((_wit_name(p.arg), types.hint(p.annotation)))
+            params.append((_wit_name(p.arg), lent(types.hint(p.annotation))))
         except Unsupported as e:
             raise _error_at(
                 p, f"`def {name}`: parameter `{p.arg}` has the hint {e}, which has no WIT equivalent. "
@@ -375,6 +446,14 @@ def read_cell(source: str, uses: dict[str, wit.Interface] | None = None) -> Cell
                     f"`{node.name}` (line {_cell_line(node)}) has no type hint on " + _missing(node)
                 )
     exports = [_export(node, types) for node in by_name.values()]
+    for node in tree.body:  # every resource class is exported, whether a function names it or not
+        if isinstance(node, ast.ClassDef) and is_resource(node):
+            try:
+                types.user_type(node.name)
+            except Unsupported as e:
+                raise _error_at(node, f"class {e}, which has no WIT equivalent. {SUPPORTED_HINT}") from None
+    for res in types.resources.values():
+        exports += [Export(f"{res.py_name}.{py}", fn, 0) for _, py, fn in res.functions]
     check_unique_wit_names(
         [(ex.fn.name, f"`def {ex.py_name}`") for ex in exports]
         + [
@@ -383,7 +462,8 @@ def read_cell(source: str, uses: dict[str, wit.Interface] | None = None) -> Cell
         ]
         + [(wname, f"{label} of the used component") for (_, wname), label in types.used.items()]
     )
-    return Cell(exports, types.records, types.enums, types.flags, _hoisted_imports(tree), skipped)
+    return Cell(exports, types.records, types.enums, types.flags, types.resources, _hoisted_imports(tree),
+                skipped)  # fmt: skip
 
 
 def _missing(node: ast.FunctionDef) -> str:

@@ -1,0 +1,63 @@
+"""Resources exported by cells: a Python class with a typed `__init__` is a WIT resource, used from Python as
+a class on the component's handle (the same classes as for components loaded from elsewhere)."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from asterai_kernel import GuestTrap
+
+ACCOUNTS_PY = '''
+class Account:
+    """A bank account."""
+
+    def __init__(self, start: int):
+        self.balance = start
+
+    def deposit(self, amount: int) -> int:
+        if amount < 0:
+            raise ValueError("a deposit cannot be negative")
+        self.balance += amount
+        return self.balance
+
+    def get(self) -> int:
+        return self.balance
+
+    @staticmethod
+    def merge(a: "Account", b: "Account") -> "Account":
+        return Account(a.balance + b.balance)
+
+
+def richest(a: Account, b: Account) -> int:
+    return max(a.balance, b.balance)
+
+
+def opened(start: int) -> Account:
+    return Account(start)
+'''
+
+
+def test_a_python_cell_exports_a_resource(cell, ns):
+    out = cell("python accounts", ACCOUNTS_PY)
+    assert (
+        "class Account (resource account)" in out and "richest(a: borrow<account>, b: borrow<account>)" in out
+    )
+    h = ns["accounts"]
+    a = h.Account(10)  # the constructor runs in the guest: the object lives there
+    assert a.deposit(5) == 15 and a.get() == 15
+    b = h.opened(7)  # an owned handle returned by a function
+    assert h.richest(a, b) == 15  # both lent
+    merged = h.Account.merge(a, b)  # a static function
+    assert merged.get() == 22 and a.get() == 15
+    merged.close()  # the guest is told to drop it
+    with pytest.raises(ValueError, match=r"parameter 'self' \(Account\) was closed"):
+        merged.get()
+    del b
+    gc.collect()  # dropped when Python lets it go
+    with pytest.raises(GuestTrap, match="a deposit cannot be negative"):
+        a.deposit(-1)
+    with pytest.raises(ValueError, match="before it restarted"):
+        a.get()  # the trap restarted the component: its objects are gone
+    assert h.Account(1).get() == 1
