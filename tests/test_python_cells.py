@@ -552,3 +552,13 @@ def test_tutorial_standard_library(tutorial):
         "GuestTrap: OSError: [Errno 58] subprocess: a WebAssembly component cannot start processes "
         "(wasi does not support processes.) (at line 18)\n"
     )
+
+
+def test_tutorial_resources_and_flags(tutorial):
+    out = tutorial["py-resources"]
+    assert "richest(a: borrow<account>, b: borrow<account>) -> string" in out
+    assert "class Account (resource account)" in out
+    assert tutorial["py-resources-calls"] == (
+        "40 alice\nPerm.read|write Perm.read|write\n2\n<bank.Account (was closed, or given away as an owned "
+        "argument)>\n"
+    )
