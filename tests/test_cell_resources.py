@@ -10,6 +10,9 @@ import pytest
 from asterai_kernel import GuestTrap
 
 ACCOUNTS_PY = '''
+from dataclasses import dataclass
+
+
 class Account:
     """A bank account."""
 
@@ -36,6 +39,24 @@ def richest(a: Account, b: Account) -> int:
 
 def opened(start: int) -> Account:
     return Account(start)
+
+
+@dataclass
+class Named:
+    name: str
+    account: Account
+
+
+def opened_many(starts: list[int]) -> list[Account]:
+    return [Account(s) for s in starts]
+
+
+def named(name: str, start: int) -> Named:
+    return Named(name, Account(start))
+
+
+def maybe(start: int) -> Account | None:
+    return Account(start) if start > 0 else None
 '''
 
 
@@ -61,3 +82,13 @@ def test_a_python_cell_exports_a_resource(cell, ns):
     with pytest.raises(ValueError, match="before it restarted"):
         a.get()  # the trap restarted the component: its objects are gone
     assert h.Account(1).get() == 1
+
+
+def test_resources_inside_lists_records_and_options(cell, ns):
+    cell("python accounts", ACCOUNTS_PY)
+    h = ns["accounts"]
+    many = h.opened_many([1, 2, 3])
+    assert [a.get() for a in many] == [1, 2, 3] and all(isinstance(a, h.Account) for a in many)
+    n = h.named("savings", 40)
+    assert n.name == "savings" and n.account.deposit(2) == 42
+    assert h.maybe(5).get() == 5 and h.maybe(0) is None

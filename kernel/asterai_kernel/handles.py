@@ -130,7 +130,7 @@ class ComponentHandle:
         rows = "".join(
             f"<tr><td><code>{html.escape(snake_name(f.name))}</code></td>"
             f"<td><code>{html.escape(f.signature())}</code></td><td>{html.escape(f.docs)}</td></tr>"
-            for f in wit.plain_functions(live.iface.functions)
+            for f in live.iface.functions
         )
         t = live.timings
         built = "from cache" if t.cached else f"built in {t.build:.2f} s"
