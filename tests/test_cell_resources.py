@@ -51,7 +51,7 @@ def opened_many(starts: list[int]) -> list[Account]:
     return [Account(s) for s in starts]
 
 
-def named(name: str, start: int) -> Named:
+def labelled(name: str, start: int) -> Named:
     return Named(name, Account(start))
 
 
@@ -89,6 +89,6 @@ def test_resources_inside_lists_records_and_options(cell, ns):
     h = ns["accounts"]
     many = h.opened_many([1, 2, 3])
     assert [a.get() for a in many] == [1, 2, 3] and all(isinstance(a, h.Account) for a in many)
-    n = h.named("savings", 40)
+    n = h.labelled("savings", 40)
     assert n.name == "savings" and n.account.deposit(2) == 42
     assert h.maybe(5).get() == 5 and h.maybe(0) is None
