@@ -560,7 +560,12 @@ class FlagsCodec(Codec):
             self.lookup[name] = name
             self.lookup[snake_name(name)] = name
 
+        self.bits = {f: self.members[f].value for f in ty.flags if f in self.members}  # Flag ops are slow
+
     def check(self, v):
+        if isinstance(v, self.cls):  # the usual case, without spelling names again
+            value = v.value
+            return [f for f, bit in self.bits.items() if value & bit]
         if isinstance(v, enum.Flag):
             names = [wit_name(m.name) for m in type(v) if m in v]  # any Flag class with these members
         elif isinstance(v, (str, bytes, Mapping)) or not hasattr(v, "__iter__"):
@@ -589,10 +594,10 @@ class FlagsCodec(Codec):
 
     def read(self, slot):
         flags = slot.of.flags
-        value = self.cls(0)
+        bits = 0
         for i in range(flags.size):
-            value |= self.members[_vec_bytes(flags.data[i]).decode()]
-        return value
+            bits |= self.bits[_vec_bytes(flags.data[i]).decode()]
+        return self.cls(bits)
 
 
 class OptionCodec(Codec):
