@@ -421,3 +421,52 @@ def test_components_with_foreign_imports_refuse_to_scale_out(cell, ns):
     cell.line(f"load {fixture('numbers')} numbers_ship")
     with pytest.raises(AsteraiError, match="provided in this notebook only: components with foreign imports"):
         ns["numbers_ship"]._live.shipment()
+
+
+def test_flavorful_records_and_variants_holding_lists(cell, ns, providers):
+    flavorful = ak.provide("test:flavorful/test")
+    seen = []
+
+    for name, answer in {
+        "f_list_in_record1": None,
+        "f_list_in_record3": {"a": "list_in_record3 output"},
+        "f_list_in_record4": {"a": "result4"},
+        "f_list_in_variant3": "output3",
+    }.items():
+        flavorful(_recording(name, answer, seen))
+    flavorful(_constant("f_list_in_record2", {"a": "list_in_record2"}))
+    flavorful(_constant("f_list_in_variant2", "list_in_variant2"))
+    errnos = [ak.Err("b"), ak.Ok()]  # the guest expects err(b), then ok
+
+    @flavorful
+    def errno_result():
+        return errnos.pop(0)
+
+    @flavorful
+    def f_list_in_variant1(a, b):
+        seen.append((a, b))
+
+    @flavorful
+    def list_typedefs(a, c):
+        seen.append((a, c))
+        return (b"typedef3", ["typedef4"])
+
+    @flavorful
+    def list_of_variants(a, b, c):
+        seen.append((a, b, c))
+        return ([False, True], [ak.Err(), ak.Ok()], ["a", "b"])
+
+    cell.line(f"load {fixture('flavorful')}")
+    ns["flavorful"].test_imports()  # the guest asserts every answer
+    assert seen[0].a == "list_in_record1"  # a record of the import's own (generated) class
+    assert ("foo", ak.Err("bar")) in seen and ("typedef1", ["typedef2"]) in seen
+    assert ([True, False], [ak.Ok(), ak.Err()], ["success", "a"]) in seen
+
+
+def _recording(name: str, answer, seen: list):
+    def record(a):
+        seen.append(a)
+        return answer
+
+    record.__name__ = name
+    return record
