@@ -264,6 +264,7 @@ def test_variants_provided_without_annotations(cell, ns, providers):
 def test_exported_resources_are_python_classes(cell, ns):
     out = cell.line(f"load {fixture('resources')}")
     assert "class X (resource x)" in out and "class KebabCase (resource kebab-case)" in out
+    assert "add, consume, test_imports, X, Z, KebabCase" in cell.line("ls")
     h = ns["resources"]
     x = h.X(5)  # the constructor
     assert x.get_a() == 5

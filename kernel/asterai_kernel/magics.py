@@ -238,7 +238,9 @@ class AsteraiMagics(Magics):
     def _ls(self):
         rows = []
         for name, live in self.session.components.items():
-            exports = ", ".join(snake_name(f.name) for f in live.iface.functions)
+            exports = ", ".join([snake_name(f.name) for f in wit.plain_functions(live.iface.functions)]
+                                + [c.__name__ for c in live.types.values()
+                                   if isinstance(c, type) and issubclass(c, ResourceObject)])  # fmt: skip
             t = live.timings
             built = "cache" if t.cached else f"{t.build:.2f} s"
             size = f"{live.wasm_size / 1024:.0f} KiB"
