@@ -119,12 +119,23 @@ def _case_names(ty: wit.WitType) -> list[str]:
     return [name for name, _ in ty.cases]
 
 
+@dataclass(frozen=True)
+class Handle(Scalar):
+    """own<r> / borrow<r>: one i32 (a handle, or for a borrow of the component's own resource, its rep)."""
+
+    @property
+    def name(self) -> str:
+        return "s32"
+
+
 @lru_cache(maxsize=4096)
 def plan(ty: wit.WitType) -> Step:
     """The steps by which a value of `ty` crosses the canonical ABI."""
     shape = (ty, tuple(ty.flat()), ty.size(), ty.align())
     if isinstance(ty, wit.Prim):
         return Scalar(*shape)
+    if isinstance(ty, wit.Handle):
+        return Handle(*shape)
     if isinstance(ty, wit.String):
         return Text(*shape)
     if isinstance(ty, wit.Bulk):

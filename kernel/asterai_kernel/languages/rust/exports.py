@@ -173,7 +173,7 @@ class RustType:
 class Param:
     name: str
     ty: wit.WitType
-    by_ref: bool  # the user's function takes `&str` / `&[T]`
+    by_ref: bool  # the user's function takes `&str` / `&[T]` (for a resource's receiver: `&mut self`)
 
 
 @dataclass
@@ -210,6 +210,10 @@ class RustEmitter(abi.Emitter):
 
     # ---- scalars ----
     def lift_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):  # a borrow of the cell's own resource arrives as its rep
+            if step.ty.own:
+                raise AssertionError("resources are taken by reference (signatures refuse by value)")
+            return f"({val} as *mut {self.rust[step.ty.resource.name].path})"  # referenced at the call
         if step.name == "bool":
             return f"({val} != 0)"
         if step.name == "char":
@@ -217,6 +221,8 @@ class RustEmitter(abi.Emitter):
         return f"({val} as {RUST_PRIMS[step.name]})"
 
     def lower_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):  # a new own handle: the boxed value's address is its rep
+            return f"{resource_new(step.ty.resource)}(Box::into_raw(Box::new({val})) as i32)"
         if step.name == "char":
             return f"({val} as u32 as i32)"
         return f"({val} as {CORE[step.flat[0]]})"
@@ -355,6 +361,35 @@ class RustEmitter(abi.Emitter):
         return f"{rt.path}::{name}({', '.join(parts)})", f"let {x} = ({', '.join(parts)},); "
 
 
+def _argument(i: int, p: Param) -> str:
+    if isinstance(p.ty, wit.Handle):  # a resource's pointer: `&mut self` (by_ref) or a shared borrow
+        return f"&mut *a{i}" if p.by_ref else f"&*a{i}"
+    return f"&a{i}" if p.by_ref else f"a{i}"
+
+
+def resource_new(resource: wit.Resource) -> str:
+    return f"resource_new_{resource.name.replace('-', '_')}"
+
+
+def resource_glue(iface: wit.Interface, rust: dict[str, RustType]) -> str:
+    """Per resource: the `[resource-new]` import that makes a handle of a rep, and the destructor export
+    the host calls when the last handle is dropped (the boxed value is dropped, running the user's Drop)."""
+    out = []
+    for t in iface.types():
+        if not isinstance(t, wit.Resource) or t.owner:
+            continue
+        path = rust[t.name].path
+        out.append(
+            f'    #[link(wasm_import_module = "[export]{iface.qualified}")]\n'
+            f'    extern "C" {{\n        #[link_name = "[resource-new]{t.name}"]\n'
+            f"        fn {resource_new(t)}(rep: i32) -> i32;\n    }}\n"
+            f'    #[export_name = "{iface.qualified}#[dtor]{t.name}"]\n'
+            f'    unsafe extern "C" fn dtor_{t.name.replace("-", "_")}(rep: i32) {{\n'
+            f"        drop(Box::from_raw(rep as *mut {path}));\n    }}\n"
+        )
+    return "\n".join(out)
+
+
 def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str, RustType]) -> str:
     g, plan = RustEmitter(rust), abi.plan_function(ex.fn)
     name = wit.export_name(iface, ex.fn)
@@ -371,7 +406,7 @@ def export_function(iface: wit.Interface, ex: Export, index: int, rust: dict[str
             core += [f"{v}: {CORE[f]}" for v, f in zip(vals, step.flat)]
             lines.append(f"let a{i} = {g.lift_flat(step, vals)};")
         core_params = ", ".join(core)
-    call_args = ", ".join(f"&a{i}" if p.by_ref else f"a{i}" for i, p in enumerate(ex.params))
+    call_args = ", ".join(_argument(i, p) for i, p in enumerate(ex.params))
     call = f"crate::{ex.rust_name}({call_args})"
     ret = f" -> {CORE[plan.core_result]}" if plan.core_result else ""
     if plan.result is None:
@@ -405,13 +440,15 @@ def glue(iface: wit.Interface, exports: list[Export], rust: dict[str, RustType],
     ret_size = abi.return_area([abi.plan_function(e.fn) for e in exports])  # twins' results: <= 8 bytes
     parts = [PRELUDE, f"    pub const RET_SIZE: usize = {ret_size};\n"]
     parts += [export_function(iface, ex, i, rust) for i, ex in enumerate(exports)]
+    parts.append(resource_glue(iface, rust))
     index = len(exports) * 2
+    plain = [ex for ex in exports if wit.resource_part(ex.fn.name) is None]
     for other in declared:  # the same functions again, under the declared interface's names
-        for ex in exports:
+        for ex in plain:
             parts.append(export_function(other, ex, index, rust))
             index += 1
     bulk = wit.bulk_interface(iface)
-    twins = [(ex, wit.bulk_twin(ex.fn)) for ex in exports]
+    twins = [(ex, wit.bulk_twin(ex.fn) if ex in plain else None) for ex in exports]
     for i, (ex, twin) in enumerate(twins):
         if twin is not None:
             params = [Param(p.name, t, p.by_ref) for p, (_, t) in zip(ex.params, twin.params)]

@@ -54,6 +54,14 @@ class _Types(treesitter.CellTypes):
             for n in root.named_children
             if n.type in ("struct_item", "enum_item")
         }
+        # `impl X { pub fn new(..) -> Self .. }`: the struct X is a resource, these are its functions
+        self.impls = {
+            _text(n.child_by_field_name("type")): n
+            for n in root.named_children
+            if n.type == "impl_item" and n.child_by_field_name("trait") is None and _has_constructor(n)
+        }
+        self.resources: list[exports.Export] = []  # the resources' constructors, methods, static functions
+        self.current_self = ""  # the resource whose `impl` is being read (`Self`)
         self.rust: dict[str, exports.RustType] = {}  # WIT type name -> how the glue spells it in Rust
         self.uses = uses or {}
         # Providers' types the exports use, with what they contain: (owner, WIT name) -> (Rust path, spelling)
@@ -72,10 +80,16 @@ class _Types(treesitter.CellTypes):
             inner = node.child_by_field_name("type")
             if inner.type == "primitive_type" and _text(inner) == "str":
                 return wit.String(), True
+            owned = self.owned(inner)
+            if isinstance(owned, wit.Handle):  # `&Account`: lent for the call (the glue hands a reference)
+                return wit.Handle(owned.resource, False), False
             if inner.type == "array_type" and inner.child_by_field_name("length") is None:
                 return wit.List(self.owned(inner.child_by_field_name("element"))), True
             return self.owned(inner), True
-        return self.owned(node), False
+        owned = self.owned(node)
+        if isinstance(owned, wit.Handle):
+            raise Unsupported(f"`{_text(node)}` by value (take `&{_text(node)}`: a resource is lent)")
+        return owned, False
 
     def owned(self, node) -> wit.WitType:
         kind, text = node.type, _text(node)
@@ -83,6 +97,8 @@ class _Types(treesitter.CellTypes):
             return wit.Prim(_SCALARS[text])
         if kind == "type_identifier" and text == "String":
             return wit.String()
+        if kind == "type_identifier" and text == "Self" and self.current_self:
+            return self.user_type(self.current_self)
         if kind == "type_identifier" and text in self.defs:
             return self.user_type(text)
         if kind == "scoped_type_identifier":
@@ -117,7 +133,47 @@ class _Types(treesitter.CellTypes):
         return None if node.type == "unit_type" else self.owned(node)
 
     def define(self, name: str, node) -> wit.WitType:
+        if name in self.impls:
+            return self._resource(name, node)
         return self._struct(name, node) if node.type == "struct_item" else self._enum(name, node)
+
+    def _resource(self, name: str, node) -> wit.Handle:
+        """A struct with an `impl` holding `pub fn new`: a resource (the struct's fields stay inside)."""
+        resource = wit.Resource(wit_name(name), docs=_docs(node))
+        own = wit.Handle(resource, True)
+        self.resolved[name] = own  # its functions name it (`Self`, `&Account`)
+        self.rust[resource.name] = exports.RustType(f"crate::{name}")
+        outer, self.current_self = self.current_self, name
+        try:
+            self._resource_functions(name, resource, own)
+        finally:
+            self.current_self = outer
+        return own
+
+    def _resource_functions(self, name: str, resource: wit.Resource, own: wit.Handle) -> None:
+        for item in self.impls[name].child_by_field_name("body").named_children:
+            if item.type != "function_item" or not _is_exported(item):
+                continue
+            fn_name = _text(item.child_by_field_name("name"))
+            self_param = next((p for p in item.child_by_field_name("parameters").named_children
+                               if p.type == "self_parameter"), None)  # fmt: skip
+            if self_param is not None and "&" not in _text(self_param):
+                raise Unsupported(f"`{name}::{fn_name}` takes `self` by value (take `&self` or `&mut self`)")
+            kind = "constructor" if fn_name == "new" else "method" if self_param is not None else "static"
+            ex = _export(item, self, self_type=name)
+            wit_fn = {"constructor": f"[constructor]{resource.name}",
+                      "method": f"[method]{resource.name}.{wit_name(fn_name)}",
+                      "static": f"[static]{resource.name}.{wit_name(fn_name)}"}[kind]  # fmt: skip
+            params = ex.fn.params
+            if kind == "method":
+                params = (("self", wit.Handle(resource, False)), *params)
+                mutable = "mut" in _text(self_param)
+                ex.params.insert(0, exports.Param("self", wit.Handle(resource, False), mutable))
+            if kind == "constructor" and ex.fn.result != own:
+                raise Unsupported(f"`{name}::new` (a constructor returns `Self`)")
+            ex.fn = wit.Function(wit_fn, params, ex.fn.result, docs=ex.fn.docs)
+            ex.rust_name = f"{name}::{fn_name}"
+            self.resources.append(ex)
 
     def _struct(self, name: str, node) -> wit.Record:
         body = node.child_by_field_name("body")
@@ -185,7 +241,15 @@ def _error_at(node, message: str) -> CompileError:
     return CompileError(f"line {line}: {message}")
 
 
-def _export(node, types: _Types) -> exports.Export:
+def _has_constructor(impl) -> bool:
+    body = impl.child_by_field_name("body")
+    return body is not None and any(
+        n.type == "function_item" and _is_exported(n) and _text(n.child_by_field_name("name")) == "new"
+        for n in body.named_children
+    )
+
+
+def _export(node, types: _Types, self_type: str = "") -> exports.Export:
     rust_name = _text(node.child_by_field_name("name"))
     if node.child_by_field_name("type_parameters") is not None:
         raise _error_at(node, f"`pub fn {rust_name}` is generic; exported functions need concrete types.")
@@ -194,6 +258,8 @@ def _export(node, types: _Types) -> exports.Export:
         raise _error_at(node, f"`pub fn {rust_name}` is async; exported functions must be synchronous.")
     params: list[exports.Param] = []
     for i, p in enumerate(node.child_by_field_name("parameters").named_children):
+        if p.type == "self_parameter" and self_type:
+            continue  # a method's receiver: the glue passes the resource (see _Types._resource)
         if p.type != "parameter":
             raise _error_at(p, f"`pub fn {rust_name}`: unsupported parameter `{_text(p)}`.")
         name = _text(p.child_by_field_name("pattern")).removeprefix("mut ").strip()
@@ -237,6 +303,13 @@ def read_cell(source: str, uses: dict[str, wit.Interface] | None = None
         raise _error_at(bad, f"syntax error near `{_text(bad)[:40]}`")
     types = _Types(root, uses)
     found = [_export(n, types) for n in root.named_children if n.type == "function_item" and _is_exported(n)]
+    for name in types.impls:  # every resource is exported, whether a function names it or not
+        if name in types.defs:
+            try:
+                types.user_type(name)
+            except Unsupported as e:
+                raise _error_at(types.impls[name], f"`impl {name}`: {e}") from None
+    found += types.resources
     check_unique_wit_names(
         [(ex.fn.name, f"`{ex.rust_name}`") for ex in found]
         + [(name, f"the type `{rt.path.removeprefix('crate::')}`") for name, rt in types.rust.items()]
