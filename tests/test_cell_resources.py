@@ -145,3 +145,39 @@ def test_a_rust_resource_taken_by_value_is_refused_clearly(cell):
     source = "pub struct C { n: u32 }\nimpl C {\n    pub fn new() -> Self { C { n: 0 } }\n}\npub fn eat(c: C) -> u32 { c.n }\n"
     with pytest.raises(CompileError, match=r"`C` by value \(take `&C`: a resource is lent\)"):
         cell("rust rs_bad_resource", source)
+
+
+ACCOUNTS_TS = """
+/** A bank account. */
+export class Account {
+  balance: number;
+  constructor(start: number) { this.balance = start; }
+  deposit(amount: number): number {
+    if (amount < 0) throw new Error("a deposit cannot be negative");
+    this.balance += amount;
+    return this.balance;
+  }
+  get(): number { return this.balance; }
+  static merge(a: Account, b: Account): Account { return new Account(a.balance + b.balance); }
+}
+
+export function richest(a: Account, b: Account): number { return Math.max(a.balance, b.balance); }
+export function opened(start: number): Account { return new Account(start); }
+"""
+
+
+def test_a_typescript_cell_exports_a_resource(cell, ns):
+    out = cell("typescript ts_accounts", ACCOUNTS_TS)
+    assert "class Account (resource account)" in out and "opened(start: f64) -> account" in out
+    h = ns["ts_accounts"]
+    a = h.Account(10)  # `new Account(10)` in the guest
+    assert a.deposit(5) == 15.0 and a.get() == 15.0
+    b = h.opened(7)
+    assert h.richest(a, b) == 15.0 and h.Account.merge(a, b).get() == 22.0
+    b.close()
+    with pytest.raises(ValueError, match="was closed"):
+        b.get()
+    with pytest.raises(GuestTrap, match="a deposit cannot be negative"):
+        a.deposit(-1)
+    with pytest.raises(ValueError, match="before it restarted"):
+        a.get()

@@ -80,12 +80,12 @@ class _Types(treesitter.CellTypes):
             inner = node.child_by_field_name("type")
             if inner.type == "primitive_type" and _text(inner) == "str":
                 return wit.String(), True
+            if inner.type == "array_type" and inner.child_by_field_name("length") is None:
+                return wit.List(self.owned(inner.child_by_field_name("element"))), True
             owned = self.owned(inner)
             if isinstance(owned, wit.Handle):  # `&Account`: lent for the call (the glue hands a reference)
                 return wit.Handle(owned.resource, False), False
-            if inner.type == "array_type" and inner.child_by_field_name("length") is None:
-                return wit.List(self.owned(inner.child_by_field_name("element"))), True
-            return self.owned(inner), True
+            return owned, True
         owned = self.owned(node)
         if isinstance(owned, wit.Handle):
             raise Unsupported(f"`{_text(node)}` by value (take `&{_text(node)}`: a resource is lent)")

@@ -83,6 +83,8 @@ class Cell:
     exports: list[Export]
     # named types by WIT name, for the glue
     named: dict[str, JsType] = field(default_factory=dict)
+    # exported classes, which are WIT resources: WIT name -> the class's name in the cell
+    resources: dict[str, str] = field(default_factory=dict)
 
 
 def camel(name: str) -> str:
@@ -121,9 +123,13 @@ class Types(treesitter.CellTypes):
                 self.defs[text(decl.child_by_field_name("name"))] = decl
             if decl is not None and decl.type == "enum_declaration":
                 self.defs[text(decl.child_by_field_name("name"))] = decl
+            if decl is not None and decl.type == "class_declaration" and n.type == "export_statement":
+                self.defs[text(decl.child_by_field_name("name"))] = decl
         self.imported = _imported_names(root)  # name -> the module it comes from
         self.originals = _imported_originals(root)  # `import { Point as P }`: P -> Point
         self.named: dict[str, JsType] = {}  # WIT name -> type
+        self.resources: dict[str, str] = {}  # WIT name -> the exported class's name
+        self.resource_exports: list[Export] = []  # their constructors, methods and static functions
 
     # ---- type expressions ----
     def map(self, node) -> JsType:
@@ -269,6 +275,8 @@ class Types(treesitter.CellTypes):
             if any(c.type == "extends_type_clause" for c in node.children):
                 raise Unsupported(f"`{name}` (an interface that extends another: list all its fields)")
             return self._record(name, node.child_by_field_name("body"), docs)
+        if node.type == "class_declaration":
+            return self._resource(name, node, docs)
         if node.type == "enum_declaration":
             raise Unsupported(
                 f'`{name}` (a TypeScript enum: write a string union, e.g. `type {name} = "red" | "green"`)'
@@ -287,6 +295,37 @@ class Types(treesitter.CellTypes):
                 if all(m.type == "object_type" for m in members):
                     return self._variant(name, members, docs)
         return self.map(value)  # a plain alias: `type Id = u32`
+
+    def _resource(self, name: str, node, docs: str) -> JsType:
+        """`export class Account`: a WIT resource. Its constructor and public methods with types are the
+        resource's; `static` methods its static functions. The engine calls the class itself."""
+        resource = wit.Resource(self._wit_name(name, "the class"), docs=docs)
+        own = JsType("resource", wit.Handle(resource, True))
+        self.resolved[name] = own  # its methods name the class itself
+        self.resources[resource.name] = name
+        for member in node.child_by_field_name("body").named_children:
+            if member.type != "method_definition":
+                continue
+            mname = text(member.child_by_field_name("name"))
+            if mname.startswith(("#", "_")) or any(
+                c.type == "accessibility_modifier" for c in member.children
+            ):
+                continue
+            static = any(c.type == "static" for c in member.children)
+            kind = "constructor" if mname == "constructor" else "static" if static else "method"
+            ex = read_export(mname, member, member, self, self.line_of, constructor=kind == "constructor")
+            params = tuple(ex.fn.params)
+            if kind == "method":
+                params = (("self", wit.Handle(resource, False)), *params)
+            wit_fn = {"constructor": f"[constructor]{resource.name}",
+                      "method": f"[method]{resource.name}.{wit_name(mname)}",
+                      "static": f"[static]{resource.name}.{wit_name(mname)}"}[kind]  # fmt: skip
+            result = own.wit if kind == "constructor" else ex.fn.result
+            ex.fn = wit.Function(wit_fn, params, result, docs=ex.fn.docs)
+            self.resource_exports.append(ex)
+        if not any(wit.resource_part(e.fn.name)[1:] == (resource.name, "") for e in self.resource_exports):
+            raise Unsupported(f"`{name}` (an exported class needs a constructor with typed parameters)")
+        return own
 
     def _wit_name(self, name: str, what: str) -> str:
         try:
@@ -483,7 +522,8 @@ def exported_functions(root) -> list[tuple[str, object, object]]:
     return found
 
 
-def read_export(name: str, fn, stmt, types: Types, line_of: Callable, how: str = "TypeScript") -> Export:
+def read_export(name: str, fn, stmt, types: Types, line_of: Callable, how: str = "TypeScript",
+                constructor: bool = False) -> Export:  # fmt: skip
     line = line_of(fn)
     label = f"`export function {name}`"
     if fn.type == "generator_function_declaration":
@@ -519,13 +559,15 @@ def read_export(name: str, fn, stmt, types: Types, line_of: Callable, how: str =
             if ty.kind == "option":
                 raise _error(line_of(p), f"{label}: parameter `{pname}?` is already optional.")
             ty = JsType("option", wit.Option(ty.wit), (ty,))
+        if ty.kind == "resource":  # an object of an exported class is lent for the call
+            ty = JsType("resource", wit.Handle(ty.wit.resource, False))
         params.append((pname, ty))
     ret = fn.child_by_field_name("return_type")
-    if ret is None:
+    if ret is None and not constructor:
         raise _error(line, missing_return(name, how))
-    ret_node = ret.named_children[0] if ret.type == "type_annotation" else ret
+    ret_node = None if ret is None else ret.named_children[0] if ret.type == "type_annotation" else ret
     result = None
-    if not _is_void(ret_node):
+    if ret_node is not None and not _is_void(ret_node):
         try:
             result = types.map(ret_node)
         except Unsupported as e:
@@ -577,6 +619,13 @@ def read_cell(source: str, how: str = "TypeScript", line_of: Callable | None = N
     syntax_check(root, line_of)
     types = Types(root, line_of, uses)
     exports = [read_export(n, fn, stmt, types, line_of, how) for n, fn, stmt in exported_functions(root)]
+    for name, decl in types.defs.items():  # every exported class is a resource, named or not
+        if decl.type == "class_declaration":
+            try:
+                types.user_type(name)
+            except Unsupported as e:
+                raise _error(line_of(decl), f"`export class {name}`: {e}") from None
+    exports += types.resource_exports
     seen: dict[str, str] = {}
     for ex in exports:
         if ex.fn.name in seen:
@@ -590,7 +639,7 @@ def read_cell(source: str, how: str = "TypeScript", line_of: Callable | None = N
                 f"`{ex.js_name}` and a type of the cell both become the WIT name "
                 f"`{ex.fn.name}`; rename one (WIT keeps functions and types in one scope).",
             )
-    return Cell(exports, dict(types.named))
+    return Cell(exports, dict(types.named), dict(types.resources))
 
 
 def default_js(t: wit.WitType | None) -> JsType | None:
