@@ -303,3 +303,10 @@ def test_components_from_elsewhere_notebook():
         "7\n10 <resources.X (was closed, or given away as an owned argument)>\n4\n2\n"
     )
     assert out["resource-import"].endswith("None 3\n")
+
+
+def test_rust_basics_resources(rust_basics):
+    assert "class Tally (resource tally)" in rust_basics["rust-resource"]
+    assert rust_basics["rust-resource-calls"] == (
+        "5 5\n5\n<tallies.Tally (was closed, or given away as an owned argument)>\n"
+    )

@@ -444,3 +444,8 @@ export function boom(): u32 { return explode("now"); }
     with pytest.raises(GuestTrap, match="geo_rs.explode trapped: geo exploded: now"):
         calling(ns["boom"])
     assert ns["summary"]("x").startswith("1 words")
+
+
+def test_tutorial_resources(tutorial):
+    assert "class Stack (resource stack)" in tutorial["ts-resource"]
+    assert tutorial["ts-resource-calls"] == "3.0 3.0 c b a None\n"  # number is f64
