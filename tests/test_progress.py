@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from IPython.testing.globalipapp import get_ipython
 from IPython.utils.capture import capture_output
 
 from asterai_kernel.progress import BuildProgress, step_bundle
@@ -31,8 +30,7 @@ def test_a_count_past_its_total_stays_a_full_bar():
     assert bar == "[" + "#" * 30
 
 
-def test_the_build_display_is_updated_in_place_then_emptied():
-    get_ipython()  # an IPython shell, whose display machinery the capture records
+def test_the_build_display_is_updated_in_place_then_emptied(ip):  # ip: the session's IPython shell
     with capture_output() as captured, BuildProgress(live=True) as progress:
         progress("compiling")
         progress("std [1/2] core")
