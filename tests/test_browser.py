@@ -450,3 +450,28 @@ def test_a_list_of_records_gets_rows_and_the_inspector_lines_up(page):
     assert aligns and set(aligns) == {"left"}, aligns
     page.screenshot("rows-and-inspector.png", first_code_cell=True)
     page.assert_clean()
+
+
+@pytest.mark.parametrize("tutorial", ["00-welcome", "07-widgets"])
+def test_a_tutorial_runs_clean_in_the_browser(page, tutorial):
+    # What a newcomer sees first: the tutorial run in JupyterLab, no error and nothing on stderr (progress is a
+    # display replaced by the summary), screenshots from the top and of its end.
+    shutil.copy(ROOT / "notebooks" / f"{tutorial}.ipynb", page.dir)
+    page.open(f"{tutorial}.ipynb")
+    page.run_all(timeout=300)
+    outputs = page.js(
+        """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+                .map(o => o.getAttribute('data-mime-type') || '')"""
+    )
+    assert outputs and "application/vnd.jupyter.stderr" not in outputs, outputs
+    assert not page.page.locator(".jp-OutputArea-output .ansi-red-fg").count()  # no traceback
+    page.screenshot(f"{tutorial}-top.png", first_code_cell=True)
+    page.js(
+        """async () => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            await nb.scrollToCell(nb.widgets[nb.widgets.length - 1], 'end');
+        }"""
+    )
+    page.page.wait_for_timeout(200)
+    page.screenshot(f"{tutorial}-end.png")
+    page.assert_clean()
