@@ -193,6 +193,7 @@ class Timings:
     load: float = 0.0  # deserialize or Cranelift-compile the component
     instantiate: float = 0.0
     cached: bool = False
+    winch: bool = False  # loaded with Winch's quick code; Cranelift's comes at its next start (tiers.py)
 
 
 @dataclass
@@ -281,7 +282,16 @@ class LiveComponent:
     def restart(self) -> None:
         self.close()
         self.restarts += 1
+        if self.runtime.config.winch:
+            self._take_optimized_code()
         self.instantiate()
+
+    def _take_optimized_code(self) -> None:
+        """A fresh start on Winch's code: Cranelift's replaces it when the background compile made it."""
+        found = self.session.optimized_code(self.wasm_path, self.grants)
+        if found is not None:
+            self.component, self.runtime = found
+            self.linker = None  # a consumer's forwarding linker belongs to the old engine
 
     def close(self) -> None:
         self.session.unpublish(self)
@@ -293,13 +303,12 @@ class LiveComponent:
 
     def regrant(self, grants: Grants) -> None:
         """Apply new grants: a fresh Store with them (on the fuel engine if needed); guest state restarts."""
-        runtime = self.session.runtime(grants)
-        if runtime is not self.runtime:
-            self.component = self.session.load(self.wasm_path, runtime)
-            self.runtime = runtime
+        if self.session.runtime(grants) is not self.runtime:
+            self.component, self.runtime = self.session.load_best(self.wasm_path, grants)
             self.linker = None  # a consumer's forwarding linker belongs to the old engine
         self.grants = grants
         self.restart()
+        self.session.optimize_later(self)
 
     def shipment(self):
         """What travels to a Dask worker for `asterai_kernel.map`: the component's bytes and those of the

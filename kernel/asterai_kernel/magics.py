@@ -271,8 +271,9 @@ def _split(t, waited: float) -> str:
     """Where a cell's time went (`--time`): the parts of the summary's total."""
     rest = max(0.0, waited - t.build - t.load - t.instantiate)  # signatures, checks, links
     cached = " (cached)" if t.cached else ""
+    quick = " (Winch's; Cranelift's optimized code is used from its next start)" if t.winch else ""
     return (
-        f"  build {t.build * 1e3:.0f} ms{cached}, machine code {t.load * 1e3:.1f} ms, "
+        f"  build {t.build * 1e3:.0f} ms{cached}, machine code {t.load * 1e3:.1f} ms{quick}, "
         f"instantiate {t.instantiate * 1e3:.1f} ms, the rest {rest * 1e3:.1f} ms; total {waited * 1e3:.0f} ms"
     )
 
