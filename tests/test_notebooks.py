@@ -163,6 +163,11 @@ def test_widgets_notebook():
 
 def test_under_the_hood_notebook():
     out = execute("08-under-the-hood.ipynb")
+    assert re.fullmatch(  # the first run compiles Cranelift's code; later runs find it cached
+        r"spinner_go: (now on Cranelift's optimized machine code; its state restarted|already on Cranelift's "
+        r"optimized machine code)\n14317641880641664647\n",
+        out["tiers-optimize"],
+    )
     assert "  /// Counts the words of a text.\n  word-count: func(text: string) -> u32;" in out["show-wit"]
     assert "['export asterai:cells/geo;', 'word-count: func(text: string) -> u32;']" in out["export"]
     assert out["make-adder"] == ""

@@ -4,6 +4,7 @@ machine code of it is cached and the first load really is Winch's."""
 
 from __future__ import annotations
 
+import html
 import uuid
 
 import pytest
@@ -93,6 +94,23 @@ def test_the_summary_under_time_says_which_code_runs(cell):
         "machine code" in printed
         and "(Winch's; Cranelift's optimized code is used from its next start)" in printed
     )
+
+
+def test_optimize_waits_for_cranelifts_code_and_restarts_on_it(cell, ns, capsys):
+    import asterai_kernel
+
+    live = fresh(cell, "tiered_opt")
+    assert "Winch's, quick to make" in html.unescape(
+        ns["tiered_opt"]._repr_html_()
+    )  # the inspector says which code runs
+    asterai_kernel.optimize("tiered_opt")
+    assert capsys.readouterr().out.endswith(
+        "tiered_opt: now on Cranelift's optimized machine code; its state restarted\n"
+    )
+    assert not live.runtime.config.winch and ns["tiered_opt"].spin(5) == spin(5)
+    assert "Cranelift's, optimized" in html.unescape(ns["tiered_opt"]._repr_html_())
+    asterai_kernel.optimize(ns["tiered_opt"])
+    assert capsys.readouterr().out == "tiered_opt: already on Cranelift's optimized machine code\n"
 
 
 def test_small_components_get_cranelifts_code_at_once(cell):

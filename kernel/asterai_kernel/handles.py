@@ -140,6 +140,12 @@ class ComponentHandle:
             ("grants", live.grants.summary()),
             ("size", f"{live.wasm_size / 1024:.0f} KiB"),
             (
+                "machine code",
+                "Winch's, quick to make (Cranelift's optimized code at its next start)"
+                if live.runtime.config.winch
+                else "Cranelift's, optimized",
+            ),
+            (
                 "timings",
                 f"{built}, loaded in {t.load * 1e3:.1f} ms, instantiated in {t.instantiate * 1e3:.1f} ms",
             ),

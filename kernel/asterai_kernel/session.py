@@ -213,6 +213,20 @@ class Session:
         cwasm = self._cwasm(wasm, optimized.config)
         return (self._load(wasm, wasm_path, cwasm, optimized), optimized) if cwasm.exists() else None
 
+    def optimize(self, name: str, progress: Progress) -> bool:
+        """Restart a component on Cranelift's code once the background compile made it; False when it
+        already ran optimized code (`asterai_kernel.optimize`)."""
+        live = self.get(name)
+        if not live.runtime.config.winch:
+            return False
+        self.optimize_later(live)  # asked for at install; again in case an earlier attempt failed
+        progress(f"{name}: Cranelift is compiling optimized machine code in the background...")
+        self.tier_up.wait()
+        live.restart()
+        if live.runtime.config.winch:
+            raise AsteraiError(f"{name}: Cranelift could not compile it; it keeps Winch's machine code")
+        return True
+
     @staticmethod
     def _cwasm(wasm: bytes, config: EngineConfig) -> Path:
         digest = hashlib.sha256(wasm).hexdigest()  # hashed directly: components can be 30 MB
