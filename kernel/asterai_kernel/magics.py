@@ -11,6 +11,7 @@ from collections import Counter
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import wit
+from .composition import node_lines
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
@@ -181,7 +182,9 @@ class AsteraiMagics(Magics):
     # ---- %asterai ----
     @line_magic("asterai")
     def asterai_line(self, line: str):
-        """%asterai ls | wit NAME | rm NAME | doctor | grants NAME | load PATH [NAME] | export NAME PATH"""
+        """%asterai ls | wit NAME | rm NAME | doctor | grants NAME | load PATH [NAME] | export NAME PATH
+
+        `export NAME PATH --composed` writes one file holding the component and those it uses (--use)."""
         words = shlex.split(line)
         if not words:
             raise AsteraiError("usage: %asterai ls | wit NAME | rm NAME | doctor")
@@ -208,18 +211,32 @@ class AsteraiMagics(Magics):
             self._bind(live.name, live)
             print(_summary(live, replaced=False))
             return None
-        if cmd == "export" and len(rest) == 2:
-            wasm, wit_file = export(self.session, *rest)
-            print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB) and {wit_file}")
-            return None
+        if cmd == "export" and len([w for w in rest if w != "--composed"]) == 2:
+            return self._export(rest)
         if cmd == "call" and len(rest) == 1:
             from .widgets import call_form
 
             return call_form(rest[0])
         raise AsteraiError(
             f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor, grants NAME, "
-            "load PATH [NAME], export NAME PATH"
+            "load PATH [NAME], export NAME PATH [--composed]"
         )
+
+    def _export(self, words: list[str]) -> None:
+        composed = "--composed" in words
+        name, path = [w for w in words if w != "--composed"]
+        wasm, wit_file = export(self.session, name, path, composed=composed)
+        what = " (composed with the components it uses)" if composed else ""
+        print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB){what} and {wit_file}")
+        live = self.session.get(name)
+        if live.uses and not composed:
+            print(f"it imports {', '.join(live.uses)}: --composed writes them into the file")
+            return
+        fn = live.iface.functions[0] if live.iface.functions else None
+        params = [t.wit() for _, t in fn.params] if fn else []
+        print("run it in Node.js (jco; @bytecodealliance/preview2-shim installed where it runs):")
+        for line in node_lines(wasm, live.iface.name, fn.name if fn else None, params):
+            print(f"  {line}")
 
     def _ls(self):
         rows = []

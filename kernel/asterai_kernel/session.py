@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import atexit
 import hashlib
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,9 +23,9 @@ from .engine import EngineConfig, Runtime
 from .errors import AsteraiError
 from .handles import ExportProxy
 from .hostfns import PROVIDERS
-from .languages.base import BuildJob, Language, Progress
+from .languages.base import Language, Progress
 from .limits import DeadlineWatch
-from .pipeline import CellResult, CellSpec, run_cell
+from .pipeline import CellResult, CellSpec, build_component, run_cell
 from .sandbox import Grants
 from .wit_json import declare
 
@@ -149,28 +147,8 @@ class Session:
         return run_cell(self, spec, progress, on_wit)
 
     # ---- building ----
-    def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
-              progress: Progress, options: dict | None = None,
-              uses: dict[str, wit.Interface] | None = None, exports: tuple = ()) -> BuildResult:  # fmt: skip
-        options = options or {}
-        key = cache.content_key(
-            "component", lang.name, source, opt, options,
-            wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
-            lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), pins.WASMTIME_VERSION,
-        )  # fmt: skip
-        path = cache.entry_dir("components", key) / "component.wasm"
-        if path.exists() and not force:
-            return BuildResult(path, 0.0, True)
-        t0 = time.perf_counter()
-        workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
-        try:
-            job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options,
-                           uses=dict(uses or {}), exports=exports)  # fmt: skip
-            wasm = lang.build(job)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        cache.write_atomic(path, wasm)
-        return BuildResult(path, time.perf_counter() - t0, False)
+    def build(self, lang: Language, name: str, source: str, iface: wit.Interface, **kwargs) -> BuildResult:
+        return build_component(lang, name, source, iface, **kwargs)
 
     def load(self, wasm_path: Path, runtime: Runtime | None = None) -> Component:
         """The component compiled for an Engine: from the .cwasm cache, else compiled once and cached."""
