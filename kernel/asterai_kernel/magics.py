@@ -73,6 +73,21 @@ def _cell_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_cell_line(line: str) -> argparse.Namespace:
+    """The options of a `%%asterai` line (what follows the magic's name)."""
+    return _cell_parser().parse_args(shlex.split(line))
+
+
+def cell_spec(args: argparse.Namespace, name: str, source: str, grants: Grants | None = None) -> CellSpec:
+    """What a parsed magic line and its body build (`name` chosen by the front end)."""
+    options = {opt: getattr(args, opt) for lang in LANGUAGES.values() for opt in lang.cell_options}
+    return CellSpec(
+        lang=get_language(args.lang).name, name=name, source=source, opt=args.opt, force=args.force,
+        uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants or Grants(),
+        options={opt: value for opt, value in options.items() if value},
+    )  # fmt: skip
+
+
 def _language_line() -> str:
     kinds = [(lang.name, lang.aliases) for lang in LANGUAGES.values()]
     kinds += [(kind, entry.aliases) for kind, entry in PLANNED.items()]
@@ -105,18 +120,13 @@ class AsteraiMagics(Magics):
     # ---- %%asterai ----
     @cell_magic
     def asterai(self, line: str, cell: str):
-        args = _cell_parser().parse_args(shlex.split(line))
+        args = parse_cell_line(line)
         if args.lang == "wit":
             return self._declare(cell)
         lang = get_language(args.lang)
         grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net or args.allow_host,
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
-        options = {opt: getattr(args, opt) for lang_ in LANGUAGES.values() for opt in lang_.cell_options}
-        spec = CellSpec(
-            lang=lang.name, name=self._component_name(lang.name, args.name), source=cell, opt=args.opt,
-            force=args.force, uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants,
-            options={opt: value for opt, value in options.items() if value},
-        )  # fmt: skip
+        spec = cell_spec(args, self._component_name(lang.name, args.name), cell, grants)
         started = time.perf_counter()
         with BuildProgress() as progress:
             result = self.session.run_cell(spec, progress=progress, on_wit=print if args.show_wit else None)

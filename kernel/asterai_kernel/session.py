@@ -27,7 +27,7 @@ from .languages.base import Language, Progress
 from .limits import DeadlineWatch
 from .pipeline import CellResult, CellSpec, build_component, run_cell
 from .sandbox import Grants
-from .wit_json import declare
+from .wit_json import declare, find_declared
 
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
 # there); small ones in-process, where a worker's start-up would cost more than the compile.
@@ -250,15 +250,7 @@ class Session:
         return declared
 
     def declared(self, name: str) -> wit.Interface:
-        """A declared interface by `ns:pkg/iface` or by its bare name when that is unambiguous."""
-        if name in self.declarations:
-            return self.declarations[name]
-        matches = [i for q, i in self.declarations.items() if i.name == name or q.split("@")[0] == name]
-        if len(matches) == 1:
-            return matches[0]
-        known = ", ".join(self.declarations) or "none: declare one in a %%asterai wit cell"
-        what = "is ambiguous" if matches else "is not declared"
-        raise AsteraiError(f"--exports {name} {what} (declared interfaces: {known})")
+        return find_declared(self.declarations, name)
 
     # ---- links (`--use`) ----
     def consumers_of(self, provider: str) -> list[str]:
