@@ -8,6 +8,7 @@ installs it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -138,8 +139,10 @@ class _BuildBar:
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         console = Console(stderr=True)
-        # Piped or logged: no bar (it would be drawn once, at the end); the lines per component stay.
-        self.bar = Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+        # Piped, logged, or run from a notebook's `!asterai build` (a terminal whose output cannot be redrawn
+        # in place): no bar, only the line per component.
+        in_place = console.is_terminal and "JPY_PARENT_PID" not in os.environ
+        self.bar = Progress(*columns, console=console, transient=True, disable=not in_place)
         self.task = None
         self.where = ""
 

@@ -8,6 +8,7 @@ DIR and renamed into place, so a refused or interrupted build leaves DIR as it w
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 
 from . import __version__, net, wit
 from .composition import foreign_imports, standalone
@@ -32,6 +34,7 @@ from .wit_json import declare, find_declared
 
 MAGIC = "%%asterai"
 MANIFEST = "manifest.json"
+_TRANSFORMER = TransformerManager()  # IPython's own reading of a cell: magics, `!`, `?`
 
 
 @dataclass
@@ -86,10 +89,22 @@ def read_cells(path: Path) -> list[Cell]:
         raise AsteraiError(f"{path} is not a Jupyter notebook (.ipynb): {reason}") from None
     cells = []
     for number, cell in enumerate(nb.cells, 1):
-        first, _, body = cell.source.partition("\n")
-        if cell.cell_type == "code" and (first == MAGIC or first.startswith(MAGIC + " ")):
-            cells.append(Cell(number, cell.get("id"), first[len(MAGIC) :].strip(), body))
+        magic = _asterai_magic(cell.source) if cell.cell_type == "code" else None
+        if magic is not None:
+            cells.append(Cell(number, cell.get("id"), *magic))
     return cells
+
+
+def _asterai_magic(source: str) -> tuple[str, str] | None:
+    """(magic line, body) of a `%%asterai` cell, exactly as IPython hands them to the magic; else None."""
+    try:
+        code = _TRANSFORMER.transform_cell(source)
+        call = ast.parse(code).body[0].value  # get_ipython().run_cell_magic('asterai', LINE, BODY)
+        name, line, body = (ast.literal_eval(arg) for arg in call.args)
+    except (SyntaxError, IndexError, AttributeError, ValueError, TypeError):
+        return None
+    is_magic = getattr(call.func, "attr", "") == "run_cell_magic" and name == "asterai"
+    return (line, body) if is_magic else None
 
 
 class _Scope:
