@@ -64,6 +64,14 @@ _SAMPLES = {"string": "'hello world'", "bool": "true", "f32": "1.5", "f64": "1.5
 _INTS = re.compile(r"[su](8|16|32)")
 
 
+def node_flags(wasm: Path) -> list[str]:
+    """The Node.js options a component needs: componentize-py's output uses extended constant expressions,
+    which Node 20's V8 runs only when asked (wasm-tools finds them by validating without the feature)."""
+    done = subprocess.run([str(wasm_tools()), "validate", "--features=-extended-const", str(wasm)],
+                          capture_output=True, text=True)  # fmt: skip
+    return ["--experimental-wasm-extended-const"] if "constant expression" in done.stderr else []
+
+
 def node_lines(wasm: Path, iface: str, fn_name: str | None, params: list[str]) -> list[str]:
     """The two commands that run `wasm` in Node.js: transpile with jco, then call one export. `params` are
     the WIT types of `fn_name`'s parameters: a call with sample values when they are simple, else a list
@@ -78,5 +86,5 @@ def node_lines(wasm: Path, iface: str, fn_name: str | None, params: list[str]) -
     snippet = f"import {{ {module} }} from '{out}/{wasm.stem}.js'; console.log({show})"
     return [
         f"npx @bytecodealliance/jco transpile {wasm} -o {out}",
-        f'node --input-type=module -e "{snippet}"',
+        " ".join(["node", *node_flags(wasm), "--input-type=module", "-e", f'"{snippet}"']),
     ]
