@@ -22,13 +22,19 @@ from .wit_json import WASI_PREFIXES, component_exports
 def compose(consumer: Path, providers: list[Path]) -> bytes:
     """`consumer` with each of its imports that a provider exports filled by that provider."""
     with tempfile.TemporaryDirectory(prefix="asterai-compose-") as tmp:
+        # wasm-tools names each part by its file's stem, and cache entries are all `component.wasm`
+        parts = []
+        for i, path in enumerate([consumer, *providers]):
+            parts.append(Path(tmp) / f"part{i}.wasm")
+            parts[-1].symlink_to(path.resolve())
         out = Path(tmp) / "composed.wasm"
-        cmd = [str(wasm_tools()), "compose", str(consumer), "-o", str(out)]
-        for provider in providers:
+        cmd = [str(wasm_tools()), "compose", str(parts[0]), "-o", str(out)]
+        for provider in parts[1:]:
             cmd += ["-d", str(provider)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
-            raise AsteraiError(f"composing {consumer.name} with its providers failed:\n{done.stderr.strip()}")
+            errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
+            raise AsteraiError("wasm-tools compose could not put the providers inside:\n" + "\n".join(errors))
         return out.read_bytes()
 
 

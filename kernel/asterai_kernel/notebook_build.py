@@ -314,7 +314,11 @@ def _write_one(b: Built, folder: Path, made: dict, workdir: Path) -> dict:
     wit_file = folder / f"{b.spec.name}.wit"
     wit_file.write_text(component_wit(wasm, b.plan.iface))
     entry = _entry(b, wasm, wit_file)
-    composed = _composed(b, folder, made, workdir)
+    try:
+        composed = _composed(b, folder, made, workdir)
+    except AsteraiError as e:  # the component itself is fine: the manifest says what it imports
+        entry["composed"] = {"error": str(e)}
+        return entry
     if composed is not None:
         entry["composed"] = {"wasm": composed.name, "sha256": _sha256(composed),
                              "imports": foreign_imports(composed)}  # fmt: skip
