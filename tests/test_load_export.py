@@ -76,6 +76,8 @@ def test_export_composed_refuses_what_only_the_notebook_provides(cell, tmp_path)
         "rust fetcher --use net",
         "pub fn get(url: &str) -> String { net::http_get(url).unwrap_or_default() }\n",
     )
+    plain = cell.line(f"export fetcher {tmp_path / 'plain.wasm'}")
+    assert "it imports net, which the notebook provides: the host must supply it" in plain
     with pytest.raises(AsteraiError, match="fetcher uses net, which the notebook provides from Python"):
         cell.line(f"export fetcher {tmp_path / 'f.wasm'} --composed")
     assert not (tmp_path / "f.wasm").exists()

@@ -103,6 +103,10 @@ def _setup_rich(console, targets: list[toolchains.Requirements]) -> None:
 
 
 def build(args: argparse.Namespace) -> int:
+    # nbformat validates with jsonschema, which on import compiles the URI grammars of rfc3987-syntax (2 s
+    # here, on every run); notebooks use no URI formats, so this process goes without that checker.
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
     from .notebook_build import build_notebook  # the IPython and wasmtime machinery only for a build
 
     notebook = Path(args.notebook)

@@ -240,7 +240,12 @@ class AsteraiMagics(Magics):
         print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB){what} and {wit_file}")
         live = self.session.get(name)
         if live.uses and not composed:
-            print(f"it imports {', '.join(live.uses)}: --composed writes them into the file")
+            cells = [n for n in live.uses if n in self.session.components]
+            hosted = [n for n in live.uses if n not in cells]
+            if cells:
+                print(f"it imports {', '.join(cells)}: --composed writes them into the file")
+            if hosted:
+                print(f"it imports {', '.join(hosted)}, which the notebook provides: the host must supply it")
             return
         fn = live.iface.functions[0] if live.iface.functions else None
         params = [t.wit() for _, t in fn.params] if fn else []
