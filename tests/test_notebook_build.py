@@ -131,13 +131,17 @@ def test_only_builds_the_named_components_and_their_providers(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "shapes.wasm", "shapes.wit"]
 
 
-def test_use_of_a_component_defined_nowhere_above_names_the_cell(tmp_path, capsys):
+def test_a_use_of_a_component_not_defined_above_or_broken_names_the_cells(tmp_path, capsys):
     late = "%%asterai rust early --use later\npub fn f() -> u32 { later::g() }"
-    nb = notebook(tmp_path / "p.ipynb", late, "%%asterai rust later\npub fn g() -> u32 { 1 }")
+    uses_broken = "%%asterai rust needy --use broken\npub fn f() -> u32 { broken::seven() }"
+    nb = notebook(
+        tmp_path / "p.ipynb", late, "%%asterai rust later\npub fn g() -> u32 { 1 }", BROKEN, uses_broken
+    )
     code, _, stderr = build(capsys, nb, "-o", tmp_path / "out")
     assert code == 1
     assert "`%%asterai rust early --use later` failed to build:" in stderr
     assert "--use later: no cell above defines 'later'" in stderr
+    assert "--use broken: broken did not build (cell 4 (id " in stderr
 
 
 # ---- bad input: a clear message, nothing written (fast tier: refused before any compiler runs) ----
@@ -201,3 +205,12 @@ def test_a_notebook_of_wit_and_python_cells_builds_an_empty_manifest(tmp_path, c
     assert code == 0 and stdout == f"wrote 0 components and manifest.json to {tmp_path / 'out'}\n"
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["components"] == [] and manifest["failed"] == [] and not marker.exists()
+
+
+def test_a_component_using_what_the_notebook_provides_lists_it_as_an_import(tmp_path, capsys):
+    fetch = "%%asterai rust fetch --use net --allow-host example.org\npub fn get(url: &str) -> String { net::http_get(url).unwrap_or_default() }"
+    assert build(capsys, notebook(tmp_path / "p.ipynb", fetch), "-o", tmp_path / "out")[0] == 0
+    [entry] = json.loads((tmp_path / "out" / "manifest.json").read_text())["components"]
+    assert entry["uses"] == ["net"] and entry["imports"] == ["asterai:cells/net"]
+    assert "composed" not in entry and entry["grants"]["allow_net"] == ["example.org"]
+    assert not (tmp_path / "out" / "fetch.composed.wasm").exists()

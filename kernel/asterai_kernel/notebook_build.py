@@ -113,6 +113,7 @@ class _Scope:
     def __init__(self) -> None:
         net.register()  # the kernel's own `net` provider, usable with `--use net` as in a session
         self.built: dict[str, Built] = {}
+        self.failed: dict[str, Cell] = {}  # components whose cell failed to build
         self.declarations: dict[str, wit.Interface] = {}
 
     def providers(self, names: list[str], consumer: str) -> dict[str, wit.Interface]:
@@ -124,6 +125,8 @@ class _Scope:
                 found[name] = self.built[name].plan.iface
             elif name in PROVIDERS:
                 found[name] = PROVIDERS[name].iface
+            elif name in self.failed:
+                raise AsteraiError(f"--use {name}: {name} did not build ({self.failed[name].where()})")
             else:
                 known = ", ".join(sorted(self.built)) or "none"
                 raise AsteraiError(
@@ -236,6 +239,7 @@ def build_notebook(path: Path, out_dir: Path, only: list[str] = (), progress=Non
                 built = _build_cell(cell, scope, progress.step)
             except (AsteraiError, ValueError) as e:
                 failed.append((cell, str(e)))
+                scope.failed.setdefault(cell.name, cell)
                 built = None
             if built is not None:
                 order.append(built)
