@@ -8,7 +8,9 @@ Component Model host with WASI alone.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import subprocess
 import tempfile
 from collections.abc import Callable, Hashable
@@ -66,7 +68,9 @@ def js_name(wit_name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-_SAMPLES = {"string": "'hello world'", "bool": "true", "f32": "1.5", "f64": "1.5", "char": "'a'"}
+# Sample arguments for the printed Node call, as jco takes them (64-bit integers are BigInts).
+_SAMPLES = {"string": '"hello world"', "bool": "true", "f32": "1.5", "f64": "1.5", "char": '"a"',
+            "u64": "1n", "s64": "1n"}  # fmt: skip
 _INTS = re.compile(r"[su](8|16|32)")
 
 
@@ -89,8 +93,7 @@ def node_lines(wasm: Path, iface: str, fn_name: str | None, params: list[str]) -
         show = f"{module}.{js_name(fn_name)}({', '.join(samples)})"
     else:
         show = f"Object.keys({module})"
-    snippet = f"import {{ {module} }} from '{out}/{wasm.stem}.js'; console.log({show})"
-    return [
-        f"npx @bytecodealliance/jco transpile {wasm} -o {out}",
-        " ".join(["node", *node_flags(wasm), "--input-type=module", "-e", f'"{snippet}"']),
-    ]
+    snippet = f"import {{ {module} }} from {json.dumps(f'{out}/{wasm.stem}.js')}; console.log({show})"
+    transpile = ["npx", "@bytecodealliance/jco", "transpile", str(wasm), "-o", str(out)]
+    node = ["node", *node_flags(wasm), "--input-type=module", "-e", snippet]
+    return [shlex.join(transpile), shlex.join(node)]
