@@ -5,10 +5,8 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,12 +23,12 @@ from .engine import EngineConfig, Runtime
 from .errors import AsteraiError
 from .handles import ExportProxy
 from .hostfns import PROVIDERS
-from .languages.base import BuildJob, Language, Progress
+from .languages.base import Language, Progress
 from .limits import DeadlineWatch
-from .pipeline import CellResult, CellSpec, run_cell
+from .pipeline import CellResult, CellSpec, build_component, run_cell
 from .sandbox import Grants
 from .tiers import TIER_UP_MIN, TierUp, worker_command
-from .wit_json import declare
+from .wit_json import declare, find_declared
 
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
 # there); small ones in-process, where a worker's start-up would cost more than the compile. Winch is
@@ -154,28 +152,8 @@ class Session:
         return run_cell(self, spec, progress, on_wit)
 
     # ---- building ----
-    def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
-              progress: Progress, options: dict | None = None,
-              uses: dict[str, wit.Interface] | None = None, exports: tuple = ()) -> BuildResult:  # fmt: skip
-        options = options or {}
-        key = cache.content_key(
-            "component", lang.name, source, opt, options,
-            wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
-            lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), pins.WASMTIME_VERSION,
-        )  # fmt: skip
-        path = cache.entry_dir("components", key) / "component.wasm"
-        if path.exists() and not force:
-            return BuildResult(path, 0.0, True)
-        t0 = time.perf_counter()
-        workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
-        try:
-            job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options,
-                           uses=dict(uses or {}), exports=exports)  # fmt: skip
-            wasm = lang.build(job)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        cache.write_atomic(path, wasm)
-        return BuildResult(path, time.perf_counter() - t0, False)
+    def build(self, lang: Language, name: str, source: str, iface: wit.Interface, **kwargs) -> BuildResult:
+        return build_component(lang, name, source, iface, **kwargs)
 
     def load(self, wasm_path: Path, runtime: Runtime | None = None) -> Component:
         """The component compiled for an Engine: from the .cwasm cache, else compiled once and cached."""
@@ -323,15 +301,7 @@ class Session:
         return declared
 
     def declared(self, name: str) -> wit.Interface:
-        """A declared interface by `ns:pkg/iface` or by its bare name when that is unambiguous."""
-        if name in self.declarations:
-            return self.declarations[name]
-        matches = [i for q, i in self.declarations.items() if i.name == name or q.split("@")[0] == name]
-        if len(matches) == 1:
-            return matches[0]
-        known = ", ".join(self.declarations) or "none: declare one in a %%asterai wit cell"
-        what = "is ambiguous" if matches else "is not declared"
-        raise AsteraiError(f"--exports {name} {what} (declared interfaces: {known})")
+        return find_declared(self.declarations, name)
 
     # ---- links (`--use`) ----
     def consumers_of(self, provider: str) -> list[str]:
