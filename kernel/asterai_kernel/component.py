@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import wasmtime
 from wasmtime import _bindings
 from wasmtime.component import Component, Instance
@@ -154,7 +155,8 @@ class ExportFunc:
             )
         return tuple(merged)
 
-    def _generic_call(self, lowered: list):
+    def _generic_call(self, lowered: list, numpy_out: bool = False):
+        """`numpy_out`: a top-level numeric list result comes back as a numpy array of its element's dtype."""
         n = len(lowered)
         slots = (VAL * max(n, 1))()
         written = 0
@@ -173,6 +175,8 @@ class ExportFunc:
             try:
                 if self.top_result:
                     return self._top_level_result(result)
+                if numpy_out and hasattr(self.result, "read_array"):
+                    return self.result.read_array(result)
                 return self.result.read(result)
             finally:
                 _val_delete(byref(result))
@@ -313,10 +317,14 @@ class LiveComponent:
         export = self.exports.get(fn_name)
         if export is None:
             raise AttributeError(f"component {self.name!r} has no export {fn_name!r}")
-        return self.call_checked(fn_name, export.bind(args, kwargs))
+        numpy_in = any(isinstance(a, np.ndarray) for a in args) or any(
+            isinstance(a, np.ndarray) for a in kwargs.values()
+        )
+        return self.call_checked(fn_name, export.bind(args, kwargs), numpy_out=numpy_in)
 
-    def call_checked(self, fn_name: str, lowered: list):
-        """Call an export with arguments its `bind` already checked (here, or on the client of a Dask map)."""
+    def call_checked(self, fn_name: str, lowered: list, numpy_out: bool = False):
+        """Call an export with arguments its `bind` already checked (here, or on the client of a Dask map).
+        `numpy_out`: numeric list results come back as numpy arrays (the call had a numpy argument)."""
         export = self.exports[fn_name]
         if export.twin is not None and export.twin.worth_it(lowered):
             export = export.twin
@@ -328,7 +336,7 @@ class LiveComponent:
         watch = session.deadlines.start(grants.timeout) if grants.timeout else None
         session.guest_depth += 1
         try:
-            result = export.call(lowered)
+            result = export.call(lowered, numpy_out)
         except wasmtime.WasmtimeError as e:
             session.guest_depth -= 1
             timed_out = watch is not None and session.deadlines.stop(watch)

@@ -17,7 +17,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime.component import Component
 
-from . import hostfns, net, pins, wit
+from . import hostfns, net, pins, values, wit
 from .build import cache
 from .build.cache import BuildResult
 from .component import LiveComponent, Timings
@@ -39,6 +39,7 @@ IN_PROCESS_COMPILE_LIMIT = 2 << 20
 class Session:
     def __init__(self) -> None:
         net.register()
+        values.keep_freed_memory()  # big calls reuse their buffers' pages
         self.runtimes = {EngineConfig(): Runtime.create(EngineConfig())}
         self.engine = self.runtimes[EngineConfig()].engine  # the default engine
         self.components: dict[str, LiveComponent] = {}
