@@ -170,3 +170,62 @@ def test_python_cells_round_trip_blocks_exactly(cell, ns):
     assert same(ns["echo_f64"](arr), arr)
     ints = random_array("s64", 200_003, seed=12)  # a Python cell's int is an s64
     assert same(ns["echo_ints"](ints), ints)
+
+
+# ---- short strings: the generated fast path (component._scalar_fast_call) ----
+STRINGS = """
+pub fn shout(s: &str) -> String { s.to_uppercase() }
+pub fn join(a: String, n: u8, b: &str) -> String { format!("{a}{}{b}", "-".repeat(n as usize)) }
+pub fn size(s: &str) -> u32 { s.len() as u32 }
+pub fn fussy(s: &str) -> String { assert!(s != "boom", "refused {s}"); s.to_string() }
+"""
+
+
+@pytest.fixture(scope="module")
+def strings(ip):
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_cell_magic("asterai", "rust strs", STRINGS)
+    return ip.user_ns
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def test_string_calls_take_the_generated_path(strings):
+    live = strings["strs"]._live
+    assert all(hasattr(live.exports[f].fast, "keep_alive") for f in ("shout", "join", "size", "fussy"))
+    assert strings["shout"]("a" * 100) == "A" * 100
+    assert strings["shout"]("héllo, wörld ✓") == "HÉLLO, WÖRLD ✓"  # not ASCII: checked, then the same
+    assert strings["join"]("a", 3, "b") == "a---b" and strings["join"]("", 0, "") == ""
+    assert strings["join"](b="z", n=1, a="y") == "y-z"  # keywords: the general path, same result
+    assert strings["size"]("\0x\0") == 3
+
+
+def test_string_fast_path_refuses_bad_arguments_before_the_call(strings):
+    with pytest.raises(TypeError, match="parameter 's' must be a str, not bytes"):
+        strings["shout"](b"abc")
+    with pytest.raises(ValueError, match="parameter 'b' cannot be encoded as UTF-8"):
+        strings["join"]("a", 1, "\ud800")
+    with pytest.raises(OverflowError, match="parameter 'n'"):
+        strings["join"]("a", 256, "b")
+    assert strings["join"]("a", 1, "b") == "a-b"
+
+
+def test_string_fast_path_trap_then_works(strings):
+    live = strings["strs"]._live
+    before = live.restarts
+    with pytest.raises(GuestTrap, match="refused boom"):
+        strings["fussy"]("boom")
+    assert live.restarts == before + 1 and strings["fussy"]("fine") == "fine"
+
+
+def test_string_fast_path_frees_what_it_copies(strings):
+    text = "x" * (1 << 20)
+    shout = strings["shout"]
+    shout(text)
+    start = rss()
+    for _ in range(300):  # 600 MiB of strings each way if a copy were kept
+        assert len(shout(text)) == 1 << 20
+    assert rss() - start < 100 << 20
