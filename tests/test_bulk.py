@@ -117,6 +117,19 @@ def test_rust_round_trips_a_million_exactly(rust, name):
     assert same(rust[f"echo_{name}"](small), small)  # below the block size too
 
 
+def test_rust_blocks_of_every_tail_length(rust):
+    # the glue works 16 bytes at a time: lengths around that, through the twin (4096 bytes and more)
+    for k in range(17):
+        data = random_array("u8", 4096 + k, seed=k)
+        assert same(rust["echo_u8"](data), data), k
+        shorts = random_array("s16", 2048 + k, seed=k)
+        assert same(rust["echo_s16"](shorts), shorts), k
+    live = rust["bulkrs"]._live
+    assert live.exports["ramp"].twin.worth_it([5])  # a list result always takes the twin
+    for n in [*range(0, 40), 1001]:
+        assert rust["ramp"](n) == [float(i) for i in range(n)], n
+
+
 def test_lists_in_give_lists_out(rust):
     floats = random_array("f64", 10_000, seed=3)
     floats = floats[~np.isnan(floats)]  # lists compare by value
