@@ -469,17 +469,15 @@ class BulkCodec(Codec):
         tops = text[n:]
         top = tops[0::2] & 0x0F
         top[: tops.size // 2] |= tops[1::2] << 4
-        data = _SPREAD[top].view(np.uint8)[:n]  # each top bit back in its byte
+        bits = np.unpackbits(top, bitorder="little")  # a byte 0 or 1 per top bit (8 * len(top) >= n)
+        bits.view(np.uint64)[...] <<= np.uint64(7)  # to bit 7 of each byte: 8 bytes at once, none carries
+        data = bits[:n]
         data |= text[:n]
         return data.view(self.list.dtype)
 
     def read(self, slot):
         data = self.read_array(slot)
         return data.tobytes() if isinstance(self.list, BytesCodec) else data.tolist()
-
-
-# byte v -> 8 bytes whose bit 7 is bit k of v (k = 0..7): one table lookup restores 8 top bits
-_SPREAD = np.array([sum(0x80 << 8 * k for k in range(8) if v >> k & 1) for v in range(256)], np.uint64)
 
 
 class TupleCodec(Codec):
