@@ -97,6 +97,8 @@ RUST_CELL = (
 pub fn shifted(v: &[i64], k: i64) -> Vec<i64> { v.iter().map(|x| x.wrapping_add(k)).collect() }
 pub fn ramp(n: u32) -> Vec<f32> { (0..n).map(|i| i as f32).collect() }
 pub fn picky(v: Vec<f64>) -> Vec<f64> { assert!(v.len() < 1000, "too many: {}", v.len()); v }
+pub fn stuck(v: Vec<f64>) -> Vec<f64> { while std::hint::black_box(true) {} v }
+pub fn stuck_str(s: &str) -> String { while std::hint::black_box(true) {} s.to_string() }
 """
 )
 
@@ -149,12 +151,29 @@ def test_numpy_anywhere_in_the_call_gives_numpy_out(rust):
 
 def test_a_trap_mid_transfer_leaves_the_component_usable(rust):
     live = rust["bulkrs"]._live
+    before = live.restarts
     arr = random_array("f64", 200_000, seed=5)
     with pytest.raises(GuestTrap, match="too many: 200000"):
         rust["picky"](arr)
-    assert live.restarts == 1
+    assert live.restarts == before + 1
     small = np.arange(999, dtype=np.float64)
     assert same(rust["picky"](small), small)
+    assert same(rust["echo_f64"](arr), arr)
+
+
+def test_an_interrupt_mid_call_leaves_the_component_usable(rust):
+    from asterai_kernel.session import get_session
+
+    live = rust["bulkrs"]._live
+    before = live.restarts
+    arr = random_array("f64", 300_000, seed=6)
+    get_session().interrupt_soon(after=0.05)
+    with pytest.raises(KeyboardInterrupt):
+        rust["stuck"](arr)
+    get_session().interrupt_soon(after=0.05)
+    with pytest.raises(KeyboardInterrupt):
+        rust["stuck_str"]("x" * 100)  # the string fast path
+    assert live.restarts == before + 2
     assert same(rust["echo_f64"](arr), arr)
 
 
