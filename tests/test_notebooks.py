@@ -108,6 +108,8 @@ def test_types_bad_input_and_bulk(types_nb):
     lines = types_nb["bulk-calls"].splitlines()
     assert lines[0].startswith("200000 0.099834 (")
     assert lines[1] == "1043597657 0"  # computed independently in Python
+    assert lines[2] == "ndarray float64"  # numpy in, numpy out
+    assert lines[3] == "list [1.5, 2.0, 2.5]"  # a list in, a list out
 
 
 @pytest.fixture(scope="module")

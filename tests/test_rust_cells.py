@@ -133,7 +133,9 @@ def test_strings_lists_bytes_tuples(coll):
 def test_numpy_arrays_are_accepted(coll):
     np = pytest.importorskip("numpy")
     assert coll["sum"](np.arange(5, dtype=np.float64)) == 10.0
-    assert coll["reverse"](np.array([1, 2, 3], dtype=np.uint8)) == b"\x03\x02\x01"
+    out = coll["reverse"](np.array([1, 2, 3], dtype=np.uint8))  # numpy in, numpy out
+    assert out.dtype == np.uint8 and out.tolist() == [3, 2, 1]
+    assert coll["reverse"](b"\x01\x02\x03") == b"\x03\x02\x01"
 
 
 def test_bad_collection_items_name_index(coll):

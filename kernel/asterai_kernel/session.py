@@ -15,7 +15,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime.component import Component
 
-from . import hostfns, net, pins, wit
+from . import hostfns, net, pins, values, wit
 from .build import cache
 from .build.cache import BuildResult
 from .component import LiveComponent, Timings
@@ -40,6 +40,7 @@ IN_PROCESS_WINCH_LIMIT = 16 << 20
 class Session:
     def __init__(self) -> None:
         net.register()
+        values.keep_freed_memory()  # big calls reuse their buffers' pages
         self.runtimes = {EngineConfig(): Runtime.create(EngineConfig())}
         self.engine = self.runtimes[EngineConfig()].engine  # the default engine
         self.components: dict[str, LiveComponent] = {}
