@@ -7,6 +7,7 @@ are looked up again, so the proxies bound in the notebook keep working.
 from __future__ import annotations
 
 import ctypes
+import re
 import sys
 import threading
 import time
@@ -21,7 +22,7 @@ from wasmtime import _bindings
 from wasmtime.component import Component, Instance
 
 from . import values, wit
-from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
+from .errors import AsteraiError, ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
 from .languages.base import Language
 from .links import NestedTrap, consumer_linker, new_error
 from .names import snake_name
@@ -248,7 +249,7 @@ class LiveComponent:
         except wasmtime.WasmtimeError as e:
             store.close()
             self.output.flush()
-            raise GuestTrap(self.name, "(initialization)", _first_line(str(e))) from None
+            raise self._start_error(str(e)) from None
         finally:
             self.output.flush()
         self.store, self.instance = store, instance
@@ -265,6 +266,19 @@ class LiveComponent:
         self.timings.instantiate = time.perf_counter() - t0
         if self.session.components.get(self.name) is self:  # a restart: relink the proxies now
             self.session.publish(self)
+
+    def _start_error(self, detail: str) -> AsteraiError:
+        """Why instantiating failed: a memory limit below what the component needs to start, or a trap."""
+        pages = re.search(r"memory minimum size of (\d+) pages exceeds memory limits", detail)
+        if pages is None:
+            return GuestTrap(self.name, "(initialization)", _first_line(detail), detail, started=False)
+        need = int(pages[1]) << 16
+        enough = -(-need // (1 << 20))  # MiB, rounded up
+        limit = format_size(self.grants.max_memory)
+        return AsteraiError(
+            f"{self.name} cannot start: it needs {format_size(need)} of memory from the start, more than "
+            f"its --max-memory of {limit}; give it --max-memory {enough}MiB or more"
+        )
 
     def _link_bulk_twins(self, instance: Instance) -> None:
         bulk = wit.bulk_interface(self.iface) if self.language.bulk_twins else None
@@ -306,12 +320,20 @@ class LiveComponent:
             self.store = None
 
     def regrant(self, grants: Grants) -> None:
-        """Apply new grants: a fresh Store with them (on the fuel engine if needed); guest state restarts."""
+        """Apply new grants: a fresh Store with them (on the fuel engine if needed); guest state restarts.
+        Grants it cannot start with (too little memory) are refused and the old ones kept."""
+        before = self.grants, self.component, self.runtime
         if self.session.runtime(grants) is not self.runtime:
             self.component, self.runtime = self.session.load_best(self.wasm_path, grants)
             self.linker = None  # a consumer's forwarding linker belongs to the old engine
         self.grants = grants
-        self.restart()
+        try:
+            self.restart()
+        except AsteraiError:
+            self.grants, self.component, self.runtime = before
+            self.linker = None
+            self.instantiate()
+            raise
         self.session.optimize_later(self)
 
     def shipment(self):
