@@ -181,15 +181,17 @@ def test_under_the_hood_notebook():
         "3",
     ]
     assert "npx @bytecodealliance/jco transpile" in out["export"]  # how to run it elsewhere
-    # `asterai build` of this very notebook: its two components, the consumer also composed
+    # `asterai build` of this very notebook: its three components, the consumer also composed
     build = out["build"].splitlines()
-    assert build[:3] == [
+    assert build[:4] == [
         "geo: rust component, from cache",  # the session built the same cells: the build's cache is theirs
+        "spinner_go: go component, from cache",
         "shout: rust component, from cache",
-        f"wrote 2 components and manifest.json to {build[2].rsplit(' ', 1)[1]}",
+        f"wrote 3 components and manifest.json to {build[3].rsplit(' ', 1)[1]}",
     ]
-    assert build[3].startswith("geo rust ['word-count: func(text: string) -> u32', 'initials: func(names:")
-    assert build[4] == "shout rust ['shout: func(text: string) -> string'] uses ['geo'] shout.composed.wasm"
+    assert build[4].startswith("geo rust ['word-count: func(text: string) -> u32', 'initials: func(names:")
+    assert build[5] == "spinner_go go ['spin: func(n: u64) -> u64'] uses [] None"
+    assert build[6] == "shout rust ['shout: func(text: string) -> string'] uses ['geo'] shout.composed.wasm"
     # the composed file, transpiled by jco, in Node.js: the same answer as the notebook's
     assert out["node"] == "Node.js: 4 WORDS\nthis notebook: 4 WORDS\n"
 
