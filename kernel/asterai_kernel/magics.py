@@ -110,7 +110,11 @@ class AsteraiMagics(Magics):
         lang = get_language(args.lang)
         grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net or args.allow_host,
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
-        options = {opt: getattr(args, opt) for lang_ in LANGUAGES.values() for opt in lang_.cell_options}
+        options = {
+            opt: getattr(args, opt.replace("-", "_"))
+            for lang_ in LANGUAGES.values()
+            for opt in lang_.cell_options
+        }
         spec = CellSpec(
             lang=lang.name, name=self._component_name(lang.name, args.name), source=cell, opt=args.opt,
             force=args.force, uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants,

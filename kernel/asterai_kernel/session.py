@@ -153,10 +153,11 @@ class Session:
               progress: Progress, options: dict | None = None,
               uses: dict[str, wit.Interface] | None = None, exports: tuple = ()) -> BuildResult:  # fmt: skip
         options = options or {}
+        toolchain = lang.toolchain_fingerprint(progress)
         key = cache.content_key(
-            "component", lang.name, source, opt, options,
+            "component", lang.name, source, opt, lang.options_key(options, progress),
             wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
-            lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), pins.WASMTIME_VERSION,
+            lang.glue_fingerprint(), toolchain, pins.WASMTIME_VERSION,
         )  # fmt: skip
         path = cache.entry_dir("components", key) / "component.wasm"
         if path.exists() and not force:
