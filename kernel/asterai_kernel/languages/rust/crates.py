@@ -193,8 +193,10 @@ def _provided(package: str) -> bool:
 # ---------------------------------------------------------------- building a set
 
 
-def set_key(specs: tuple[CrateSpec, ...], source: str, tc: RustToolchain) -> str:
-    return cache.content_key("rust-crates", [str(s) for s in specs], source, tc.fingerprint, _glue_version())
+def set_folder(specs: tuple[CrateSpec, ...], source: str, tc: RustToolchain) -> Path:
+    """Where a set's build is kept: keyed by its specs, source, toolchain and this module."""
+    key = cache.content_key("rust-crates", [str(s) for s in specs], source, tc.fingerprint, _glue_version())
+    return cache.entry_dir("rust-crates", key)
 
 
 def _glue_version() -> str:
@@ -205,8 +207,7 @@ def crate_set(values: list[str], source_values: list[str], tc: RustToolchain, pr
     """The built set for a cell's `--crate` options: from the cache, else built now (once per set)."""
     specs = parse_specs(values)
     source = resolve_source(chosen_source(source_values), progress)
-    key = set_key(specs, source, tc)
-    folder = cache.entry_dir("rust-crates", key)
+    folder = set_folder(specs, source, tc)
     found = _load(folder, source)
     if found is not None:
         return found
@@ -319,7 +320,10 @@ def _run_cargo(cmd, proj, env, total, where, specs, progress) -> list[dict]:
 
 def _package_name(artifact: dict) -> str:
     """cargo's package id `registry+https://...#regex@1.7.1` (or `path+file:///...#name@0.0.0`) -> `regex`."""
-    return artifact["package_id"].split("#")[-1].rsplit("@", 1)[0].split("/")[-1]
+    package_id = artifact["package_id"]
+    if " (" in package_id:  # cargo before 1.77: `regex 1.7.1 (registry+https://...)`
+        return package_id.split(" ")[0]
+    return package_id.split("#")[-1].rsplit("@", 1)[0].split("/")[-1]
 
 
 def _collect(specs, artifacts, target: Path, stage: Path, lock: dict, source: str) -> None:
