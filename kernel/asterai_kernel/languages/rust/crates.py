@@ -6,7 +6,7 @@ rustc expects. Its `deps` folders (the wasm rlibs, and the host's for proc-macro
 its Cargo.lock are kept in the cache; a cell then compiles with `--extern name=lib.rlib -L dependency=...`.
 
 Where crates come from (`--crate-source`, else ASTERAI_CRATE_SOURCE, else `auto`):
-  crates-io  the registry, through the user's cargo (downloads are kept in the cache's cargo home);
+  crates-io  the registry, through the user's cargo settings (CARGO_HOME, ~/.cargo/config.toml);
   debian     Debian's packaged crates (librust-NAME-dev, /usr/share/cargo/registry), offline; missing
              packages are installed with apt-get;
   auto       crates.io when its index answers, else Debian's packages (and the cell says so).
@@ -246,14 +246,21 @@ def _write_package(proj: Path, specs: tuple[CrateSpec, ...], source: str) -> Non
         )
 
 
+# The user's settings for reaching registries (CARGO_HOME and its config.toml, proxies, mirrors) apply; those
+# that would change the rlibs (RUSTFLAGS, CARGO_BUILD_TARGET, RUSTC_WRAPPER, CARGO_PROFILE_*...) do not.
+_KEPT_CARGO_ENV = ("CARGO_HOME", "CARGO_HTTP_", "CARGO_NET_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_")
+
+
 def _cargo_env(tc: RustToolchain, target_dir: Path) -> dict[str, str]:
-    # The user's cargo/rustup settings (RUSTFLAGS, CARGO_BUILD_TARGET...) would change the rlibs; drop them.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CARGO", "RUST"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CARGO", "RUST")) or k.startswith(_KEPT_CARGO_ENV)
+    }
     env.update(
         RUSTC=str(tc.rustc),
         # With --target, RUSTFLAGS reach the wasm units only: proc-macros build with the host's own std.
         RUSTFLAGS=f"--sysroot={tc.sysroot}",
-        CARGO_HOME=str(cache.cache_dir() / "cargo-home"),  # crates.io downloads, kept for later sets
         CARGO_TARGET_DIR=str(target_dir),
         CARGO_TERM_COLOR="never",
         CARGO_TERM_PROGRESS_WHEN="never",
