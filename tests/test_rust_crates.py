@@ -110,6 +110,16 @@ def test_an_unknown_crates_io_crate_is_named(cell):
         )
 
 
+def test_a_crate_that_needs_sockets_says_why(cell):
+    with pytest.raises(CompileError) as info:
+        cell("rust nope --crate socket2@0.4 --crate-source crates-io", "pub fn f() -> u32 { 1 }\n")
+    assert str(info.value).startswith(
+        "--crate socket2@0.4: `socket2` does not build for WebAssembly: it needs sockets, which the "
+        "WebAssembly sandbox (wasm32-wasip1) does not offer to crates."
+    )
+    assert "Socket2 doesn't support the compile target" in info.value.diagnostics  # cargo's own message
+
+
 def test_a_cell_using_a_crate_it_did_not_ask_for_gets_rustcs_message(cell):
     with pytest.raises(CompileError) as info:
         cell("rust nope", "use regex::Regex;\npub fn f() -> u32 { 1 }\n")

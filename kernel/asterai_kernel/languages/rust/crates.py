@@ -27,7 +27,6 @@ import threading
 import tomllib
 import urllib.error
 import urllib.request
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +42,7 @@ CRATES_IO_PROBE = "https://index.crates.io/config.json"
 PACKAGE = "asterai_crates"  # the throwaway package whose dependencies are the set
 APT_SEARCH = "apt-cache search librust-"
 LIB_KINDS = {"lib", "rlib", "proc-macro"}
+SHOWN_ERRORS = 4
 
 # One spec of a comma-separated list: name, optional @version, optional [features].
 _SPEC = re.compile(
@@ -292,7 +292,7 @@ def _build(
 
 def _run_cargo(cmd, proj, env, total, where, specs, progress) -> list[dict]:
     """cargo build, its 'Compiling' lines as progress steps; the JSON artifacts it reports."""
-    tail: deque[str] = deque(maxlen=60)
+    errors: list[str] = []  # the first few: the rest mostly follow from them
     artifacts = []
     count = 0
     with tempfile.TemporaryFile("w+") as err:
@@ -310,8 +310,8 @@ def _run_cargo(cmd, proj, env, total, where, specs, progress) -> list[dict]:
                                  f"[{min(count, total)}/{total}] {package}")  # fmt: skip
                 elif msg.get("reason") == "compiler-message":
                     rendered = msg["message"].get("rendered") or ""
-                    if msg["message"].get("level") == "error":
-                        tail.append(rendered.rstrip())
+                    if msg["message"].get("level") == "error" and len(errors) < SHOWN_ERRORS:
+                        errors.append(rendered.rstrip())
             code = proc.wait()
         except BaseException:  # an interrupt must not leave cargo or its rustc children running
             with contextlib.suppress(ProcessLookupError):
@@ -321,7 +321,7 @@ def _run_cargo(cmd, proj, env, total, where, specs, progress) -> list[dict]:
         err.seek(0)
         stderr = err.read()
     if code != 0:
-        raise _build_error(specs, "\n".join(tail), stderr)
+        raise _build_error(specs, "\n".join(errors), stderr)
     return artifacts
 
 
