@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from asterai_kernel import AsteraiError, CompileError, ComponentError
+from asterai_kernel.languages import LANGUAGES
 from asterai_kernel.languages.rust import crates
 from asterai_kernel.languages.rust.crates import CrateSpec, parse_specs
 
@@ -92,6 +93,18 @@ def test_a_second_cell_with_the_same_set_reuses_its_build(points, cell, ns):
     after = built.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not built again
     assert ns["count_distinct"]([1, 2, 2, 3, 1]) == 3
+
+
+def test_the_cells_cache_key_follows_the_set(points):
+    rust = LANGUAGES["rust"]
+
+    def key(*crate, source="debian"):
+        return rust.options_key({"crate": list(crate), "crate-source": [source]}, lambda m: None)
+
+    same = key("serde[derive],serde_json", "itertools")
+    assert key("itertools,serde_json", "serde[derive]") == same  # written another way
+    assert key("regex", source="crates-io") != same  # another set (built by test_regex_from_crates_io)
+    assert rust.options_key({}, lambda m: None) == {}
 
 
 def test_an_unknown_debian_crate_names_it_and_how_to_search(cell):

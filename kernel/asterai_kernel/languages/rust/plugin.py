@@ -48,9 +48,10 @@ class Rust(Language):
         return rust_toolchain(progress=progress).fingerprint
 
     def options_key(self, options: dict, progress: Progress) -> object:
-        """`--crate`: the built set's versions and source, so a new resolution never serves a stale cell."""
+        """`--crate`: the built set (its specs in order, the source used, every version), whichever way the
+        cell wrote it; a new resolution (a newer crate, another source) never serves a stale cell."""
         found = self._crate_set(options, progress)
-        return {**options, "crate-set": found.key} if found else options
+        return {"crate-set": found.key} if found else options
 
     def _crate_set(self, options: dict, progress: Progress) -> crates.CrateSet | None:
         if not options.get("crate"):
