@@ -33,7 +33,7 @@ from pathlib import Path
 from ...build import cache
 from ...errors import CompileError, ToolchainMissing
 from ...toolchains import Progress, apt_install, deb_versions
-from .toolchain import CARGO, RUST_TARGET, RustToolchain
+from .toolchain import CARGO, RUST_TARGET, RustToolchain, _flock
 
 SOURCES = ("auto", "crates-io", "debian")
 SOURCE_ENV = "ASTERAI_CRATE_SOURCE"
@@ -214,15 +214,18 @@ def crate_set(values: list[str], source_values: list[str], tc: RustToolchain, pr
     if source == "debian":
         ensure_debian_packages(specs, progress)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".crates-", dir=folder.parent))
-    try:
-        _build(specs, source, tc, stage, progress)
-        if folder.exists():  # stale: its lock names packages no longer installed
-            shutil.rmtree(folder)
-        with contextlib.suppress(OSError):  # another kernel may have finished the same set first
+    with _flock(folder.parent / f"{folder.name}.lock", progress):  # one kernel builds a set at a time
+        built = _load(folder, source)
+        if built is not None:  # another kernel built it while this one waited
+            return built
+        stage = Path(tempfile.mkdtemp(prefix=".crates-", dir=folder.parent))
+        try:
+            _build(specs, source, tc, stage, progress)
+            if folder.exists():  # stale: its lock names packages no longer installed
+                shutil.rmtree(folder)
             os.replace(stage, folder)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     built = _load(folder, source)
     if built is None:
         raise CompileError(f"--crate {' '.join(map(str, specs))}: the crate build left no usable result")
@@ -385,6 +388,13 @@ def _resolve_error(specs, source: str, stderr: str) -> CompileError:
             f"--crate: `{m[1]}` is not among Debian's packaged crates here (install {debian_package(m[1])}; "
             f"search with `{APT_SEARCH}`).", diagnostics=stderr.strip(),
         )  # fmt: skip
+    m = re.search(r"failed to select a version for the requirement `([^`]+)`", stderr)
+    if m:
+        found = re.search(r"candidate versions found which didn't match: (.*)", stderr)
+        where = "crates.io" if source == "crates-io" else "Debian's packaged crates"
+        versions = f" (there: {found[1].strip()})" if found else ""
+        return CompileError(f"--crate: no version matches `{m[1]}` in {where}{versions}.",
+                            diagnostics=stderr.strip())  # fmt: skip
     return CompileError(f"--crate {names}: cargo could not resolve this set", diagnostics=stderr.strip())
 
 
