@@ -3,6 +3,8 @@ the real cargo, rustc and wasmtime. Crate sets stay small (regex; serde+derive, 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from asterai_kernel import AsteraiError, CompileError, ComponentError
@@ -126,9 +128,10 @@ def test_an_unknown_crates_io_crate_is_named(cell):
 def test_a_version_debian_does_not_have_names_the_one_it_has(cell):
     with pytest.raises(CompileError) as info:
         cell("rust nope --crate regex@1.10 --crate-source debian", "pub fn f() -> u32 { 1 }\n")
-    assert str(info.value).startswith(
-        '--crate: no version matches `regex = "^1.10"` in Debian\'s packaged crates (there: 1.7.1).'
-    )
+    assert re.match(
+        r'--crate: no version matches `regex = "\^1.10"` in Debian\'s packaged crates \(there: 1\.\d+\.\d+\)\.',
+        str(info.value),
+    )  # bookworm has 1.7.1
 
 
 def test_a_crate_that_needs_sockets_says_why(cell):
