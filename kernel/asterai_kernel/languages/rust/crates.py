@@ -134,9 +134,10 @@ def resolve_source(source: str, progress: Progress) -> str:
         return source
     if crates_io_reachable():
         return "crates-io"
+    # Two lines, so the note stays under the cell (a one-line message is a passing progress step).
     progress(
-        "--crate: crates.io is unreachable, so this cell uses Debian's packaged crates (offline); "
-        "--crate-source crates-io or debian chooses explicitly.\n"
+        "--crate: crates.io is unreachable, so this cell uses Debian's packaged crates (offline).\n"
+        "--crate-source crates-io or --crate-source debian chooses explicitly."
     )
     return "debian"
 
@@ -229,6 +230,8 @@ def crate_set(values: list[str], source_values: list[str], tc: RustToolchain, pr
     built = _load(folder, source)
     if built is None:
         raise CompileError(f"--crate {' '.join(map(str, specs))}: the crate build left no usable result")
+    where = "crates.io" if source == "crates-io" else "Debian's packaged crates"
+    progress(f"--crate: built once for this set, from {where}:\n  {', '.join(built.versions)}")
     return built
 
 
