@@ -125,6 +125,13 @@ def test_an_unknown_crates_io_crate_is_named(cell):
         )
 
 
+@pytest.mark.parametrize("source", ["debian", "crates-io"])
+def test_a_feature_the_crate_lacks_is_named(cell, source):
+    with pytest.raises(CompileError) as info:
+        cell(f"rust nope --crate serde[asterai_nope] --crate-source {source}", "pub fn f() -> u32 { 1 }\n")
+    assert "`serde` has no feature `asterai_nope`" in str(info.value)
+
+
 def test_a_version_debian_does_not_have_names_the_one_it_has(cell):
     with pytest.raises(CompileError) as info:
         cell("rust nope --crate regex@1.10 --crate-source debian", "pub fn f() -> u32 { 1 }\n")

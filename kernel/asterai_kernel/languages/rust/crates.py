@@ -160,25 +160,32 @@ def _apt_knows(package: str) -> bool:
 
 def ensure_debian_packages(specs: tuple[CrateSpec, ...], progress: Progress) -> None:
     """Install the Debian packages of the specs (and of their features) that are missing."""
-    wanted = [debian_package(s.name) for s in specs]
-    wanted += [debian_package(s.name, f) for s in specs for f in s.features if f != "default"]
+    wanted = {debian_package(s.name): (s, "") for s in specs}
+    wanted |= {debian_package(s.name, f): (s, f) for s in specs for f in s.features if f != "default"}
     have = deb_versions(tuple(wanted))
     missing = [p for p in wanted if p not in have and not _provided(p)]
     if not missing:
         return
     for package in missing:
         if not _apt_knows(package):
-            crate = next(s for s in specs if package.startswith(debian_package(s.name)[:-4]))
-            what = f"crate `{crate.name}`" if package == debian_package(crate.name) else f"`{crate}`"
-            raise CompileError(
-                f"--crate: Debian has no package {package} for the {what}. Search the packaged crates "
-                f"with `{APT_SEARCH}{crate.name.lower().replace('_', '-')}` (or `{APT_SEARCH}` for all), "
-                "or use --crate-source crates-io."
-            )
+            raise _unknown_package(package, *wanted[package])
     try:
         apt_install(missing, progress)
     except ToolchainMissing as e:
         raise CompileError(f"--crate needs the Debian packages {' '.join(missing)}: {e}") from None
+
+
+def _unknown_package(package: str, spec: CrateSpec, feature: str) -> CompileError:
+    search = f"`{APT_SEARCH}{spec.name.lower().replace('_', '-')}`"
+    if feature:
+        return CompileError(
+            f"--crate {spec}: `{spec.name}` has no feature `{feature}` among Debian's packages (no package "
+            f"{package}); {search} lists what is packaged, or use --crate-source crates-io."
+        )
+    return CompileError(
+        f"--crate: Debian has no package {package} for the crate `{spec.name}`. Search the packaged crates "
+        f"with {search} (or `{APT_SEARCH}` for all), or use --crate-source crates-io."
+    )
 
 
 def _provided(package: str) -> bool:
@@ -391,6 +398,9 @@ def _resolve_error(specs, source: str, stderr: str) -> CompileError:
             f"--crate: `{m[1]}` is not among Debian's packaged crates here (install {debian_package(m[1])}; "
             f"search with `{APT_SEARCH}`).", diagnostics=stderr.strip(),
         )  # fmt: skip
+    m = re.search(r"with feature `([^`]+)` but `([^`]+)` does not have that feature", stderr)
+    if m:
+        return CompileError(f"--crate: `{m[2]}` has no feature `{m[1]}`.", diagnostics=stderr.strip())
     m = re.search(r"failed to select a version for the requirement `([^`]+)`", stderr)
     if m:
         found = re.search(r"candidate versions found which didn't match: (.*)", stderr)
