@@ -304,7 +304,7 @@ def _build(
 
 
 def _run_cargo(cmd, proj, env, total, where, specs, progress) -> list[dict]:
-    """cargo build, its 'Compiling' lines as progress steps; the JSON artifacts it reports."""
+    """cargo build; each library it finishes is a progress step. Returns the JSON artifacts it reports."""
     errors: list[str] = []  # the first few: the rest mostly follow from them
     artifacts = []
     count = 0
