@@ -74,6 +74,14 @@ def test_rust_basics_cache_wit_and_errors(rust_basics):
     assert "cell.rs:3:5" in err and "cannot find value `forty_two`" in err
 
 
+def test_rust_basics_crates(rust_basics):
+    assert "numbers(text: string) -> list<u32>" in rust_basics["crates-regex"]
+    assert "norm(doc: string) -> result<f64, string>" in rust_basics["crates-json"]
+    assert rust_basics["crates-calls"] == (
+        "[3, 12, 7]\n5.0\napple fig pear\nComponentError: missing field `y` at line 1 column 8\n"
+    )
+
+
 @pytest.fixture(scope="module")
 def types_nb():
     return execute("02-types.ipynb")

@@ -80,7 +80,8 @@ def parse_cell_line(line: str) -> argparse.Namespace:
 
 def cell_spec(args: argparse.Namespace, name: str, source: str, grants: Grants | None = None) -> CellSpec:
     """What a parsed magic line and its body build (`name` chosen by the front end)."""
-    options = {opt: getattr(args, opt) for lang in LANGUAGES.values() for opt in lang.cell_options}
+    opts = [opt for lang in LANGUAGES.values() for opt in lang.cell_options]
+    options = {opt: getattr(args, opt.replace("-", "_")) for opt in opts}  # argparse's names: crate_source
     return CellSpec(
         lang=get_language(args.lang).name, name=name, source=source, opt=args.opt, force=args.force,
         uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants or Grants(),

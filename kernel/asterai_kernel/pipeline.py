@@ -103,10 +103,11 @@ def build_component(lang: Language, name: str, source: str, iface: wit.Interface
                     exports: tuple = ()) -> BuildResult:  # fmt: skip
     """The component of a cell from the content-addressed cache, built there first when missing."""
     options = options or {}
+    toolchain = lang.toolchain_fingerprint(progress)
     key = cache.content_key(
-        "component", lang.name, source, opt, options,
+        "component", lang.name, source, opt, lang.options_key(options, progress),
         wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
-        lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), pins.WASMTIME_VERSION,
+        lang.glue_fingerprint(), toolchain, pins.WASMTIME_VERSION,
     )  # fmt: skip
     path = cache.entry_dir("components", key) / "component.wasm"
     if path.exists() and not force:
