@@ -260,7 +260,7 @@ def measure_values(ip, calls: int, batches: int, reps: int) -> tuple[list[Row], 
     assert add(1, 2) == raw["add"](store, 1, 2) == 3 and add(2**31 - 1, 1) == -(2**31)
     assert echo_str(text) == text and raw["echo-str"](store, text) == text
     assert echo_bytes(data) == data and raw["echo-bytes"](store, data[:4096]) == data[:4096]
-    assert echo_f64(arr) == floats and echo_f64(floats) == floats
+    assert echo_f64(arr).tolist() == floats and echo_f64(floats) == floats  # numpy in, numpy out
     assert raw["echo-f64"](store, floats[:4096]) == floats[:4096]
     got = raw["echo-p"](store, raw_p)
     assert echo_p(p) == p and (got.x, got.y, got.name) == (1.0, 2.0, "pt")

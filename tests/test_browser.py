@@ -420,3 +420,58 @@ def test_a_widget_renders_and_a_click_reaches_the_kernel(page):
     assert page.kernel_expression("form.forms['triple'][0][0].widget.value") == "5000000000"  # not clamped
     page.screenshot("widgets.png")
     page.assert_clean()
+
+
+def test_a_list_of_records_gets_rows_and_the_inspector_lines_up(page):
+    # A list<record> parameter is rows of fields: "add a row" in the page adds one in the kernel's form.
+    write_notebook(
+        page.dir,
+        "rows.ipynb",
+        "%%asterai rust basket\n/// An item in the basket.\npub struct Item { pub name: String, pub qty: u16 }\n"
+        "/// How many items in all.\npub fn count(items: Vec<Item>) -> u32 {\n"
+        "    items.iter().map(|i| i.qty as u32).sum()\n}\n",
+        "basket",
+        "import asterai_kernel\nform = asterai_kernel.call_form('basket')\nform",
+    )
+    page.open("rows.ipynb")
+    page.run_all()
+    add = page.page.locator(".jp-OutputArea button.widget-button", has_text="add a row")
+    add.wait_for(timeout=60_000)
+    rows = "len(form.forms['count'][0][0].widget.children[1].children)"
+    assert page.kernel_expression(rows) == "1"
+    add.click()
+    page.page.locator(".jp-OutputArea .widget-html code", has_text="[1]").wait_for(timeout=60_000)
+    assert page.kernel_expression(rows) == "2"
+    # The inspector's tables: every cell aligned left, whatever JupyterLab's stylesheet says.
+    aligns = page.js(
+        """() => [...document.querySelectorAll('.jp-OutputArea td, .jp-OutputArea th')]
+                .map(c => getComputedStyle(c).textAlign)"""
+    )
+    assert aligns and set(aligns) == {"left"}, aligns
+    page.screenshot("rows-and-inspector.png", first_code_cell=True)
+    page.assert_clean()
+
+
+@pytest.mark.parametrize("tutorial", ["00-welcome", "07-widgets"])
+def test_a_tutorial_runs_clean_in_the_browser(page, tutorial):
+    # What a newcomer sees first: the tutorial run in JupyterLab, no error and nothing on stderr (progress is a
+    # display replaced by the summary), screenshots from the top and of its end.
+    shutil.copy(ROOT / "notebooks" / f"{tutorial}.ipynb", page.dir)
+    page.open(f"{tutorial}.ipynb")
+    page.run_all(timeout=300)
+    outputs = page.js(
+        """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+                .map(o => o.getAttribute('data-mime-type') || '')"""
+    )
+    assert outputs and "application/vnd.jupyter.stderr" not in outputs, outputs
+    assert not page.page.locator(".jp-OutputArea-output .ansi-red-fg").count()  # no traceback
+    page.screenshot(f"{tutorial}-top.png", first_code_cell=True)
+    page.js(
+        """async () => {
+            const nb = window.jupyterapp.shell.currentWidget.content;
+            await nb.scrollToCell(nb.widgets[nb.widgets.length - 1], 'end');
+        }"""
+    )
+    page.page.wait_for_timeout(200)
+    page.screenshot(f"{tutorial}-end.png")
+    page.assert_clean()

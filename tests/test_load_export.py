@@ -49,3 +49,39 @@ def test_load_refuses_what_it_cannot_link(cell, tmp_path):
     junk.write_bytes(b"\x00asm-not-really")
     with pytest.raises(AsteraiError, match="not a WebAssembly component"):
         cell.line(f"load {junk}")
+
+
+def test_export_composed_puts_the_providers_inside(cell, ns, tmp_path):
+    from plain_host import PlainHost
+
+    cell(
+        "rust inner_geo", "pub fn word_count(text: &str) -> u32 { text.split_whitespace().count() as u32 }\n"
+    )
+    cell("rust inner_mark", 'pub fn mark() -> String { String::from("!") }\n')
+    cell(
+        "rust outer --use inner_geo,inner_mark",
+        'pub fn outer(t: &str) -> String { format!("{}{}", inner_geo::word_count(t), inner_mark::mark()) }\n',
+    )
+    plain = cell.line(f"export outer {tmp_path / 'plain.wasm'}")
+    assert "it imports inner_geo, inner_mark: --composed writes them into the file" in plain
+    out = cell.line(f"export outer {tmp_path / 'whole.wasm'} --composed")
+    assert "(composed with the components it uses)" in out
+    host = PlainHost(tmp_path / "whole.wasm")  # nothing supplied: the provider is inside
+    assert host.func("asterai:cells/outer", "outer")("a b") == ns["outer"].outer("a b") == "2!"
+    assert "import asterai:cells/inner" not in (tmp_path / "whole.wit").read_text()  # both providers inside
+
+
+def test_export_composed_refuses_what_only_the_notebook_provides(cell, tmp_path):
+    cell(
+        "rust fetcher --use net",
+        "pub fn get(url: &str) -> String { net::http_get(url).unwrap_or_default() }\n",
+    )
+    plain = cell.line(f"export fetcher {tmp_path / 'plain.wasm'}")
+    assert "it imports net, which the notebook provides: the host must supply it" in plain
+    with pytest.raises(AsteraiError, match="fetcher uses net, which the notebook provides from Python"):
+        cell.line(f"export fetcher {tmp_path / 'f.wasm'} --composed")
+    assert not (tmp_path / "f.wasm").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(AsteraiError, match="cannot write"):
+        cell.line(f"export fetcher {blocker / 'f.wasm'}")

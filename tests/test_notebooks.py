@@ -74,6 +74,14 @@ def test_rust_basics_cache_wit_and_errors(rust_basics):
     assert "cell.rs:3:5" in err and "cannot find value `forty_two`" in err
 
 
+def test_rust_basics_crates(rust_basics):
+    assert "numbers(text: string) -> list<u32>" in rust_basics["crates-regex"]
+    assert "norm(doc: string) -> result<f64, string>" in rust_basics["crates-json"]
+    assert rust_basics["crates-calls"] == (
+        "[3, 12, 7]\n5.0\napple fig pear\nComponentError: missing field `y` at line 1 column 8\n"
+    )
+
+
 @pytest.fixture(scope="module")
 def types_nb():
     return execute("02-types.ipynb")
@@ -108,6 +116,8 @@ def test_types_bad_input_and_bulk(types_nb):
     lines = types_nb["bulk-calls"].splitlines()
     assert lines[0].startswith("200000 0.099834 (")
     assert lines[1] == "1043597657 0"  # computed independently in Python
+    assert lines[2] == "ndarray float64"  # numpy in, numpy out
+    assert lines[3] == "list [1.5, 2.0, 2.5]"  # a list in, a list out
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +173,11 @@ def test_widgets_notebook():
 
 def test_under_the_hood_notebook():
     out = execute("08-under-the-hood.ipynb")
+    assert re.fullmatch(  # the first run compiles Cranelift's code; later runs find it cached
+        r"spinner_go: (now on Cranelift's optimized machine code; its state restarted|already on Cranelift's "
+        r"optimized machine code)\n14317641880641664647\n",
+        out["tiers-optimize"],
+    )
     assert "  /// Counts the words of a text.\n  word-count: func(text: string) -> u32;" in out["show-wit"]
     assert "['export asterai:cells/geo;', 'word-count: func(text: string) -> u32;']" in out["export"]
     assert out["make-adder"] == ""
@@ -173,6 +188,20 @@ def test_under_the_hood_notebook():
         "  initials(names: list<string>) -> string",
         "3",
     ]
+    assert "npx @bytecodealliance/jco transpile" in out["export"]  # how to run it elsewhere
+    # `asterai build` of this very notebook: its three components, the consumer also composed
+    build = out["build"].splitlines()
+    assert build[:4] == [
+        "geo: rust component, from cache",  # the session built the same cells: the build's cache is theirs
+        "spinner_go: go component, from cache",
+        "shout: rust component, from cache",
+        f"wrote 3 components and manifest.json to {build[3].rsplit(' ', 1)[1]}",
+    ]
+    assert build[4].startswith("geo rust ['word-count: func(text: string) -> u32', 'initials: func(names:")
+    assert build[5] == "spinner_go go ['spin: func(n: u64) -> u64'] uses [] None"
+    assert build[6] == "shout rust ['shout: func(text: string) -> string'] uses ['geo'] shout.composed.wasm"
+    # the composed file, transpiled by jco, in Node.js: the same answer as the notebook's
+    assert out["node"] == "Node.js: 4 WORDS\nthis notebook: 4 WORDS\n"
 
 
 def test_widget_state_is_saved_in_the_notebook():

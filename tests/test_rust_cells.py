@@ -133,7 +133,9 @@ def test_strings_lists_bytes_tuples(coll):
 def test_numpy_arrays_are_accepted(coll):
     np = pytest.importorskip("numpy")
     assert coll["sum"](np.arange(5, dtype=np.float64)) == 10.0
-    assert coll["reverse"](np.array([1, 2, 3], dtype=np.uint8)) == b"\x03\x02\x01"
+    out = coll["reverse"](np.array([1, 2, 3], dtype=np.uint8))  # numpy in, numpy out
+    assert out.dtype == np.uint8 and out.tolist() == [3, 2, 1]
+    assert coll["reverse"](b"\x01\x02\x03") == b"\x03\x02\x01"
 
 
 def test_bad_collection_items_name_index(coll):
@@ -354,21 +356,31 @@ def test_missing_toolchain_names_the_install_command(cell, monkeypatch):
     assert "apt-get install -y" in str(info.value)
 
 
-def test_large_components_compile_in_a_worker(tmp_path):
-    # Big components (componentize-py's are 18 MB) are compiled to machine code in a worker process; the
-    # result must load into the session's engine, i.e. the worker used the same engine config.
+@pytest.mark.parametrize("fuel", [False, True])
+@pytest.mark.parametrize("winch", [False, True])
+def test_large_components_compile_in_a_worker(tmp_path, fuel, winch):
+    # Big components (componentize-py's are 30 MB) are compiled to machine code in a worker process; the
+    # result must load into the session's engine of that configuration, i.e. the worker used the same one.
+    import subprocess
+
     from wasmtime.component import Component
 
+    from asterai_kernel.engine import EngineConfig
     from asterai_kernel.languages import get_language
     from asterai_kernel.session import get_session
+    from asterai_kernel.tiers import worker_command
 
     session, rust = get_session(), get_language("rust")
     src = "pub fn seven() -> u32 { 7 }\n"
     built = session.build(rust, "worker_built", src, rust.interface(src, "worker_built"), opt="2", force=False,
                           progress=print)  # fmt: skip
     cwasm = tmp_path / "component.cwasm"
-    session._precompile_in_worker(built.wasm_path, cwasm)
-    assert Component.deserialize_file(session.engine, str(cwasm)) is not None
+    config = EngineConfig(consume_fuel=fuel, winch=winch)
+    subprocess.run(worker_command(built.wasm_path, cwasm, config), check=True)
+    assert Component.deserialize_file(config.build(), str(cwasm)) is not None
+    other = EngineConfig(consume_fuel=fuel, winch=not winch).build()
+    with pytest.raises(Exception, match="failed to load code"):  # the other compiler's code is refused
+        Component.deserialize_file(other, str(cwasm))
 
 
 @pytest.mark.no_toolchain

@@ -243,6 +243,11 @@ def test_grants_panel_applies_and_reports(box, cell):
     make(cell, "paneled")
     panel = grants("paneled")
     assert panel.read.value == "" and panel.net.value == "" and panel.max_memory.value == "512MiB"
+    with pytest.raises(ComponentError) as refused:  # the panel explains the refusal the guest really sees
+        ns["paneled"].read(str(root / "data" / "hello.txt"))
+    help_html = panel.widget.children[-1].value
+    assert "Capabilities insufficient (os error 76)" in refused.value.value
+    assert "Capabilities insufficient (os error 76)" in help_html and "--allow-read DIR" in help_html
     panel.read.value = str(root / "data")
     panel.timeout.value = "2"
     assert panel.apply()

@@ -189,10 +189,11 @@ def test_numeric_lists_cross_in_one_block(bulk):
     assert bulk["echo_bytes"](data) == data  # 1 MiB: through the twin
     assert bulk["echo_bytes"](b"ab") == b"ab"  # small: element by element
     signed = np.arange(-128, 128, dtype=np.int8).repeat(64)
-    assert bulk["echo_i8"](signed) == signed.tolist()
+    assert bulk["echo_i8"](signed).tolist() == signed.tolist()  # numpy in, numpy out
     extremes = np.array([0, 2**64 - 1] * 4096, dtype=np.uint64)
-    assert bulk["echo_u64"](extremes) == extremes.tolist()
-    assert bulk["scale"](np.ones(5000, np.float32), 2.5) == [2.5] * 5000
+    assert bulk["echo_u64"](extremes).tolist() == extremes.tolist()
+    assert bulk["echo_u64"](extremes.tolist()) == extremes.tolist()  # a list in, a list out
+    assert bulk["scale"](np.ones(5000, np.float32), 2.5).tolist() == [2.5] * 5000
     values = np.random.default_rng(2).random(100_000)
     assert bulk["total"](values) == pytest.approx(values.sum())
     assert bulk["total"](values.tolist()) == pytest.approx(values.sum())  # a list is checked, then the same

@@ -166,3 +166,44 @@ def test_sandbox_refusals_in_a_guests_words_get_a_hint():
     assert "--allow-write DIR" in trap.hint
     assert ComponentError("not found", component="c", function="f").hint == ""
     assert ComponentError(76, component="c", function="f").hint == ""  # only a guest's text is read
+
+
+# Memory the component needs from its start (4 pages), and a start function that traps.
+NEEDS_MEMORY = """
+(component
+  (core module $m (memory (export "memory") 4) (func (export "one") (result i32) (i32.const 1)))
+  (core instance $i (instantiate $m))
+  (func (export "one") (result u32) (canon lift (core func $i "one"))))
+"""
+TRAPS_AT_START = """
+(component
+  (core module $m (func $start unreachable) (start $start) (func (export "one") (result i32) (i32.const 1)))
+  (core instance $i (instantiate $m))
+  (func (export "one") (result u32) (canon lift (core func $i "one"))))
+"""
+
+
+def test_a_memory_limit_below_what_the_component_starts_with_says_so(cell, tmp_path):
+    from asterai_kernel import AsteraiError
+
+    wasm = wat_component(tmp_path, "roomy", NEEDS_MEMORY)
+    cell.line(f"load {wasm} roomy")
+    roomy = get_session().components["roomy"]
+    with pytest.raises(AsteraiError) as refused:
+        roomy.regrant(roomy.grants.updated(max_memory="128KiB"))
+    assert str(refused.value) == (
+        "roomy cannot start: it needs 256KiB of memory from the start, more than its --max-memory of 128KiB; "
+        "give it --max-memory 1MiB or more"
+    )
+    assert roomy.grants.max_memory == 512 << 20 and roomy.call("one", (), {}) == 1  # the old grants, still up
+    roomy.regrant(roomy.grants.updated(max_memory="1MiB"))
+    assert roomy.call("one", (), {}) == 1
+
+
+def test_a_trap_while_starting_says_it_could_not_start(cell, tmp_path):
+    wasm = wat_component(tmp_path, "stillborn", TRAPS_AT_START)
+    with pytest.raises(GuestTrap) as trapped:
+        cell.line(f"load {wasm} stillborn")
+    assert "stillborn.(initialization) trapped: " in str(trapped.value)
+    assert "could not start; other components are untouched" in str(trapped.value)
+    assert "restarted" not in str(trapped.value)

@@ -18,6 +18,10 @@ pub fn label(mode: Mode, name: Option<String>, loud: bool) -> String {
     match mode { Mode::Fast => if loud { n.to_uppercase() } else { n }, Mode::Careful => format!("careful {n}") }
 }
 pub fn total(xs: Vec<i64>) -> i64 { println!("summing {}", xs.len()); xs.iter().sum() }
+pub fn centroid(points: Vec<Point>) -> Point {
+    let n = points.len().max(1) as f64;
+    Point { x: points.iter().map(|p| p.x).sum::<f64>() / n, y: points.iter().map(|p| p.y).sum::<f64>() / n }
+}
 """
 
 
@@ -29,7 +33,7 @@ def formed(cell, ns):
 
 def test_call_form_generates_fields_and_calls(formed):
     form = call_form("formed")
-    assert set(form.forms) == {"add", "mid", "label", "total"}
+    assert set(form.forms) == {"add", "mid", "label", "total", "centroid"}
     fields, _, out = form.forms["add"]
     assert [type(f.widget).__name__ for f in fields] == ["IntText", "IntText"]
     fields[0].widget.value, fields[1].widget.value = 200, 100
@@ -103,6 +107,34 @@ def test_call_form_refuses_out_of_range_values_at_the_field(formed):
     assert form.call("total") is None and "OverflowError" in out.value and "summing" not in out.value
 
 
+def test_a_list_of_records_is_rows_added_and_removed(formed):
+    form = call_form("formed")
+    fields, _, out = form.forms["centroid"]
+    title, rows, add = fields[0].widget.children
+    assert "list of point" in title.value and len(rows.children) == 1  # one row to start with
+
+    def point(i):  # row i: its index label, the record's box (title, x, y, messages), its remove button
+        return rows.children[i].children[1].children[0].children
+
+    point(0)[1].value, point(0)[2].value = 1.0, 2.0
+    add.click()
+    add.click()
+    point(1)[1].value, point(1)[2].value = 3.0, 4.0
+    point(2)[1].value, point(2)[2].value = 100.0, 100.0
+    assert [r.children[0].value for r in rows.children] == [
+        "<code>[0]</code>",
+        "<code>[1]</code>",
+        "<code>[2]</code>",
+    ]
+    rows.children[2].children[2].click()  # remove the third row
+    assert len(rows.children) == 2
+    result = form.call("centroid")
+    assert (result.x, result.y) == (2.0, 3.0)
+    rows.children[0].children[2].click()
+    rows.children[0].children[2].click()
+    assert form.call("centroid").x == 0.0  # no rows: the empty list
+
+
 def test_inspector_and_help(formed):
     page = formed["formed"]._repr_html_()
     for text in [
@@ -117,3 +149,6 @@ def test_inspector_and_help(formed):
     assert formed["add"].__doc__.startswith("add: func(a: u8, b: u8) -> u16\n\nAdds two numbers.")
     assert "add" in dir(formed["formed"]) and "Point" in dir(formed["formed"])
     assert type(call_form("formed").widget).__name__ == "Tab"
+    assert (
+        "text-align:right" not in page and page.count("<td style='text-align:left") >= 10
+    )  # columns line up

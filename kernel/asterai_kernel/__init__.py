@@ -34,6 +34,7 @@ __all__ = [
     "call_form",
     "cluster",
     "map",
+    "optimize",
     "provide",
     "grants",
     "load_ipython_extension",
@@ -53,6 +54,24 @@ def call_form(target):
     from .widgets import call_form as form
 
     return form(target)
+
+
+def optimize(target) -> None:
+    """Put a component on Cranelift's optimized machine code now (its state restarts).
+
+    A big component (Go, TypeScript, Python) starts on Winch's quickly made code while Cranelift's is compiled
+    in the background, and takes that at its next start. This waits for it and restarts the component on it;
+    a component already on optimized code is left alone.
+    """
+    from .handles import ComponentHandle, component_name
+    from .progress import BuildProgress
+    from .session import get_session
+
+    name = component_name(target) if isinstance(target, ComponentHandle) else target
+    with BuildProgress() as progress:
+        changed = get_session().optimize(name, progress)
+    print(f"{name}: {'now on' if changed else 'already on'} Cranelift's optimized machine code"
+          + ("; its state restarted" if changed else ""))  # fmt: skip
 
 
 def map(fn, *iterables, client=None, batch_size: int | None = None) -> list:

@@ -1,11 +1,14 @@
-"""The `asterai` command: `asterai doctor` (what is installed) and `asterai setup [LANG ...]` (install it).
+"""The `asterai` command: `asterai doctor` (what is installed), `asterai setup [LANG ...]` (install it) and
+`asterai build NOTEBOOK` (its cells as component files, notebook_build.py).
 
-Both ask the language registry (languages/__init__.py) what there is to install; toolchains.py installs it.
+doctor and setup ask the language registry (languages/__init__.py) what there is to install; toolchains.py
+installs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -99,6 +102,83 @@ def _setup_rich(console, targets: list[toolchains.Requirements]) -> None:
         toolchains.setup(targets, progress=progress)
 
 
+def build(args: argparse.Namespace) -> int:
+    # nbformat validates with jsonschema, which on import compiles the URI grammars of rfc3987-syntax (2 s
+    # here, on every run); notebooks use no URI formats, so this process goes without that checker.
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+    from .notebook_build import build_notebook  # the IPython and wasmtime machinery only for a build
+
+    notebook = Path(args.notebook)
+    out = Path(args.output) if args.output else Path(f"{notebook.stem}-components")
+    try:
+        with _BuildBar() as bar:
+            outcome = build_notebook(notebook, out, args.only or (), progress=bar)
+    except AsteraiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"interrupted: {out} was left as it was", file=sys.stderr)
+        return 130
+    for cell, error in outcome.failed:
+        print(f"error: {cell.where()} failed to build:\n{error}\n", file=sys.stderr)
+    n = len(outcome.built)
+    print(f"wrote {n} component{'s' * (n != 1)} and manifest.json to {out}")
+    if outcome.failed:
+        print(
+            f"{len(outcome.failed)} cell(s) failed to build (listed above and in manifest.json)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+class _BuildBar:
+    """A progress bar over the notebook's cells (rich; in place on a terminal), the current step beside it,
+    and one line per component as it is done."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        console = Console(stderr=True)
+        # Piped, logged, or run from a notebook's `!asterai build` (a terminal whose output cannot be redrawn
+        # in place): no bar, only the line per component.
+        in_place = console.is_terminal and "JPY_PARENT_PID" not in os.environ
+        self.bar = Progress(*columns, console=console, transient=True, disable=not in_place)
+        self.task = None
+        self.where = ""
+
+    def __enter__(self):
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.stop()
+
+    def start(self, total: int) -> None:
+        self.task = self.bar.add_task("Building", total=total)
+
+    def cell(self, cell) -> None:
+        self.where = f"cell {cell.number}"
+        self.bar.update(self.task, description=f"{self.where}: {cell.name or 'wit'}")
+
+    def step(self, message: str) -> None:
+        message = message.strip()
+        if "\n" in message:  # compiler warnings: kept, above the bar
+            self.bar.console.print(message, markup=False, highlight=False)
+        else:
+            self.bar.update(self.task, description=f"{self.where}: {message[:60]}")
+
+    def done(self, cell, built) -> None:
+        self.bar.advance(self.task)
+        if built is not None:
+            how = "from cache" if built.cached else f"built in {built.seconds:.2f} s"
+            line = f"{built.spec.name}: {built.plan.lang.name} component, {how}"
+            self.bar.console.print(line, markup=False, highlight=False)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asterai", description="Asterai notebook toolchains.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,12 +186,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup", help="install toolchains for cell languages (default: rust)")
     names = ", ".join(languages.setup_names())
     p.add_argument("langs", nargs="*", default=["rust"], metavar="LANG", help=f"one of: {names}")
+    p = sub.add_parser("build", help="build a notebook's %%%%asterai cells into components (no Python runs)")
+    p.add_argument("notebook", metavar="NOTEBOOK.ipynb")
+    p.add_argument("-o", "--output", metavar="DIR", help="where to write them (default: NOTEBOOK-components)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="only these components (and those they use)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"doctor": doctor, "setup": setup}[args.command](args)
+    return {"doctor": doctor, "setup": setup, "build": build}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ are looked up again, so the proxies bound in the notebook keep working.
 from __future__ import annotations
 
 import ctypes
+import re
 import sys
 import threading
 import time
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import wasmtime
 from wasmtime import _bindings
 from wasmtime.component import Component, Instance
 
 from . import resources, values, wit
-from .errors import ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
+from .errors import AsteraiError, ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
 from .imports import linker as foreign_linker
 from .languages.base import Language
 from .links import NestedTrap, consumer_linker, new_error
@@ -155,7 +157,8 @@ class ExportFunc:
             )
         return tuple(merged)
 
-    def _generic_call(self, lowered: list):
+    def _generic_call(self, lowered: list, numpy_out: bool = False):
+        """`numpy_out`: a top-level numeric list result comes back as a numpy array of its element's dtype."""
         n = len(lowered)
         slots = (VAL * max(n, 1))()
         written = 0
@@ -174,6 +177,8 @@ class ExportFunc:
             try:
                 if self.top_result:
                     return self._top_level_result(result)
+                if numpy_out and hasattr(self.result, "read_array"):
+                    return self.result.read_array(result)
                 return self.result.read(result)
             finally:
                 _val_delete(byref(result))
@@ -194,6 +199,7 @@ class Timings:
     load: float = 0.0  # deserialize or Cranelift-compile the component
     instantiate: float = 0.0
     cached: bool = False
+    winch: bool = False  # loaded with Winch's quick code; Cranelift's comes at its next start (tiers.py)
 
 
 @dataclass
@@ -246,7 +252,7 @@ class LiveComponent:
         except wasmtime.WasmtimeError as e:
             store.close()
             self.output.flush()
-            raise GuestTrap(self.name, "(initialization)", _first_line(str(e))) from None
+            raise self._start_error(str(e)) from None
         finally:
             self.output.flush()
         self.store, self.instance = store, instance
@@ -269,6 +275,19 @@ class LiveComponent:
             return foreign_linker(self.runtime, self.session, self.name, self.foreign)
         return consumer_linker(self.runtime, self.session, self.name, self.uses)
 
+    def _start_error(self, detail: str) -> AsteraiError:
+        """Why instantiating failed: a memory limit below what the component needs to start, or a trap."""
+        pages = re.search(r"memory minimum size of (\d+) pages exceeds memory limits", detail)
+        if pages is None:
+            return GuestTrap(self.name, "(initialization)", _first_line(detail), detail, started=False)
+        need = int(pages[1]) << 16
+        enough = -(-need // (1 << 20))  # MiB, rounded up
+        limit = format_size(self.grants.max_memory)
+        return AsteraiError(
+            f"{self.name} cannot start: it needs {format_size(need)} of memory from the start, more than "
+            f"its --max-memory of {limit}; give it --max-memory {enough}MiB or more"
+        )
+
     def _link_bulk_twins(self, instance: Instance) -> None:
         bulk = wit.bulk_interface(self.iface) if self.language.bulk_twins else None
         if bulk is None:
@@ -289,7 +308,16 @@ class LiveComponent:
     def restart(self) -> None:
         self.close()
         self.restarts += 1
+        if self.runtime.config.winch:
+            self._take_optimized_code()
         self.instantiate()
+
+    def _take_optimized_code(self) -> None:
+        """A fresh start on Winch's code: Cranelift's replaces it when the background compile made it."""
+        found = self.session.optimized_code(self.wasm_path, self.grants)
+        if found is not None:
+            self.component, self.runtime = found
+            self.linker = None  # a consumer's forwarding linker belongs to the old engine
 
     def close(self) -> None:
         self.session.unpublish(self)
@@ -300,14 +328,21 @@ class LiveComponent:
             self.store = None
 
     def regrant(self, grants: Grants) -> None:
-        """Apply new grants: a fresh Store with them (on the fuel engine if needed); guest state restarts."""
-        runtime = self.session.runtime(grants)
-        if runtime is not self.runtime:
-            self.component = self.session.load(self.wasm_path, runtime)
-            self.runtime = runtime
+        """Apply new grants: a fresh Store with them (on the fuel engine if needed); guest state restarts.
+        Grants it cannot start with (too little memory) are refused and the old ones kept."""
+        before = self.grants, self.component, self.runtime
+        if self.session.runtime(grants) is not self.runtime:
+            self.component, self.runtime = self.session.load_best(self.wasm_path, grants)
             self.linker = None  # a consumer's forwarding linker belongs to the old engine
         self.grants = grants
-        self.restart()
+        try:
+            self.restart()
+        except AsteraiError:
+            self.grants, self.component, self.runtime = before
+            self.linker = None
+            self.instantiate()
+            raise
+        self.session.optimize_later(self)
 
     def shipment(self):
         """What travels to a Dask worker for `asterai_kernel.map`: the component's bytes and those of the
@@ -321,10 +356,14 @@ class LiveComponent:
         export = self.exports.get(fn_name)
         if export is None:
             raise AttributeError(f"component {self.name!r} has no export {fn_name!r}")
-        return self.call_checked(fn_name, export.bind(args, kwargs))
+        numpy_in = any(isinstance(a, np.ndarray) for a in args) or any(
+            isinstance(a, np.ndarray) for a in kwargs.values()
+        )
+        return self.call_checked(fn_name, export.bind(args, kwargs), numpy_out=numpy_in)
 
-    def call_checked(self, fn_name: str, lowered: list):
-        """Call an export with arguments its `bind` already checked (here, or on the client of a Dask map)."""
+    def call_checked(self, fn_name: str, lowered: list, numpy_out: bool = False):
+        """Call an export with arguments its `bind` already checked (here, or on the client of a Dask map).
+        `numpy_out`: numeric list results come back as numpy arrays (the call had a numpy argument)."""
         export = self.exports[fn_name]
         if export.twin is not None and export.twin.worth_it(lowered):
             export = export.twin
@@ -336,7 +375,7 @@ class LiveComponent:
         watch = session.deadlines.start(grants.timeout) if grants.timeout else None
         session.guest_depth += 1
         try:
-            result = export.call(lowered)
+            result = export.call(lowered, numpy_out)
         except wasmtime.WasmtimeError as e:
             session.guest_depth -= 1
             timed_out = watch is not None and session.deadlines.stop(watch)
@@ -418,9 +457,10 @@ class LiveComponent:
         raise GuestTrap(self.name, fn, message, detail=detail) from None
 
     def fast_call(self, export: ExportFunc):
-        """The callable a proxy uses: generated straight-line code for scalar signatures, else `call`."""
-        scalar = all(isinstance(t, wit.Prim) for t in [t for _, t in export.fn.params] + [export.fn.result]
-                     if t is not None)  # fmt: skip
+        """The callable a proxy uses: generated straight-line code for signatures of scalars and strings,
+        else `call`."""
+        scalar = all(isinstance(t, (wit.Prim, wit.String)) for t in [t for _, t in export.fn.params]
+                     + [export.fn.result] if t is not None)  # fmt: skip
         limited = self.grants.timeout is not None or self.grants.fuel is not None
         if not scalar or limited:
             fn_name = export.fn.name
@@ -457,14 +497,23 @@ _INLINE_CHECK = {
     "f64": "type({a}) is not float",
     "bool": "type({a}) is not bool",
 }
-_READ = {"bool": "bool(ru.boolean)", "char": "chr(ru.character)"}
+_READ = {"bool": "bool(ru.boolean)", "char": "chr(ru.character)", "string": "text(ru.string)"}
+# wasm_byte_vec_new/delete taking a plain address: a string argument's bytes are copied straight into its slot
+_raw_vec_new = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p)(
+    ctypes.cast(_bindings._wasm_byte_vec_new, ctypes.c_void_p).value
+)
+_raw_vec_delete = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(
+    ctypes.cast(_bindings._wasm_byte_vec_delete, ctypes.c_void_p).value
+)
 
 
 def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
-    """Straight-line code for one scalar signature: check, store, enter wasm, read (~1 us over the C call).
+    """Straight-line code for one signature of scalars and strings: check, store, enter wasm, read (~1 us
+    over the C call, plus a copy of each string).
 
     Generated once per instance, like dataclasses generate __init__: a loop over codecs costs several
-    Python calls per argument, which is most of a scalar call's time.
+    Python calls per argument, which is most of a scalar call's time. A string argument is copied into its
+    slot's byte vector and freed as soon as wasm returns (trap or not); a string result is read, then freed.
     """
     fn, n = export.fn, len(export.params)
     slots = (VAL * max(n, 1))()
@@ -480,7 +529,15 @@ def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
                             ctypes.c_void_p(ctypes.addressof(slots)), ctypes.c_size_t(n),
                             ctypes.c_void_p(ctypes.addressof(result) if fn.result else None),
                             ctypes.c_size_t(1 if fn.result else 0))}  # fmt: skip
+    strings = []  # the slots whose byte vectors are freed after the call
     for i, ((_, t), a) in enumerate(zip(fn.params, names)):
+        env[f"u{i}"] = slots[i].of
+        if isinstance(t, wit.String):
+            slots[i].kind = values.K_STRING
+            env[f"v{i}"] = ctypes.c_void_p(ctypes.addressof(slots[i].of.string))
+            lines.append(f"    {a} = {a}.encode() if type({a}) is str and {a}.isascii() else check({i}, {a})")
+            strings.append(i)
+            continue
         lo, hi = getattr(export.params[i], "lo", 0), getattr(export.params[i], "hi", 0)  # the guest's range
         cond = _INLINE_CHECK.get(t.name)
         if cond:
@@ -489,28 +546,36 @@ def _scalar_fast_call(live: LiveComponent, export: ExportFunc):
             lines.append(f"    {a} = check({i}, {a})")
         field_name, kind, _ = values.SCALAR[t.name]
         slots[i].kind = values.kind_code(kind)
-        env[f"u{i}"] = slots[i].of
         value = f"ord({a})" if t.name == "char" else a
         lines.append(f"    u{i}.{field_name} = {value}")
+    lines += [f"    vec_new(v{i}, len(a{i}), a{i})" for i in strings]  # after every check: nothing to undo
+    free = [f"vec_delete(v{i})" for i in strings]
     lines += ["    if live.deadline_gen != session.epoch_gen:",
               "        live.reset_deadline()",
               "    session.guest_depth += 1",
               "    try:",
               "        err = enter()",
               "    except BaseException as e:",
+              *[f"        {f}" for f in free],
               "        session.guest_depth -= 1",
               "        live.call_interrupted(e)",
               "        raise",
               "    session.guest_depth -= 1",  # then read the flag: see Session.interrupt
+              *[f"    {f}" for f in free],
               "    if err:",
               "        live.trapped(fn_name, wasmtime.WasmtimeError._from_ptr(ctypes.cast(err, _ERROR_PTR)))",
               "    if session.interrupt_pending:",
               "        session.raise_pending_interrupt()",
               "    if output.chunks:",
               "        output.flush()"]  # fmt: skip
-    if fn.result is not None:
+    if isinstance(fn.result, wit.String):
+        lines += ["    try:", f"        return {_READ['string']}",
+                  "    finally:", "        val_delete(result_ref)"]  # fmt: skip
+    elif fn.result is not None:
         lines.append(f"    return {_READ.get(fn.result.name, 'ru.' + values.SCALAR[fn.result.name][0])}")
-    env.update(wasmtime=wasmtime, ctypes=ctypes, _ERROR_PTR=_ERROR_PTR)
+    env.update(wasmtime=wasmtime, ctypes=ctypes, _ERROR_PTR=_ERROR_PTR, text=values._vec_text,
+               vec_new=_raw_vec_new, vec_delete=_raw_vec_delete, val_delete=_val_delete,
+               result_ref=byref(result))  # fmt: skip
     exec("\n".join(lines), env)  # noqa: S102 - generated from WIT types only, never from user text
     call = env["call"]
     call.keep_alive = (slots, result)

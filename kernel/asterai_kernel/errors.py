@@ -84,15 +84,20 @@ class ComponentError(AsteraiError):
 class GuestTrap(AsteraiError):
     """The guest panicked, threw or trapped. Its component was restarted; the others are untouched."""
 
-    def __init__(self, component: str, function: str, guest_message: str, detail: str = ""):
+    def __init__(self, component: str, function: str, guest_message: str, detail: str = "",
+                 started: bool = True):  # fmt: skip
         self.component = component
         self.function = function
         self.guest_message = guest_message
         self.detail = detail
         self.hint = sandbox_hint(guest_message)
+        after = (
+            f"The component {component!r} was restarted (its state is reset)"
+            if started  # else it trapped while starting: there is nothing to restart
+            else f"The component {component!r} could not start"
+        )
         super().__init__(
-            f"{component}.{function} trapped: {guest_message}\n"
-            f"The component {component!r} was restarted (its state is reset); other components are untouched."
+            f"{component}.{function} trapped: {guest_message}\n{after}; other components are untouched."
         )
 
 

@@ -127,11 +127,11 @@ class ComponentHandle:
             live = self._live
         except Exception as e:
             return f"<b>{html.escape(self._name)}</b>: {html.escape(str(e))}"
-        rows = "".join(
-            f"<tr><td><code>{html.escape(snake_name(f.name))}</code></td>"
-            f"<td><code>{html.escape(f.signature())}</code></td><td>{html.escape(f.docs)}</td></tr>"
+        exports = [
+            (f"<code>{html.escape(snake_name(f.name))}</code>", f"<code>{html.escape(f.signature())}</code>",
+             html.escape(f.docs))
             for f in live.iface.functions
-        )
+        ]  # fmt: skip
         t = live.timings
         built = "from cache" if t.cached else f"built in {t.build:.2f} s"
         facts = [
@@ -140,16 +140,20 @@ class ComponentHandle:
             ("grants", live.grants.summary()),
             ("size", f"{live.wasm_size / 1024:.0f} KiB"),
             (
+                "machine code",
+                "Winch's, quick to make (Cranelift's optimized code at its next start)"
+                if live.runtime.config.winch
+                else "Cranelift's, optimized",
+            ),
+            (
                 "timings",
                 f"{built}, loaded in {t.load * 1e3:.1f} ms, instantiated in {t.instantiate * 1e3:.1f} ms",
             ),
         ]
-        info = "".join(
-            f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in facts
-        )
+        info = [(f"<b>{k}</b>", html.escape(v)) for k, v in facts]
         return (
-            f"<div><b>{html.escape(self._name)}</b> (WebAssembly component)<table>{info}</table>"
-            f"<table><tr><th>export</th><th>WIT</th><th></th></tr>{rows}</table></div>"
+            f"<div><b>{html.escape(self._name)}</b> (WebAssembly component)"
+            f"{html_table(info)}{html_table(exports, header=('export', 'WIT', 'docs'))}</div>"
         )
 
     def __repr__(self) -> str:
@@ -161,6 +165,17 @@ class ComponentHandle:
             f"{snake_name(f.name)}{f.signature()[4:]}" for f in wit.plain_functions(live.iface.functions)
         )
         return f"<asterai component {self._name} ({live.language.name}): {fns}>"
+
+
+# Jupyter's stylesheet right-aligns table cells; the inspector's columns read left to right, top-aligned.
+_CELL = "text-align:left;vertical-align:top;padding:2px 10px 2px 0"
+
+
+def html_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = ()) -> str:
+    """An HTML table of already-escaped cells, every column aligned left."""
+    head = "".join(f"<th style='{_CELL}'>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td style='{_CELL}'>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table style='margin:4px 0'>{f'<tr>{head}</tr>' if head else ''}{body}</table>"
 
 
 # A handle's attributes are its component's exports, so what front ends need of it are functions, not

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from . import imports, wit
 from .build import cache
 from .build.cache import BuildResult
+from .composition import standalone
 from .errors import AsteraiError
 from .languages.base import BuildJob, Language, Progress
 from .names import check_component_name, wit_name
@@ -72,17 +73,41 @@ def session_build_result(path: Path):
     return BuildResult(path, 0.0, True)
 
 
-def export(session, name: str, path: str) -> tuple[Path, Path]:
-    """Write a component and its WIT, so it runs in any Component Model host."""
+def export(session, name: str, path: str, composed: bool = False) -> tuple[Path, Path]:
+    """Write a component and its WIT, so it runs in any Component Model host. `composed`: with the
+    components it uses composed in, one file that needs nothing but WASI."""
     live = session.get(name)
     target = Path(path).expanduser()
     if target.suffix != ".wasm":
         target = target / f"{name}.wasm" if target.is_dir() else target.with_suffix(".wasm")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(live.wasm_path, target)
-    text = subprocess.run(
-        [str(wasm_tools()), "component", "wit", str(target)], capture_output=True, text=True
-    )
-    wit_path = target.with_suffix(".wit")
-    wit_path.write_text(text.stdout if text.returncode == 0 else wit.render_world(live.iface))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="asterai-export-") as tmp:
+            source = _composed(session, live, Path(tmp)) if composed else live.wasm_path
+            cache.write_atomic(target, source.read_bytes())
+        wit_path = target.with_suffix(".wit")
+        cache.write_atomic(wit_path, component_wit(target, live.iface).encode())
+    except OSError as e:
+        raise AsteraiError(f"%asterai export: cannot write {target}: {e.strerror or e}") from None
     return target, wit_path
+
+
+def _composed(session, live, workdir: Path) -> Path:
+    def providers(name: str) -> list[str]:
+        uses = session.components[name].uses
+        for provider in uses:
+            if provider not in session.components:
+                raise AsteraiError(
+                    f"%asterai export --composed: {name} uses {provider}, which the notebook provides from "
+                    f"Python: no file can hold it. Export {live.name} without --composed and supply "
+                    f"{provider} in the host"
+                )
+        return list(uses)
+
+    return standalone(live.name, lambda n: session.components[n].wasm_path, providers, {}, workdir)
+
+
+def component_wit(path: Path, iface: wit.Interface) -> str:
+    """The WIT of a component file as wasm-tools reads it (its world, imports and exports)."""
+    done = subprocess.run([str(wasm_tools()), "component", "wit", str(path)], capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else wit.render_world(iface)

@@ -11,6 +11,7 @@ from collections import Counter
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import wit
+from .composition import node_lines
 from .errors import AsteraiError
 from .handles import ComponentHandle, ExportProxy
 from .hostfns import PROVIDERS
@@ -74,6 +75,22 @@ def _cell_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_cell_line(line: str) -> argparse.Namespace:
+    """The options of a `%%asterai` line (what follows the magic's name)."""
+    return _cell_parser().parse_args(shlex.split(line))
+
+
+def cell_spec(args: argparse.Namespace, name: str, source: str, grants: Grants | None = None) -> CellSpec:
+    """What a parsed magic line and its body build (`name` chosen by the front end)."""
+    opts = [opt for lang in LANGUAGES.values() for opt in lang.cell_options]
+    options = {opt: getattr(args, opt.replace("-", "_")) for opt in opts}  # argparse's names: crate_source
+    return CellSpec(
+        lang=get_language(args.lang).name, name=name, source=source, opt=args.opt, force=args.force,
+        uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants or Grants(),
+        options={opt: value for opt, value in options.items() if value},
+    )  # fmt: skip
+
+
 def _language_line() -> str:
     kinds = [(lang.name, lang.aliases) for lang in LANGUAGES.values()]
     kinds += [(kind, entry.aliases) for kind, entry in PLANNED.items()]
@@ -106,18 +123,13 @@ class AsteraiMagics(Magics):
     # ---- %%asterai ----
     @cell_magic
     def asterai(self, line: str, cell: str):
-        args = _cell_parser().parse_args(shlex.split(line))
+        args = parse_cell_line(line)
         if args.lang == "wit":
             return self._declare(cell)
         lang = get_language(args.lang)
         grants = Grants.parse(args.allow_read, args.allow_write, args.env, args.allow_net or args.allow_host,
                               args.timeout, args.fuel, args.max_memory)  # fmt: skip
-        options = {opt: getattr(args, opt) for lang_ in LANGUAGES.values() for opt in lang_.cell_options}
-        spec = CellSpec(
-            lang=lang.name, name=self._component_name(lang.name, args.name), source=cell, opt=args.opt,
-            force=args.force, uses=tuple(args.use or ()), exports=tuple(args.exports or ()), grants=grants,
-            options={opt: value for opt, value in options.items() if value},
-        )  # fmt: skip
+        spec = cell_spec(args, self._component_name(lang.name, args.name), cell, grants)
         started = time.perf_counter()
         with BuildProgress() as progress:
             result = self.session.run_cell(spec, progress=progress, on_wit=print if args.show_wit else None)
@@ -183,7 +195,9 @@ class AsteraiMagics(Magics):
     # ---- %asterai ----
     @line_magic("asterai")
     def asterai_line(self, line: str):
-        """%asterai ls | wit NAME | rm NAME | doctor | grants NAME | load PATH [NAME] | export NAME PATH"""
+        """%asterai ls | wit NAME | rm NAME | doctor | grants NAME | load PATH [NAME] | export NAME PATH
+
+        `export NAME PATH --composed` writes one file holding the component and those it uses (--use)."""
         words = shlex.split(line)
         if not words:
             raise AsteraiError("usage: %asterai ls | wit NAME | rm NAME | doctor")
@@ -207,17 +221,15 @@ class AsteraiMagics(Magics):
             return grants(rest[0])
         if cmd == "load":
             return self._load(rest)
-        if cmd == "export" and len(rest) == 2:
-            wasm, wit_file = export(self.session, *rest)
-            print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB) and {wit_file}")
-            return None
+        if cmd == "export" and len([w for w in rest if w != "--composed"]) == 2:
+            return self._export(rest)
         if cmd == "call" and len(rest) == 1:
             from .widgets import call_form
 
             return call_form(rest[0])
         raise AsteraiError(
             f"%asterai: unknown command {line!r}. Commands: ls, wit NAME, rm NAME, doctor, grants NAME, "
-            "load PATH [NAME], export NAME PATH"
+            "load PATH [NAME], export NAME PATH [--composed]"
         )
 
     def _load(self, words: list[str]) -> None:
@@ -234,6 +246,27 @@ class AsteraiMagics(Magics):
         missing = note(live.foreign)
         if missing:
             print(missing)
+
+    def _export(self, words: list[str]) -> None:
+        composed = "--composed" in words
+        name, path = [w for w in words if w != "--composed"]
+        wasm, wit_file = export(self.session, name, path, composed=composed)
+        what = " (composed with the components it uses)" if composed else ""
+        print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB){what} and {wit_file}")
+        live = self.session.get(name)
+        if live.uses and not composed:
+            cells = [n for n in live.uses if n in self.session.components]
+            hosted = [n for n in live.uses if n not in cells]
+            if cells:
+                print(f"it imports {', '.join(cells)}: --composed writes them into the file")
+            if hosted:
+                print(f"it imports {', '.join(hosted)}, which the notebook provides: the host must supply it")
+            return
+        fn = live.iface.functions[0] if live.iface.functions else None
+        params = [t.wit() for _, t in fn.params] if fn else []
+        print("run it in Node.js (jco; @bytecodealliance/preview2-shim installed where it runs):")
+        for line in node_lines(wasm, live.iface.name, fn.name if fn else None, params):
+            print(f"  {line}")
 
     def _ls(self):
         rows = []
@@ -289,8 +322,9 @@ def _split(t, waited: float) -> str:
     """Where a cell's time went (`--time`): the parts of the summary's total."""
     rest = max(0.0, waited - t.build - t.load - t.instantiate)  # signatures, checks, links
     cached = " (cached)" if t.cached else ""
+    quick = " (Winch's; Cranelift's optimized code is used from its next start)" if t.winch else ""
     return (
-        f"  build {t.build * 1e3:.0f} ms{cached}, machine code {t.load * 1e3:.1f} ms, "
+        f"  build {t.build * 1e3:.0f} ms{cached}, machine code {t.load * 1e3:.1f} ms{quick}, "
         f"instantiate {t.instantiate * 1e3:.1f} ms, the rest {rest * 1e3:.1f} ms; total {waited * 1e3:.0f} ms"
     )
 

@@ -5,14 +5,20 @@ The magic parses its line into a CellSpec and prints what `run_cell` returns; no
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from . import wit
+from . import pins, wit
+from .build import cache
+from .build.cache import BuildResult
 from .component import LiveComponent
 from .errors import AsteraiError
 from .languages import get_language, taking
-from .languages.base import Language, Progress
+from .languages.base import BuildJob, Language, Progress
 from .sandbox import Grants
 
 
@@ -38,14 +44,26 @@ class CellResult:
     relinked: str  # what happened to the components that use it ("" when none do)
 
 
-def run_cell(session, spec: CellSpec, progress: Progress = lambda msg: None,
-             on_wit: Callable[[str], None] | None = None) -> CellResult:  # fmt: skip
-    """Read the cell's signatures, check them against `--exports`, build (or take from the cache),
-    instantiate with the spec's grants and publish. `on_wit` gets the derived world before the build."""
+@dataclass(frozen=True)
+class CellPlan:
+    """What a cell builds: its language, the interfaces it imports and implements, and its own."""
+
+    lang: Language
+    uses: dict[str, wit.Interface]  # provider name -> its interface
+    exports: tuple[wit.Interface, ...]  # `--exports` interfaces it implements
+    iface: wit.Interface
+
+    def world(self) -> str:
+        return wit.render_world(self.iface, uses=tuple(self.uses.values()), extra_exports=self.exports)
+
+
+def plan_cell(scope, spec: CellSpec) -> CellPlan:
+    """Read the cell's signatures and check them against `--exports`. `scope` resolves names: a Session,
+    or anything with its `providers(names, consumer)` and `declared(name)` (notebook_build's)."""
     lang = get_language(spec.lang)
     check_options(lang, spec.options)
-    uses = _providers(session, lang, spec)
-    exports = _declared(session, lang, spec.exports)
+    uses = _providers(scope, lang, spec)
+    exports = _declared(scope, lang, spec.exports)
     iface = lang.interface_using(spec.source, spec.name, uses)
     for declared in exports if lang.one_int_type else ():
         iface = wit.adopt_int_widths(iface, declared)
@@ -54,16 +72,56 @@ def run_cell(session, spec: CellSpec, progress: Progress = lambda msg: None,
         if problems:
             head = f"--exports {declared.qualified}: this cell does not implement it exactly:"
             raise AsteraiError("\n  ".join([head, *problems]))
-    if on_wit is not None:
-        on_wit(wit.render_world(iface, uses=tuple(uses.values()), extra_exports=exports))
-    built = session.build(
-        lang, spec.name, spec.source, iface, opt=spec.opt, force=spec.force, progress=progress,
-        uses=uses, exports=exports, options=spec.options,
+    return CellPlan(lang, uses, exports, iface)
+
+
+def build_planned(plan: CellPlan, spec: CellSpec, progress: Progress = lambda msg: None):
+    """Build a planned cell (or take it from the cache): a cache.BuildResult."""
+    return build_component(
+        plan.lang, spec.name, spec.source, plan.iface, opt=spec.opt, force=spec.force, progress=progress,
+        uses=plan.uses, exports=plan.exports, options=spec.options,
     )  # fmt: skip
+
+
+def run_cell(session, spec: CellSpec, progress: Progress = lambda msg: None,
+             on_wit: Callable[[str], None] | None = None) -> CellResult:  # fmt: skip
+    """Plan the cell, build it (or take it from the cache), instantiate with the spec's grants and
+    publish. `on_wit` gets the derived world before the build."""
+    plan = plan_cell(session, spec)
+    if on_wit is not None:
+        on_wit(plan.world())
+    built = build_planned(plan, spec, progress)
     replaced = spec.name in session.components
-    live = session.install(spec.name, lang, iface, built, spec.grants, uses)
+    live = session.install(spec.name, plan.lang, plan.iface, built, spec.grants, plan.uses)
     relinked = session.relink_report(live) if replaced and session.consumers_of(spec.name) else ""
     return CellResult(live, replaced, relinked)
+
+
+def build_component(lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str,
+                    force: bool, progress: Progress, options: dict | None = None,
+                    uses: dict[str, wit.Interface] | None = None,
+                    exports: tuple = ()) -> BuildResult:  # fmt: skip
+    """The component of a cell from the content-addressed cache, built there first when missing."""
+    options = options or {}
+    toolchain = lang.toolchain_fingerprint(progress)
+    key = cache.content_key(
+        "component", lang.name, source, opt, lang.options_key(options, progress),
+        wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
+        lang.glue_fingerprint(), toolchain, pins.WASMTIME_VERSION,
+    )  # fmt: skip
+    path = cache.entry_dir("components", key) / "component.wasm"
+    if path.exists() and not force:
+        return BuildResult(path, 0.0, True)
+    t0 = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
+    try:
+        job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options,
+                       uses=dict(uses or {}), exports=exports)  # fmt: skip
+        wasm = lang.build(job)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    cache.write_atomic(path, wasm)
+    return BuildResult(path, time.perf_counter() - t0, False)
 
 
 def check_options(lang: Language, options: dict) -> None:

@@ -3,13 +3,15 @@ goes away when the build ends; in a terminal, plain lines on stderr. A map over 
 a progress bar widget in Jupyter, one rewritten line in a terminal, nothing where neither would be seen.
 
 A build reports through a `progress(message)` callback. A one-line message is the current step: shown with
-the time since the cell started, refreshed every second, replaced by the next step. A message of several
-lines (compiler warnings) is kept: it goes to stderr and stays after the cell succeeds.
+the time since the cell started, refreshed every second, replaced by the next step. A step counted as
+`LABEL [n/total] WHAT` (the Rust std build's crates) is drawn as a progress bar. A message of several lines
+(compiler warnings) is kept: it goes to stderr and stays after the cell succeeds.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import sys
 import threading
 import time
@@ -62,16 +64,37 @@ class BuildProgress:
                 self.handle.update({"text/plain": ""}, raw=True)
 
     def _show(self) -> None:
-        text = f"{self.message} [{time.monotonic() - self.start:.0f} s]"
+        shown = step_bundle(self.message, time.monotonic() - self.start)
         if self.handle is None:
-            self.handle = display({"text/plain": text}, raw=True, display_id=True)
+            self.handle = display(shown, raw=True, display_id=True)
         else:
-            self.handle.update({"text/plain": text}, raw=True)
+            self.handle.update(shown, raw=True)
 
     def _tick(self) -> None:
         while not self._stop.wait(self.TICK):
             with self._lock:
                 self._show()
+
+
+COUNTED = re.compile(r"(?P<label>.*?)\s*\[(?P<done>\d+)/(?P<total>\d+)\]\s*(?P<what>.*)")
+
+
+def step_bundle(message: str, elapsed: float) -> dict[str, str]:
+    """The display of one step: its text with the elapsed time, and a bar when the step is counted."""
+    clock = f"[{elapsed:.0f} s]"
+    counted = COUNTED.fullmatch(message)
+    if counted is None:
+        return {"text/plain": f"{message} {clock}"}
+    done, total = int(counted["done"]), max(int(counted["total"]), 1)
+    width = 30
+    filled = width * min(done, total) // total
+    label, what = counted["label"], counted["what"]
+    text = f"{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what} {clock}".strip()
+    bar = f'<progress value="{done}" max="{total}" style="width:20em;vertical-align:middle"></progress>'
+    return {
+        "text/plain": text,
+        "text/html": f"{html.escape(label)} {bar} {done}/{total} {html.escape(what)} {clock}".strip(),
+    }
 
 
 class ItemsProgress:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import atexit
 import hashlib
-import shutil
+import os
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +15,7 @@ from pathlib import Path
 import wasmtime
 from wasmtime.component import Component
 
-from . import hostfns, net, pins, wit
+from . import hostfns, net, pins, values, wit
 from .build import cache
 from .build.cache import BuildResult
 from .component import LiveComponent, Timings
@@ -25,20 +23,24 @@ from .engine import EngineConfig, Runtime
 from .errors import AsteraiError
 from .handles import ExportProxy
 from .hostfns import PROVIDERS
-from .languages.base import BuildJob, Language, Progress
+from .languages.base import Language, Progress
 from .limits import DeadlineWatch
-from .pipeline import CellResult, CellSpec, run_cell
+from .pipeline import CellResult, CellSpec, build_component, run_cell
 from .sandbox import Grants
-from .wit_json import declare
+from .tiers import TIER_UP_MIN, TierUp, worker_command
+from .wit_json import declare, find_declared
 
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
-# there); small ones in-process, where a worker's start-up would cost more than the compile.
+# there); small ones in-process, where a worker's start-up would cost more than the compile. Winch is
+# quick and lean: in-process up to a bigger size.
 IN_PROCESS_COMPILE_LIMIT = 2 << 20
+IN_PROCESS_WINCH_LIMIT = 16 << 20
 
 
 class Session:
     def __init__(self) -> None:
         net.register()
+        values.keep_freed_memory()  # big calls reuse their buffers' pages
         self.runtimes = {EngineConfig(): Runtime.create(EngineConfig())}
         self.engine = self.runtimes[EngineConfig()].engine  # the default engine
         self.components: dict[str, LiveComponent] = {}
@@ -52,11 +54,13 @@ class Session:
         self.nested_traps: list = []  # links.NestedTrap of providers that trapped under the current call
         self.declarations: dict[str, wit.Interface] = {}  # `%%asterai wit` interfaces, by qualified name
         self.deadlines = DeadlineWatch(self._advance_epochs)
+        self.tier_up = TierUp()  # Cranelift's code for components loaded with Winch's (tiers.py)
+        self.tiered = os.environ.get("ASTERAI_TIERED", "1") != "0"
         self._lock = threading.Lock()
         atexit.register(self.close)
 
-    def runtime(self, grants: Grants) -> Runtime:
-        config = EngineConfig(consume_fuel=grants.fuel is not None)
+    def runtime(self, grants: Grants, winch: bool = False) -> Runtime:
+        config = EngineConfig(consume_fuel=grants.fuel is not None, winch=winch)
         if config not in self.runtimes:
             self.runtimes[config] = Runtime.create(config)
         return self.runtimes[config]
@@ -149,55 +153,81 @@ class Session:
         return run_cell(self, spec, progress, on_wit)
 
     # ---- building ----
-    def build(self, lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str, force: bool,
-              progress: Progress, options: dict | None = None,
-              uses: dict[str, wit.Interface] | None = None, exports: tuple = ()) -> BuildResult:  # fmt: skip
-        options = options or {}
-        key = cache.content_key(
-            "component", lang.name, source, opt, options,
-            wit.render_world(iface, uses=tuple((uses or {}).values()), extra_exports=exports),
-            lang.glue_fingerprint(), lang.toolchain_fingerprint(progress), pins.WASMTIME_VERSION,
-        )  # fmt: skip
-        path = cache.entry_dir("components", key) / "component.wasm"
-        if path.exists() and not force:
-            return BuildResult(path, 0.0, True)
-        t0 = time.perf_counter()
-        workdir = Path(tempfile.mkdtemp(prefix="build-", dir=cache.cache_dir()))
-        try:
-            job = BuildJob(name, source, iface, workdir, opt=opt, progress=progress, options=options,
-                           uses=dict(uses or {}), exports=exports)  # fmt: skip
-            wasm = lang.build(job)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        cache.write_atomic(path, wasm)
-        return BuildResult(path, time.perf_counter() - t0, False)
+    def build(self, lang: Language, name: str, source: str, iface: wit.Interface, **kwargs) -> BuildResult:
+        return build_component(lang, name, source, iface, **kwargs)
 
     def load(self, wasm_path: Path, runtime: Runtime | None = None) -> Component:
         """The component compiled for an Engine: from the .cwasm cache, else compiled once and cached."""
         runtime = runtime or self.runtimes[EngineConfig()]
         wasm = wasm_path.read_bytes()
-        digest = hashlib.sha256(wasm).hexdigest()  # hashed directly: components can be 18 MB
-        key = cache.content_key("cwasm", digest, pins.WASMTIME_VERSION, runtime.config)
-        cwasm = cache.entry_dir("cwasm", key) / "component.cwasm"
+        return self._load(wasm, wasm_path, self._cwasm(wasm, runtime.config), runtime)
+
+    def load_best(self, wasm_path: Path, grants: Grants) -> tuple[Component, Runtime]:
+        """Cranelift's code when it is cached or the component is small; else Winch's (and `optimize_later`
+        once the component is live: see tiers.py)."""
+        optimized = self.runtime(grants)
+        wasm = wasm_path.read_bytes()
+        cwasm = self._cwasm(wasm, optimized.config)
+        if len(wasm) < TIER_UP_MIN or cwasm.exists() or not self.tiered:
+            return self._load(wasm, wasm_path, cwasm, optimized), optimized
+        quick = self.runtime(grants, winch=True)
+        return self._load(wasm, wasm_path, self._cwasm(wasm, quick.config), quick), quick
+
+    def optimize_later(self, live: LiveComponent) -> None:
+        """A live component on Winch's code: Cranelift's is compiled in the background for its next start."""
+        if not live.runtime.config.winch:
+            return
+        optimized = self.runtime(live.grants)
+        cwasm = self._cwasm(live.wasm_path.read_bytes(), optimized.config)
+
+        def wanted() -> bool:  # still live on Winch's code when its turn comes (not re-run, not removed)
+            return self.components.get(live.name) is live and live.runtime.config.winch
+
+        self.tier_up.request(live.wasm_path, cwasm, optimized.config, wanted)
+
+    def optimized_code(self, wasm_path: Path, grants: Grants) -> tuple[Component, Runtime] | None:
+        """Cranelift's code of a component now running on Winch's, once the background compile made it."""
+        optimized = self.runtime(grants)
+        wasm = wasm_path.read_bytes()
+        cwasm = self._cwasm(wasm, optimized.config)
+        return (self._load(wasm, wasm_path, cwasm, optimized), optimized) if cwasm.exists() else None
+
+    def optimize(self, name: str, progress: Progress) -> bool:
+        """Restart a component on Cranelift's code once the background compile made it; False when it
+        already ran optimized code (`asterai_kernel.optimize`)."""
+        live = self.get(name)
+        if not live.runtime.config.winch:
+            return False
+        self.optimize_later(live)  # asked for at install; again in case an earlier attempt failed
+        progress(f"{name}: Cranelift is compiling optimized machine code in the background...")
+        self.tier_up.wait()
+        live.restart()
+        if live.runtime.config.winch:
+            raise AsteraiError(f"{name}: Cranelift could not compile it; it keeps Winch's machine code")
+        return True
+
+    @staticmethod
+    def _cwasm(wasm: bytes, config: EngineConfig) -> Path:
+        digest = hashlib.sha256(wasm).hexdigest()  # hashed directly: components can be 30 MB
+        return cache.entry_dir("cwasm", cache.content_key("cwasm", digest, pins.WASMTIME_VERSION, config)) / (
+            "component.cwasm"
+        )
+
+    def _load(self, wasm: bytes, wasm_path: Path, cwasm: Path, runtime: Runtime) -> Component:
         if cwasm.exists():
             try:
                 return Component.deserialize_file(runtime.engine, str(cwasm))
             except wasmtime.WasmtimeError:
                 cwasm.unlink(missing_ok=True)  # stale or foreign: compile again below
-        if len(wasm) < IN_PROCESS_COMPILE_LIMIT:
+        if len(wasm) < (IN_PROCESS_WINCH_LIMIT if runtime.config.winch else IN_PROCESS_COMPILE_LIMIT):
             component = Component(runtime.engine, wasm)
             cache.write_atomic(cwasm, component.serialize())
             return component
-        self._precompile_in_worker(wasm_path, cwasm, runtime.config)
-        return Component.deserialize_file(runtime.engine, str(cwasm))
-
-    def _precompile_in_worker(self, wasm_path: Path, cwasm: Path, config: EngineConfig | None = None) -> None:
-        cmd = [sys.executable, "-m", "asterai_kernel.build.precompile", str(wasm_path), str(cwasm)]
-        if config is not None and config.consume_fuel:
-            cmd.append("--fuel")
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        command = worker_command(wasm_path, cwasm, runtime.config)
+        proc = subprocess.run(command, capture_output=True, text=True)
         if proc.returncode != 0:
             raise AsteraiError(f"compiling the component to machine code failed:\n{proc.stderr.strip()}")
+        return Component.deserialize_file(runtime.engine, str(cwasm))
 
     # ---- registry ----
     def install(self, name: str, lang: Language, iface: wit.Interface, built: BuildResult,
@@ -205,13 +235,12 @@ class Session:
                 uses: dict[str, wit.Interface] | None = None,
                 export_paths: dict | None = None, foreign: list | None = None) -> LiveComponent:  # fmt: skip
         grants = grants or Grants()
-        runtime = self.runtime(grants)
         t0 = time.perf_counter()
-        component = self.load(built.wasm_path, runtime)
+        component, runtime = self.load_best(built.wasm_path, grants)
         load_time = time.perf_counter() - t0
         live = LiveComponent(
             name, lang, iface, component, runtime, built.wasm_path.stat().st_size,
-            Timings(build=built.built_seconds, load=load_time, cached=built.cached),
+            Timings(built.built_seconds, load_time, cached=built.cached, winch=runtime.config.winch),
             session=self, grants=grants, wasm_path=built.wasm_path, uses=dict(uses or {}),
             export_paths=dict(export_paths or {}), foreign=list(foreign or []),
         )  # fmt: skip
@@ -221,6 +250,7 @@ class Session:
             old.close()
         self.components[name] = live
         self.publish(live)
+        self.optimize_later(live)
         return live
 
     def get(self, name: str) -> LiveComponent:
@@ -272,15 +302,7 @@ class Session:
         return declared
 
     def declared(self, name: str) -> wit.Interface:
-        """A declared interface by `ns:pkg/iface` or by its bare name when that is unambiguous."""
-        if name in self.declarations:
-            return self.declarations[name]
-        matches = [i for q, i in self.declarations.items() if i.name == name or q.split("@")[0] == name]
-        if len(matches) == 1:
-            return matches[0]
-        known = ", ".join(self.declarations) or "none: declare one in a %%asterai wit cell"
-        what = "is ambiguous" if matches else "is not declared"
-        raise AsteraiError(f"--exports {name} {what} (declared interfaces: {known})")
+        return find_declared(self.declarations, name)
 
     # ---- links (`--use`) ----
     def consumers_of(self, provider: str) -> list[str]:
@@ -336,6 +358,7 @@ class Session:
 
     def close(self) -> None:
         """Close every Store: their output callbacks must not outlive the interpreter."""
+        self.tier_up.close()
         for live in self.components.values():
             live.close()
             live.component.close()

@@ -282,6 +282,11 @@ def _apt_install(packages: AptPackages, progress: Progress) -> None:
     missing = apt_missing(packages)
     if not missing:
         return
+    apt_install(missing, progress)
+
+
+def apt_install(missing: list[str], progress: Progress) -> None:
+    """apt-get install these packages (as root, or with passwordless sudo); else say the exact command."""
     if not shutil.which("apt-get"):
         raise ToolchainMissing(f"Needs the Debian/Ubuntu packages {' '.join(missing)} (apt-get not found).")
     prefix = _root_prefix()

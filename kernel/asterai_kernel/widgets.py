@@ -13,7 +13,7 @@ import ipywidgets as w
 
 from . import wit
 from .errors import AsteraiError
-from .handles import ComponentHandle, component_name, live_component
+from .handles import ComponentHandle, component_name, html_table, live_component
 from .names import snake_name
 from .sandbox import DEFAULT_MAX_MEMORY, format_size
 from .session import get_session
@@ -31,6 +31,27 @@ def _handle(target):
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# What the guest sees when it reaches past its grants (its own words: the kernel cannot rewrite them), and the
+# field of this panel (or the cell option) that lifts it.
+_REFUSAL_ROWS = [
+    ("read a file", "<code>Capabilities insufficient (os error 76)</code> (Python: <code>[Errno 76]</code>)",
+     "its directory under <i>read dirs</i> (<code>--allow-read DIR</code>)"),
+    ("write a file", "<code>Operation not permitted (os error 63)</code> where granted read-only",
+     "the directory under <i>write dirs</i> (<code>--allow-write DIR</code>)"),
+    ("read an environment variable", "the variable looks unset (no error)",
+     "<code>NAME</code> or <code>NAME=VALUE</code> under <i>env vars</i> (<code>--env NAME</code>)"),
+    ("connect with <code>--use net</code>", "<code>NAME may not connect to HOST:PORT (granted: ...)</code>",
+     "the host under <i>network</i> (<code>--allow-host HOST</code>; <code>*</code> for any)"),
+    ("run long, loop, allocate", "<code>Timeout</code>, <code>OutOfFuel</code>, <code>OutOfMemory</code>",
+     "a larger <i>timeout</i>, <i>fuel</i> or <i>max memory</i>"),
+]  # fmt: skip
+REFUSALS = (
+    "<details><summary>What a refusal looks like, and what lifts it</summary>"
+    + html_table(_REFUSAL_ROWS, header=("when the component tries to", "it sees", "grant"))
+    + "</details>"
+)
 
 
 class GrantsPanel:
@@ -58,7 +79,7 @@ class GrantsPanel:
         self.status = w.HTML(self._status_text(f"current grants: {g.summary()}"))
         title = w.HTML(f"<b>Grants of <code>{html.escape(component_name(self.handle))}</code></b>")
         self.widget = w.VBox([title, self.read, self.write, self.env, self.net, self.timeout, self.fuel,
-                              self.max_memory, self.apply_button, self.status])  # fmt: skip
+                              self.max_memory, self.apply_button, self.status, w.HTML(REFUSALS)])  # fmt: skip
 
     def changes(self) -> dict:
         return {
@@ -202,6 +223,8 @@ def _field(ty, label: str, width: str = "initial"):
         # children: the title, each field's input (in order), then their messages
         box = w.VBox([title, *[f.widget for _, f in fields], *[f.message for _, f in fields]], layout=frame)
         return box, lambda: {n: f.read() for n, f in fields}, [f for _, f in fields]
+    if isinstance(ty, wit.List) and isinstance(ty.elem, wit.Record):
+        return _record_rows(ty.elem, label)
     if isinstance(ty, wit.Option):
         present = w.Checkbox(False, description=f"{label} (set)", style={"description_width": width})
         inner = _Field(ty.inner, label, width)
@@ -213,6 +236,35 @@ def _field(ty, label: str, width: str = "initial"):
     box = w.Textarea("", placeholder=hint.get(type(ty).__name__, "a Python literal"), rows=3,
                      layout=w.Layout(width="95%"), **layout)  # fmt: skip
     return box, lambda: _literal(box.value, ty), []
+
+
+def _record_rows(record, label: str):
+    """list<record>: one record per row, with buttons to add a row and to remove each one."""
+    rows: list[_Field] = []  # the group's parts: the list is kept current, so their messages are read
+    removers: dict[int, w.Button] = {}
+    holder = w.VBox()
+
+    def redraw():
+        holder.children = [
+            w.HBox([w.HTML(f"<code>[{i}]</code>", layout=w.Layout(width="3em")), row.box, removers[id(row)]])
+            for i, row in enumerate(rows)
+        ]
+
+    def add(_=None):
+        row = _Field(record, "item")
+        remove = w.Button(icon="trash", tooltip="remove this row", layout=w.Layout(width="3em"))
+        remove.on_click(lambda _: (rows.remove(row), redraw()))
+        rows.append(row)
+        removers[id(row)] = remove
+        redraw()
+
+    add_button = w.Button(description="add a row", icon="plus", layout=w.Layout(width="auto"))
+    add_button.on_click(add)
+    add()  # one row to start with: lists are rarely empty
+    title = w.HTML(f"<i>{html.escape(label)}</i> (list of {record.name})")
+    frame = w.Layout(border="1px solid #ddd", padding="4px", margin="2px 0")
+    box = w.VBox([title, holder, add_button], layout=frame)
+    return box, lambda: [row.read() for row in rows], rows
 
 
 def _label_width(labels: list[str]) -> str:

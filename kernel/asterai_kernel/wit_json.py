@@ -181,3 +181,15 @@ def declare(text: str) -> list[wit.Interface]:
             "this WIT cell declares no interface; write e.g. `package demo:math; interface calc { ... }`"
         )
     return found
+
+
+def find_declared(declarations: dict[str, wit.Interface], name: str) -> wit.Interface:
+    """A declared interface by `ns:pkg/iface` or by its bare name when that is unambiguous (`--exports`)."""
+    if name in declarations:
+        return declarations[name]
+    matches = [i for q, i in declarations.items() if i.name == name or q.split("@")[0] == name]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(declarations) or "none: declare one in a %%asterai wit cell"
+    what = "is ambiguous" if matches else "is not declared"
+    raise AsteraiError(f"--exports {name} {what} (declared interfaces: {known})")

@@ -4,7 +4,7 @@ Cranelift on an 18 MB component takes seconds and grows the process by hundreds 
 back; doing it here keeps the kernel small. The Engine config must match the session's (see EngineConfig),
 or the .cwasm will not load.
 
-    python -m asterai_kernel.build.precompile COMPONENT.wasm OUT.cwasm [--fuel]
+    python -m asterai_kernel.build.precompile COMPONENT.wasm OUT.cwasm [--fuel] [--winch]
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("wasm", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--fuel", action="store_true")
+    parser.add_argument("--winch", action="store_true")
     args = parser.parse_args(argv)
-    engine = EngineConfig(consume_fuel=args.fuel).build()
+    engine = EngineConfig(consume_fuel=args.fuel, winch=args.winch).build()
     component = Component(engine, args.wasm.read_bytes())
     write_atomic(args.out, component.serialize())
     return 0

@@ -100,6 +100,11 @@ class Language(ABC):
     def toolchain_fingerprint(self, progress: Progress) -> str:
         """Versions of everything the build uses, for the cache key; makes sure the toolchain is ready."""
 
+    def options_key(self, options: dict, progress: Progress) -> object:
+        """What of the cell's build options enters its cache key; a language whose options resolve to
+        something that can change (`--crate regex` -> regex 1.7.1) adds what they resolved to."""
+        return options
+
     def trap_message(self, stderr_text: str) -> str | None:
         """The guest's own account of a trap (a panic message), read from what it wrote to stderr."""
         return None

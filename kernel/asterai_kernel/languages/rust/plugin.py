@@ -10,7 +10,7 @@ from ... import wit
 from ...errors import CompileError
 from ...names import wit_name
 from ..base import BuildJob, Language, Progress
-from . import exports, imports, toolchain
+from . import crates, exports, imports, toolchain
 from .signatures import LINE_OFFSET, read_cell
 from .toolchain import rust_toolchain
 
@@ -24,6 +24,13 @@ class Rust(Language):
     supports_use = True
     supports_exports = True
     requirements = toolchain.REQUIREMENTS
+    cell_options = {
+        "crate": ("NAME[@VER][FEATS]", "use Rust crates, e.g. regex,serde[derive] (see --crate-source)"),
+        "crate-source": (
+            "SOURCE",
+            "where --crate looks: auto (crates.io, else Debian's), crates-io or debian",
+        ),
+    }
 
     def interface(self, source: str, component: str) -> wit.Interface:
         return self.interface_using(source, component, {})
@@ -40,8 +47,23 @@ class Rust(Language):
     def toolchain_fingerprint(self, progress: Progress) -> str:
         return rust_toolchain(progress=progress).fingerprint
 
+    def options_key(self, options: dict, progress: Progress) -> object:
+        """`--crate`: the built set (its specs in order, the source used, every version), whichever way the
+        cell wrote it; a new resolution (a newer crate, another source) never serves a stale cell."""
+        found = self._crate_set(options, progress)
+        return {"crate-set": found.key} if found else options
+
+    def _crate_set(self, options: dict, progress: Progress) -> crates.CrateSet | None:
+        if not options.get("crate"):
+            if options.get("crate-source"):
+                raise CompileError("--crate-source chooses where --crate looks: give --crate too")
+            return None
+        tc = rust_toolchain(progress=progress)
+        return crates.crate_set(list(options["crate"]), list(options.get("crate-source") or []), tc, progress)
+
     def build(self, job: BuildJob) -> bytes:
         tc = rust_toolchain(progress=job.progress)
+        crate_set = self._crate_set(job.options, job.progress)
         found, rust_types = read_cell(job.source, job.uses)
         glue = exports.glue(job.iface, found, rust_types, job.exports)
         import_glue = "".join(
@@ -63,7 +85,7 @@ class Rust(Language):
             "-C", "link-arg=--no-entry", "-C", f"link-arg={tc.wasi_libc / 'crt1-reactor.o'}",
             "-C", "link-arg=--export=_initialize", "-C", "link-arg=--component-type",
             "-C", "link-arg=cell.wit", "-C", "link-arg=--wasi-adapter=reactor",
-            SOURCE_FILE, "-o", str(out),
+            *(crate_set.rustc_args() if crate_set else []), SOURCE_FILE, "-o", str(out),
         ]  # fmt: skip
         proc = subprocess.run(cmd, cwd=job.workdir, capture_output=True, text=True)
         diagnostics = _diagnostics(proc.stderr, len(job.source.splitlines()) + LINE_OFFSET)

@@ -273,7 +273,8 @@ def _run_cargo(proj: Path, env: dict[str, str], total: int | None, progress: Pro
             m = re.match(r"\s*Compiling (\S+) v", line)
             if m and m[1] != "stdprobe":  # the empty probe crate is not part of std
                 count += 1
-                progress(f"[{count}/{total}] {m[1]}" if total else f"[{count}] {m[1]}")
+                label = "Rust standard library for WebAssembly (once)"
+                progress(f"{label} [{count}/{total}] {m[1]}" if total else f"{label}: {m[1]} ({count})")
         code = proc.wait()
     except BaseException:  # an interrupt must not leave cargo or its rustc children running
         with contextlib.suppress(ProcessLookupError):

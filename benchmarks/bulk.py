@@ -1,0 +1,97 @@
+"""Numeric arrays and short strings across the boundary (issue 20), baselines measured in the same run.
+
+    python benchmarks/bulk.py            # about a minute (builds one Rust and one Python cell)
+    python benchmarks/bulk.py --quick
+
+Rows: a 1e6-element round trip (numpy in, numpy out) of each element type through an identity export,
+for each language whose glue has bulk twins (Rust, Python), against two plain numpy copies of the same
+array; a 100-character string call against the scalar call `add(1, 2)` of the same cell.
+Nothing asserts: targets are reported as met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import time
+
+import numpy as np
+from IPython.testing.globalipapp import start_ipython
+
+N = 1_000_000
+TYPES = {"f64": ("f64", "float", "double", np.float64), "f32": ("f32", None, "float", np.float32),
+         "s32": ("i32", None, "int32_t", np.int32), "s64": ("i64", "int", "int64_t", np.int64),
+         "u8": ("u8", None, "uint8_t", np.uint8)}  # fmt: skip
+
+RUST = "".join(f"pub fn echo_{w}(v: Vec<{r}>) -> Vec<{r}> {{ v }}\n" for w, (r, *_) in TYPES.items()) + (
+    "pub fn add(a: i32, b: i32) -> i32 { a.wrapping_add(b) }\n"
+    "pub fn shout(s: &str) -> String { s.to_uppercase() }\n"
+)
+PYTHON = "".join(
+    f"def echo_{w}(v: list[{p}]) -> list[{p}]:\n    return v\n\n" for w, (_, p, *_) in TYPES.items() if p
+)
+
+
+def median_time(fn, reps: int) -> float:
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def per_call(fn, calls: int, reps: int) -> float:
+    def batch():
+        for _ in range(calls):
+            fn()
+
+    return median_time(batch, reps) / calls
+
+
+def cell(ip, line: str, source: str):
+    with contextlib.redirect_stdout(io.StringIO()):
+        ip.run_cell_magic("asterai", line, source)
+    return ip.user_ns[line.split()[1]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    quick = parser.parse_args().quick
+    reps, calls = (5, 2000) if quick else (15, 10_000)
+    ip = start_ipython()
+    ip.run_line_magic("load_ext", "asterai_kernel")
+    handles = {"rust": cell(ip, "rust bulk_rs", RUST), "python": cell(ip, "python bulk_py", PYTHON)}
+    rng = np.random.default_rng(1)
+    rows = []
+    for wit_name, (_, py, _, dtype) in TYPES.items():
+        arr = rng.integers(0, 100, N).astype(dtype)
+        for lang, handle in handles.items():
+            if lang == "python" and py is None:
+                continue
+            echo = getattr(handle, f"echo_{wit_name}")
+            out = echo(arr)
+            assert isinstance(out, np.ndarray) and out.dtype == arr.dtype and (out == arr).all()
+            base = median_time(lambda: arr.copy().copy(), reps)  # noqa: B023 - measured right here
+            t = median_time(lambda: echo(arr), reps if lang == "rust" else max(3, reps // 3))  # noqa: B023
+            rows.append((f"1e6 {wit_name} round trip, {lang}", t, "two numpy copies", base, 5.0))
+    shout, add = handles["rust"].shout, handles["rust"].add
+    text = "a" * 100
+    assert shout(text) == "A" * 100 and add(1, 2) == 3
+    t_add = per_call(lambda: add(1, 2), calls, reps)
+    t_str = per_call(lambda: shout(text), calls, reps)
+    rows.append(("100-char string call shout(s)", t_str, "scalar call add(1, 2)", t_add, 2.0))
+    print(f"{'measurement':36} {'asterai':>10} {'baseline':24} {'time':>10} {'ratio':>7}  target  met")
+    for name, t, base_name, base, target in rows:
+        fmt = (lambda s: f"{s * 1e3:.2f} ms") if t > 1e-3 else (lambda s: f"{s * 1e6:.2f} us")
+        ratio = t / base
+        met = "yes" if ratio <= target else "NO"
+        print(f"{name:36} {fmt(t):>10} {base_name:24} {fmt(base):>10} {ratio:6.1f}x  <= {target:g}x  {met}")
+
+
+if __name__ == "__main__":
+    main()
