@@ -181,3 +181,21 @@ def test_a_typescript_cell_exports_a_resource(cell, ns):
         a.deposit(-1)
     with pytest.raises(ValueError, match="before it restarted"):
         a.get()
+
+
+@pytest.mark.no_toolchain
+def test_a_rust_struct_of_public_fields_stays_a_record_whatever_its_impl():
+    """Plain data (every field `pub`) is a record even with a `new`; private state makes a resource."""
+    from asterai_kernel import wit
+    from asterai_kernel.languages import get_language
+
+    source = (
+        "pub struct Point { pub x: f64, pub y: f64 }\n"
+        "impl Point { pub fn new(x: f64, y: f64) -> Self { Point { x, y } } }\n"
+        "pub struct Tally { words: u32 }\n"
+        "impl Tally { pub fn new() -> Self { Tally { words: 0 } } }\n"
+        "pub fn mid(a: Point, b: Point) -> Point { Point::new((a.x + b.x) / 2.0, (a.y + b.y) / 2.0) }\n"
+    )
+    functions = {f.name: f for f in get_language("rust").interface(source, "shapes").functions}
+    assert set(functions) == {"mid", "[constructor]tally"}
+    assert isinstance(functions["mid"].result, wit.Record)

@@ -54,11 +54,15 @@ class _Types(treesitter.CellTypes):
             for n in root.named_children
             if n.type in ("struct_item", "enum_item")
         }
-        # `impl X { pub fn new(..) -> Self .. }`: the struct X is a resource, these are its functions
+        # `impl X { pub fn new(..) -> Self .. }` on a struct with private state: X is a resource, these are
+        # its functions. A struct whose fields are all `pub` is plain data: a record, whatever its impl holds.
         self.impls = {
             _text(n.child_by_field_name("type")): n
             for n in root.named_children
-            if n.type == "impl_item" and n.child_by_field_name("trait") is None and _has_constructor(n)
+            if n.type == "impl_item"
+            and n.child_by_field_name("trait") is None
+            and _has_constructor(n)
+            and not _all_fields_public(self.defs.get(_text(n.child_by_field_name("type"))))
         }
         self.resources: list[exports.Export] = []  # the resources' constructors, methods, static functions
         self.current_self = ""  # the resource whose `impl` is being read (`Self`)
@@ -239,6 +243,13 @@ def _is_exported(node) -> bool:
 def _error_at(node, message: str) -> CompileError:
     line = node.start_point[0] + 1 + LINE_OFFSET
     return CompileError(f"line {line}: {message}")
+
+
+def _all_fields_public(struct) -> bool:
+    """A struct with named fields, every one of them `pub` (an enum, or a struct without them, is not)."""
+    body = None if struct is None or struct.type != "struct_item" else struct.child_by_field_name("body")
+    fields = [] if body is None else [f for f in body.named_children if f.type == "field_declaration"]
+    return bool(fields) and all(any(c.type == "visibility_modifier" for c in f.children) for f in fields)
 
 
 def _has_constructor(impl) -> bool:
