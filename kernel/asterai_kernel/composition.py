@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import AsteraiError
 from .toolchains import wasm_tools
-from .wit_json import WASI_PREFIXES, component_exports
+from .wit_json import component_exports
 
 
 def compose(consumer: Path, providers: list[Path]) -> bytes:
@@ -42,7 +42,7 @@ def compose(consumer: Path, providers: list[Path]) -> bytes:
 
 def foreign_imports(path: Path) -> list[str]:
     """What a component imports beyond WASI: what a host must supply, or composition must fill."""
-    return [name for name in component_exports(path)[1] if not name.startswith(WASI_PREFIXES)]
+    return [i.import_name for i in component_exports(path)[1] if not i.is_wasi]
 
 
 def standalone(node: Hashable, wasm: Callable[[Hashable], Path], providers: Callable[[Hashable], list],
