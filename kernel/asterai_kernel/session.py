@@ -193,18 +193,23 @@ class Session:
         return (self._load(wasm, wasm_path, cwasm, optimized), optimized) if cwasm.exists() else None
 
     def optimize(self, name: str, progress: Progress) -> bool:
-        """Restart a component on Cranelift's code once the background compile made it; False when it
-        already ran optimized code (`asterai_kernel.optimize`)."""
+        """Restart a component on Cranelift's code, compiled now if the background has not made it yet;
+        False when it already ran optimized code (`asterai_kernel.optimize`)."""
         live = self.get(name)
         if not live.runtime.config.winch:
             return False
-        self.optimize_later(live)  # asked for at install; again in case an earlier attempt failed
-        progress(f"{name}: Cranelift is compiling optimized machine code in the background...")
-        self.tier_up.wait()
+        progress(f"{name}: Cranelift is compiling optimized machine code...")
+        self.optimized_now(live)
         live.restart()
         if live.runtime.config.winch:
-            raise AsteraiError(f"{name}: Cranelift could not compile it; it keeps Winch's machine code")
+            raise AsteraiError(f"{name}: Cranelift's code could not be loaded; it keeps Winch's machine code")
         return True
+
+    def optimized_now(self, live: LiveComponent) -> None:
+        """Cranelift's code of a component running Winch's, made now unless it exists (no restart)."""
+        optimized = self.runtime(live.grants)
+        cwasm = self._cwasm(live.wasm_path.read_bytes(), optimized.config)
+        self.tier_up.now(live.wasm_path, cwasm, optimized.config)
 
     @staticmethod
     def _cwasm(wasm: bytes, config: EngineConfig) -> Path:

@@ -2,20 +2,19 @@
 replaces it from its next instantiation.
 
 Cranelift takes seconds on a Go, TypeScript or Python component (15 s for componentize-py's 30 MB), Winch
-a fifth to a tenth of that, for guest code 3-5x slower. A cell's component is loaded with Winch when no
-Cranelift code is cached; Cranelift then compiles it in a worker process, one component at a time (the
-machine's other core stays free for the user) at a low priority, and only while a live component still runs
-that Winch code. The optimized code is taken when the component next starts
-afresh (a restart after a trap, a regrant, a re-run of its cell, a new session), never by swapping a live
-instance, whose state would be lost. Small components are compiled by Cranelift at once: Winch would save
-them nothing worth slower code.
+a fifth to a tenth of that, for guest code 1.4-5x slower. A cell's component is loaded with Winch when no
+Cranelift code is cached; Cranelift then compiles it in a worker process, one component at a time, niced
+(the user's next cell goes first), the latest request first, and only while a live component still runs
+that Winch code. `asterai_kernel.optimize` makes it at once, in the foreground. The optimized code is taken
+when the component next starts (a restart after a trap, a regrant, a re-run of its cell, a new session),
+never by swapping a live instance, whose state would be lost. Small components are compiled by Cranelift
+at once: Winch would save them nothing worth slower code.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .engine import EngineConfig
+from .errors import AsteraiError
 
 TIER_UP_MIN = 1 << 20  # bytes: smaller components get Cranelift's code at once
 
@@ -34,27 +34,49 @@ def worker_command(wasm_path: Path, cwasm: Path, config: EngineConfig) -> list[s
 
 
 class TierUp:
-    """Cranelift compiles, queued and run one at a time in a worker process, in the background."""
+    """Cranelift compiles in a worker process, in the background, one at a time, the latest request first
+    (the cell just run matters most); `now` makes one in the foreground for a caller who waits for it."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple | None] = queue.Queue()
+        self._stack: list[tuple] = []  # requests not started: (wasm_path, cwasm, config, wanted)
         self._pending: set[Path] = set()  # .cwasm files asked for and not yet written (or given up)
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
-        self._proc: subprocess.Popen | None = None
+        self._changed = threading.Condition(self._lock)
+        self._current: tuple[Path, subprocess.Popen] | None = None  # the background compile running
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def request(self, wasm_path: Path, cwasm: Path, config: EngineConfig, wanted: Callable[[], bool]) -> None:
         """Make `cwasm` (Cranelift's code of `wasm_path` for `config`) unless it is already on its way, if
         `wanted()` still says so when its turn comes (the component may have been re-run or removed)."""
-        with self._lock:
-            if cwasm in self._pending:
+        with self._changed:
+            if cwasm in self._pending or self._closed:
                 return
             self._pending.add(cwasm)
+            self._stack.append((wasm_path, cwasm, config, wanted))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="asterai-tier-up", daemon=True)
                 self._thread.start()
-        self._queue.put((wasm_path, cwasm, config, wanted))
+            self._changed.notify_all()
+
+    def now(self, wasm_path: Path, cwasm: Path, config: EngineConfig) -> None:
+        """Make `cwasm` in the foreground, at normal priority (a background compile of it is stopped, a
+        queued one dropped); raises AsteraiError if Cranelift fails."""
+        with self._changed:
+            self._stack = [item for item in self._stack if item[1] != cwasm]
+            if self._current is not None and self._current[0] == cwasm:
+                with contextlib.suppress(ProcessLookupError):
+                    self._current[1].kill()
+        try:
+            if not cwasm.exists():
+                command = worker_command(wasm_path, cwasm, config)
+                done = subprocess.run(command, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise AsteraiError(f"Cranelift could not compile the component:\n{done.stderr.strip()}")
+        finally:
+            with self._changed:
+                self._pending.discard(cwasm)
+                self._changed.notify_all()
 
     def pending(self) -> int:
         with self._lock:
@@ -62,36 +84,41 @@ class TierUp:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every requested compile has ended; False if `timeout` passed first."""
-        with self._idle:
-            return self._idle.wait_for(lambda: not self._pending, timeout)
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._pending, timeout)
 
     def close(self) -> None:
         """Stop: the compile in progress is killed (its .cwasm is written atomically, so none is left)."""
-        self._queue.put(None)
-        with self._lock:
-            proc = self._proc
-        if proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+        with self._changed:
+            self._closed = True
+            self._stack.clear()
+            if self._current is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._current[1].kill()
+            self._changed.notify_all()
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            wasm_path, cwasm, config, wanted = item
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._stack or self._closed)
+                if self._closed:
+                    return
+                wasm_path, cwasm, config, wanted = self._stack.pop()
             try:
                 if not cwasm.exists() and wanted():
                     self._compile(wasm_path, cwasm, config)
             finally:
-                with self._idle:
+                with self._changed:
                     self._pending.discard(cwasm)
-                    self._idle.notify_all()
+                    self._changed.notify_all()
 
     def _compile(self, wasm_path: Path, cwasm: Path, config: EngineConfig) -> None:
         # A failure here costs only speed: the component keeps Winch's code, and the next load tries again.
         # Niced: the user's next cell, or anything else the machine does, goes first.
         proc = subprocess.Popen(worker_command(wasm_path, cwasm, config), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, preexec_fn=lambda: os.nice(10))  # fmt: skip
-        with self._lock:
-            self._proc = proc
+        with self._changed:
+            self._current = (cwasm, proc)
         proc.wait()
-        with self._lock:
-            self._proc = None
+        with self._changed:
+            self._current = None
