@@ -20,6 +20,17 @@ def per_call(fn, n: int, reps: int = 5) -> float:
     return statistics.median(times)
 
 
+def median_time(fn, reps: int) -> float:
+    """Median seconds of one call of `fn` over `reps` calls (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def cell(ip, line: str, source: str):
     """Run a %%asterai cell quietly; return its wall time and the live component it made."""
     from asterai_kernel.session import get_session

@@ -12,12 +12,9 @@ Nothing asserts: targets are reported as met or not.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import statistics
-import time
 
 import numpy as np
+from _timing import cell, median_time, per_call
 from IPython.testing.globalipapp import start_ipython
 
 N = 1_000_000
@@ -34,30 +31,6 @@ PYTHON = "".join(
 )
 
 
-def median_time(fn, reps: int) -> float:
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def per_call(fn, calls: int, reps: int) -> float:
-    def batch():
-        for _ in range(calls):
-            fn()
-
-    return median_time(batch, reps) / calls
-
-
-def cell(ip, line: str, source: str):
-    with contextlib.redirect_stdout(io.StringIO()):
-        ip.run_cell_magic("asterai", line, source)
-    return ip.user_ns[line.split()[1]]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -65,7 +38,9 @@ def main() -> None:
     reps, calls = (5, 2000) if quick else (15, 10_000)
     ip = start_ipython()
     ip.run_line_magic("load_ext", "asterai_kernel")
-    handles = {"rust": cell(ip, "rust bulk_rs", RUST), "python": cell(ip, "python bulk_py", PYTHON)}
+    cell(ip, "rust bulk_rs", RUST)
+    cell(ip, "python bulk_py", PYTHON)
+    handles = {"rust": ip.user_ns["bulk_rs"], "python": ip.user_ns["bulk_py"]}
     rng = np.random.default_rng(1)
     rows = []
     for wit_name, (_, py, _, dtype) in TYPES.items():

@@ -314,7 +314,7 @@ class LiveComponent:
 
     def _take_optimized_code(self) -> None:
         """A fresh start on Winch's code: Cranelift's replaces it when the background compile made it."""
-        found = self.session.optimized_code(self.wasm_path, self.grants)
+        found = self.session.optimized_code(self)
         if found is not None:
             self.component, self.runtime = found
             self.linker = None  # a consumer's forwarding linker belongs to the old engine

@@ -105,7 +105,8 @@ def _forward(env, context, ty, args, nargs, results, nresults):
 
 @ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 def _forget(env):
-    _FORWARDERS.pop(env or 0, None)
+    if _FORWARDERS is not None:  # None at interpreter exit, when wasmtime frees linkers after module globals
+        _FORWARDERS.pop(env or 0, None)
 
 
 class HostForwarder(Forwarder):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import os
 import signal
@@ -159,38 +160,37 @@ class Session:
     def load(self, wasm_path: Path, runtime: Runtime | None = None) -> Component:
         """The component compiled for an Engine: from the .cwasm cache, else compiled once and cached."""
         runtime = runtime or self.runtimes[EngineConfig()]
-        wasm = wasm_path.read_bytes()
-        return self._load(wasm, wasm_path, self._cwasm(wasm, runtime.config), runtime)
+        return self._load(wasm_path, runtime)
 
     def load_best(self, wasm_path: Path, grants: Grants) -> tuple[Component, Runtime]:
         """Cranelift's code when it is cached or the component is small; else Winch's (and `optimize_later`
         once the component is live: see tiers.py)."""
         optimized = self.runtime(grants)
-        wasm = wasm_path.read_bytes()
-        cwasm = self._cwasm(wasm, optimized.config)
-        if len(wasm) < TIER_UP_MIN or cwasm.exists() or not self.tiered:
-            return self._load(wasm, wasm_path, cwasm, optimized), optimized
+        small = wasm_path.stat().st_size < TIER_UP_MIN
+        if small or not self.tiered or _cwasm(wasm_path, optimized.config).exists():
+            return self._load(wasm_path, optimized), optimized
         quick = self.runtime(grants, winch=True)
-        return self._load(wasm, wasm_path, self._cwasm(wasm, quick.config), quick), quick
+        return self._load(wasm_path, quick), quick
 
     def optimize_later(self, live: LiveComponent) -> None:
         """A live component on Winch's code: Cranelift's is compiled in the background for its next start."""
         if not live.runtime.config.winch:
             return
         optimized = self.runtime(live.grants)
-        cwasm = self._cwasm(live.wasm_path.read_bytes(), optimized.config)
 
         def wanted() -> bool:  # still live on Winch's code when its turn comes (not re-run, not removed)
             return self.components.get(live.name) is live and live.runtime.config.winch
 
-        self.tier_up.request(live.wasm_path, cwasm, optimized.config, wanted)
+        self.tier_up.request(
+            live.wasm_path, _cwasm(live.wasm_path, optimized.config), optimized.config, wanted
+        )
 
-    def optimized_code(self, wasm_path: Path, grants: Grants) -> tuple[Component, Runtime] | None:
+    def optimized_code(self, live: LiveComponent) -> tuple[Component, Runtime] | None:
         """Cranelift's code of a component now running on Winch's, once the background compile made it."""
-        optimized = self.runtime(grants)
-        wasm = wasm_path.read_bytes()
-        cwasm = self._cwasm(wasm, optimized.config)
-        return (self._load(wasm, wasm_path, cwasm, optimized), optimized) if cwasm.exists() else None
+        optimized = self.runtime(live.grants)
+        if not _cwasm(live.wasm_path, optimized.config).exists():
+            return None
+        return self._load(live.wasm_path, optimized), optimized
 
     def optimize(self, name: str, progress: Progress) -> bool:
         """Restart a component on Cranelift's code, compiled now if the background has not made it yet;
@@ -208,24 +208,18 @@ class Session:
     def optimized_now(self, live: LiveComponent) -> None:
         """Cranelift's code of a component running Winch's, made now unless it exists (no restart)."""
         optimized = self.runtime(live.grants)
-        cwasm = self._cwasm(live.wasm_path.read_bytes(), optimized.config)
-        self.tier_up.now(live.wasm_path, cwasm, optimized.config)
+        self.tier_up.now(live.wasm_path, _cwasm(live.wasm_path, optimized.config), optimized.config)
 
-    @staticmethod
-    def _cwasm(wasm: bytes, config: EngineConfig) -> Path:
-        digest = hashlib.sha256(wasm).hexdigest()  # hashed directly: components can be 30 MB
-        return cache.entry_dir("cwasm", cache.content_key("cwasm", digest, pins.WASMTIME_VERSION, config)) / (
-            "component.cwasm"
-        )
-
-    def _load(self, wasm: bytes, wasm_path: Path, cwasm: Path, runtime: Runtime) -> Component:
+    def _load(self, wasm_path: Path, runtime: Runtime) -> Component:
+        cwasm = _cwasm(wasm_path, runtime.config)
         if cwasm.exists():
             try:
                 return Component.deserialize_file(runtime.engine, str(cwasm))
             except wasmtime.WasmtimeError:
                 cwasm.unlink(missing_ok=True)  # stale or foreign: compile again below
-        if len(wasm) < (IN_PROCESS_WINCH_LIMIT if runtime.config.winch else IN_PROCESS_COMPILE_LIMIT):
-            component = Component(runtime.engine, wasm)
+        limit = IN_PROCESS_WINCH_LIMIT if runtime.config.winch else IN_PROCESS_COMPILE_LIMIT
+        if wasm_path.stat().st_size < limit:
+            component = Component(runtime.engine, wasm_path.read_bytes())
             cache.write_atomic(cwasm, component.serialize())
             return component
         command = worker_command(wasm_path, cwasm, runtime.config)
@@ -368,6 +362,25 @@ class Session:
             live.close()
             live.component.close()
         self.components.clear()
+
+
+def _cwasm(wasm_path: Path, config: EngineConfig) -> Path:
+    """Where the machine code of a component file for an engine configuration is cached."""
+    key = cache.content_key("cwasm", _digest(wasm_path), pins.WASMTIME_VERSION, config)
+    return cache.entry_dir("cwasm", key) / "component.cwasm"
+
+
+def _digest(wasm_path: Path) -> str:
+    stat = wasm_path.stat()
+    return _file_digest(str(wasm_path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=512)
+def _file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """A component file's hash, once per version of the file (a re-run or restart finds it here: a Python
+    component is 30 MB)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _check_signals() -> None:

@@ -11,16 +11,18 @@ Everything comes from Debian, PyPI or npm; nothing is downloaded at run time.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib.metadata
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,19 @@ class Requirements:
 
 
 # ---------------------------------------------------------------- finding things
+
+
+@contextlib.contextmanager
+def stopped_on_interrupt(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """While its output is read: an interrupt (or any error) stops `proc` and every process it started
+    (cargo's rustc, node's engine build). `proc` must lead its own process group (`process_group=0`)."""
+    try:
+        yield proc
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
 
 
 def find_executable(name: str) -> Path | None:

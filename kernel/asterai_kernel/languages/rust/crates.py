@@ -14,13 +14,11 @@ Where crates come from (`--crate-source`, else ASTERAI_CRATE_SOURCE, else `auto`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -32,7 +30,7 @@ from pathlib import Path
 
 from ...build import cache
 from ...errors import CompileError, ToolchainMissing
-from ...toolchains import Progress, apt_install, deb_versions
+from ...toolchains import Progress, apt_install, deb_versions, stopped_on_interrupt
 from .toolchain import CARGO, RUST_TARGET, RustToolchain, _flock
 
 SOURCES = ("auto", "crates-io", "debian")
@@ -311,7 +309,7 @@ def _run_cargo(cmd, proj, env, total, where, specs, progress) -> list[dict]:
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, cwd=proj, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
                                 process_group=0)  # fmt: skip
-        try:
+        with stopped_on_interrupt(proc):
             for line in proc.stdout:
                 msg = json.loads(line) if line.startswith("{") else {}
                 if msg.get("reason") == "compiler-artifact":
@@ -326,11 +324,6 @@ def _run_cargo(cmd, proj, env, total, where, specs, progress) -> list[dict]:
                     if msg["message"].get("level") == "error" and len(errors) < SHOWN_ERRORS:
                         errors.append(rendered.rstrip())
             code = proc.wait()
-        except BaseException:  # an interrupt must not leave cargo or its rustc children running
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
         err.seek(0)
         stderr = err.read()
     if code != 0:

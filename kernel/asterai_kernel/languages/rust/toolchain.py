@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -27,7 +26,17 @@ from pathlib import Path
 
 from ...build.cache import cache_dir, write_atomic
 from ...errors import ToolchainMissing
-from ...toolchains import AptPackages, Progress, Requirements, Row, apt_line, apt_missing, deb_versions, query
+from ...toolchains import (
+    AptPackages,
+    Progress,
+    Requirements,
+    Row,
+    apt_line,
+    apt_missing,
+    deb_versions,
+    query,
+    stopped_on_interrupt,
+)
 
 RUST_TARGET = "wasm32-wasip1"
 RUSTC = Path("/usr/bin/rustc")
@@ -266,7 +275,7 @@ def _run_cargo(proj: Path, env: dict[str, str], total: int | None, progress: Pro
         text=True,
         process_group=0,
     )
-    try:
+    with stopped_on_interrupt(proc):
         count = 0
         for line in proc.stdout:
             tail.append(line.rstrip())
@@ -276,11 +285,6 @@ def _run_cargo(proj: Path, env: dict[str, str], total: int | None, progress: Pro
                 label = "Rust standard library for WebAssembly (once)"
                 progress(f"{label} [{count}/{total}] {m[1]}" if total else f"{label}: {m[1]} ({count})")
         code = proc.wait()
-    except BaseException:  # an interrupt must not leave cargo or its rustc children running
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
     if code != 0:
         raise ToolchainMissing(
             f"Building the Rust standard library for WebAssembly failed (cargo exit {code}):\n"

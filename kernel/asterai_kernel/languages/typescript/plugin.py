@@ -29,6 +29,7 @@ from ... import wit
 from ...build.cache import cache_dir, write_atomic
 from ...errors import CompileError, ToolchainMissing
 from ...names import wit_name
+from ...toolchains import stopped_on_interrupt
 from ..base import BuildJob, Language, Progress
 from . import exports, imports, jsdoc, signatures, toolchain
 from .exports import QUICKJS, STARLINGMONKEY
@@ -206,7 +207,7 @@ def _run_driver(tc: JsToolchain, job_file: Path, progress: Progress) -> dict:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, process_group=0,
     )  # fmt: skip
     result: dict = {}
-    try:
+    with stopped_on_interrupt(proc):
         for line in proc.stdout:
             if not line.startswith(DRIVER_TAG):
                 continue  # the cell's own top-level output while it is pre-initialized
@@ -220,11 +221,6 @@ def _run_driver(tc: JsToolchain, job_file: Path, progress: Progress) -> dict:
                 result = msg
         stderr = proc.stderr.read()
         code = proc.wait()
-    except BaseException:  # an interrupt must not leave node (and its engine build) running
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 9)
-        proc.wait()
-        raise
     if not result:
         return {"ok": False, "kind": "driver", "message": f"node exited with {code}:\n{stderr.strip()}"}
     return result
