@@ -192,6 +192,31 @@ class CEmitter(abi.Emitter):
             f"    *p = ASTERAI_I32(buf);\n    *n = (int32_t){count};\n}}\n"
         )
 
+    # ---- bulk twins: a numeric list as one string block (runtime.h asterai_bulk_decode/encode) ----
+    def lift_bulk(self, step, ptr, length, spell=None):
+        lift = self.helper("bulkin", spell, lambda name: self._bulk_in_helper(name, spell))
+        return f"{lift}({ptr}, {length})"
+
+    def _bulk_in_helper(self, name: str, spell: CType) -> str:
+        count = f"bytes / sizeof({spell.parts[0].c})"
+        return (
+            f"static {self.c_of(spell)} {name}(int32_t p, int32_t n) {{\n"
+            f"    size_t bytes = asterai_bulk_decode(p, n);\n"
+            f"    return {self.decoded(spell, 'p', count)};\n}}\n"
+        )
+
+    def decoded(self, spell: CType, p: str, count: str) -> str:
+        """The list decoded in place at `p`: taken as it is (malloc's alignment, 16, suits every number)."""
+        elem = spell.parts[0].c
+        return self.literal(self.c_of(spell), [f".ptr = ({elem} *)ASTERAI_PTR({p})", f".len = {count}"])
+
+    def lower_bulk(self, step, val, out, spell=None):
+        p, n = self.tmp("p"), self.tmp("n")
+        data, count, _ = self.items(spell, self.bind(val, out, spell))
+        elem = spell.parts[0]
+        out.append(f"int32_t {p}, {n};\nasterai_bulk_encode({data}, {count} * sizeof({elem.c}), &{p}, &{n});")
+        return [p, n]
+
     # ---- records ----
     def literal(self, c: str, inits: list[str]) -> str:
         """A value of struct type `c` from its designated initializers (`.x = 1`)."""
@@ -370,4 +395,11 @@ def glue(iface: wit.Interface, exports: list[Export], g: CEmitter | None = None)
     g = g or CEmitter()
     area = abi.return_area([abi.plan_function(e.fn) for e in exports])
     functions = [export_function(g, iface, ex, i) for i, ex in enumerate(exports)]
+    bulk = wit.bulk_interface(iface)
+    for i, ex in enumerate(exports):  # each twin (wit.bulk_twin) calls the same function
+        twin = wit.bulk_twin(ex.fn)
+        if twin is not None:
+            functions.append(
+                export_function(g, bulk, Export(ex.c_name, twin, ex.params, ex.result), len(exports) + i)
+            )
     return "\n".join([f"static uint64_t asterai_ret_area[{area // 8}];\n", *g.defs, *functions])

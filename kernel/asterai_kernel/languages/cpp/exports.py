@@ -54,6 +54,11 @@ class CppEmitter(CEmitter):
             f"    free(base);\n    return out;\n}}\n"
         )
 
+    def decoded(self, spell, p, count):
+        if spell.kind != "vector":
+            return super().decoded(spell, p, count)
+        return f"asterai_lift_vector<{spell.parts[0].c}>({p}, (int32_t)({count}))"
+
     def items(self, spell, v):
         if spell.kind != "vector":
             return super().items(spell, v)
