@@ -12,7 +12,7 @@ where the kernel reads it, then traps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ... import abi, wit
 from .emit import CORE, RUNTIME, ZigEmitter, ZigType
@@ -93,6 +93,9 @@ def glue(iface: wit.Interface, exports: list[Export], uses: list[str],
     parts.append(f"var ret_area: [{words}]u64 = undefined;\n")
     names = [("rt.realloc", "cabi_realloc"), ("rt.reallocAdapter", "cabi_realloc_adapter")]
     targets = [(iface, ex) for ex in exports] + [(other, ex) for other in declared for ex in exports]
+    bulk = wit.bulk_interface(iface)  # each twin (wit.bulk_twin) calls the same function
+    twins = [(ex, wit.bulk_twin(ex.fn)) for ex in exports]
+    targets += [(bulk, replace(ex, fn=twin)) for ex, twin in twins if twin is not None]
     for index, (target, ex) in enumerate(targets):
         code, exported = export_function(target, ex, index)
         parts.append(code)
