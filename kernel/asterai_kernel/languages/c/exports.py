@@ -166,6 +166,10 @@ class CEmitter(abi.Emitter):
         """A list value's data pointer, its length and its element `i` (C++'s vector spells them its way)."""
         return f"{v}.ptr", f"{v}.len", f"{v}.ptr[i]"
 
+    def argument(self, spell: CType, val: str) -> str:
+        """A lifted argument as the cell's function takes it (C++ moves it: the call is its last use)."""
+        return val
+
     def by_ref(self, c: str) -> str:
         """How a helper takes a value it reads (C++: by const reference, so what it lends stays the
         caller's)."""
@@ -335,11 +339,11 @@ def owns(spell: CType | None, result: bool) -> bool:
     return any(owns(p, result) for p in spell.parts)
 
 
-def call_args(ex: Export, values: list[str]) -> str:
+def call_args(g: CEmitter, ex: Export, values: list[str]) -> str:
     """The cell's function's arguments: a pair parameter passes its list's ptr and len."""
     args = []
     for p, v in zip(ex.params, values):
-        args += [f"{v}.ptr", f"{v}.len"] if p.ctype.kind == "pair" else [v]
+        args += [f"{v}.ptr", f"{v}.len"] if p.ctype.kind == "pair" else [g.argument(p.ctype, v)]
     return ", ".join(args)
 
 
@@ -360,7 +364,7 @@ def export_function(g: CEmitter, iface: wit.Interface, ex: Export, index: int) -
             core += [f"{CORE[f]} {v}" for v, f in zip(vals, step.flat)]
             lines.append(f"{g.c_of(p.ctype)} a{i} = {g.lift_flat(step, vals, p.ctype)};")
         core_params = ", ".join(core) or "void"
-    call = f"{ex.c_name}({call_args(ex, [f'a{i}' for i in range(len(ex.params))])})"
+    call = f"{ex.c_name}({call_args(g, ex, [f'a{i}' for i in range(len(ex.params))])})"
     for i, p in enumerate(ex.params):
         lines += g.own(p.ctype, f"a{i}", result=False)
     ret = CORE[plan.core_result] if plan.core_result else "void"

@@ -64,6 +64,9 @@ class CppEmitter(CEmitter):
             return super().items(spell, v)
         return f"{v}.data()", f"{v}.size()", f"{v}[i]"
 
+    def argument(self, spell, val):
+        return f"std::move({val})" if spell.kind in ("vector", "stdstring") else val
+
     def by_ref(self, c):
         return f"const {c} &"
 
