@@ -152,3 +152,13 @@ def test_a_trap_mid_transfer_leaves_the_component_usable(glue):
     small = np.arange(999, dtype=np.float64)
     assert same(glue.picky(small), small)
     assert same(glue.echo_f64(arr), arr)
+
+
+def test_blocks_leave_nothing_behind(glue):
+    # 10 MB blocks in and out: were either kept, 60 calls would pass the 512 MiB every component is capped at
+    lang, glue = glue
+    live, before = glue._live, glue._live.restarts
+    arr = random_array("f64", 1_000_000, seed=8)
+    for _ in range(60):
+        glue.echo_f64(arr)
+    assert live.restarts == before and same(glue.echo_f64(arr), arr), lang
