@@ -29,6 +29,12 @@ C_CELL = (
     "".join(f"asterai_list_{n} echo_{n}(asterai_list_{n} v) {{ return v; }}\n" for n in DTYPES)
     + """
 double total(const double *xs, size_t n) { double s = 0; for (size_t i = 0; i < n; i++) s += xs[i]; return s; }
+asterai_list_f64 mix(const int32_t *a, size_t n, double k, asterai_list_u8 b) {
+    asterai_list_f64 out = { malloc((n + b.len) * sizeof(double) + 1), n + b.len };
+    for (size_t i = 0; i < n; i++) out.ptr[i] = a[i] * k;
+    for (size_t i = 0; i < b.len; i++) out.ptr[n + i] = b.ptr[i];
+    return out;
+}
 asterai_list_f64 picky(asterai_list_f64 v) { assert(v.len < 1000); return v; }
 asterai_list_f32 ramp(uint32_t n) {
     asterai_list_f32 out = { malloc(n * sizeof(float) + 1), n };
@@ -43,6 +49,12 @@ CPP_CELL = (
     )
     + """
 double total(const double *xs, size_t n) { double s = 0; for (size_t i = 0; i < n; i++) s += xs[i]; return s; }
+std::vector<double> mix(const std::vector<int32_t> &a, double k, std::vector<uint8_t> b) {
+    std::vector<double> out;
+    for (int32_t x : a) out.push_back(x * k);
+    for (uint8_t x : b) out.push_back(x);
+    return out;
+}
 std::vector<double> picky(std::vector<double> v) { assert(v.size() < 1000); return v; }
 std::vector<float> ramp(uint32_t n) {
     std::vector<float> out;
@@ -55,6 +67,12 @@ GO_CELL = (
     "".join(f"func Echo{n.upper()}(v []{t}) []{t} {{ return v }}\n" for n, t in GO_TYPES.items())
     + """
 func Total(xs []float64) float64 { s := 0.0; for _, x := range xs { s += x }; return s }
+func Mix(a []int32, k float64, b []byte) []float64 {
+	out := make([]float64, 0, len(a)+len(b))
+	for _, x := range a { out = append(out, float64(x)*k) }
+	for _, x := range b { out = append(out, float64(x)) }
+	return out
+}
 func Picky(v []float64) []float64 { if len(v) >= 1000 { panic("too many") }; return v }
 func Ramp(n uint32) []float32 {
 	out := make([]float32, n)
@@ -68,6 +86,12 @@ ZIG_CELL = (
     + "".join(f"pub fn echo_{n}(v: {t}) {t} {{ return v; }}\n" for n, t in ZIG_TYPES.items())
     + """
 pub fn total(xs: []const f64) f64 { var s: f64 = 0; for (xs) |x| s += x; return s; }
+pub fn mix(a: []const i32, k: f64, b: asterai.Bytes) []const f64 {
+    const out = asterai.allocator.alloc(f64, a.len + b.len) catch @panic("out of memory");
+    for (a, 0..) |x, i| out[i] = @as(f64, @floatFromInt(x)) * k;
+    for (b, 0..) |x, i| out[a.len + i] = @floatFromInt(x);
+    return out;
+}
 pub fn picky(v: []const f64) []const f64 { if (v.len >= 1000) @panic("too many"); return v; }
 pub fn ramp(n: u32) []const f32 {
     const out = asterai.allocator.alloc(f32, n) catch @panic("out of memory");
@@ -127,6 +151,16 @@ def test_blocks_of_every_tail_length(glue):
     assert exports["ramp"].twin.worth_it([5])  # a list result always takes the twin
     for n in [*range(0, 20), 1001]:
         assert glue.ramp(n) == [float(i) for i in range(n)], (lang, n)
+
+
+def test_several_blocks_and_scalars_in_one_call(glue):
+    lang, glue = glue
+    assert glue._live.exports["mix"].twin, lang
+    for n, m in [(5000, 3), (3, 5000), (0, 4096), (1001, 4097)]:  # one block or both big enough for the twin
+        a, b = random_array("s32", n, seed=n), random_array("u8", m, seed=m)
+        want = np.concatenate([a * 0.5, b.astype(np.float64)])
+        assert same(glue.mix(a, 0.5, b), want), (lang, n, m)
+        assert same(glue.mix(k=0.5, b=b, a=a), want), (lang, n, m)  # keywords: the same twin
 
 
 def test_lists_in_give_lists_out(glue):
