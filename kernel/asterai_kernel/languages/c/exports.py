@@ -4,7 +4,9 @@ Each export gets a core function `asterai:cells/NAME#fn` that lifts the flat cor
 C types, calls the cell's function and lowers the result: directly when it is one core value, else into a
 static return area read by the host, after which `cabi_post_...` frees what the call owned (runtime.h:
 asterai_own / asterai_release). C has no closures, so a list is lifted and lowered by a helper function
-per (kind, C type), made once per glue (`CEmitter.helper`).
+per (kind, C type), made once per glue (`CEmitter.helper`). A function with numeric lists also gets its
+bulk twin (`asterai:cells/NAME-bulk#fn`, wit.bulk_twin), which takes and returns them as one string block
+(runtime.h asterai_bulk_decode, in place, and asterai_bulk_encode).
 
 How the cell spells each value is a `CType` carried down the planner's walk (abi.Emitter's `spell`).
 """

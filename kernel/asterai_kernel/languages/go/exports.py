@@ -5,6 +5,8 @@ function `asterai:cells/NAME#fn` taking the flat core values, lifting them into 
 the user's function and lowering the result, into a static return area when it does not fit one core value.
 An interface of another package that the cell implements (`--exports demo:math/calc`) gets the same
 functions again under its canonical-ABI names (`demo:math/calc@1.0.0#fn`, `cabi_post_demo:math/...`).
+A function with numeric lists also gets its bulk twin (`asterai:cells/NAME-bulk#fn`, wit.bulk_twin), which
+takes and returns them as one string block (asteraiBulkIn decodes it in place in the arena, asteraiBulkOut).
 
 Memory and Go's collector: the host lowers each string and list argument into memory it gets from
 `cabi_export_realloc` (named so because wit-component would otherwise also use it for the preview1 adapter's

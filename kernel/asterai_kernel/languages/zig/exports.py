@@ -6,8 +6,10 @@ result: directly when it is one core value, else into a static return area. Ever
 `cabi_post_...`, which releases the call's arena (asterai.zig) once the host has read the result, so a
 function may return literals, slices of its state, its arguments or memory from `asterai.allocator` alike.
 An interface of another package the cell implements (`--exports demo:math/calc`) gets the same functions
-again under its names. Being the root, the glue also sets the panic handler: every panic prints its message
-where the kernel reads it, then traps.
+again under its names, and a function with numeric lists its bulk twin (`asterai:cells/NAME-bulk#fn`,
+wit.bulk_twin), which takes and returns them as one string block (asterai.zig bulkIn, bulkOut). Being the
+root, the glue also sets the panic handler: every panic prints its message where the kernel reads it, then
+traps.
 """
 
 from __future__ import annotations
