@@ -209,12 +209,19 @@ func asteraiBulkIn[T any](p, n int32) []T {
 	return unsafe.Slice((*T)(data), count/int(unsafe.Sizeof(*new(T))))
 }
 
+// A result's block, reused: the host has copied it before the next call (one block a call). Linear memory
+// never shrinks, so keeping the largest is no loss; a new one each call was garbage the collector lagged on.
+var asteraiBulkBuf []byte
+
 func asteraiBulkOut[T any](v []T) (int32, int32) {
 	n := len(v) * int(unsafe.Sizeof(*new(T)))
 	if n == 0 {
 		return 0, 0
 	}
-	buf := make([]byte, n+(n+3)/4)
+	if size := n + (n+3)/4; cap(asteraiBulkBuf) < size {
+		asteraiBulkBuf = make([]byte, size)
+	}
+	buf := asteraiBulkBuf[:n+(n+3)/4]
 	src, dst := unsafe.Pointer(unsafe.SliceData(v)), unsafe.Pointer(unsafe.SliceData(buf))
 	tops := unsafe.Add(dst, n)
 	whole := n / 16
@@ -236,7 +243,6 @@ func asteraiBulkOut[T any](v []T) (int32, int32) {
 		buf[i] = in[i] & 0x7F
 		top[i/4] |= in[i] >> 7 << (i % 4)
 	}
-	asteraiRetPins = append(asteraiRetPins, dst)
 	return int32(uint32(uintptr(dst))), int32(len(buf))
 }
 
