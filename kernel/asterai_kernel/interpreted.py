@@ -32,6 +32,7 @@ from .names import snake_name
 from .values import VAL
 
 ENV = "ASTERAI_INTERPRETED"
+LOAD_FUEL = 10**10  # what loading a cell may burn under --fuel (about 50 million for a small cell)
 PACKAGE = "asterai:runner@0.1.0"
 INTERFACE = "asterai:runner/runner@0.1.0"
 WORLD = "interpreter"
@@ -146,6 +147,8 @@ class InterpretedComponent(LiveComponent):
         func = {fn.name: instance.get_func(store, instance.get_export_index(store, fn.name, where))
                 for fn in (LOAD, CALL)}  # fmt: skip
         load = ExportFunc(store, func["load"], LOAD, _LOAD_CODECS, self.name)
+        if self.grants.fuel is not None:  # loading is the kernel's work: --fuel is each call's budget
+            store.set_fuel(max(self.grants.fuel, LOAD_FUEL))
         try:
             text = load.call(load.bind((self.glue,), {}))
         except ComponentError as e:
