@@ -41,9 +41,7 @@ def test_each_cell_is_its_own_instance_and_a_trap_restarts_only_it(cell, ns):
     assert isinstance(_live("counter_a"), InterpretedComponent)
     a, b = ns["counter_a"], ns["counter_b"]
     assert [a.bump(), a.bump(), b.bump()] == [1, 2, 1]  # same runner, separate memories
-    with pytest.raises(
-        GuestTrap, match=r"ZeroDivisionError: division by zero \(at line 13\)"
-    ):
+    with pytest.raises(GuestTrap, match=r"ZeroDivisionError: division by zero \(at line 13\)"):
         a.fail(0)
     assert cell.stderr == ""  # the traceback went to the call's stderr, not the cell's
     assert a.bump() == 1 and b.bump() == 2  # a restarted, b untouched
