@@ -11,6 +11,7 @@ import threading
 import uuid
 
 import pytest
+from conftest import wat_component
 
 from asterai_kernel import OutOfFuel, Timeout
 from asterai_kernel.sandbox import Grants
@@ -158,23 +159,21 @@ def objdump_code_bytes(path) -> int:
     return sum(int(m[1]) for m in re.finditer(r"^\s*code\s.*\|\s*(\d+) bytes", out, re.M))
 
 
-def wat_component(tmp_path, name: str, functions: int, data_bytes: int):
-    """A component whose core module has `functions` small functions and a data segment of `data_bytes`."""
+def component(tmp_path, functions: int, data_bytes: int):
+    """A new component (no machine code of it cached) whose core module has `functions` small functions
+    and a data segment of `data_bytes`."""
     body = "".join(f"(func (result i32) i32.const {i} i32.const 3 i32.mul i32.const 1 i32.add)\n"
                    for i in range(functions))  # fmt: skip
-    wat = tmp_path / f"{name}.wat"
-    wat.write_text(
-        f'(component (core module $m (memory {data_bytes // 65536 + 1}) (data (i32.const 0) "{"x" * data_bytes}")'
-        f'\n{body}(func (export "f") (result i32) i32.const 1)) (core instance (instantiate $m)))'
+    data = f'(memory {data_bytes // 65536 + 1}) (data (i32.const 0) "{"x" * data_bytes}")'
+    module = f'(core module $m {data}\n{body}(func (export "f") (result i32) i32.const 1))'
+    return wat_component(
+        tmp_path, f"c{uuid.uuid4().hex}", f"(component {module} (core instance (instantiate $m)))"
     )
-    out = tmp_path / f"{uuid.uuid4().hex}-{name}.wasm"  # a new file: no machine code of it is cached
-    subprocess.run([wasm_tools(), "parse", wat, "-o", out], check=True)
-    return out
 
 
 @pytest.mark.no_toolchain
 def test_a_big_file_with_little_code_gets_cranelifts_code_at_once(tmp_path):
-    path = wat_component(tmp_path, "data", functions=10, data_bytes=2 << 20)  # mostly data, like C++'s
+    path = component(tmp_path, functions=10, data_bytes=2 << 20)  # mostly data, like C++'s
     assert path.stat().st_size > 2 << 20 and code_bytes(path) < 1000
     assert code_bytes(path) == objdump_code_bytes(path)
     _, runtime = get_session().load_best(path, Grants())
@@ -183,7 +182,7 @@ def test_a_big_file_with_little_code_gets_cranelifts_code_at_once(tmp_path):
 
 @pytest.mark.no_toolchain
 def test_a_component_with_much_code_starts_on_winch(tmp_path):
-    path = wat_component(tmp_path, "code", functions=TIER_UP_MIN // 10, data_bytes=16)  # ~13 bytes each
+    path = component(tmp_path, functions=TIER_UP_MIN // 10, data_bytes=16)  # ~13 bytes each
     assert path.stat().st_size < 1 << 20 and code_bytes(path) >= TIER_UP_MIN
     assert code_bytes(path) == objdump_code_bytes(path)
     _, runtime = get_session().load_best(path, Grants())
