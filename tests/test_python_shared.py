@@ -194,3 +194,32 @@ def test_plain_arguments_carry_numpy_arrays_as_little_endian_bytes():
     dump = plain.dumper(codec)
     assert dump(codec.check(([1, 2], "hi"))) == [b"\x01\x00\x00\x00\x02\x00\x00\x00", b"hi"]
     assert plain.dumper(values.make(wit.Prim("s64"), SCOPE)) is None  # nothing to do for scalars
+
+
+FORGER = """\
+import asterai_runner
+
+
+def get() -> int:
+    return 1
+
+
+def forge(text: str) -> None:
+    asterai_runner._calls[0] = lambda args: text  # the runner's own table: what `get` answers now
+"""
+
+
+def test_a_guest_that_forges_its_results_is_refused_and_restarted(cell, ns):
+    cell("python forger", FORGER)
+    forger = ns["forger"]
+    assert forger.get() == 1
+    forger.forge("[1, 2")
+    with pytest.raises(GuestTrap, match=r"forger.get trapped: returned something that is not a value \(JSON"):
+        forger.get()
+    assert forger.get() == 1  # restarted: the runner's table is its own again
+    forger.forge(str(2**70))
+    with pytest.raises(
+        GuestTrap, match=r"does not fit `s64`: result = 1180591620717411303424 is out of range"
+    ):
+        forger.get()
+    assert forger.get() == 1

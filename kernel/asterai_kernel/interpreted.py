@@ -74,8 +74,9 @@ class InterpretedExport(ExportFunc):
     """One of the cell's exports: checked like any export, then carried through the runner's `call`."""
 
     def __init__(self, store, runner_func, index: int, fn: wit.Function, codecs, component: str,
-                 interp: Interpreter):  # fmt: skip
+                 interp: Interpreter, restart: Callable[[], None]):  # fmt: skip
         self.fn, self.component, self.index, self.interp = fn, component, index, interp
+        self.restart = restart  # after a result the host refuses: the guest broke the runner's contract
         # the runner's `call`, named after this export: a trap in it names the cell's function
         named = wit.Function(fn.name, CALL.params, CALL.result)
         self.runner_call = ExportFunc(store, runner_func, named, _CALL_CODECS, component)
@@ -105,11 +106,7 @@ class InterpretedExport(ExportFunc):
         try:
             data = self.interp.decode_result(self.fn, text)
         except (ValueError, RecursionError) as e:
-            raise GuestTrap(
-                self.component,
-                snake_name(self.fn.name),
-                f"returned something that is not a value ({type(e).__name__}: {e})",
-            ) from None
+            self._refuse(f"returned something that is not a value ({type(e).__name__}: {e})")
         load = self._loaders.get(numpy_out)
         if load is None:
             load = self._loaders[numpy_out] = plain.loader(self.result, numpy_out)
@@ -117,9 +114,11 @@ class InterpretedExport(ExportFunc):
             return load(data)
         except values.BadValue as e:
             what = f"result{''.join(e.path)}{e.message}"
-            raise GuestTrap(self.component, snake_name(self.fn.name),
-                            f"returned a value that does not fit `{self.fn.result.wit()}`: {what}",
-                            started=True) from None  # fmt: skip
+            self._refuse(f"returned a value that does not fit `{self.fn.result.wit()}`: {what}")
+
+    def _refuse(self, message: str):
+        self.restart()
+        raise GuestTrap(self.component, snake_name(self.fn.name), message) from None
 
 
 class InterpretedComponent(LiveComponent):
@@ -168,7 +167,8 @@ class InterpretedComponent(LiveComponent):
             self.printed = text
         self.exports = {}
         for index, (fn, codecs) in enumerate(zip(self.iface.functions, self.codecs)):
-            export = InterpretedExport(store, func["call"], index, fn, codecs, self.name, self.interp)
+            export = InterpretedExport(store, func["call"], index, fn, codecs, self.name, self.interp,
+                                       self._after_trap)  # fmt: skip
             export.fast = self.fast_call(export)
             self.exports[fn.name] = export
 
