@@ -223,3 +223,16 @@ def test_a_guest_that_forges_its_results_is_refused_and_restarted(cell, ns):
     ):
         forger.get()
     assert forger.get() == 1
+
+
+def test_the_stop_button_interrupts_a_cell_on_the_shared_interpreter(cell, ns):
+    cell(
+        "python looper",
+        "done = 0\n\ndef spin() -> int:\n    while True:\n        pass\n\ndef ok() -> int:\n    return 5\n",
+    )
+    live = _live("looper")
+    before = live.restarts
+    get_session().interrupt_soon(after=0.2)
+    with pytest.raises(KeyboardInterrupt):
+        ns["looper"].spin()
+    assert live.restarts == before + 1 and ns["looper"].ok() == 5
