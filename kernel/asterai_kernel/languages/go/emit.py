@@ -102,8 +102,13 @@ def spell_wit(ty: wit.WitType, qualify: Callable[[str], str] = str,
     if isinstance(ty, wit.Variant):
         cases = tuple((qualify(case_type(ty.name, c)), sub(t)) for c, t in ty.cases)
         return GoType(ty, name, cases=cases)
-    assert isinstance(ty, wit.Enum), ty
+    assert isinstance(ty, (wit.Enum, wit.Flags)), ty
     return GoType(ty, name)
+
+
+def flags_uint(ty: wit.Flags) -> str:
+    """The Go unsigned integer a `--use` package declares flags over: the smallest that holds them."""
+    return next(f"uint{w}" for w in (8, 16, 32, 64) if len(ty.flags) <= w)
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,28 @@ class GoEmitter(abi.Emitter):
         p, n = self.tmp("p"), self.tmp("n")
         out.append(f"{p}, {n} := {self.memory.lower_bulk.format(v=val)}")
         return [p, n]
+
+    # ---- flags: a Go unsigned integer type (`type Perms uint8`), bit i member i ----
+    def lift_flags(self, step, words, spell=None):
+        if len(words) == 1:
+            return f"{spell.go}(uint32({words[0]}))"
+        return f"{spell.go}(uint64(uint32({words[0]})) | uint64(uint32({words[1]}))<<32)"
+
+    def lower_flags(self, step, val, out, spell=None):
+        v = self.tmp("v")
+        out.append(f"{v} := uint64({val}) & {step.mask:#x}")
+        return [f"int32(uint32({v}))"] + ([f"int32(uint32({v} >> 32))"] if len(step.flat) == 2 else [])
+
+    def load_flags(self, step, ptr, spell=None):
+        words = [f"uint64(*(*{GO_PRIMS[step.word.name]})(unsafe.Pointer({self.at(ptr, k)})))" for k in (0, 4)]
+        return f"{spell.go}({words[0]} | {words[1]}<<32)" if len(step.flat) == 2 else f"{spell.go}({words[0]})"
+
+    def store_flags(self, step, val, ptr, spell=None):
+        mem, masked = GO_PRIMS[step.word.name], f"(uint64({val}) & {step.mask:#x})"
+        if len(step.flat) == 1:
+            return f"*(*{mem})(unsafe.Pointer({ptr})) = {mem}{masked}"
+        return (f"*(*uint32)(unsafe.Pointer({ptr})) = uint32{masked}\n"
+                f"*(*uint32)(unsafe.Pointer({self.at(ptr, 4)})) = uint32({masked} >> 32)")  # fmt: skip
 
     # ---- records and tuples: Go structs ----
     def make_fields(self, step, parts, spell=None):
