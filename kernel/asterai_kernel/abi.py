@@ -121,16 +121,16 @@ def _case_names(ty: wit.WitType) -> list[str]:
 
 @dataclass(frozen=True)
 class Bits(Step):
-    """flags: member i is bit i % 32 of flat i32 word i // 32; in memory one unsigned integer of `size`
-    bytes (1, 2 or 4), or for more than 32 members 4-byte words one after the other. A language keeps the
-    set as an integer (or something bit-cast to one) whose bit i is member i."""
+    """flags: member i is bit i of one flat i32 and of one unsigned integer of `size` bytes (1, 2 or 4) in
+    memory (the Component Model allows at most 32 flags). A language keeps the set as an integer, or
+    something bit-cast to one, whose bit i is member i."""
 
     names: tuple[str, ...]
 
     @property
     def word(self) -> wit.Prim:
         """The unsigned integer one word is stored as in memory."""
-        return wit.Prim({1: "u8", 2: "u16"}.get(self.size, "u32"))
+        return wit.Prim({1: "u8", 2: "u16", 4: "u32"}[self.size])
 
     @property
     def mask(self) -> int:
@@ -276,7 +276,7 @@ class Emitter(ABC):
         if isinstance(step, Sequence):
             return self.lift_list(step, vals[0], vals[1], spell)
         if isinstance(step, Bits):
-            return self.lift_flags(step, vals, spell)
+            return self.lift_flags(step, vals[0], spell)
         if isinstance(step, Fields):
             parts = [
                 self.lift_flat(f.step, f.flat_of(vals), self.part(spell, i))
@@ -303,7 +303,7 @@ class Emitter(ABC):
         if isinstance(step, Sequence):
             return self.lower_list(step, val, out, spell)
         if isinstance(step, Bits):
-            return self.lower_flags(step, val, out, spell)
+            return [self.lower_flags(step, val, out, spell)]
         if isinstance(step, Fields):
             v = self.bind(val, out, spell)
             return [
@@ -410,11 +410,11 @@ class Emitter(ABC):
     def lower_bulk(self, step: Bulk, val: str, out: list[str], spell=None) -> list[str]:
         raise NotImplementedError(f"{type(self).__name__} has no bulk twins")
 
-    # ---- flags: the language's bit set <-> `step.flat` i32 words, or the words at `ptr` (Bits) ----
-    def lift_flags(self, step: Bits, words: list[str], spell=None) -> str:
+    # ---- flags: the language's bit set <-> its flat i32 `word`, or the `step.word` at `ptr` (Bits) ----
+    def lift_flags(self, step: Bits, word: str, spell=None) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no flags")
 
-    def lower_flags(self, step: Bits, val: str, out: list[str], spell=None) -> list[str]:
+    def lower_flags(self, step: Bits, val: str, out: list[str], spell=None) -> str:
         raise NotImplementedError(f"{type(self).__name__} has no flags")
 
     def load_flags(self, step: Bits, ptr: str, spell=None) -> str:

@@ -2,7 +2,8 @@
 bit constants (Go `PermsRead Perms = 1 << iota`, C `#define PERMS_READ (1u << 0)`, ...).
 
 WIT flags number their members from bit 0 without gaps, so the constants must be exactly 1 << 0 .. 1 << n-1
-(in any order in the source); the member order is the bit order. At most 64 members (the widest integer).
+(in any order in the source); the member order is the bit order. At most 32 members: the Component Model
+allows no more (wasm-tools: "cannot have more than 32 flags"), so flags are one i32 flat and at most 4 bytes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from ..errors import CompileError
 from ..names import wit_name
 
-MAX_MEMBERS = 64
+MAX_MEMBERS = 32
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def spell_wit(ty: wit.WitType, qualify: Callable[[str], str] = str,
 
 def flags_uint(ty: wit.Flags) -> str:
     """The Go unsigned integer a `--use` package declares flags over: the smallest that holds them."""
-    return next(f"uint{w}" for w in (8, 16, 32, 64) if len(ty.flags) <= w)
+    return next(f"uint{w}" for w in (8, 16, 32) if len(ty.flags) <= w)
 
 
 @dataclass(frozen=True)
@@ -315,26 +315,18 @@ class GoEmitter(abi.Emitter):
         return [p, n]
 
     # ---- flags: a Go unsigned integer type (`type Perms uint8`), bit i member i ----
-    def lift_flags(self, step, words, spell=None):
-        if len(words) == 1:
-            return f"{spell.go}(uint32({words[0]}))"
-        return f"{spell.go}(uint64(uint32({words[0]})) | uint64(uint32({words[1]}))<<32)"
+    def lift_flags(self, step, word, spell=None):
+        return f"{spell.go}(uint32({word}))"
 
     def lower_flags(self, step, val, out, spell=None):
-        v = self.tmp("v")
-        out.append(f"{v} := uint64({val}) & {step.mask:#x}")
-        return [f"int32(uint32({v}))"] + ([f"int32(uint32({v} >> 32))"] if len(step.flat) == 2 else [])
+        return f"int32(uint32({val}) & {step.mask:#x})"
 
     def load_flags(self, step, ptr, spell=None):
-        words = [f"uint64(*(*{GO_PRIMS[step.word.name]})(unsafe.Pointer({self.at(ptr, k)})))" for k in (0, 4)]
-        return f"{spell.go}({words[0]} | {words[1]}<<32)" if len(step.flat) == 2 else f"{spell.go}({words[0]})"
+        return f"{spell.go}(*(*{GO_PRIMS[step.word.name]})(unsafe.Pointer({ptr})))"
 
     def store_flags(self, step, val, ptr, spell=None):
-        mem, masked = GO_PRIMS[step.word.name], f"(uint64({val}) & {step.mask:#x})"
-        if len(step.flat) == 1:
-            return f"*(*{mem})(unsafe.Pointer({ptr})) = {mem}{masked}"
-        return (f"*(*uint32)(unsafe.Pointer({ptr})) = uint32{masked}\n"
-                f"*(*uint32)(unsafe.Pointer({self.at(ptr, 4)})) = uint32({masked} >> 32)")  # fmt: skip
+        mem = GO_PRIMS[step.word.name]
+        return f"*(*{mem})(unsafe.Pointer({ptr})) = {mem}(uint32({val}) & {step.mask:#x})"
 
     # ---- records and tuples: Go structs ----
     def make_fields(self, step, parts, spell=None):
