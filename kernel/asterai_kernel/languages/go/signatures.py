@@ -219,8 +219,10 @@ class _Types:
         consts = []
         for const_name, value, node in self.consts[name]:
             if value is None:
-                raise _error_at(node, f"`{const_name}`: the value of a constant of flags `{name}` must be "
-                                "an integer expression of literals, iota, <<, |, + and parentheses.")  # fmt: skip
+                raise _error_at(
+                    node, f"`{const_name}`: the value of a constant of flags `{name}` must be an integer "
+                    "expression of literals, iota, <<, |, + and parentheses.",
+                )  # fmt: skip
             consts.append(BitConst(const_name, value, _line(node)))
         names = members(name, consts, name, _FLAG_WIDTHS[under])
         self.resolved[name] = ty = GoType(wit.Flags(wit_name(name), names, docs=_docs(decl)), name)
