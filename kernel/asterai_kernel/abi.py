@@ -1,9 +1,9 @@
 """The canonical ABI, planned once: how each WIT value and function crosses between host and guest.
 
 `plan(ty)` turns a WIT type into a tree of steps (Scalar, Text, Sequence, Bulk, Fields, Cases, Bits) that
-carry everything a glue generator needs: the flat core values, size and alignment, field offsets and which flat
-values belong to which field, and for each case of a variant the casts between its own flat values and the
-variant's joined ones. `plan_function(fn)` adds what a function needs: whether its parameters spill to
+carry everything a glue generator needs: the flat core values, size and alignment, field offsets and which
+flat values belong to which field, and for each case of a variant the casts between its own flat values and
+the variant's joined ones. `plan_function(fn)` adds what a function needs: whether its parameters spill to
 memory (more than 16 flat values) and at which offsets, whether its result goes through a return area, and
 whether a post-return function must free what the result points to.
 

@@ -207,7 +207,6 @@ class _Types:
         self.resolved[name] = ty
         return ty
 
-
     def flags(self, name: str, spec, decl) -> GoType:
         """`type Perms uint8` with constants of that type that are single bits: WIT flags."""
         under = _text(spec.child_by_field_name("type"))
