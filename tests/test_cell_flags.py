@@ -57,14 +57,104 @@ func Toggle(p *Perms) *Perms {
 }
 """
 
-CELLS = {"go": GO}
+ZIG = """const std = @import("std");
+const asterai = @import("asterai");
+
+/// Perms are what a user may do with a file.
+pub const Perms = packed struct(u8) { read: bool = false, write: bool = false, exec: bool = false, _pad: u5 = 0 };
+
+pub const File = struct { name: []const u8, perms: Perms };
+
+pub fn grant(p: Perms, extra: Perms) Perms {
+    return @bitCast(@as(u8, @bitCast(p)) | @as(u8, @bitCast(extra)));
+}
+
+pub fn mode(f: File) []const u8 {
+    const p = f.perms;
+    const rwx = .{ f.name, if (p.read) "r" else "", if (p.write) "w" else "", if (p.exec) "x" else "" };
+    return std.fmt.allocPrint(asterai.allocator, "{s}:{s}{s}{s}", rwx) catch unreachable;
+}
+
+pub fn lock(fs: []const File) []const File {
+    const out = asterai.allocator.dupe(File, fs) catch unreachable;
+    for (out) |*f| f.perms.write = false;
+    return out;
+}
+
+pub fn toggle(p: ?Perms) ?Perms {
+    var q = p orelse return null;
+    q.exec = !q.exec;
+    return q;
+}
+"""
+
+C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+
+/* What a user may do with a file. */
+typedef uint8_t perms_t;
+#define PERMS_READ (1u << 0)
+#define PERMS_WRITE (1u << 1)
+#define PERMS_EXEC (1u << 2)
+
+typedef struct { const char *name; perms_t perms; } File;
+typedef ASTERAI_LIST(File) Files;
+
+perms_t grant(perms_t p, perms_t extra) { return p | extra; }
+
+char *mode(File f) {
+    char *s = malloc(strlen(f.name) + 5);
+    sprintf(s, "%s:%s%s%s", f.name, f.perms & PERMS_READ ? "r" : "", f.perms & PERMS_WRITE ? "w" : "",
+            f.perms & PERMS_EXEC ? "x" : "");
+    return s;
+}
+
+Files lock(Files fs) {
+    for (size_t i = 0; i < fs.len; i++) fs.ptr[i].perms &= ~PERMS_WRITE;
+    return fs;
+}
+"""
+
+CPP = r"""
+#include <optional>
+#include <string>
+#include <vector>
+
+// What a user may do with a file.
+typedef uint8_t perms_t;
+#define PERMS_READ (1u << 0)
+#define PERMS_WRITE (1u << 1)
+#define PERMS_EXEC (1u << 2)
+
+struct File { std::string name; perms_t perms; };
+
+perms_t grant(perms_t p, perms_t extra) { return p | extra; }
+
+std::string mode(const File &f) {
+    return f.name + ":" + (f.perms & PERMS_READ ? "r" : "") + (f.perms & PERMS_WRITE ? "w" : "") +
+           (f.perms & PERMS_EXEC ? "x" : "");
+}
+
+std::vector<File> lock(std::vector<File> fs) {
+    for (auto &f : fs) f.perms &= ~PERMS_WRITE;
+    return fs;
+}
+
+std::optional<perms_t> toggle(std::optional<perms_t> p) {
+    if (!p) return std::nullopt;
+    return *p ^ PERMS_EXEC;
+}
+"""
+
+CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP}
 
 
 @pytest.fixture(scope="module", params=sorted(CELLS))
 def perms(request, ip):
     """The language's cell `flags_LANG` (built once per module, then from the cache)."""
     lang = request.param
-    ip.run_cell_magic("asterai", f"{lang} flags_{lang.replace('+', 'p')}", CELLS[lang])
+    ip.run_cell_magic("asterai", f"{lang} flags_{lang}", CELLS[lang])
     return ip.user_ns[f"flags_{lang}"]
 
 
@@ -87,8 +177,9 @@ def test_flags_in_records_lists_and_options(perms):
     assert perms.mode({"name": "a", "perms": P.read | P.exec}) == "a:rx"
     files = perms.lock([perms.File("a", P.read | P.write), perms.File("b", ["write", "exec"])])
     assert files == [perms.File("a", P.read), perms.File("b", P.exec)]
-    assert perms.toggle(None) is None and perms.toggle(P.read) == P.read | P.exec
-    assert perms.toggle([]) == P.exec
+    if hasattr(perms, "toggle"):  # (C has no option type)
+        assert perms.toggle(None) is None and perms.toggle(P.read) == P.read | P.exec
+        assert perms.toggle([]) == P.exec
 
 
 def test_a_bad_name_is_refused_before_the_call(perms):
@@ -96,30 +187,50 @@ def test_a_bad_name_is_refused_before_the_call(perms):
         perms.grant(["reed"], [])
 
 
-# ---- Go: what is refused, --exports, --use both ways ----
+# ---- what is refused, with the line ----
+
+REFUSED = [
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = 3\n", r"line 9: `PermsExec` is 0x3, not a single bit"),
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = 1 << 4\n", r"line 9: flags `Perms` skip bit 2"),
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = 1 << 8\n", r"line 9: `PermsExec` is bit 8: flags `Perms` hold "
+     "at most 8 members"),
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = PermsRead | PermsWrite\n", r"line 9: `PermsExec`: the value"),
+    ("c", "(1u << 2)", "(3u)", r"line 10: `PERMS_EXEC` is 0x3, not a single bit"),
+    ("c", "(1u << 2)", "(PERMS_READ | PERMS_WRITE)", r"line 10: `PERMS_EXEC` is 0x3, not a single bit"),
+    ("c", "(1u << 2)", "(1u << 8)", r"line 10: `PERMS_EXEC` is bit 8: flags `perms_t` hold at most 8"),
+    ("cpp", "(1u << 2)", "(1u << 3)", r"line 11: flags `perms_t` skip bit 2"),
+    ("zig", "exec: bool = false, _pad: u5 = 0", "_pad: u5 = 0, exec: bool = false",
+     r"line 6: flags `Perms`: the padding field `_pad` comes before a member"),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("const", "message"),
-    [
-        ("PermsExec Perms = 3", r"line 9: `PermsExec` is 0x3, not a single bit"),
-        ("PermsExec Perms = 1 << 4", r"line 9: flags `Perms` skip bit 2"),
-        ("PermsExec Perms = 1 << 8", r"line 9: `PermsExec` is bit 8: flags `Perms` hold at most 8 members"),
-        ("PermsExec Perms = PermsRead | PermsWrite", r"line 9: `PermsExec`: the value of a constant"),
-    ],
-)
-def test_go_refuses_constants_that_are_not_single_bits(cell, const, message):
-    source = GO.replace("\tPermsExec\n", f"\t{const}\n")
+@pytest.mark.parametrize(("lang", "old", "new", "message"), REFUSED)
+def test_what_is_not_flags_is_refused_naming_the_line(cell, lang, old, new, message):
+    assert old in CELLS[lang]
     with pytest.raises(CompileError, match=message):
-        cell("go flags_go_bad", source)
+        cell(f"{lang} flags_{lang}_bad", CELLS[lang].replace(old, new))
 
 
-def test_go_flags_hold_at_most_32_members(cell):
+def test_flags_hold_at_most_32_members(cell):
     consts = "\n".join(f"\tWideB{i}" + (" Wide = 1 << iota" if i == 0 else "") for i in range(33))
     source = f"type Wide uint64\n\nconst (\n{consts}\n)\n\nfunc Id(w Wide) Wide {{ return w }}\n"
     with pytest.raises(CompileError, match=r"line 37: `WideB32` is bit 32: flags `Wide` hold at most 32"):
         cell("go flags_go_wide", source)
+    bools = ", ".join(f"b{i}: bool" for i in range(33))
+    with pytest.raises(
+        CompileError, match=r"line 2: flags `Wide` have 33 members: WIT flags hold at most 32"
+    ):
+        cell("zig flags_zig_wide", f"pub const Wide = packed struct {{ {bools} }};\npub fn id(w: Wide) Wide "
+             "{ return w; }\n")  # fmt: skip
 
+
+def test_a_plain_enum_stays_an_enum(cell):
+    out = cell("c plain_enum_c --show-wit", "typedef enum { COLOR_RED = 1, COLOR_GREEN = 2 } color;\n"
+               "color other(color c) { return c == COLOR_RED ? COLOR_GREEN : COLOR_RED; }\n")  # fmt: skip
+    assert "enum color {" in out and "flags " not in out
+
+
+# ---- --exports of a `wit` cell's interface with flags (the languages that have --exports) ----
 
 ACL_WIT = """
 package demo:acl@1.0.0;
@@ -131,7 +242,8 @@ interface acl {
 }
 """
 
-ACL_GO = """
+ACL = {
+    "go": """
 type Rights uint8
 
 const (
@@ -146,25 +258,61 @@ type Entry struct {
 }
 
 func Allow(e Entry, more Rights) Entry { e.Rights |= more; return e }
-"""
+""",
+    "zig": """
+pub const Rights = packed struct(u8) { view: bool = false, edit: bool = false, share: bool = false, _pad: u5 = 0 };
+pub const Entry = struct { who: []const u8, rights: Rights };
+
+pub fn allow(e: Entry, more: Rights) Entry {
+    var out = e;
+    out.rights = @bitCast(@as(u8, @bitCast(e.rights)) | @as(u8, @bitCast(more)));
+    return out;
+}
+""",
+}
 
 
-def test_go_cell_exports_an_interface_with_flags(cell, ns):
+@pytest.mark.parametrize("lang", sorted(ACL))
+def test_a_cell_exports_an_interface_with_flags(cell, ns, lang):
     cell("wit", ACL_WIT)
-    out = cell("go acl_go --exports demo:acl/acl", ACL_GO)
-    assert out.startswith("acl_go: go component"), out
-    h = ns["acl_go"]
+    out = cell(f"{lang} acl_{lang} --exports demo:acl/acl", ACL[lang])
+    assert out.startswith(f"acl_{lang}: {lang} component"), out
+    h = ns[f"acl_{lang}"]
     e = h.allow({"who": "ann", "rights": ["view"]}, h.Rights.share)
     assert (e.who, e.rights) == ("ann", h.Rights.view | h.Rights.share)
 
 
-def test_go_cell_uses_a_python_cells_flags(cell, ns):
-    cell("python flags_py", "from enum import Flag, auto\n\n\nclass Mode(Flag):\n    READ = auto()\n"
-         "    WRITE = auto()\n\n\ndef widen(m: Mode) -> Mode:\n    return m | Mode.WRITE\n")  # fmt: skip
-    cell("go flags_go_user --use flags_py", "func Both(m flags_py.Mode) flags_py.Mode {\n"
-         "\treturn flags_py.Widen(m) | flags_py.ModeRead\n}\n")  # fmt: skip
-    h = ns["flags_go_user"]
-    assert h.both([]) == h.Mode.read | h.Mode.write
+# ---- across languages: each cell uses a Python cell's flags, and a Python cell a Go cell's ----
+
+MODE_PY = """from enum import Flag, auto
+
+
+class Mode(Flag):
+    READ = auto()
+    WRITE = auto()
+
+
+def widen(m: Mode) -> Mode:
+    return m | Mode.WRITE
+"""
+
+USERS = {
+    "go": "func Both(m flags_py.Mode) flags_py.Mode {\n\treturn flags_py.Widen(m) | flags_py.ModeRead\n}\n",
+    "zig": 'const flags_py = @import("flags_py");\n\npub fn both(m: flags_py.Mode) flags_py.Mode {\n'
+    "    var w = flags_py.widen(m);\n    w.read = true;\n    return w;\n}\n",
+    "c": "uint8_t both(void) { return flags_py_widen(0) | FLAGS_PY_MODE_READ; }\n",
+    "cpp": "uint8_t both() { return flags_py::widen(FLAGS_PY_MODE_READ); }\n",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(USERS))
+def test_a_cell_uses_a_python_cells_flags(cell, ns, lang):
+    cell("python flags_py", MODE_PY)
+    out = cell(f"{lang} flags_{lang}_user --use flags_py", USERS[lang])
+    assert f"flags_{lang}_user: {lang} component" in out, out
+    h = ns[f"flags_{lang}_user"]
+    both = h.both([]) if lang in ("go", "zig") else h.both()
+    assert both == (h.Mode.read | h.Mode.write if lang in ("go", "zig") else 3)
 
 
 def test_a_python_cell_uses_a_go_cells_flags(cell, ns):

@@ -207,10 +207,12 @@ class _Types(treesitter.CellTypes):
         members = [f for f in fields if not _text(f.child_by_field_name("name")).startswith("_")]
         if fields[: len(members)] != members:
             pad = next(f for f in fields if f not in members)
-            raise Unsupported(f"`{name}`: the padding field `{_text(pad.child_by_field_name('name'))}` comes "
-                              "before a member; WIT flags have no gaps, so put padding last")  # fmt: skip
+            pad_name = _text(pad.child_by_field_name("name"))
+            raise _error_at(pad, f"flags `{name}`: the padding field `{pad_name}` comes before a member; "
+                            "WIT flags have no gaps, so put padding last.")  # fmt: skip
         if len(members) > 32:
-            raise Unsupported(f"`{name}`, flags of {len(members)} members (WIT flags hold at most 32)")
+            raise _error_at(members[32], f"flags `{name}` have {len(members)} members: WIT flags hold at "
+                            "most 32.")  # fmt: skip
         names = tuple(_text(f.child_by_field_name("name")) for f in members)
         flags = wit.Flags(wit_name(name), tuple(wit_name(_unquote(n)) for n in names), docs=docs)
         return ZigType(flags, zig, (), names)
