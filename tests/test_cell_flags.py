@@ -8,9 +8,13 @@ One cell per language (module-scoped): every language's cell exports the same fu
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+
 import pytest
 
-from asterai_kernel import CompileError
+from asterai_kernel import CompileError, wit
+from asterai_kernel.names import pascal_name
 
 pytestmark = pytest.mark.toolchain
 
@@ -320,3 +324,114 @@ def test_a_python_cell_uses_a_go_cells_flags(cell, ns):
     cell("python flags_py_user --use flags_go", "import flags_go\n\n\ndef via_go() -> str:\n"
          "    return repr(flags_go.grant(flags_go.Perms.READ, flags_go.Perms.EXEC))\n")  # fmt: skip
     assert ns["via_go"]() == "<Perms.READ|EXEC: 5>"
+
+
+# ---- every width: flags of 8, 16 and 32 members (1, 2 and 4 bytes) through identity functions ----
+
+
+def _flags(name: str, n: int) -> wit.Flags:
+    return wit.Flags(name, tuple(f"b{i}" for i in range(n)))
+
+
+SMALL, MID, BIG = _flags("small-set", 8), _flags("mid-set", 16), _flags("big-set", 32)
+# each field at its own alignment: u8 flags, a u8, u16 flags, u32 flags, u8 flags again
+SETS = wit.Record("sets", (("a", SMALL), ("n", wit.Prim("u8")), ("b", MID), ("c", BIG), ("d", SMALL)))
+WIDTHS = {
+    "small": (SMALL, [[], ["b0"], ["b7"], [f"b{i}" for i in range(8)]]),
+    "mid": (MID, [[], ["b15"], ["b0", "b8"], [f"b{i}" for i in range(16)]]),
+    "big": (BIG, [[], ["b31"], ["b0", "b16", "b31"], [f"b{i}" for i in range(32)]]),
+    "sets": (SETS, [{"a": ["b7"], "n": 255, "b": ["b15"], "c": ["b31", "b1"], "d": ["b0"]},
+                    {"a": [], "n": 0, "b": [], "c": [], "d": []}]),
+    "mids": (wit.List(MID), [[], [["b0"], [], ["b9", "b15"]]]),
+    "maybe_big": (wit.Option(BIG), [None, [], ["b30"]]),
+}  # fmt: skip
+
+
+def _bits(f: wit.Flags) -> list[tuple[int, str]]:
+    return [(i, m.upper()) for i, m in enumerate(f.flags)]
+
+
+def _go(ty) -> str:
+    if isinstance(ty, wit.Prim):
+        return "uint8"
+    if isinstance(ty, wit.List):
+        return f"[]{_go(ty.elem)}"
+    if isinstance(ty, wit.Option):
+        return f"*{_go(ty.inner)}"
+    return pascal_name(ty.name)
+
+
+def _go_cell() -> str:
+    lines = []
+    for f, width in ((SMALL, 8), (MID, 16), (BIG, 32)):
+        name = pascal_name(f.name)
+        consts = "".join(
+            f"\t{name}{m}" + (f" {name} = 1 << iota" if i == 0 else "") + "\n" for i, m in _bits(f)
+        )
+        lines.append(f"type {name} uint{width}\n\nconst (\n{consts})\n")
+    lines.append("type Sets struct { A SmallSet; N uint8; B MidSet; C BigSet; D SmallSet }\n")
+    lines += [f"func Id{pascal_name(k)}(x {_go(t)}) {_go(t)} {{ return x }}" for k, (t, _) in WIDTHS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _c_cell(cpp: bool) -> str:
+    lines = []
+    for f, width in ((SMALL, 8), (MID, 16), (BIG, 32)):
+        name = pascal_name(f.name)
+        prefix = f.name.replace("-", "_").upper()
+        lines.append(f"typedef uint{width}_t {name};")
+        lines += [f"#define {prefix}_{m} (1u << {i})" for i, m in _bits(f)]
+    lines.append("typedef struct { SmallSet a; uint8_t n; MidSet b; BigSet c; SmallSet d; } Sets;")
+    types = {"small": "SmallSet", "mid": "MidSet", "big": "BigSet", "sets": "Sets", "mids": "Mids"}
+    if cpp:
+        types |= {"mids": "std::vector<MidSet>", "maybe_big": "std::optional<BigSet>"}
+        lines.insert(0, "#include <optional>\n#include <vector>")
+    else:
+        lines.append("typedef ASTERAI_LIST(MidSet) Mids;")
+    lines += [f"{t} id_{k}({t} x) {{ return x; }}" for k, t in types.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _zig_cell() -> str:
+    from asterai_kernel.languages.zig.emit import spell_wit
+    from asterai_kernel.languages.zig.imports import definition
+
+    lines = [definition(t) for t in (SMALL, MID, BIG, SETS)]
+    for k, (t, _) in WIDTHS.items():
+        z = spell_wit(t).zig
+        lines.append(f"pub fn id{pascal_name(k)}(x: {z}) {z} {{\n    return x;\n}}")
+    return "\n".join(lines) + "\n"
+
+
+WIDTH_CELLS = {"go": _go_cell, "zig": _zig_cell, "c": lambda: _c_cell(False), "cpp": lambda: _c_cell(True)}
+
+
+@pytest.fixture(scope="module", params=sorted(WIDTH_CELLS))
+def widths(request, ip):
+    lang = request.param
+    ip.run_cell_magic("asterai", f"{lang} flag_widths_{lang}", WIDTH_CELLS[lang]())
+    return ip.user_ns[f"flag_widths_{lang}"]
+
+
+def _names(v):
+    """A value's content: a flags value as its member names, records as dicts (for comparing)."""
+    if isinstance(v, enum.Flag):
+        return [m.name for m in type(v) if m in v]
+    if dataclasses.is_dataclass(v):
+        return {f.name: _names(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, dict):
+        return {k: _names(x) for k, x in v.items()}
+    if isinstance(v, list) and v and not isinstance(v[0], str):
+        return [_names(x) for x in v]
+    if isinstance(v, list):
+        return sorted(v, key=lambda m: int(m[1:]))
+    return v
+
+
+@pytest.mark.parametrize("kind", sorted(WIDTHS))
+def test_flags_of_every_width_come_back_unchanged(widths, kind):
+    fn = getattr(widths, f"id_{kind}", None)
+    if fn is None:
+        pytest.skip("C has no option type")
+    for value in WIDTHS[kind][1]:
+        assert _names(fn(value)) == _names(value)
