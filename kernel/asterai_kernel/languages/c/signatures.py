@@ -1,6 +1,9 @@
 """Reading a C cell (tree-sitter's C grammar): its non-static functions and the typedefs they use -> WIT
 functions and types, and how the glue spells each in C (exports.CType). C++ (cpp/signatures.py) extends
 `Reader` with its own types.
+
+Flags are spelled as wit-bindgen's C generator spells them: an unsigned integer typedef (`perms_t`) and a
+`#define` per bit named after it (`PERMS_READ (1 << 0)`), which is what C code tests and sets bits with.
 """
 
 from __future__ import annotations

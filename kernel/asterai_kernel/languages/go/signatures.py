@@ -1,6 +1,7 @@
-"""Reading a Go cell (tree-sitter's Go grammar): its exported `func` signatures and the structs they use ->
-WIT functions and types (with how the cell spells each type in Go), whether it has a package clause and a
-main, and the packages it imports."""
+"""Reading a Go cell (tree-sitter's Go grammar): its exported `func` signatures and the structs and bit sets
+(`type Perms uint8` with `PermsRead Perms = 1 << iota` constants: WIT flags) they use -> WIT functions and
+types (with how the cell spells each type in Go), whether it has a package clause and a main, and the
+packages it imports."""
 
 from __future__ import annotations
 

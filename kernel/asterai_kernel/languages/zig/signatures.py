@@ -1,5 +1,6 @@
-"""Reading a Zig cell: its top-level `pub fn` signatures and the `pub const` structs, enums and tagged unions
-they use (tree-sitter's Zig grammar) -> WIT functions and types, and how the glue spells each in Zig.
+"""Reading a Zig cell: its top-level `pub fn` signatures and the `pub const` structs, enums, tagged unions
+and packed structs of bools (WIT flags) they use (tree-sitter's Zig grammar) -> WIT functions and types, and
+how the glue spells each in Zig.
 
 tree-sitter-zig 1.1 parses a prefixed qualified type inside out (`?geo.Point` as `(?geo).Point`,
 `[]const asterai.Bytes` as `([]const asterai).Bytes`): `_Types.spell` pushes the member (and a call's
