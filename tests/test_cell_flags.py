@@ -151,15 +151,47 @@ std::optional<perms_t> toggle(std::optional<perms_t> p) {
 }
 """
 
-CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP}
+# wit-bindgen's C++ spelling: a scoped enum with operators (without `operator|` it would stay a WIT enum)
+CPP_SCOPED = r"""
+#include <optional>
+#include <string>
+#include <vector>
+
+enum class Perms : uint8_t { kNone = 0, kRead = 1 << 0, kWrite = 1 << 1, kExec = 1 << 2 };
+inline Perms operator|(Perms a, Perms b) { return Perms(uint8_t(a) | uint8_t(b)); }
+inline Perms operator&(Perms a, Perms b) { return Perms(uint8_t(a) & uint8_t(b)); }
+inline Perms operator^(Perms a, Perms b) { return Perms(uint8_t(a) ^ uint8_t(b)); }
+inline bool has(Perms p, Perms bit) { return (p & bit) != Perms::kNone; }
+
+struct File { std::string name; Perms perms; };
+
+Perms grant(Perms p, Perms extra) { return p | extra; }
+
+std::string mode(const File &f) {
+    return f.name + ":" + (has(f.perms, Perms::kRead) ? "r" : "") + (has(f.perms, Perms::kWrite) ? "w" : "") +
+           (has(f.perms, Perms::kExec) ? "x" : "");
+}
+
+std::vector<File> lock(std::vector<File> fs) {
+    for (auto &f : fs) f.perms = f.perms & Perms(uint8_t(~uint8_t(Perms::kWrite)));
+    return fs;
+}
+
+std::optional<Perms> toggle(std::optional<Perms> p) {
+    if (!p) return std::nullopt;
+    return *p ^ Perms::kExec;
+}
+"""
+
+CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP, "cpp_scoped": CPP_SCOPED}
 
 
 @pytest.fixture(scope="module", params=sorted(CELLS))
 def perms(request, ip):
     """The language's cell `flags_LANG` (built once per module, then from the cache)."""
-    lang = request.param
-    ip.run_cell_magic("asterai", f"{lang} flags_{lang}", CELLS[lang])
-    return ip.user_ns[f"flags_{lang}"]
+    key = request.param
+    ip.run_cell_magic("asterai", f"{key.split('_')[0]} flags_{key}", CELLS[key])
+    return ip.user_ns[f"flags_{key}"]
 
 
 def test_round_trip_with_the_flag_class_and_with_names(perms):
@@ -203,6 +235,8 @@ REFUSED = [
     ("c", "(1u << 2)", "(PERMS_READ | PERMS_WRITE)", r"line 10: `PERMS_EXEC` is 0x3, not a single bit"),
     ("c", "(1u << 2)", "(1u << 8)", r"line 10: `PERMS_EXEC` is bit 8: flags `perms_t` hold at most 8"),
     ("cpp", "(1u << 2)", "(1u << 3)", r"line 11: flags `perms_t` skip bit 2"),
+    ("cpp_scoped", "kExec = 1 << 2", "kExec", r"line 7: `kExec` is 0x3, not a single bit"),
+    ("cpp_scoped", "kExec = 1 << 2", "kExec = kRead | kWrite", r"line 7: `kExec` is 0x3, not a single bit"),
     ("zig", "exec: bool = false, _pad: u5 = 0", "_pad: u5 = 0, exec: bool = false",
      r"line 6: flags `Perms`: the padding field `_pad` comes before a member"),
 ]  # fmt: skip
@@ -212,7 +246,7 @@ REFUSED = [
 def test_what_is_not_flags_is_refused_naming_the_line(cell, lang, old, new, message):
     assert old in CELLS[lang]
     with pytest.raises(CompileError, match=message):
-        cell(f"{lang} flags_{lang}_bad", CELLS[lang].replace(old, new))
+        cell(f"{lang.split('_')[0]} flags_{lang}_bad", CELLS[lang].replace(old, new))
 
 
 def test_flags_hold_at_most_32_members(cell):
@@ -232,6 +266,9 @@ def test_a_plain_enum_stays_an_enum(cell):
     out = cell("c plain_enum_c --show-wit", "typedef enum { COLOR_RED = 1, COLOR_GREEN = 2 } color;\n"
                "color other(color c) { return c == COLOR_RED ? COLOR_GREEN : COLOR_RED; }\n")  # fmt: skip
     assert "enum color {" in out and "flags " not in out
+    scoped = CPP_SCOPED.split("inline Perms operator|")[0] + "Perms same(Perms p) { return p; }\n"
+    out = cell("cpp plain_enum_cpp --show-wit", scoped)  # no operator|: an enum of four cases
+    assert "enum perms {" in out and "flags " not in out
 
 
 # ---- --exports of a `wit` cell's interface with flags (the languages that have --exports) ----

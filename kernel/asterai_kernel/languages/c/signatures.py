@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 from ... import wit
 from ...errors import CompileError
@@ -191,12 +192,17 @@ _SUFFIX = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
 
 
 def macro_value(name: str, macros: dict, depth: int = 0) -> int | None:
-    """The value of an integer `#define`: literals (suffixes, octal, UINT8_C(..)), <<, |, + and the
-    names of other such macros; None for anything else."""
+    """The value of an integer `#define`: see `int_value`; None for anything else."""
     node = macros.get(name)
     if node is None or depth > 8:
         return None
-    source = re.sub(r"\bU?INT(8|16|32|64)_C\b", "", text(node.child_by_field_name("value")).strip())
+    return int_value(text(node.child_by_field_name("value")), lambda n: macro_value(n, macros, depth + 1))
+
+
+def int_value(source: str, resolve: Callable[[str], int | None]) -> int | None:
+    """The value of a C integer constant expression of literals (suffixes, octal, UINT8_C(..)), <<, |, +,
+    parentheses and names (`resolve`d); None for anything else."""
+    source = re.sub(r"\bU?INT(8|16|32|64)_C\b", "", source.strip())
     source = _SUFFIX.sub(lambda m: m.group(1), source)
     source = re.sub(r"\b0(\d+)\b", r"0o\1", source)  # C's 017 is octal
     try:
@@ -208,7 +214,7 @@ def macro_value(name: str, macros: dict, depth: int = 0) -> int | None:
         if isinstance(n, ast.Constant) and type(n.value) is int:
             return n.value
         if isinstance(n, ast.Name):
-            return macro_value(n.id, macros, depth + 1)
+            return resolve(n.id)
         if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.LShift, ast.BitOr, ast.Add)):
             a, b = value(n.left), value(n.right)
             if a is None or b is None:
@@ -270,7 +276,9 @@ def is_exported(node) -> bool:
     """A function definition the cell exports: not `static`, not `main`."""
     storage = {text(c) for c in node.children if c.type == "storage_class_specifier"}
     fd, _ = function_declarator(node)
-    return "static" not in storage and fd is not None and text(fd.child_by_field_name("declarator")) != "main"
+    if fd is None or fd.child_by_field_name("declarator").type == "operator_name":  # C++'s `operator|`
+        return False
+    return "static" not in storage and text(fd.child_by_field_name("declarator")) != "main"
 
 
 def read_params(reader: Reader, fn: str, fd) -> list[Param]:
