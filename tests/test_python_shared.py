@@ -74,8 +74,25 @@ def test_arguments_and_results_are_checked(cell, ns):
     assert ns["typed_py"].echo(-(2**63)) == -(2**63)
 
 
+def test_pip_packages_load_on_the_shared_interpreter_read_only(cell, ns):
+    source = (
+        "import attrs\n\n@attrs.define\nclass P:\n    x: int\n\n"
+        "def f() -> int:\n    return P(7).x\n\n"
+        "def scribble() -> None:\n    open(attrs.__file__, 'a').write('x')\n"
+    )
+    out = cell("python pip_py --pip attrs==25.3.0", source)
+    assert "pip_py: python component, on the shared interpreter in " in out
+    assert ns["pip_py"].f() == 7
+    with pytest.raises(GuestTrap, match="Errno"):  # the packages' folder is mounted read-only
+        ns["pip_py"].scribble()
+    assert [guest for _, guest in _live("pip_py").mounts] == ["/.asterai/pip"]
+
+
 def test_cells_that_need_their_own_component_get_one(cell, ns):
-    out = cell("python own_py --pip attrs==25.3.0", "import attrs\n\ndef f() -> int:\n    return 7\n")
+    cell("rust tally_rs", "pub fn tally(n: u32) -> u32 { n + 1 }\n")
+    out = cell(
+        "python own_py --use tally_rs", "import tally_rs\n\ndef f() -> int:\n    return tally_rs.tally(6)\n"
+    )
     assert "own_py: python component, " in out and "shared interpreter" not in out
     assert not isinstance(_live("own_py"), InterpretedComponent) and ns["own_py"].f() == 7
 

@@ -4,6 +4,7 @@ the real cargo, rustc and wasmtime. Crate sets stay small (regex; serde+derive, 
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -53,6 +54,23 @@ def points(ip):
 def test_regex_from_crates_io(cell, ns):
     out = cell("rust words --crate regex --crate-source crates-io", WORDS)
     assert "numbers(text: string) -> list<u32>" in out
+    assert ns["numbers"]("3 apples, 12 pears and 7 plums") == [3, 12, 7]
+
+
+def test_a_cell_carrying_much_crate_code_starts_on_winch(cell, ns):
+    """Debian's regex puts 442 KiB of function code in an 843 KiB component: Winch's code first (tiers.py),
+    the same answers on Cranelift's."""
+    import asterai_kernel
+    from asterai_kernel.session import get_session
+    from asterai_kernel.tiers import TIER_UP_MIN, code_bytes
+
+    nonce = f"\npub fn build_id() -> u64 {{ {uuid.uuid4().int % 2**63} }}\n"  # no machine code cached
+    cell("rust words_debian --crate regex --crate-source debian", WORDS + nonce)
+    live = get_session().components["words_debian"]
+    assert live.runtime.config.winch and code_bytes(live.wasm_path) >= TIER_UP_MIN
+    assert ns["numbers"]("3 apples, 12 pears and 7 plums") == [3, 12, 7]
+    asterai_kernel.optimize("words_debian")
+    assert not get_session().components["words_debian"].runtime.config.winch
     assert ns["numbers"]("3 apples, 12 pears and 7 plums") == [3, 12, 7]
 
 

@@ -5,14 +5,19 @@ machine code of it is cached and the first load really is Winch's."""
 from __future__ import annotations
 
 import html
+import re
+import subprocess
 import threading
 import uuid
 
 import pytest
+from conftest import wat_component
 
 from asterai_kernel import OutOfFuel, Timeout
+from asterai_kernel.sandbox import Grants
 from asterai_kernel.session import get_session
-from asterai_kernel.tiers import TIER_UP_MIN
+from asterai_kernel.tiers import TIER_UP_MIN, code_bytes
+from asterai_kernel.toolchains import wasm_tools
 
 GO = """package main
 
@@ -42,7 +47,7 @@ def fresh(cell, name: str, options: str = "", source: str = GO):
 def test_a_big_component_starts_on_winch_and_restarts_on_cranelift(cell, ns):
     session = get_session()
     live = fresh(cell, "tiered")
-    assert live.wasm_size >= TIER_UP_MIN and live.runtime.config.winch and live.timings.winch
+    assert code_bytes(live.wasm_path) >= TIER_UP_MIN and live.runtime.config.winch and live.timings.winch
     first = ns["tiered"].spin(100_000)
     assert first == spin(100_000)
     session.optimized_now(live)  # what the background compile makes (tested on its own below)
@@ -144,7 +149,51 @@ def test_the_background_makes_cranelifts_code_latest_first_and_only_if_wanted(ce
 def test_small_components_get_cranelifts_code_at_once(cell):
     cell("rust tiered_small", f"// {uuid.uuid4().hex}\npub fn one() -> u32 {{ 1 }}\n")
     live = get_session().components["tiered_small"]
-    assert live.wasm_size < TIER_UP_MIN and not live.runtime.config.winch
+    assert code_bytes(live.wasm_path) < TIER_UP_MIN and not live.runtime.config.winch
+    assert code_bytes(live.wasm_path) == objdump_code_bytes(live.wasm_path)  # counted as wasm-tools does
+
+
+def objdump_code_bytes(path) -> int:
+    """The sizes of every code section that `wasm-tools objdump` lists (nested modules included)."""
+    out = subprocess.run([wasm_tools(), "objdump", path], capture_output=True, text=True, check=True).stdout
+    return sum(int(m[1]) for m in re.finditer(r"^\s*code\s.*\|\s*(\d+) bytes", out, re.M))
+
+
+def component(tmp_path, functions: int, data_bytes: int):
+    """A new component (no machine code of it cached) whose core module has `functions` small functions
+    and a data segment of `data_bytes`."""
+    body = "".join(f"(func (result i32) i32.const {i} i32.const 3 i32.mul i32.const 1 i32.add)\n"
+                   for i in range(functions))  # fmt: skip
+    data = f'(memory {data_bytes // 65536 + 1}) (data (i32.const 0) "{"x" * data_bytes}")'
+    module = f'(core module $m {data}\n{body}(func (export "f") (result i32) i32.const 1))'
+    return wat_component(
+        tmp_path, f"c{uuid.uuid4().hex}", f"(component {module} (core instance (instantiate $m)))"
+    )
+
+
+@pytest.mark.no_toolchain
+def test_a_big_file_with_little_code_gets_cranelifts_code_at_once(tmp_path):
+    path = component(tmp_path, functions=10, data_bytes=2 << 20)  # mostly data, like C++'s
+    assert path.stat().st_size > 2 << 20 and code_bytes(path) < 1000
+    assert code_bytes(path) == objdump_code_bytes(path)
+    _, runtime = get_session().load_best(path, Grants())
+    assert not runtime.config.winch
+
+
+@pytest.mark.no_toolchain
+def test_a_component_with_much_code_starts_on_winch(tmp_path):
+    path = component(tmp_path, functions=TIER_UP_MIN // 10, data_bytes=16)  # ~13 bytes each
+    assert path.stat().st_size < 1 << 20 and code_bytes(path) >= TIER_UP_MIN
+    assert code_bytes(path) == objdump_code_bytes(path)
+    _, runtime = get_session().load_best(path, Grants())
+    assert runtime.config.winch
+
+
+@pytest.mark.no_toolchain
+def test_a_file_that_is_not_webassembly_counts_whole(tmp_path):
+    junk = tmp_path / "junk.wasm"
+    junk.write_bytes(b"\0asm\x0d\x00\x01\x00\x01\xff\xff")  # a section size that never ends
+    assert code_bytes(junk) == junk.stat().st_size
 
 
 def test_tiering_can_be_turned_off(cell, monkeypatch):

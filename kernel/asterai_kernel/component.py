@@ -236,7 +236,7 @@ class LiveComponent:
     def instantiate(self) -> None:
         t0 = time.perf_counter()
         store = wasmtime.Store(self.runtime.engine)
-        wasi = self.grants.wasi_config()  # nothing but what was granted
+        wasi = self._wasi_config()
         wasi.stdout_custom = self.output.writer(1)
         wasi.stderr_custom = self.output.writer(2)
         store.set_wasi(wasi)
@@ -269,6 +269,9 @@ class LiveComponent:
         self.timings.instantiate = time.perf_counter() - t0
         if self.session.components.get(self.name) is self:  # a restart: relink the proxies now
             self.session.publish(self)
+
+    def _wasi_config(self) -> wasmtime.WasiConfig:
+        return self.grants.wasi_config()  # nothing but what was granted
 
     def _bind_exports(self, instance: Instance) -> None:
         store = self.store

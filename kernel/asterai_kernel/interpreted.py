@@ -126,8 +126,9 @@ class InterpretedComponent(LiveComponent):
     """A cell running on its language's runner: `code_path` is the runner, the glue says which cell."""
 
     def __init__(self, *args, interp: Interpreter, glue: str, runner_path: Path,
-                 standalone: Callable[[Progress], Path], **kwargs):  # fmt: skip
+                 standalone: Callable[[Progress], Path], mounts=(), **kwargs):  # fmt: skip
         self.interp, self.glue, self.runner_path = interp, glue, runner_path
+        self.mounts = list(mounts)  # (host folder, guest path): read-only, besides the grants
         self._standalone, self.printed = standalone, None
         super().__init__(*args, **kwargs)
 
@@ -140,6 +141,12 @@ class InterpretedComponent(LiveComponent):
         if self.wasm_path is None:
             self.wasm_path = self._standalone(progress)
         return self.wasm_path
+
+    def _wasi_config(self):
+        wasi = self.grants.wasi_config()
+        for host, guest in self.mounts:
+            wasi.preopen_dir(str(host), guest, fs_mutable=False)
+        return wasi
 
     def _bind_exports(self, instance) -> None:
         store = self.store
@@ -220,12 +227,13 @@ def install(session, name: str, lang, iface: wit.Interface, job: BuildJob, inter
     """Make the cell live on its language's runner (built first if this toolchain has none yet)."""
     t0 = time.perf_counter()
     runner_path = interp.runner(job.progress)
-    glue = interp.glue(job)
-    return start(session, name, lang, iface, glue, runner_path, grants, standalone, time.perf_counter() - t0)
+    glue, mounts = interp.glue(job), interp.mounts(job)
+    seconds = time.perf_counter() - t0
+    return start(session, name, lang, iface, glue, runner_path, grants, standalone, seconds, mounts)
 
 
 def start(session, name: str, lang, iface: wit.Interface, glue: str, runner_path: Path, grants,
-          standalone: Callable[[Progress], Path] | None = None, glue_seconds: float = 0.0
+          standalone: Callable[[Progress], Path] | None = None, glue_seconds: float = 0.0, mounts=()
           ) -> InterpretedComponent:  # fmt: skip
     """A cell live on a runner, from its glue (also on a Dask worker, which has no standalone build)."""
     t0 = time.perf_counter()
@@ -234,7 +242,7 @@ def start(session, name: str, lang, iface: wit.Interface, glue: str, runner_path
         name, lang, iface, component, runtime, runner_path.stat().st_size,
         Timings(glue_seconds, time.perf_counter() - t0, winch=runtime.config.winch, interpreted=True),
         session=session, grants=grants, interp=lang.interpreter(), glue=glue, runner_path=runner_path,
-        standalone=standalone or _no_standalone,
+        standalone=standalone or _no_standalone, mounts=mounts,
     )  # fmt: skip
     return session.register(live)
 

@@ -28,7 +28,7 @@ from .languages.base import Language, Progress
 from .limits import DeadlineWatch
 from .pipeline import CellResult, CellSpec, build_component, run_cell
 from .sandbox import Grants
-from .tiers import TIER_UP_MIN, TierUp, worker_command
+from .tiers import TIER_UP_MIN, TierUp, code_bytes, worker_command
 from .wit_json import declare, find_declared
 
 # Components above this size are compiled to machine code in a worker process (Cranelift's memory stays
@@ -163,11 +163,11 @@ class Session:
         return self._load(wasm_path, runtime)
 
     def load_best(self, wasm_path: Path, grants: Grants) -> tuple[Component, Runtime]:
-        """Cranelift's code when it is cached or the component is small; else Winch's (and `optimize_later`
-        once the component is live: see tiers.py)."""
+        """Cranelift's code when it is cached or the component has little code; else Winch's (and
+        `optimize_later` once the component is live: see tiers.py)."""
         optimized = self.runtime(grants)
-        small = wasm_path.stat().st_size < TIER_UP_MIN
-        if small or not self.tiered or cwasm_path(wasm_path, optimized.config).exists():
+        cached = cwasm_path(wasm_path, optimized.config).exists()
+        if cached or not self.tiered or code_bytes(wasm_path) < TIER_UP_MIN:
             return self._load(wasm_path, optimized), optimized
         quick = self.runtime(grants, winch=True)
         return self._load(wasm_path, quick), quick

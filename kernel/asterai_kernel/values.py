@@ -447,47 +447,61 @@ class BulkCodec(Codec):
 
     def write(self, v: np.ndarray, slot):
         data = v.view(np.uint8)
-        n, m = data.size, (data.size + 3) // 4
         slot.kind = K_STRING
         vec = slot.of.string
-        ffi.wasm_byte_vec_new_uninitialized(ctypes.byref(vec), n + m)
-        if not n:
-            return
-        text = np.ctypeslib.as_array(ctypes.cast(vec.data, _BYTE_PTR), (n + m,))  # wasmtime reads this
-        np.bitwise_and(data, 0x7F, out=text[:n])
-        # the top bits of 8 bytes make two characters, built as one uint16 (strided uint8 writes are slower)
-        pairs = np.packbits(data >> 7, bitorder="little").astype(np.uint16)
-        high = pairs << 4
-        high &= 0x0F00
-        pairs &= 0x000F
-        pairs |= high
-        pairs |= 0x4040
-        tops, k = text[n:], m // 2
-        tops[: 2 * k].view(np.uint16)[:] = pairs[:k]
-        if m % 2:
-            tops[2 * k] = pairs[k] & 0xFF
+        ffi.wasm_byte_vec_new_uninitialized(ctypes.byref(vec), block_size(data.size))
+        if data.size:
+            block_into(data, np.ctypeslib.as_array(ctypes.cast(vec.data, _BYTE_PTR), (vec.size,)))
 
     def read_array(self, slot) -> np.ndarray:
         vec = slot.of.string
         if not vec.size:
             return np.empty(0, self.list.dtype)
         text = np.ctypeslib.as_array(ctypes.cast(vec.data, _BYTE_PTR), (vec.size,))
-        n = vec.size * 4 // 5
-        tops, k = text[n:], (vec.size - n) // 2
-        top = np.empty(k + (vec.size - n) % 2, np.uint8)  # back to the top bits of 8 bytes per byte
-        pairs = tops[: 2 * k].view(np.uint16) & 0x0F0F
-        top[:k] = pairs | pairs >> 4  # the low byte: low nibble | high nibble << 4
-        if len(top) > k:
-            top[k] = tops[2 * k] & 0x0F
-        bits = np.unpackbits(top, bitorder="little")  # a byte 0 or 1 per top bit (8 * len(top) >= n)
-        bits.view(np.uint64)[...] <<= np.uint64(7)  # to bit 7 of each byte: 8 bytes at once, none carries
-        data = bits[:n]
-        data |= text[:n]
-        return data.view(self.list.dtype)
+        return block_data(text).view(self.list.dtype)
 
     def read(self, slot):
         data = self.read_array(slot)
         return data.tobytes() if isinstance(self.list, BytesCodec) else data.tolist()
+
+
+def block_size(n: int) -> int:
+    """The length of the block (BulkCodec) holding n bytes."""
+    return n + (n + 3) // 4
+
+
+def block_into(data: np.ndarray, text: np.ndarray) -> None:
+    """Code the bytes `data` (uint8) as a block into `text` (uint8, block_size long)."""
+    n, m = data.size, (data.size + 3) // 4
+    np.bitwise_and(data, 0x7F, out=text[:n])
+    # the top bits of 8 bytes make two characters, built as one uint16 (strided uint8 writes are slower)
+    pairs = np.packbits(data >> 7, bitorder="little").astype(np.uint16)
+    high = pairs << 4
+    high &= 0x0F00
+    pairs &= 0x000F
+    pairs |= high
+    pairs |= 0x4040
+    tops, k = text[n:], m // 2
+    tops[: 2 * k].view(np.uint16)[:] = pairs[:k]
+    if m % 2:
+        tops[2 * k] = pairs[k] & 0xFF
+
+
+def block_data(text: np.ndarray) -> np.ndarray:
+    """The bytes (a new uint8 array) a block (uint8) holds."""
+    size = text.size
+    n = size * 4 // 5
+    tops, k = text[n:], (size - n) // 2
+    top = np.empty(k + (size - n) % 2, np.uint8)  # back to the top bits of 8 bytes per byte
+    pairs = tops[: 2 * k].view(np.uint16) & 0x0F0F
+    top[:k] = pairs | pairs >> 4  # the low byte: low nibble | high nibble << 4
+    if len(top) > k:
+        top[k] = tops[2 * k] & 0x0F
+    bits = np.unpackbits(top, bitorder="little")  # a byte 0 or 1 per top bit (8 * len(top) >= n)
+    bits.view(np.uint64)[...] <<= np.uint64(7)  # to bit 7 of each byte: 8 bytes at once, none carries
+    data = bits[:n]
+    data |= text[:n]
+    return data
 
 
 class TupleCodec(Codec):

@@ -85,6 +85,11 @@ class Interpreter(ABC):
     def glue(self, job: BuildJob) -> str:
         """The text the runner's `load` takes for this cell."""
 
+    def mounts(self, job: BuildJob) -> list[tuple[Path, str]]:
+        """Folders the cell's instance reads besides its grants, read-only: (host folder, guest path)
+        (e.g. the cell's `--pip` packages). Components with mounts do not travel to Dask workers."""
+        return []
+
     @abstractmethod
     def encode_args(self, fn: wit.Function, args: list) -> str:
         """A call's checked arguments, as plain data (plain.dumper: numpy arrays are raw bytes by then),

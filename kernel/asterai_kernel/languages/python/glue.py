@@ -37,10 +37,29 @@ _PRINTED = "".join(_printed)
 
 
 _dumps = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_tail = []  # the bytes a result refers to (latin-1 text), appended after its JSON
+_tail_size = 0
 
 
+# Bytes in a result: small ones as latin-1 text in the JSON, big ones after it (JSON would escape most bytes).
 def _latin1(x):
-    return x.decode("latin-1")
+    global _tail_size
+    text = x.decode("latin-1")
+    if len(text) < 512:
+        return text
+    _tail.append(text)
+    _tail_size += len(text)
+    return {"b": [_tail_size - len(text), len(text)]}
+
+
+def _with_tail(head):
+    global _tail_size
+    if not _tail:
+        return head
+    text = head + "\\x1f" + "".join(_tail)  # JSON escapes every control character: the first \\x1f splits
+    _tail.clear()
+    _tail_size = 0
+    return text
 
 
 def _str_in(x):
@@ -189,9 +208,10 @@ class DataConverters:
         raise Unsupported(f"{ty.wit()} on the shared interpreter")
 
 
-def glue(component: str, source: str, cell: Cell) -> str:
-    """The module the runner's `load` runs for this cell; it defines `_FAILED`, `_PRINTED` and `_CALLS`."""
-    parts = [prelude(component, source), _RUN_CELL]
+def glue(component: str, source: str, cell: Cell, paths: list[str] = ()) -> str:
+    """The module the runner's `load` runs for this cell; it defines `_FAILED`, `_PRINTED` and `_CALLS`.
+    `paths`: folders the cell imports from besides the runner's standard library (its --pip packages)."""
+    parts = [prelude(component, source), *[f"_sys.path.insert(0, {p!r})" for p in paths], _RUN_CELL]
     for stmt in cell.hoisted:  # imports the cell makes below its top level: the runner has them already
         parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
     conv = DataConverters(cell)
@@ -209,7 +229,7 @@ def glue(component: str, source: str, cell: Cell) -> str:
             out = conv.out(fn.result)
             bad = f"{ex.py_name!r}, {_hint_text(fn.result)!r}, {ex.line}"
             value = _INLINE_CHECKS.get(fn.result.wit()) or (f"{out}(r)" if out else "r")
-            text = _RAW_RESULTS.get(fn.result.wit(), "_dumps({})").format(value)
+            text = _RAW_RESULTS.get(fn.result.wit(), "_with_tail(_dumps({}))").format(value)
             ret = _RET.format(text=text, bad=bad)
         calls.append(_CALL.format(i=i, unpack=unpack, py=ex.py_name, call_args=call_args, ret=ret))
     parts.extend(conv.defs)

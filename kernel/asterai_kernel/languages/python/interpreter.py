@@ -5,8 +5,9 @@ files), built once per componentize-py version into the cache, at `asterai setup
 Python cell (about half a minute, with progress). A cell then costs its glue (glue.py), an instance of the
 runner and the glue's load: milliseconds instead of a componentize-py build and a compile to machine code.
 
-Cells that need what only their own component has still get one (`why_not`): `--pip` packages, `--use`
-(the cell imports another component), `--exports` interfaces, and resources.
+`--pip` packages are installed once per set, as for a cell's own component, and the cell's instance reads them
+from that folder, mounted read-only (`mounts`). Cells that need what only their own component has still get
+one (`why_not`): `--use` (the cell imports another component), `--exports` interfaces, and resources.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from ...build import cache
 from ...errors import CompileError
 from ..base import BuildJob, Interpreter, Progress, Unsupported
 from . import exports, glue
+from .plugin import check_pip_specs, pip_folder
 from .signatures import read_cell
 from .toolchain import python_toolchain
+
+PIP_GUEST = "/.asterai/pip"  # where a cell on the runner finds its --pip packages (read-only)
 
 _RUNNER_APP = """\
 # The shared runner of Python cells (asterai_kernel/languages/python/interpreter.py).
@@ -73,8 +77,6 @@ class PythonInterpreter(Interpreter):
         return path
 
     def why_not(self, job: BuildJob) -> str | None:
-        if job.options.get("pip"):
-            return "--pip packages are bundled into the cell's own component"
         if job.uses:
             return "--use: the cell imports other components"
         if job.exports:
@@ -91,16 +93,38 @@ class PythonInterpreter(Interpreter):
         return self._glue(job)
 
     def _glue(self, job: BuildJob) -> str:
-        key = (job.component, job.source)
+        paths = [PIP_GUEST] if job.options.get("pip") else []
+        key = (job.component, job.source, tuple(paths))
         if getattr(self, "_last", (None, None))[0] != key:
-            self._last = (key, glue.glue(job.component, job.source, read_cell(job.source, {})))
+            self._last = (key, glue.glue(job.component, job.source, read_cell(job.source, {}), paths))
         return self._last[1]
 
+    def mounts(self, job: BuildJob) -> list[tuple[Path, str]]:
+        """The cell's `--pip` packages, installed once per set (as for its own component), read-only."""
+        specs = check_pip_specs(list(job.options.get("pip") or []))
+        return [(pip_folder(specs, python_toolchain(), job.progress), PIP_GUEST)] if specs else []
+
     def encode_args(self, fn: wit.Function, args: list) -> str:
+        """marshal bytes as latin-1 text: every pass over it is a C loop, on both sides."""
         return marshal.dumps(tuple(args)).decode("latin-1") if args else ""
 
     def decode_result(self, fn: wit.Function, text: str):
-        return text if isinstance(fn.result, wit.String) else json.loads(text)  # see glue._RAW_RESULTS
+        """JSON, then the bytes its {"b": [start, length]} refer to, as latin-1 text (glue._latin1); a string
+        result as it is."""
+        if isinstance(fn.result, wit.String):
+            return text  # see glue._RAW_RESULTS
+        head, split, tail = text.partition("\x1f")
+        return json.loads(head, object_hook=_blocks_in(tail)) if split else json.loads(head)
+
+
+def _blocks_in(tail: str):
+    def block(ref: dict) -> bytes:
+        start, size = ref.get("b") or (0, -1)
+        if not (isinstance(start, int) and isinstance(size, int) and 0 <= start <= start + size <= len(tail)):
+            raise ValueError(f"a result refers to no bytes: {ref!r:.60}")
+        return tail[start : start + size].encode("latin-1")  # a UnicodeEncodeError is a ValueError
+
+    return block
 
 
 def _build_runner(tc) -> bytes:
