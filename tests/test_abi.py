@@ -97,6 +97,21 @@ class PyEmitter(abi.Emitter):
         out.append(f"for {i}, {x} in enumerate({s}):\n{textwrap.indent(store, '    ')}")
         return [buf, f"len({s})"]
 
+    # flags: a Python int, bit i member i
+    _WORD = {"u8": "<B", "u16": "<H", "u32": "<I"}
+
+    def lift_flags(self, step, word, spell=None):
+        return f"({word} & {step.mask})"
+
+    def lower_flags(self, step, val, out, spell=None):
+        return f"({val} & {step.mask})"
+
+    def load_flags(self, step, ptr, spell=None):
+        return f"(struct.unpack_from('{self._WORD[step.word.name]}', mem, {ptr})[0] & {step.mask})"
+
+    def store_flags(self, step, val, ptr, spell=None):
+        return f"struct.pack_into('{self._WORD[step.word.name]}', mem, {ptr}, {val} & {step.mask})"
+
     def make_fields(self, step, parts, spell=None):
         if isinstance(step.ty, wit.Tuple):
             return f"({', '.join(parts)},)"
@@ -202,7 +217,14 @@ def prims():
     others = {"bool": st.booleans(), "f32": f32, "f64": st.floats(allow_nan=False)}
     others["char"] = st.characters(exclude_categories=("Cs",))
     values = {**ints, **others}
-    return st.sampled_from(sorted(values)).map(lambda n: (wit.Prim(n), values[n]))
+    scalars = st.sampled_from(sorted(values)).map(lambda n: (wit.Prim(n), values[n]))
+    flags = st.integers(1, 32).map(lambda n: (flags_of(n), st.integers(0, (1 << n) - 1)))
+    return st.one_of(scalars, flags)
+
+
+def flags_of(n: int) -> wit.Flags:
+    """Flags of n members: the int value's bit i is member i."""
+    return wit.Flags(f"f{n}", tuple(f"m{i}" for i in range(n)))
 
 
 def compound(children):
@@ -292,9 +314,17 @@ def spec_members(ty):
     return list(ty.elems) if isinstance(ty, wit.Tuple) else [t for _, t in ty.fields]
 
 
+def spec_flags_size(ty):
+    """CanonicalABI.md: flags of up to 8 labels take 1 byte, up to 16 two, up to 32 four."""
+    n = len(ty.flags)
+    return 1 if n <= 8 else 2 if n <= 16 else 4
+
+
 def spec_align(ty):
     if isinstance(ty, wit.Prim):
         return struct.calcsize(SPEC_SCALARS[ty.name])
+    if isinstance(ty, wit.Flags):
+        return spec_flags_size(ty)
     if isinstance(ty, (wit.Record, wit.Tuple)):
         return max([1, *map(spec_align, spec_members(ty))])
     n = len(spec_cases(ty))
@@ -303,7 +333,7 @@ def spec_align(ty):
 
 
 def spec_size(ty):
-    if isinstance(ty, wit.Prim):
+    if isinstance(ty, (wit.Prim, wit.Flags)):
         return spec_align(ty)
     if isinstance(ty, (wit.Record, wit.Tuple)):
         end = 0
@@ -325,6 +355,8 @@ def spec_store(ty, value, mem, ptr):
     if isinstance(ty, wit.Prim):
         raw = ord(value) if ty.name == "char" else int(value) if ty.name == "bool" else value
         struct.pack_into(SPEC_SCALARS[ty.name], mem, ptr, raw)
+    elif isinstance(ty, wit.Flags):
+        struct.pack_into({1: "<B", 2: "<H", 4: "<I"}[spec_flags_size(ty)], mem, ptr, value)
     elif isinstance(ty, (wit.Record, wit.Tuple)):
         values = list(value) if isinstance(ty, wit.Tuple) else [value[n] for n, _ in ty.fields]
         offset = 0
@@ -342,6 +374,8 @@ def spec_store(ty, value, mem, ptr):
 
 
 def spec_flat_types(ty):
+    if isinstance(ty, wit.Flags):
+        return ["i32"]
     if isinstance(ty, wit.Prim):
         return ["i64" if ty.name in ("s64", "u64") else ty.name if ty.name in ("f32", "f64") else "i32"]
     if isinstance(ty, (wit.Record, wit.Tuple)):
@@ -357,6 +391,8 @@ def spec_flat_types(ty):
 
 
 def spec_lower_flat(ty, value):
+    if isinstance(ty, wit.Flags):
+        return [value]
     if isinstance(ty, wit.Prim):
         if ty.name in ("f32", "f64"):
             return [struct.unpack("<f", struct.pack("<f", value))[0] if ty.name == "f32" else value]

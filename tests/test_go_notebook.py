@@ -59,3 +59,12 @@ def test_go_cell_exports_take_the_providers_types(go_nb):
         "None\n"
         "7.5\n"
     )
+
+
+def test_go_flags(go_nb):
+    assert "files: go component" in go_nb["go-flags"]
+    assert "read_only(f: file) -> file" in go_nb["go-flags"]
+    assert go_nb["go-flags-calls"] == (
+        "Perms.read True\nPerms.read|exec\n"
+        "ValueError: parameter 'f'.perms has 'reed', which is not a flag of perms (read, write, exec)\n"
+    )

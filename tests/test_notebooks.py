@@ -279,6 +279,11 @@ def test_c_and_cpp_notebook():
     assert out["cpp-calls"] == (
         "Summary(mean=4.0, median=3.0, label='sample')\nNone\nrising falling\n('component', 9)\n"
     )
+    assert "read_only(p: perms) -> perms" in out["c-flags"] and "runnable(f: file) -> bool" in out["c-flags"]
+    assert out["c-flags-calls"] == (
+        "Perms.read True\nTrue False\n"
+        "ValueError: parameter 'p' has 'reed', which is not a flag of perms (read, write, exec)\n"
+    )
     assert "trapped: Assertion failed: x >= 0 (at line 34)\nafter the restart: 4.0\n" in out["c-trap"]
     assert out["cpp-throw"].startswith("CompileError: line 3: `throw`: C++ exceptions are not available")
     assert "reporter: c component" in out["c-uses-rust"]

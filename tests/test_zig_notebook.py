@@ -64,3 +64,12 @@ def test_zig_sandbox(zig_nb):
         "remember the milk",
         "refused: NotGranted",
     ]
+
+
+def test_zig_flags(zig_nb):
+    assert "files: zig component" in zig_nb["zig-flags"]
+    assert "read_only(f: file) -> file" in zig_nb["zig-flags"]
+    assert zig_nb["zig-flags-calls"] == (
+        "Perms.read True\nPerms.read|exec\n"
+        "ValueError: parameter 'f'.perms has 'reed', which is not a flag of perms (read, write, exec)\n"
+    )

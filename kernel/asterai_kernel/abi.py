@@ -1,9 +1,9 @@
 """The canonical ABI, planned once: how each WIT value and function crosses between host and guest.
 
-`plan(ty)` turns a WIT type into a tree of steps (Scalar, Text, Sequence, Bulk, Fields, Cases) that carry
-everything a glue generator needs: the flat core values, size and alignment, field offsets and which flat
-values belong to which field, and for each case of a variant the casts between its own flat values and the
-variant's joined ones. `plan_function(fn)` adds what a function needs: whether its parameters spill to
+`plan(ty)` turns a WIT type into a tree of steps (Scalar, Text, Sequence, Bulk, Fields, Cases, Bits) that
+carry everything a glue generator needs: the flat core values, size and alignment, field offsets and which
+flat values belong to which field, and for each case of a variant the casts between its own flat values and
+the variant's joined ones. `plan_function(fn)` adds what a function needs: whether its parameters spill to
 memory (more than 16 flat values) and at which offsets, whether its result goes through a return area, and
 whether a post-return function must free what the result points to.
 
@@ -120,6 +120,25 @@ def _case_names(ty: wit.WitType) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Bits(Step):
+    """flags: member i is bit i of one flat i32 and of one unsigned integer of `size` bytes (1, 2 or 4) in
+    memory (the Component Model allows at most 32 flags). A language keeps the set as an integer, or
+    something bit-cast to one, whose bit i is member i."""
+
+    names: tuple[str, ...]
+
+    @property
+    def word(self) -> wit.Prim:
+        """The unsigned integer one word is stored as in memory."""
+        return wit.Prim({1: "u8", 2: "u16", 4: "u32"}[self.size])
+
+    @property
+    def mask(self) -> int:
+        """The bits that are members: a set lowered or stored keeps only these."""
+        return (1 << len(self.names)) - 1
+
+
+@dataclass(frozen=True)
 class Handle(Scalar):
     """own<r> / borrow<r>: one i32 (a handle, or for a borrow of the component's own resource, its rep)."""
 
@@ -146,6 +165,8 @@ def plan(ty: wit.WitType) -> Step:
         )
     if isinstance(ty, (wit.Record, wit.Tuple)):
         return Fields(*shape, fields=_fields(ty))
+    if isinstance(ty, wit.Flags):
+        return Bits(*shape, names=ty.flags)
     assert isinstance(ty, wit._Cases), ty
     joined = ty.flat()[1:]
     cases = []
@@ -254,6 +275,8 @@ class Emitter(ABC):
             return self.lift_bulk(step, vals[0], vals[1], spell)
         if isinstance(step, Sequence):
             return self.lift_list(step, vals[0], vals[1], spell)
+        if isinstance(step, Bits):
+            return self.lift_flags(step, vals[0], spell)
         if isinstance(step, Fields):
             parts = [
                 self.lift_flat(f.step, f.flat_of(vals), self.part(spell, i))
@@ -279,6 +302,8 @@ class Emitter(ABC):
             return self.lower_bulk(step, val, out, spell)
         if isinstance(step, Sequence):
             return self.lower_list(step, val, out, spell)
+        if isinstance(step, Bits):
+            return [self.lower_flags(step, val, out, spell)]
         if isinstance(step, Fields):
             v = self.bind(val, out, spell)
             return [
@@ -307,6 +332,8 @@ class Emitter(ABC):
         if isinstance(step, (Text, Sequence, Bulk)):
             words = [self.load_scalar(plan(WORD), self.at(ptr, k)) for k in (0, 4)]
             return self.lift_flat(step, words, spell)
+        if isinstance(step, Bits):
+            return self.load_flags(step, ptr, spell)
         if isinstance(step, Fields):
             parts = [
                 self.load(f.step, self.at(ptr, f.offset), self.part(spell, i))
@@ -329,6 +356,8 @@ class Emitter(ABC):
             p, n = self.lower_flat(step, val, out, spell)
             word = plan(WORD)
             out += [self.store_scalar(word, p, self.at(ptr, 0)), self.store_scalar(word, n, self.at(ptr, 4))]
+        elif isinstance(step, Bits):
+            out.append(self.store_flags(step, val, ptr, spell))
         elif isinstance(step, Fields):
             v = self.bind(val, out, spell)
             for i, f in enumerate(step.fields):
@@ -380,6 +409,19 @@ class Emitter(ABC):
 
     def lower_bulk(self, step: Bulk, val: str, out: list[str], spell=None) -> list[str]:
         raise NotImplementedError(f"{type(self).__name__} has no bulk twins")
+
+    # ---- flags: the language's bit set <-> its flat i32 `word`, or the `step.word` at `ptr` (Bits) ----
+    def lift_flags(self, step: Bits, word: str, spell=None) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no flags")
+
+    def lower_flags(self, step: Bits, val: str, out: list[str], spell=None) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no flags")
+
+    def load_flags(self, step: Bits, ptr: str, spell=None) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no flags")
+
+    def store_flags(self, step: Bits, val: str, ptr: str, spell=None) -> str:
+        raise NotImplementedError(f"{type(self).__name__} has no flags")
 
     # ---- records and tuples ----
     @abstractmethod

@@ -42,7 +42,8 @@ class CType:
     """A WIT type as the cell spells it in C (or C++).
 
     kind: scalar | cstr (`char *`, NUL-terminated) | string (asterai_string) | list (a struct of ptr and
-    len) | pair (a `T *xs, size_t n` parameter pair) | record | enum; C++ adds its own (cpp/).
+    len) | pair (a `T *xs, size_t n` parameter pair) | record | enum | flags (an unsigned integer typedef,
+    bit i member i); C++ adds its own (cpp/).
     """
 
     wit: wit.WitType
@@ -50,7 +51,8 @@ class CType:
     kind: str
     borrowed: bool = False  # a result the cell keeps (`const char *`): not freed after the call
     parts: tuple[CType, ...] = ()  # list/pair: (element,); record: its fields
-    names: tuple[str, ...] = field(default=(), compare=True)  # record: C field names; enum: C constants
+    # record: C field names; enum: C constants; flags: its bits' macros
+    names: tuple[str, ...] = field(default=(), compare=True)
 
     def part(self, index: int) -> CType | None:
         """Field `index`, the list element (0), or case `index`'s payload (an optional's some: 1)."""
@@ -137,6 +139,20 @@ class CEmitter(abi.Emitter):
             return [f"ASTERAI_I32({s}.ptr)", f"((int32_t){s}.len)"]
         out.append(f"const char *{s} = {val};")
         return [f"ASTERAI_I32({s})", f"asterai_cstr_len({s})"]
+
+    # ---- flags: an unsigned integer typedef (`perms_t`), bit i member i ----
+    def lift_flags(self, step, word, spell=None):
+        return f"(({spell.c})(uint32_t)({word}))"
+
+    def lower_flags(self, step, val, out, spell=None):
+        return f"((int32_t)((uint32_t)({val}) & {step.mask:#x}u))"
+
+    def load_flags(self, step, ptr, spell=None):
+        return f"(({spell.c})(*(const {MEM[step.word.name]} *)({ptr})))"
+
+    def store_flags(self, step, val, ptr, spell=None):
+        mem = MEM[step.word.name]
+        return f"*({mem} *)({ptr}) = ({mem})((uint32_t)({val}) & {step.mask:#x}u);"
 
     # ---- lists: a struct of ptr and len ----
     def plain(self, step: abi.Sequence, spell: CType) -> bool:

@@ -9,7 +9,7 @@ types and functions in C, prefixed with the component's name.
 Each function lowers its arguments (lent as they are where their layout allows, else laid out in memory
 freed after the call), calls the core import `asterai:cells/geo` `word-count` (which the kernel forwards to
 geo's live instance) and lifts the result, which the caller then owns. A function whose types C cannot
-spell here (option, result, tuple, variant, flags) is left out of the header, with a comment saying so.
+spell here (option, result, tuple, variant) is left out of the header, with a comment saying so.
 """
 
 from __future__ import annotations
@@ -74,6 +74,13 @@ class Spelling:
             names = tuple(f"{name}_{snake_name(c)}".upper() for c in ty.cases)
             self.typedefs.append(f"typedef enum {{ {', '.join(names)} }} {name};")
             return CType(ty, name, "enum", names=names)
+        if isinstance(ty, wit.Flags):  # wit-bindgen's C spelling: an integer typedef and a macro per bit
+            name = f"{m}_{snake_name(ty.name)}_t"
+            names = tuple(f"{m}_{snake_name(ty.name)}_{snake_name(f)}".upper() for f in ty.flags)
+            width = next(w for w in (8, 16, 32) if len(ty.flags) <= w)
+            bits = "".join(f"\n#define {n} ((({name})1) << {i})" for i, n in enumerate(names))
+            self.typedefs.append(f"typedef uint{width}_t {name};{bits}")
+            return CType(ty, name, "flags", names=names)
         raise Unsupported(ty.wit())
 
     def stem(self, ty: wit.WitType) -> str:

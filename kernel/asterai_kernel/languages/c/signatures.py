@@ -1,14 +1,22 @@
 """Reading a C cell (tree-sitter's C grammar): its non-static functions and the typedefs they use -> WIT
 functions and types, and how the glue spells each in C (exports.CType). C++ (cpp/signatures.py) extends
 `Reader` with its own types.
+
+Flags are spelled as wit-bindgen's C generator spells them: an unsigned integer typedef (`perms_t`) and a
+`#define` per bit named after it (`PERMS_READ (1 << 0)`), which is what C code tests and sets bits with.
 """
 
 from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
 
 from ... import wit
 from ...errors import CompileError
 from ...names import wit_name, words
 from ..base import check_unique_wit_names
+from ..bitflags import BitConst, members
 from ..treesitter import CellTypes, Unsupported, first_error, text
 from .exports import C_PRIMS, CType, Export, Param, prim
 
@@ -36,8 +44,9 @@ STRING = CType(wit.String(), "asterai_string", "string")
 SUPPORTED_HINT = (
     "Supported: bool, int8_t..uint64_t (and int, unsigned, long long, size_t...), float, double, char32_t, "
     "`const char *` (and a malloc'ed `char *` result), asterai_string, a pointer parameter followed by its "
-    "size_t length (a list), ASTERAI_LIST(T) typedefs and asterai_list_f64..., and typedef'd structs and "
-    "enums defined in the cell (see asterai.h)."
+    "size_t length (a list), ASTERAI_LIST(T) typedefs and asterai_list_f64..., typedef'd structs and "
+    "enums defined in the cell, and flags (`typedef uint8_t perms_t;` with `#define PERMS_READ (1 << 0)`, "
+    "...) (see asterai.h)."
 )
 
 
@@ -55,10 +64,13 @@ class Reader(CellTypes):
     def __init__(self, root) -> None:
         super().__init__()
         self.defs: dict[str, object] = {}  # C type name (`Point`, `struct Point`) -> its definition node
+        self.macros: dict[str, object] = {}  # `#define NAME value` -> its node
         for node in root.named_children:
             self.collect(node)
 
     def collect(self, node) -> None:
+        if node.type == "preproc_def" and node.child_by_field_name("value") is not None:
+            self.macros[text(node.child_by_field_name("name"))] = node
         if node.type == "type_definition":
             for d in node.children_by_field_name("declarator"):
                 if d.type == "type_identifier":
@@ -101,7 +113,31 @@ class Reader(CellTypes):
         if node.type == "macro_type_specifier" and text(node.child_by_field_name("name")) == "ASTERAI_LIST":
             elem = self.element(node.child_by_field_name("type"))
             return list_of(elem, name)
-        return self.named(node)  # `typedef double real;`: the type it names
+        named = self.named(node)  # `typedef double real;`: the type it names
+        if named.kind == "scalar" and named.wit.name in FLAG_WIDTHS and self.bits(name):
+            return self.flags(name, named)
+        return named
+
+    def bits(self, name: str) -> list:
+        """The `#define`s of bit set `name` (`perms_t` or `Perms`: those named `PERMS_...`)."""
+        return [node for macro, node in self.macros.items() if macro.startswith(flags_prefix(name))]
+
+    def flags(self, name: str, integer: CType) -> CType:
+        """`typedef uint8_t perms_t;` with `#define PERMS_READ (1 << 0)`, ... (wit-bindgen's C spelling)."""
+        consts = []
+        for node in self.bits(name):
+            macro = text(node.child_by_field_name("name"))
+            value = macro_value(macro, self.macros)
+            if value is None:
+                raise error_at(
+                    node, f"`{macro}`: the value of a bit of flags `{name}` must be an integer expression "
+                    "of literals, <<, | and parentheses, e.g. `(1u << 2)`.",
+                )  # fmt: skip
+            consts.append(BitConst(macro, value, node.start_point[0] + FIRST_LINE))
+        names = members(name, consts, flags_prefix(name), FLAG_WIDTHS[integer.wit.name])
+        consts.sort(key=lambda c: c.value)
+        macros = tuple(c.name for c in consts if c.value)
+        return CType(wit.Flags(wit_name(name.removesuffix("_t")), names), name, "flags", names=macros)
 
     def element(self, descriptor) -> CType:
         """The element type of ASTERAI_LIST(T) (a type descriptor, `char *` included)."""
@@ -142,6 +178,53 @@ class Reader(CellTypes):
         return CType(
             wit.Enum(wit_name(name.removeprefix("enum ")), cases), name, "enum", names=tuple(constants)
         )
+
+
+FLAG_WIDTHS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64}
+
+
+def flags_prefix(type_name: str) -> str:
+    """The prefix of the bits of flags `perms_t` (or `Perms`): `PERMS_`."""
+    return "_".join(words(type_name.removesuffix("_t"))).upper() + "_"
+
+
+_SUFFIX = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
+
+
+def macro_value(name: str, macros: dict, depth: int = 0) -> int | None:
+    """The value of an integer `#define`: see `int_value`; None for anything else."""
+    node = macros.get(name)
+    if node is None or depth > 8:
+        return None
+    return int_value(text(node.child_by_field_name("value")), lambda n: macro_value(n, macros, depth + 1))
+
+
+def int_value(source: str, resolve: Callable[[str], int | None]) -> int | None:
+    """The value of a C integer constant expression of literals (suffixes, octal, UINT8_C(..)), <<, |, +,
+    parentheses and names (`resolve`d); None for anything else."""
+    source = re.sub(r"\bU?INT(8|16|32|64)_C\b", "", source.strip())
+    source = _SUFFIX.sub(lambda m: m.group(1), source)
+    source = re.sub(r"\b0(\d+)\b", r"0o\1", source)  # C's 017 is octal
+    try:
+        tree = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        return None
+
+    def value(n) -> int | None:
+        if isinstance(n, ast.Constant) and type(n.value) is int:
+            return n.value
+        if isinstance(n, ast.Name):
+            return resolve(n.id)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.LShift, ast.BitOr, ast.Add)):
+            a, b = value(n.left), value(n.right)
+            if a is None or b is None:
+                return None
+            if isinstance(n.op, ast.LShift):
+                return a << b if b <= 64 else None
+            return a | b if isinstance(n.op, ast.BitOr) else a + b
+        return None
+
+    return value(tree)
 
 
 def case_names(type_name: str, constants: list[str]) -> list[str]:
@@ -193,7 +276,9 @@ def is_exported(node) -> bool:
     """A function definition the cell exports: not `static`, not `main`."""
     storage = {text(c) for c in node.children if c.type == "storage_class_specifier"}
     fd, _ = function_declarator(node)
-    return "static" not in storage and fd is not None and text(fd.child_by_field_name("declarator")) != "main"
+    if fd is None or fd.child_by_field_name("declarator").type == "operator_name":  # C++'s `operator|`
+        return False
+    return "static" not in storage and text(fd.child_by_field_name("declarator")) != "main"
 
 
 def read_params(reader: Reader, fn: str, fd) -> list[Param]:
@@ -282,8 +367,10 @@ def docs(node) -> str:
 
 
 def _named_types(reader: Reader) -> dict[wit.WitType, str]:
-    """The cell's records and enums the exports use, each once (`Point` and `struct Point` may be one)."""
-    return {t.wit: name for name, t in reversed(reader.resolved.items()) if t.kind in ("record", "enum")}
+    """The cell's records, enums and flags the exports use, each once (`Point` and `struct Point` may be
+    one)."""
+    named = ("record", "enum", "flags")
+    return {t.wit: name for name, t in reversed(reader.resolved.items()) if t.kind in named}
 
 
 def syntax_error(root) -> CompileError | None:

@@ -19,7 +19,7 @@ from .exports import CppEmitter
 def _simple(ct: CType) -> bool:
     """An element a std::vector can hold as the C functions lay it out (nothing to free, not bool)."""
     return (
-        ct.kind == "enum"
+        ct.kind in ("enum", "flags")
         or (ct.kind == "scalar" and ct.c != "bool")
         or (ct.kind == "record" and all(_simple(p) for p in ct.parts))
     )

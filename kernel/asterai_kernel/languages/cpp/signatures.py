@@ -1,17 +1,23 @@
 """Reading a C++ cell (tree-sitter's C++ grammar): C's forms (c/signatures.py) plus std::string,
 std::string_view, std::vector<T>, std::optional<T>, std::pair / std::tuple, structs and enum class, by value
-or `const &`. Exports are the functions of the global namespace that are not static; overloads and templates
-among them are refused (WIT has neither), and so is `throw` (no C++ exceptions for wasm with clang-14).
+or `const &`. An `enum class` with an `operator|` of its own is WIT flags (wit-bindgen's C++ spelling:
+`enum class Perms : uint8_t { kNone = 0, kRead = 1 << 0, ... }`); without one it stays a WIT enum.
+Exports are the functions of the global namespace that are not static (nor operators); overloads and
+templates among them are refused (WIT has neither), and so is `throw` (no C++ exceptions for wasm with
+clang-14).
 """
 
 from __future__ import annotations
 
+import re
+
 from ... import wit
 from ...errors import CompileError
 from ...names import wit_name
+from ..bitflags import BitConst, members
 from ..c import signatures as c_signatures
 from ..c.exports import CType, prim
-from ..c.signatures import SCALARS, Reader, error_at, function_declarator
+from ..c.signatures import FIRST_LINE, FLAG_WIDTHS, SCALARS, Reader, error_at, function_declarator, int_value
 from ..treesitter import Unsupported, text
 
 CPP_HINT = (
@@ -30,6 +36,10 @@ class CppReader(Reader):
 
     def collect(self, node) -> None:
         super().collect(node)
+        fd = function_declarator(node)[0] if node.type == "function_definition" else None
+        if fd is not None and text(fd.child_by_field_name("declarator")) == "operator|":
+            params = fd.child_by_field_name("parameters").named_children
+            self.bit_sets.add(" ".join(text(params[0].child_by_field_name("type")).split()) if params else "")
         if (
             node.type in ("struct_specifier", "enum_specifier")
             and node.child_by_field_name("body") is not None
@@ -65,12 +75,45 @@ class CppReader(Reader):
                 return CType(wit.Tuple(tuple(a.wit for a in args)), spelled, "tuple", parts=tuple(args))
         raise Unsupported(f"`std::{text(node)}`")
 
+    def __init__(self, root) -> None:
+        self.bit_sets: set[str] = set()  # the types an `operator|` is defined for
+        super().__init__(root)
+
     def enum(self, name: str, node) -> CType:
+        scoped = any(c.type == "class" or text(c) in ("class", "struct") for c in node.children)
+        if scoped and name.removeprefix("enum ") in self.bit_sets:
+            return self.flags_enum(name.removeprefix("enum "), node)
         ctype = super().enum(name, node)
-        if any(c.type == "class" or text(c) in ("class", "struct") for c in node.children):
+        if scoped:
             scope = name.removeprefix("enum ")
             return CType(ctype.wit, ctype.c, "enum", names=tuple(f"{scope}::{c}" for c in ctype.names))
         return ctype
+
+    def flags_enum(self, name: str, node) -> CType:
+        """`enum class Perms : uint8_t { kRead = 1 << 0, ... }` with an `operator|`: WIT flags, one member
+        per enumerator that is a bit (a zero one, `kNone`, is the empty set)."""
+        base = node.child_by_field_name("base")
+        width = FLAG_WIDTHS.get(SCALARS.get(" ".join(text(base).split()), "") if base else "u32")
+        if width is None:
+            raise error_at(base, f"flags `{name}`: its underlying type must be an unsigned integer")
+        values: dict[str, int | None] = {}
+        consts, last = [], -1
+        for e in node.child_by_field_name("body").named_children:
+            if e.type != "enumerator":
+                continue
+            const, v = text(e.child_by_field_name("name")), e.child_by_field_name("value")
+            value = int_value(text(v), values.get) if v is not None else last + 1
+            if value is None:
+                raise error_at(e, f"`{const}`: the value of a bit of flags `{name}` must be an integer "
+                               "expression of literals, <<, | and parentheses, e.g. `1 << 2`.")  # fmt: skip
+            values[const] = last = value
+            consts.append(BitConst(const, value, e.start_point[0] + FIRST_LINE))
+        bits = [c.name for c in consts if c.value]
+        prefix = "k" if all(re.match(r"k[A-Z_]", c) for c in bits) else ""  # wit-bindgen's `kRead`
+        names = members(name, consts, prefix, width)
+        consts.sort(key=lambda c: c.value)
+        return CType(wit.Flags(wit_name(name), names), name, "flags",
+                     names=tuple(f"{name}::{c.name}" for c in consts if c.value))  # fmt: skip
 
     def record(self, name: str, node) -> CType:
         body = node.child_by_field_name("body")

@@ -102,8 +102,13 @@ def spell_wit(ty: wit.WitType, qualify: Callable[[str], str] = str,
     if isinstance(ty, wit.Variant):
         cases = tuple((qualify(case_type(ty.name, c)), sub(t)) for c, t in ty.cases)
         return GoType(ty, name, cases=cases)
-    assert isinstance(ty, wit.Enum), ty
+    assert isinstance(ty, (wit.Enum, wit.Flags)), ty
     return GoType(ty, name)
+
+
+def flags_uint(ty: wit.Flags) -> str:
+    """The Go unsigned integer a `--use` package declares flags over: the smallest that holds them."""
+    return next(f"uint{w}" for w in (8, 16, 32) if len(ty.flags) <= w)
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,20 @@ class GoEmitter(abi.Emitter):
         p, n = self.tmp("p"), self.tmp("n")
         out.append(f"{p}, {n} := {self.memory.lower_bulk.format(v=val)}")
         return [p, n]
+
+    # ---- flags: a Go unsigned integer type (`type Perms uint8`), bit i member i ----
+    def lift_flags(self, step, word, spell=None):
+        return f"{spell.go}(uint32({word}))"
+
+    def lower_flags(self, step, val, out, spell=None):
+        return f"int32(uint32({val}) & {step.mask:#x})"
+
+    def load_flags(self, step, ptr, spell=None):
+        return f"{spell.go}(*(*{GO_PRIMS[step.word.name]})(unsafe.Pointer({ptr})))"
+
+    def store_flags(self, step, val, ptr, spell=None):
+        mem = GO_PRIMS[step.word.name]
+        return f"*(*{mem})(unsafe.Pointer({ptr})) = {mem}(uint32({val}) & {step.mask:#x})"
 
     # ---- records and tuples: Go structs ----
     def make_fields(self, step, parts, spell=None):

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from ... import abi, wit
 from ...errors import CompileError
 from ...names import pascal_name, words
-from .emit import CORE, GO_PRIMS, GoEmitter, GoType, Memory, case_type, spell_wit
+from .emit import CORE, GO_PRIMS, GoEmitter, GoType, Memory, case_type, flags_uint, spell_wit
 
 RT_MODULE = "asterai.local/rt"  # a path no component name can take (component names are identifiers)
 RT_ALIAS = "asteraiRT"
@@ -342,6 +342,8 @@ class _Pkg:
                     f"\tswitch v {{\n{''.join(names)}\t}}\n"
                     f'\treturn fmt.Sprintf("{name}(%d)", uint64(v))\n}}\n'
                 )
+            elif isinstance(t, wit.Flags):
+                out.append(self.flags(t, name, docs))
             else:
                 assert isinstance(t, wit.Variant), t
                 self.export(name, f"variant `{t.name}`")
@@ -361,6 +363,16 @@ class _Pkg:
                 )
         return "\n".join(out)
 
+    def flags(self, t: wit.Flags, name: str, docs: str) -> str:
+        """`type Perms uint8` and a constant per member, `PermsRead Perms = 1 << iota`, in bit order."""
+        self.export(name, f"flags `{t.name}`")
+        consts = []
+        for i, m in enumerate(t.flags):
+            const = name + pascal_name(m)
+            self.export(const, f"member `{m}` of flags `{t.name}`")
+            consts.append(f"\t{const}{f' {name} = 1 << iota' if i == 0 else ''}\n")
+        return f"{docs}type {name} {flags_uint(t)}\n\nconst (\n{''.join(consts)})\n"
+
     def alias(self, t: wit.WitType, pkg: str) -> str:
         """A type this provider took from another one the cell also uses: the same Go type (an alias)."""
         self.imports.add(pkg)
@@ -372,13 +384,15 @@ class _Pkg:
         ]
         if isinstance(t, wit.Enum):
             names = [name + pascal_name(c) for c in t.cases]
+        elif isinstance(t, wit.Flags):
+            names = [name + pascal_name(m) for m in t.flags]
         elif isinstance(t, wit.Variant):
             names = [case_type(t.name, c) for c, _ in t.cases]
         else:
             names = []
         for n in names:
             self.export(n, f"`{n}` (from {pkg})")
-            lines.append(f"{'const' if isinstance(t, wit.Enum) else 'type'} {n} = {pkg}.{n}")
+            lines.append(f"{'const' if isinstance(t, (wit.Enum, wit.Flags)) else 'type'} {n} = {pkg}.{n}")
         return "\n".join(lines) + "\n"
 
     def generics(self) -> str:

@@ -1,6 +1,7 @@
-"""Reading a Go cell (tree-sitter's Go grammar): its exported `func` signatures and the structs they use ->
-WIT functions and types (with how the cell spells each type in Go), whether it has a package clause and a
-main, and the packages it imports."""
+"""Reading a Go cell (tree-sitter's Go grammar): its exported `func` signatures and the structs and bit sets
+(`type Perms uint8` with `PermsRead Perms = 1 << iota` constants: WIT flags) they use -> WIT functions and
+types (with how the cell spells each type in Go), whether it has a package clause and a main, and the
+packages it imports."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ...errors import CompileError
 from ...names import pascal_name, wit_name
 from .. import treesitter
 from ..base import check_unique_wit_names
+from ..bitflags import BitConst, members
 from ..treesitter import Unsupported
 from ..treesitter import first_error as _first_error
 from ..treesitter import text as _text
@@ -44,7 +46,8 @@ _SCALARS = {
 }
 SUPPORTED_HINT = (
     "Supported: bool, int8..int64, int, uint8..uint64, uint, float32, float64, rune, string, []T, *T "
-    "(an option), structs declared in the cell, types of components it uses (`geo.Point`, "
+    "(an option), structs declared in the cell, flags (`type Perms uint8` with constants `PermsRead Perms = "
+    "1 << iota`, ...), types of components it uses (`geo.Point`, "
     "`geo.Result[T, E]`, `geo.Tuple2[A, B]`), and a trailing `error` result."
 )
 _UNSUPPORTED_KINDS = {
@@ -111,6 +114,7 @@ class _Types:
                     self.defs[_text(spec.child_by_field_name("name"))] = (spec, decl)
         self.resolved: dict[str, GoType] = {}
         self.resolving: list[str] = []
+        self.consts = _typed_consts(root)
 
     def go(self, node) -> GoType:
         kind, text = node.type, _text(node)
@@ -170,6 +174,8 @@ class _Types:
         if spec.child_by_field_name("type_parameters") is not None:
             raise Unsupported(f"`{name}` (a generic type; exported types need concrete fields)")
         body = spec.child_by_field_name("type")
+        if name in self.consts and body.type == "type_identifier":
+            return self.flags(name, spec, decl)
         if spec.type == "type_alias" or body.type != "struct_type":
             raise Unsupported(
                 f"`{name}` (a defined type over `{_text(body)}`; only struct types declared in the cell "
@@ -201,6 +207,72 @@ class _Types:
         ty = GoType(record, name, fields=tuple(fields))
         self.resolved[name] = ty
         return ty
+
+    def flags(self, name: str, spec, decl) -> GoType:
+        """`type Perms uint8` with constants of that type that are single bits: WIT flags."""
+        under = _text(spec.child_by_field_name("type"))
+        if spec.type == "type_alias" or under not in _FLAG_WIDTHS:
+            raise Unsupported(
+                f"`{name}` (a type over `{under}` with constants: flags are a defined type over uint8, "
+                "uint16, uint32 or uint64, `type Perms uint8`)"
+            )
+        consts = []
+        for const_name, value, node in self.consts[name]:
+            if value is None:
+                raise _error_at(
+                    node, f"`{const_name}`: the value of a constant of flags `{name}` must be an integer "
+                    "expression of literals, iota, <<, |, + and parentheses.",
+                )  # fmt: skip
+            consts.append(BitConst(const_name, value, _line(node)))
+        names = members(name, consts, name, _FLAG_WIDTHS[under])
+        self.resolved[name] = ty = GoType(wit.Flags(wit_name(name), names, docs=_docs(decl)), name)
+        return ty
+
+
+_FLAG_WIDTHS = {"uint8": 8, "byte": 8, "uint16": 16, "uint32": 32, "uint64": 64}
+
+
+def _typed_consts(root) -> dict[str, list[tuple[str, int | None, object]]]:
+    """Per type name, its constants declared at top level: (name, value or None if it cannot be read,
+    node). A spec without type and value repeats the one before it (Go's implicit repetition, with iota)."""
+    found: dict[str, list] = {}
+    for decl in root.named_children:
+        if decl.type != "const_declaration":
+            continue
+        typ = expr = None
+        for iota, spec in enumerate(c for c in decl.named_children if c.type == "const_spec"):
+            if spec.child_by_field_name("value") is not None:
+                typ, expr = spec.child_by_field_name("type"), spec.child_by_field_name("value")
+            if typ is None or expr is None:
+                continue
+            values = [c for c in expr.named_children if c.type != "comment"]
+            for k, n in enumerate(spec.children_by_field_name("name")):
+                if _text(n) != "_" and k < len(values):
+                    found.setdefault(_text(typ), []).append((_text(n), _const_value(values[k], iota), spec))
+    return found
+
+
+_OPS = {"<<": lambda a, b: a << b, "|": lambda a, b: a | b, "+": lambda a, b: a + b}
+
+
+def _const_value(node, iota: int) -> int | None:
+    """The value of a constant expression of int literals, iota, <<, | and +; None for anything else."""
+    kind = node.type
+    if kind == "iota":
+        return iota
+    if kind == "int_literal":
+        digits = _text(node).replace("_", "")
+        if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+            digits = "0o" + digits[1:]  # Go's 017 is octal
+        return int(digits, 0)
+    if kind == "parenthesized_expression" and len(node.named_children) == 1:
+        return _const_value(node.named_children[0], iota)
+    if kind == "binary_expression" and _text(node.child_by_field_name("operator")) in _OPS:
+        a = _const_value(node.child_by_field_name("left"), iota)
+        b = _const_value(node.child_by_field_name("right"), iota)
+        if a is not None and b is not None and b < 4096:
+            return _OPS[_text(node.child_by_field_name("operator"))](a, b)
+    return None
 
 
 class _UsedTypes:

@@ -122,6 +122,19 @@ pub const abi = struct {
         @as(*T, @ptrFromInt(a)).* = v;
     }
 
+    /// Flags: a packed struct of bools (field i is bit i) from its flat i32 or the integer in memory.
+    pub fn flagsFrom(comptime T: type, bits: anytype) T {
+        const U = @Int(.unsigned, @bitSizeOf(@TypeOf(bits)));
+        const wide: u64 = @as(U, @bitCast(bits));
+        return @bitCast(@as(@Int(.unsigned, @bitSizeOf(T)), @truncate(wide)));
+    }
+
+    /// The bits of flags `v` that are members (`mask`), as the unsigned integer W.
+    pub fn flagsBits(comptime W: type, v: anytype, mask: u32) W {
+        const wide: u64 = @as(@Int(.unsigned, @bitSizeOf(@TypeOf(v))), @bitCast(v));
+        return @truncate(wide & mask);
+    }
+
     pub fn string(p: i32, n: i32) []const u8 {
         return slice(u8, p, n);
     }

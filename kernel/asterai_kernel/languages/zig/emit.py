@@ -118,8 +118,9 @@ def spell_wit(ty: wit.WitType | None, qualify: Callable[[wit.WitType], str] = la
     if isinstance(ty, wit.Record):
         fields = tuple(spell_wit(t, qualify) for _, t in ty.fields)
         return ZigType(ty, qualify(ty), fields, tuple(field_name(n) for n, _ in ty.fields))
-    if isinstance(ty, wit.Enum):
-        return ZigType(ty, qualify(ty), (), tuple(field_name(c) for c in ty.cases))
+    if isinstance(ty, (wit.Enum, wit.Flags)):
+        names = ty.cases if isinstance(ty, wit.Enum) else ty.flags
+        return ZigType(ty, qualify(ty), (), tuple(field_name(c) for c in names))
     assert isinstance(ty, wit.Variant), ty
     cases = tuple(spell_wit(t, qualify) for _, t in ty.cases)
     return ZigType(ty, qualify(ty), cases, tuple(field_name(c) for c, _ in ty.cases))
@@ -220,6 +221,20 @@ class ZigEmitter(abi.Emitter):
             f"for ({s}, 0..) |{x}, {i}| {{\n{_indent(store)}\n}}",
         ]
         return [f"rt.core({buf})", f"rt.len({s})"]
+
+    # ---- flags: a packed struct of bools, bit-cast (asterai.zig flagsFrom, flagsBits) ----
+    def lift_flags(self, step, word, spell=None):
+        return f"rt.flagsFrom({spell.zig}, {word})"
+
+    def lower_flags(self, step, val, out, spell=None):
+        return f"@as(i32, @bitCast(rt.flagsBits(u32, {val}, {step.mask:#x})))"
+
+    def load_flags(self, step, ptr, spell=None):
+        return f"rt.flagsFrom({spell.zig}, rt.load({ZIG_PRIMS[step.word.name]}, {ptr}))"
+
+    def store_flags(self, step, val, ptr, spell=None):
+        w = ZIG_PRIMS[step.word.name]
+        return f"rt.store({w}, {ptr}, rt.flagsBits({w}, {val}, {step.mask:#x}));"
 
     # ---- records and tuples ----
     def make_fields(self, step, parts, spell=None):

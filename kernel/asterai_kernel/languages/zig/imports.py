@@ -39,13 +39,17 @@ def _owner_module(t: wit.WitType, iface: wit.Interface, uses: dict[str, wit.Inte
 
 
 def definition(t: wit.WitType, spell: Callable[[wit.WitType], str] = lambda t: spell_wit(t).zig) -> str:
-    """A record, enum or variant as a Zig declaration; `spell` writes its fields' and payloads' types."""
+    """A record, enum, flags or variant as a Zig declaration; `spell` spells its fields' and payloads'."""
     name = type_name(t.name)
     if isinstance(t, wit.Record):
         body = ", ".join(f"{field_name(n)}: {spell(ft)}" for n, ft in t.fields)
         return f"pub const {name} = struct {{ {body} }};"
     if isinstance(t, wit.Enum):
         return f"pub const {name} = enum {{ {', '.join(field_name(c) for c in t.cases)} }};"
+    if isinstance(t, wit.Flags):
+        bits = "".join(f"{field_name(f)}: bool = false, " for f in t.flags)
+        pad = 8 * t.size() - len(t.flags)
+        return f"pub const {name} = packed struct(u{8 * t.size()}) {{ {bits}_pad: u{pad} = 0 }};"
     cases = ", ".join(f"{field_name(c)}: {spell(p)}" if p else field_name(c) for c, p in t.cases)
     return f"pub const {name} = union(enum) {{ {cases} }};"
 

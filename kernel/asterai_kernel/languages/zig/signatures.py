@@ -1,5 +1,6 @@
-"""Reading a Zig cell: its top-level `pub fn` signatures and the `pub const` structs, enums and tagged unions
-they use (tree-sitter's Zig grammar) -> WIT functions and types, and how the glue spells each in Zig.
+"""Reading a Zig cell: its top-level `pub fn` signatures and the `pub const` structs, enums, tagged unions
+and packed structs of bools (WIT flags) they use (tree-sitter's Zig grammar) -> WIT functions and types, and
+how the glue spells each in Zig.
 
 tree-sitter-zig 1.1 parses a prefixed qualified type inside out (`?geo.Point` as `(?geo).Point`,
 `[]const asterai.Bytes` as `([]const asterai).Bytes`): `_Types.spell` pushes the member (and a call's
@@ -33,8 +34,8 @@ SCALARS = {"bool": "bool", "i8": "s8", "u8": "u8", "i16": "s16", "u16": "u16", "
 SUPPORTED_HINT = (
     "Supported: bool, i8..i64, u8..u64, usize, isize, f32, f64, u21 (a char), []const u8 (a string), "
     "asterai.Bytes (bytes), []const T, ?T, tuples `struct { A, B }`, asterai.Result(T, E), the cell's "
-    "`pub const` structs, enums and `union(enum)`s, types of components it uses (`geo.Point`), and `!T` "
-    "as a function's result."
+    "`pub const` structs, enums, `union(enum)`s and flags (a `packed struct` of bools), types of components "
+    "it uses (`geo.Point`), and `!T` as a function's result."
 )
 _WRAPPERS = ("nullable_type", "slice_type", "pointer_type", "array_type", "error_union_type")
 
@@ -188,6 +189,8 @@ class _Types(treesitter.CellTypes):
         wit_names = tuple(wit_name(_unquote(n)) for n in names)
         if value.type == "enum_declaration":
             return ZigType(wit.Enum(wit_name(name), wit_names, docs=docs), zig, (), names)
+        if value.type == "struct_declaration" and _has(value, "packed") and _flags(fields):
+            return self._flags(name, fields, zig, docs)
         if value.type == "union_declaration" and not _has(value, "("):
             raise Unsupported(f"`{name}`, an untagged union (write `union(enum) {{ ... }}`)")
         types = [f.child_by_field_name("type") for f in fields]
@@ -198,6 +201,22 @@ class _Types(treesitter.CellTypes):
         parts = tuple(self.spell(t) for t in types)
         record = wit.Record(wit_name(name), tuple(zip(wit_names, (p.wit for p in parts))), docs=docs)
         return ZigType(record, zig, parts, names)
+
+    def _flags(self, name: str, fields: list, zig: str, docs: str) -> ZigType:
+        """`packed struct(u8) { read: bool = false, write: bool = false, _pad: u6 = 0 }`: WIT flags, field
+        i bit i; padding fields (named `_...`) only after the members, as WIT flags have no gaps."""
+        members = [f for f in fields if not _text(f.child_by_field_name("name")).startswith("_")]
+        if fields[: len(members)] != members:
+            pad = next(f for f in fields if f not in members)
+            pad_name = _text(pad.child_by_field_name("name"))
+            raise _error_at(pad, f"flags `{name}`: the padding field `{pad_name}` comes before a member; "
+                            "WIT flags have no gaps, so put padding last.")  # fmt: skip
+        if len(members) > 32:
+            raise _error_at(members[32], f"flags `{name}` have {len(members)} members: WIT flags hold at "
+                            "most 32.")  # fmt: skip
+        names = tuple(_text(f.child_by_field_name("name")) for f in members)
+        flags = wit.Flags(wit_name(name), tuple(wit_name(_unquote(n)) for n in names), docs=docs)
+        return ZigType(flags, zig, (), names)
 
     @staticmethod
     def _fields(container) -> list:
@@ -215,6 +234,12 @@ class _Types(treesitter.CellTypes):
         parts = tuple(self.spell(e) for e in elems)
         zig = zig or f"struct {{ {', '.join(p.zig for p in parts)} }}"
         return ZigType(wit.Tuple(tuple(p.wit for p in parts)), zig, parts)
+
+
+def _flags(fields: list) -> bool:
+    """Whether a packed struct's fields are a bit set: its members (not named `_...`) are all bools."""
+    members = [f for f in fields if not _text(f.child_by_field_name("name")).startswith("_")]
+    return bool(members) and all(_text(f.child_by_field_name("type") or f) == "bool" for f in members)
 
 
 def _error_at(node, message: str) -> CompileError:
@@ -283,7 +308,7 @@ def read_cell(source: str, uses: dict[str, wit.Interface] | None = None
     check_unique_wit_names(
         [(ex.fn.name, f"`pub fn {ex.zig_name}`") for ex in found]
         + [(t.name, f"the type `{name}`") for name, spell in types.resolved.items() for t in [spell.wit]
-           if isinstance(t, (wit.Record, wit.Enum, wit.Variant))]
+           if isinstance(t, (wit.Record, wit.Enum, wit.Flags, wit.Variant))]
         + [(name, f"the type `{zig}` of the used component") for name, zig in dict(types.used_names).items()]
     )  # fmt: skip
     return found, sorted(types.used_modules)

@@ -1,0 +1,474 @@
+"""WIT flags in Go, C, C++ and Zig cells: each language's bit-set idiom read as flags, both ways through the glue
+(parameters, results, inside records, lists and options), from Python with the generated `enum.Flag` class
+or with member names, across languages (`--use`), and in `--exports` of an interface a `wit` cell declares.
+
+One cell per language (module-scoped): every language's cell exports the same functions over the same
+`perms` flags, so the same checks run on each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+import pytest
+
+from asterai_kernel import CompileError, wit
+from asterai_kernel.names import pascal_name
+
+pytestmark = pytest.mark.toolchain
+
+GO = """
+// Perms are what a user may do with a file.
+type Perms uint8
+
+const (
+	PermsRead Perms = 1 << iota
+	PermsWrite
+	PermsExec
+)
+
+type File struct {
+	Name  string
+	Perms Perms
+}
+
+func Grant(p, extra Perms) Perms { return p | extra }
+
+func Mode(f File) string {
+	s := f.Name + ":"
+	for i, c := range "rwx" {
+		if f.Perms&(1<<i) != 0 {
+			s += string(c)
+		}
+	}
+	return s
+}
+
+func Lock(fs []File) []File {
+	for i := range fs {
+		fs[i].Perms &^= PermsWrite
+	}
+	return fs
+}
+
+func Toggle(p *Perms) *Perms {
+	if p == nil {
+		return nil
+	}
+	q := *p ^ PermsExec
+	return &q
+}
+"""
+
+ZIG = """const std = @import("std");
+const asterai = @import("asterai");
+
+/// Perms are what a user may do with a file.
+pub const Perms = packed struct(u8) { read: bool = false, write: bool = false, exec: bool = false, _pad: u5 = 0 };
+
+pub const File = struct { name: []const u8, perms: Perms };
+
+pub fn grant(p: Perms, extra: Perms) Perms {
+    return @bitCast(@as(u8, @bitCast(p)) | @as(u8, @bitCast(extra)));
+}
+
+pub fn mode(f: File) []const u8 {
+    const p = f.perms;
+    const rwx = .{ f.name, if (p.read) "r" else "", if (p.write) "w" else "", if (p.exec) "x" else "" };
+    return std.fmt.allocPrint(asterai.allocator, "{s}:{s}{s}{s}", rwx) catch unreachable;
+}
+
+pub fn lock(fs: []const File) []const File {
+    const out = asterai.allocator.dupe(File, fs) catch unreachable;
+    for (out) |*f| f.perms.write = false;
+    return out;
+}
+
+pub fn toggle(p: ?Perms) ?Perms {
+    var q = p orelse return null;
+    q.exec = !q.exec;
+    return q;
+}
+"""
+
+C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+
+/* What a user may do with a file. */
+typedef uint8_t perms_t;
+#define PERMS_READ (1u << 0)
+#define PERMS_WRITE (1u << 1)
+#define PERMS_EXEC (1u << 2)
+
+typedef struct { const char *name; perms_t perms; } File;
+typedef ASTERAI_LIST(File) Files;
+
+perms_t grant(perms_t p, perms_t extra) { return p | extra; }
+
+char *mode(File f) {
+    char *s = malloc(strlen(f.name) + 5);
+    sprintf(s, "%s:%s%s%s", f.name, f.perms & PERMS_READ ? "r" : "", f.perms & PERMS_WRITE ? "w" : "",
+            f.perms & PERMS_EXEC ? "x" : "");
+    return s;
+}
+
+Files lock(Files fs) {
+    for (size_t i = 0; i < fs.len; i++) fs.ptr[i].perms &= ~PERMS_WRITE;
+    return fs;
+}
+"""
+
+CPP = r"""
+#include <optional>
+#include <string>
+#include <vector>
+
+// What a user may do with a file.
+typedef uint8_t perms_t;
+#define PERMS_READ (1u << 0)
+#define PERMS_WRITE (1u << 1)
+#define PERMS_EXEC (1u << 2)
+
+struct File { std::string name; perms_t perms; };
+
+perms_t grant(perms_t p, perms_t extra) { return p | extra; }
+
+std::string mode(const File &f) {
+    return f.name + ":" + (f.perms & PERMS_READ ? "r" : "") + (f.perms & PERMS_WRITE ? "w" : "") +
+           (f.perms & PERMS_EXEC ? "x" : "");
+}
+
+std::vector<File> lock(std::vector<File> fs) {
+    for (auto &f : fs) f.perms &= ~PERMS_WRITE;
+    return fs;
+}
+
+std::optional<perms_t> toggle(std::optional<perms_t> p) {
+    if (!p) return std::nullopt;
+    return *p ^ PERMS_EXEC;
+}
+"""
+
+# wit-bindgen's C++ spelling: a scoped enum with operators (without `operator|` it would stay a WIT enum)
+CPP_SCOPED = r"""
+#include <optional>
+#include <string>
+#include <vector>
+
+enum class Perms : uint8_t { kNone = 0, kRead = 1 << 0, kWrite = 1 << 1, kExec = 1 << 2 };
+inline Perms operator|(Perms a, Perms b) { return Perms(uint8_t(a) | uint8_t(b)); }
+inline Perms operator&(Perms a, Perms b) { return Perms(uint8_t(a) & uint8_t(b)); }
+inline Perms operator^(Perms a, Perms b) { return Perms(uint8_t(a) ^ uint8_t(b)); }
+inline bool has(Perms p, Perms bit) { return (p & bit) != Perms::kNone; }
+
+struct File { std::string name; Perms perms; };
+
+Perms grant(Perms p, Perms extra) { return p | extra; }
+
+std::string mode(const File &f) {
+    return f.name + ":" + (has(f.perms, Perms::kRead) ? "r" : "") + (has(f.perms, Perms::kWrite) ? "w" : "") +
+           (has(f.perms, Perms::kExec) ? "x" : "");
+}
+
+std::vector<File> lock(std::vector<File> fs) {
+    for (auto &f : fs) f.perms = f.perms & Perms(uint8_t(~uint8_t(Perms::kWrite)));
+    return fs;
+}
+
+std::optional<Perms> toggle(std::optional<Perms> p) {
+    if (!p) return std::nullopt;
+    return *p ^ Perms::kExec;
+}
+"""
+
+CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP, "cpp_scoped": CPP_SCOPED}
+
+
+@pytest.fixture(scope="module", params=sorted(CELLS))
+def perms(request, ip):
+    """The language's cell `flags_LANG` (built once per module, then from the cache)."""
+    key = request.param
+    ip.run_cell_magic("asterai", f"{key.split('_')[0]} flags_{key}", CELLS[key])
+    return ip.user_ns[f"flags_{key}"]
+
+
+def test_round_trip_with_the_flag_class_and_with_names(perms):
+    P = perms.Perms
+    assert [m.name for m in P] == ["read", "write", "exec"]
+    assert perms.grant(P.read, P.write) == P.read | P.write
+    assert perms.grant(["read"], ("exec",)) == P.read | P.exec
+    assert isinstance(perms.grant(["read"], []), P)
+
+
+def test_empty_and_all_flags(perms):
+    P = perms.Perms
+    assert perms.grant(P(0), []) == P(0)
+    assert perms.grant(["read", "write"], ["exec"]) == P.read | P.write | P.exec
+
+
+def test_flags_in_records_lists_and_options(perms):
+    P = perms.Perms
+    assert perms.mode({"name": "a", "perms": P.read | P.exec}) == "a:rx"
+    files = perms.lock([perms.File("a", P.read | P.write), perms.File("b", ["write", "exec"])])
+    assert files == [perms.File("a", P.read), perms.File("b", P.exec)]
+    if hasattr(perms, "toggle"):  # (C has no option type)
+        assert perms.toggle(None) is None and perms.toggle(P.read) == P.read | P.exec
+        assert perms.toggle([]) == P.exec
+
+
+def test_a_bad_name_is_refused_before_the_call(perms):
+    with pytest.raises(ValueError, match=r"parameter 'p' has 'reed', which is not a flag of perms"):
+        perms.grant(["reed"], [])
+
+
+# ---- what is refused, with the line ----
+
+REFUSED = [
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = 3\n", r"line 9: `PermsExec` is 0x3, not a single bit"),
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = 1 << 4\n", r"line 9: flags `Perms` skip bit 2"),
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = 1 << 8\n", r"line 9: `PermsExec` is bit 8: flags `Perms` hold "
+     "at most 8 members"),
+    ("go", "\tPermsExec\n", "\tPermsExec Perms = PermsRead | PermsWrite\n", r"line 9: `PermsExec`: the value"),
+    ("c", "(1u << 2)", "(3u)", r"line 10: `PERMS_EXEC` is 0x3, not a single bit"),
+    ("c", "(1u << 2)", "(PERMS_READ | PERMS_WRITE)", r"line 10: `PERMS_EXEC` is 0x3, not a single bit"),
+    ("c", "(1u << 2)", "(1u << 8)", r"line 10: `PERMS_EXEC` is bit 8: flags `perms_t` hold at most 8"),
+    ("cpp", "(1u << 2)", "(1u << 3)", r"line 11: flags `perms_t` skip bit 2"),
+    ("cpp_scoped", "kExec = 1 << 2", "kExec", r"line 7: `kExec` is 0x3, not a single bit"),
+    ("cpp_scoped", "kExec = 1 << 2", "kExec = kRead | kWrite", r"line 7: `kExec` is 0x3, not a single bit"),
+    ("zig", "exec: bool = false, _pad: u5 = 0", "_pad: u5 = 0, exec: bool = false",
+     r"line 6: flags `Perms`: the padding field `_pad` comes before a member"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("lang", "old", "new", "message"), REFUSED)
+def test_what_is_not_flags_is_refused_naming_the_line(cell, lang, old, new, message):
+    assert old in CELLS[lang]
+    with pytest.raises(CompileError, match=message):
+        cell(f"{lang.split('_')[0]} flags_{lang}_bad", CELLS[lang].replace(old, new))
+
+
+def test_flags_hold_at_most_32_members(cell):
+    consts = "\n".join(f"\tWideB{i}" + (" Wide = 1 << iota" if i == 0 else "") for i in range(33))
+    source = f"type Wide uint64\n\nconst (\n{consts}\n)\n\nfunc Id(w Wide) Wide {{ return w }}\n"
+    with pytest.raises(CompileError, match=r"line 37: `WideB32` is bit 32: flags `Wide` hold at most 32"):
+        cell("go flags_go_wide", source)
+    bools = ", ".join(f"b{i}: bool" for i in range(33))
+    with pytest.raises(
+        CompileError, match=r"line 2: flags `Wide` have 33 members: WIT flags hold at most 32"
+    ):
+        cell("zig flags_zig_wide", f"pub const Wide = packed struct {{ {bools} }};\npub fn id(w: Wide) Wide "
+             "{ return w; }\n")  # fmt: skip
+
+
+def test_a_plain_enum_stays_an_enum(cell):
+    out = cell("c plain_enum_c --show-wit", "typedef enum { COLOR_RED = 1, COLOR_GREEN = 2 } color;\n"
+               "color other(color c) { return c == COLOR_RED ? COLOR_GREEN : COLOR_RED; }\n")  # fmt: skip
+    assert "enum color {" in out and "flags " not in out
+    scoped = CPP_SCOPED.split("inline Perms operator|")[0] + "Perms same(Perms p) { return p; }\n"
+    out = cell("cpp plain_enum_cpp --show-wit", scoped)  # no operator|: an enum of four cases
+    assert "enum perms {" in out and "flags " not in out
+
+
+# ---- --exports of a `wit` cell's interface with flags (the languages that have --exports) ----
+
+ACL_WIT = """
+package demo:acl@1.0.0;
+
+interface acl {
+    flags rights { view, edit, share }
+    record entry { who: string, rights: rights }
+    allow: func(e: entry, more: rights) -> entry;
+}
+"""
+
+ACL = {
+    "go": """
+type Rights uint8
+
+const (
+	RightsView Rights = 1 << iota
+	RightsEdit
+	RightsShare
+)
+
+type Entry struct {
+	Who    string
+	Rights Rights
+}
+
+func Allow(e Entry, more Rights) Entry { e.Rights |= more; return e }
+""",
+    "zig": """
+pub const Rights = packed struct(u8) { view: bool = false, edit: bool = false, share: bool = false, _pad: u5 = 0 };
+pub const Entry = struct { who: []const u8, rights: Rights };
+
+pub fn allow(e: Entry, more: Rights) Entry {
+    var out = e;
+    out.rights = @bitCast(@as(u8, @bitCast(e.rights)) | @as(u8, @bitCast(more)));
+    return out;
+}
+""",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(ACL))
+def test_a_cell_exports_an_interface_with_flags(cell, ns, lang):
+    cell("wit", ACL_WIT)
+    out = cell(f"{lang} acl_{lang} --exports demo:acl/acl", ACL[lang])
+    assert out.startswith(f"acl_{lang}: {lang} component"), out
+    h = ns[f"acl_{lang}"]
+    e = h.allow({"who": "ann", "rights": ["view"]}, h.Rights.share)
+    assert (e.who, e.rights) == ("ann", h.Rights.view | h.Rights.share)
+
+
+# ---- across languages: each cell uses a Python cell's flags, and a Python cell a Go cell's ----
+
+MODE_PY = """from enum import Flag, auto
+
+
+class Mode(Flag):
+    READ = auto()
+    WRITE = auto()
+
+
+def widen(m: Mode) -> Mode:
+    return m | Mode.WRITE
+"""
+
+USERS = {
+    "go": "func Both(m flags_py.Mode) flags_py.Mode {\n\treturn flags_py.Widen(m) | flags_py.ModeRead\n}\n",
+    "zig": 'const flags_py = @import("flags_py");\n\npub fn both(m: flags_py.Mode) flags_py.Mode {\n'
+    "    var w = flags_py.widen(m);\n    w.read = true;\n    return w;\n}\n",
+    "c": "uint8_t both(void) { return flags_py_widen(0) | FLAGS_PY_MODE_READ; }\n",
+    "cpp": "uint8_t both() { return flags_py::widen(FLAGS_PY_MODE_READ); }\n",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(USERS))
+def test_a_cell_uses_a_python_cells_flags(cell, ns, lang):
+    cell("python flags_py", MODE_PY)
+    out = cell(f"{lang} flags_{lang}_user --use flags_py", USERS[lang])
+    assert f"flags_{lang}_user: {lang} component" in out, out
+    h = ns[f"flags_{lang}_user"]
+    both = h.both([]) if lang in ("go", "zig") else h.both()
+    assert both == (h.Mode.read | h.Mode.write if lang in ("go", "zig") else 3)
+
+
+def test_a_python_cell_uses_a_go_cells_flags(cell, ns):
+    cell("go flags_go", GO)  # (built already by the fixture: from the cache)
+    cell("python flags_py_user --use flags_go", "import flags_go\n\n\ndef via_go() -> str:\n"
+         "    return repr(flags_go.grant(flags_go.Perms.READ, flags_go.Perms.EXEC))\n")  # fmt: skip
+    assert ns["via_go"]() == "<Perms.READ|EXEC: 5>"
+
+
+# ---- every width: flags of 8, 16 and 32 members (1, 2 and 4 bytes) through identity functions ----
+
+
+def _flags(name: str, n: int) -> wit.Flags:
+    return wit.Flags(name, tuple(f"b{i}" for i in range(n)))
+
+
+SMALL, MID, BIG = _flags("small-set", 8), _flags("mid-set", 16), _flags("big-set", 32)
+# each field at its own alignment: u8 flags, a u8, u16 flags, u32 flags, u8 flags again
+SETS = wit.Record("sets", (("a", SMALL), ("n", wit.Prim("u8")), ("b", MID), ("c", BIG), ("d", SMALL)))
+WIDTHS = {
+    "small": (SMALL, [[], ["b0"], ["b7"], [f"b{i}" for i in range(8)]]),
+    "mid": (MID, [[], ["b15"], ["b0", "b8"], [f"b{i}" for i in range(16)]]),
+    "big": (BIG, [[], ["b31"], ["b0", "b16", "b31"], [f"b{i}" for i in range(32)]]),
+    "sets": (SETS, [{"a": ["b7"], "n": 255, "b": ["b15"], "c": ["b31", "b1"], "d": ["b0"]},
+                    {"a": [], "n": 0, "b": [], "c": [], "d": []}]),
+    "mids": (wit.List(MID), [[], [["b0"], [], ["b9", "b15"]]]),
+    "maybe_big": (wit.Option(BIG), [None, [], ["b30"]]),
+}  # fmt: skip
+
+
+def _bits(f: wit.Flags) -> list[tuple[int, str]]:
+    return [(i, m.upper()) for i, m in enumerate(f.flags)]
+
+
+def _go(ty) -> str:
+    if isinstance(ty, wit.Prim):
+        return "uint8"
+    if isinstance(ty, wit.List):
+        return f"[]{_go(ty.elem)}"
+    if isinstance(ty, wit.Option):
+        return f"*{_go(ty.inner)}"
+    return pascal_name(ty.name)
+
+
+def _go_cell() -> str:
+    lines = []
+    for f, width in ((SMALL, 8), (MID, 16), (BIG, 32)):
+        name = pascal_name(f.name)
+        consts = "".join(
+            f"\t{name}{m}" + (f" {name} = 1 << iota" if i == 0 else "") + "\n" for i, m in _bits(f)
+        )
+        lines.append(f"type {name} uint{width}\n\nconst (\n{consts})\n")
+    lines.append("type Sets struct { A SmallSet; N uint8; B MidSet; C BigSet; D SmallSet }\n")
+    lines += [f"func Id{pascal_name(k)}(x {_go(t)}) {_go(t)} {{ return x }}" for k, (t, _) in WIDTHS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _c_cell(cpp: bool) -> str:
+    lines = []
+    for f, width in ((SMALL, 8), (MID, 16), (BIG, 32)):
+        name = pascal_name(f.name)
+        prefix = f.name.replace("-", "_").upper()
+        lines.append(f"typedef uint{width}_t {name};")
+        lines += [f"#define {prefix}_{m} (1u << {i})" for i, m in _bits(f)]
+    lines.append("typedef struct { SmallSet a; uint8_t n; MidSet b; BigSet c; SmallSet d; } Sets;")
+    types = {"small": "SmallSet", "mid": "MidSet", "big": "BigSet", "sets": "Sets", "mids": "Mids"}
+    if cpp:
+        types |= {"mids": "std::vector<MidSet>", "maybe_big": "std::optional<BigSet>"}
+        lines.insert(0, "#include <optional>\n#include <vector>")
+    else:
+        lines.append("typedef ASTERAI_LIST(MidSet) Mids;")
+    lines += [f"{t} id_{k}({t} x) {{ return x; }}" for k, t in types.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _zig_cell() -> str:
+    from asterai_kernel.languages.zig.emit import spell_wit
+    from asterai_kernel.languages.zig.imports import definition
+
+    lines = [definition(t) for t in (SMALL, MID, BIG, SETS)]
+    for k, (t, _) in WIDTHS.items():
+        z = spell_wit(t).zig
+        lines.append(f"pub fn id{pascal_name(k)}(x: {z}) {z} {{\n    return x;\n}}")
+    return "\n".join(lines) + "\n"
+
+
+WIDTH_CELLS = {"go": _go_cell, "zig": _zig_cell, "c": lambda: _c_cell(False), "cpp": lambda: _c_cell(True)}
+
+
+@pytest.fixture(scope="module", params=sorted(WIDTH_CELLS))
+def widths(request, ip):
+    lang = request.param
+    ip.run_cell_magic("asterai", f"{lang} flag_widths_{lang}", WIDTH_CELLS[lang]())
+    return ip.user_ns[f"flag_widths_{lang}"]
+
+
+def _names(v):
+    """A value's content: a flags value as its member names, records as dicts (for comparing)."""
+    if isinstance(v, enum.Flag):
+        return [m.name for m in type(v) if m in v]
+    if dataclasses.is_dataclass(v):
+        return {f.name: _names(getattr(v, f.name)) for f in dataclasses.fields(v)}
+    if isinstance(v, dict):
+        return {k: _names(x) for k, x in v.items()}
+    if isinstance(v, list) and v and not isinstance(v[0], str):
+        return [_names(x) for x in v]
+    if isinstance(v, list):
+        return sorted(v, key=lambda m: int(m[1:]))
+    return v
+
+
+@pytest.mark.parametrize("kind", sorted(WIDTHS))
+def test_flags_of_every_width_come_back_unchanged(widths, kind):
+    fn = getattr(widths, f"id_{kind}", None)
+    if fn is None:
+        pytest.skip("C has no option type")
+    for value in WIDTHS[kind][1]:
+        assert _names(fn(value)) == _names(value)
