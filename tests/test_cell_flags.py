@@ -246,8 +246,8 @@ REFUSED = [
     ("rust", "Self(0b100)", "Self(u8::MAX)", r"line 11: `EXEC`: a constant of flags `Perms` must be "
      r"`Perms\(...\)` of an integer expression"),
     ("rust", "Perms(u8);", "Perms(u64);", r"line 5: `Perms` has constants of its own type, so it would be WIT "
-     r"flags, but flags are a tuple struct over one u8, u16 or u32"),
-    ("rust", "Perms(u8);", "Perms(u8, u8);", r"line 5: .* not `\(u8, u8\)`"),
+     r"flags, but flags are a tuple struct over u8, u16 or u32 \(at most 32 members\).* not over `u64`"),
+    ("rust", "Perms(u8);", "Perms(i32);", r"line 5: `Perms` has constants .* not over `i32`"),
     ("zig", "exec: bool = false, _pad: u5 = 0", "_pad: u5 = 0, exec: bool = false",
      r"line 6: flags `Perms`: the padding field `_pad` comes before a member"),
 ]  # fmt: skip
@@ -471,10 +471,15 @@ def test_rust_flags_keep_the_cells_own_bitor_and_contains(cell, ns):
     assert [m.name for m in T] == [f"t{i}" for i in range(10)]
 
 
-def test_a_rust_tuple_struct_without_constants_is_refused_as_before(cell):
+@pytest.mark.parametrize(
+    "consts",
+    ["", "\nimpl Meters {\n    pub const ZERO: Meters = Meters(0.0);\n}\n"],
+    ids=["plain", "with-a-const"],
+)
+def test_a_rust_tuple_struct_that_is_not_flags_is_refused_as_before(cell, consts):
     with pytest.raises(CompileError, match=r"line 4: `pub fn f`: parameter `m` has type `Meters` \(only structs "
                        "with named fields cross"):  # fmt: skip
-        cell("rust flags_rust_meters", "pub struct Meters(pub f64);\n\npub fn f(m: Meters) {}\n")
+        cell("rust flags_rust_meters", "pub struct Meters(pub f64);\n\npub fn f(m: Meters) {}\n" + consts)
 
 
 def test_a_rust_cell_takes_and_returns_a_rust_providers_flags(cell, ns):

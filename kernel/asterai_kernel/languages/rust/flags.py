@@ -41,26 +41,28 @@ def bit_consts(root) -> dict[str, list]:
 
 
 def is_candidate(struct, consts: dict[str, list]) -> bool:
-    """A tuple struct with constants of its own type: meant as flags (read_flags says whether it fits)."""
+    """A tuple struct over one integer with constants of its own type: meant as flags (read_flags says
+    whether it fits). Any other tuple struct (`Meters(f64)`) stays what it was."""
     body = struct.child_by_field_name("body")
+    if struct.type != "struct_item" or body is None or body.type != "ordered_field_declaration_list":
+        return False
+    types = body.children_by_field_name("type")
     return (
-        struct.type == "struct_item"
-        and body is not None
-        and body.type == "ordered_field_declaration_list"
-        and text(struct.child_by_field_name("name")) in consts
+        text(struct.child_by_field_name("name")) in consts
+        and len(types) == 1
+        and re.fullmatch(r"[ui](8|16|32|64|128|size)", text(types[0])) is not None
     )
 
 
 def read_flags(name: str, struct, consts: list, root, line_of) -> tuple[wit.Flags, str, tuple[str, ...]]:
     """The WIT flags of tuple struct `name`, its backing integer, and the helpers the glue adds for it
     (those the cell does not define). Refuses what flags cannot say, naming the line (`line_of(node)`)."""
-    types = struct.child_by_field_name("body").children_by_field_name("type")
-    backing = text(types[0]) if len(types) == 1 else ""
+    backing = text(struct.child_by_field_name("body").children_by_field_name("type")[0])
     if backing not in WIDTHS:
         raise CompileError(
             f"line {line_of(struct)}: `{name}` has constants of its own type, so it would be WIT flags, but "
-            f"flags are a tuple struct over one u8, u16 or u32 (at most 32 members), e.g. `pub struct {name}"
-            f"(u8);`, not `({', '.join(text(t) for t in types)})`."
+            f"flags are a tuple struct over u8, u16 or u32 (at most 32 members), e.g. `pub struct {name}"
+            f"(u8);`, not over `{backing}`."
         )
     by_name = {text(c.child_by_field_name("name")): c for c in consts}
     bits = [BitConst(n, _const_value(name, c, by_name, line_of), line_of(c)) for n, c in by_name.items()]
