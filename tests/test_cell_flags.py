@@ -1,4 +1,4 @@
-"""WIT flags in Go, C, C++ and Zig cells: each language's bit-set idiom read as flags, both ways through the glue
+"""WIT flags in Rust, Go, C, C++ and Zig cells: each language's bit-set idiom read as flags, both ways through the glue
 (parameters, results, inside records, lists and options), from Python with the generated `enum.Flag` class
 or with member names, across languages (`--use`), and in `--exports` of an interface a `wit` cell declares.
 
@@ -183,7 +183,47 @@ std::optional<Perms> toggle(std::optional<Perms> p) {
 }
 """
 
-CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP, "cpp_scoped": CPP_SCOPED}
+RUST = """
+/// What a user may do with a file.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct Perms(u8);
+
+impl Perms {
+    pub const EMPTY: Perms = Perms(0);
+    pub const READ: Perms = Perms(1 << 0);
+    pub const WRITE: Perms = Perms(1 << 1);
+    pub const EXEC: Self = Self(0b100);
+}
+
+pub struct File {
+    pub name: String,
+    pub perms: Perms,
+}
+
+pub fn grant(p: Perms, extra: Perms) -> Perms {
+    p | extra
+}
+
+pub fn mode(f: File) -> String {
+    let mut s = f.name + ":";
+    for (bit, c) in [(Perms::READ, 'r'), (Perms::WRITE, 'w'), (Perms::EXEC, 'x')] {
+        if f.perms.contains(bit) {
+            s.push(c);
+        }
+    }
+    s
+}
+
+pub fn lock(fs: Vec<File>) -> Vec<File> {
+    fs.into_iter().map(|f| File { perms: Perms(f.perms.0 & !Perms::WRITE.0), ..f }).collect()
+}
+
+pub fn toggle(p: Option<Perms>) -> Option<Perms> {
+    p.map(|p| Perms(p.0 ^ Perms::EXEC.0))
+}
+"""
+
+CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP, "cpp_scoped": CPP_SCOPED, "rust": RUST}
 
 
 @pytest.fixture(scope="module", params=sorted(CELLS))
@@ -237,6 +277,15 @@ REFUSED = [
     ("cpp", "(1u << 2)", "(1u << 3)", r"line 11: flags `perms_t` skip bit 2"),
     ("cpp_scoped", "kExec = 1 << 2", "kExec", r"line 7: `kExec` is 0x3, not a single bit"),
     ("cpp_scoped", "kExec = 1 << 2", "kExec = kRead | kWrite", r"line 7: `kExec` is 0x3, not a single bit"),
+    ("rust", "Self(0b100)", "Self(3)", r"line 11: `EXEC` is 0x3, not a single bit"),
+    ("rust", "Self(0b100)", "Self(Perms::READ.0 | Self::WRITE.0)", r"line 11: `EXEC` is 0x3, not a single bit"),
+    ("rust", "Self(0b100)", "Self(1 << 4)", r"line 11: flags `Perms` skip bit 2"),
+    ("rust", "Self(0b100)", "Self(1u8 << 8)", r"line 11: `EXEC` is bit 8: flags `Perms` hold at most 8"),
+    ("rust", "Self(0b100)", "Self(u8::MAX)", r"line 11: `EXEC`: a constant of flags `Perms` must be "
+     r"`Perms\(...\)` of an integer expression"),
+    ("rust", "Perms(u8);", "Perms(u64);", r"line 5: `Perms` has constants of its own type, so it would be WIT "
+     r"flags, but flags are a tuple struct over u8, u16 or u32 \(at most 32 members\).* not over `u64`"),
+    ("rust", "Perms(u8);", "Perms(i32);", r"line 5: `Perms` has constants .* not over `i32`"),
     ("zig", "exec: bool = false, _pad: u5 = 0", "_pad: u5 = 0, exec: bool = false",
      r"line 6: flags `Perms`: the padding field `_pad` comes before a member"),
 ]  # fmt: skip
@@ -284,6 +333,24 @@ interface acl {
 """
 
 ACL = {
+    "rust": """
+pub struct Rights(u8);
+
+impl Rights {
+    pub const VIEW: Rights = Rights(1);
+    pub const EDIT: Rights = Rights(2);
+    pub const SHARE: Rights = Rights(4);
+}
+
+pub struct Entry {
+    pub who: String,
+    pub rights: Rights,
+}
+
+pub fn allow(e: Entry, more: Rights) -> Entry {
+    Entry { rights: e.rights | more, ..e }
+}
+""",
     "go": """
 type Rights uint8
 
@@ -341,6 +408,7 @@ USERS = {
     "go": "func Both(m flags_py.Mode) flags_py.Mode {\n\treturn flags_py.Widen(m) | flags_py.ModeRead\n}\n",
     "zig": 'const flags_py = @import("flags_py");\n\npub fn both(m: flags_py.Mode) flags_py.Mode {\n'
     "    var w = flags_py.widen(m);\n    w.read = true;\n    return w;\n}\n",
+    "rust": "pub fn both(m: flags_py::Mode) -> flags_py::Mode {\n    flags_py::widen(m) | flags_py::Mode::READ\n}\n",
     "c": "uint8_t both(void) { return flags_py_widen(0) | FLAGS_PY_MODE_READ; }\n",
     "cpp": "uint8_t both() { return flags_py::widen(FLAGS_PY_MODE_READ); }\n",
 }
@@ -352,8 +420,8 @@ def test_a_cell_uses_a_python_cells_flags(cell, ns, lang):
     out = cell(f"{lang} flags_{lang}_user --use flags_py", USERS[lang])
     assert f"flags_{lang}_user: {lang} component" in out, out
     h = ns[f"flags_{lang}_user"]
-    both = h.both([]) if lang in ("go", "zig") else h.both()
-    assert both == (h.Mode.read | h.Mode.write if lang in ("go", "zig") else 3)
+    both = h.both([]) if lang in ("go", "zig", "rust") else h.both()
+    assert both == (h.Mode.read | h.Mode.write if lang in ("go", "zig", "rust") else 3)
 
 
 def test_a_python_cell_uses_a_go_cells_flags(cell, ns):
@@ -472,3 +540,112 @@ def test_flags_of_every_width_come_back_unchanged(widths, kind):
         pytest.skip("C has no option type")
     for value in WIDTHS[kind][1]:
         assert _names(fn(value)) == _names(value)
+
+
+def test_a_python_cell_uses_a_rust_cells_flags(cell, ns):
+    cell("rust flags_rust", RUST)  # (built already by the fixture: from the cache)
+    cell("python flags_py_rust_user --use flags_rust", "import flags_rust\n\n\ndef via_rust() -> str:\n"
+         "    f = flags_rust.File('f', flags_rust.Perms.WRITE)\n"
+         "    return flags_rust.mode(f) + ' ' + repr(flags_rust.toggle(flags_rust.Perms.READ))\n")  # fmt: skip
+    assert ns["via_rust"]() == "f:w <Perms.READ|EXEC: 5>"
+
+
+# ---- Rust: the cell's own `|` and `contains` are kept; backings wider than the flags need ----
+
+RUST_OWN = """
+use std::ops::BitOr;
+
+#[derive(Clone, Copy)]
+pub struct Small(u32);
+
+impl Small {
+    pub const A: Small = Small(1);
+    pub const B: Small = Small(2);
+    pub fn contains(&self, other: Small) -> bool {
+        self.0 & other.0 != 0  // (any of: not the glue's "every one of")
+    }
+}
+
+impl BitOr for Small {
+    type Output = Small;
+    fn bitor(self, rhs: Small) -> Small {
+        Small(self.0 | rhs.0 | 2)  // (always B: shows this one is used)
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Ten(u16);
+
+impl Ten {
+    pub const T0: Ten = Ten(1 << 0);
+    pub const T1: Ten = Ten(1 << 1);
+    pub const T2: Ten = Ten(1 << 2);
+    pub const T3: Ten = Ten(1 << 3);
+    pub const T4: Ten = Ten(1 << 4);
+    pub const T5: Ten = Ten(1 << 5);
+    pub const T6: Ten = Ten(1 << 6);
+    pub const T7: Ten = Ten(1 << 7);
+    pub const T8: Ten = Ten(1 << 8);
+    pub const T9: Ten = Ten(1 << 9);
+}
+
+pub struct Both {
+    pub small: Small,
+    pub ten: Ten,
+}
+
+pub fn join(a: Small, b: Small) -> Small {
+    a | b
+}
+
+pub fn any_of(a: Small, b: Small) -> bool {
+    a.contains(b)
+}
+
+pub fn shift(bs: Vec<Both>) -> Vec<Both> {
+    bs.into_iter().map(|b| Both { small: b.small, ten: Ten(b.ten.0 << 1 | b.ten.0 >> 9 & 1) }).collect()
+}
+
+/// A tuple struct without constants of its own type is not flags.
+pub struct Meters(pub f64);
+"""
+
+
+def test_rust_flags_keep_the_cells_own_bitor_and_contains(cell, ns):
+    out = cell("rust flags_rust_own --show-wit", RUST_OWN)
+    assert "flags small {" in out and "flags ten {" in out and "meters" not in out, out
+    h = ns["flags_rust_own"]
+    S, T = h.Small, h.Ten
+    assert h.join(S.a, []) == S.a | S.b
+    assert h.any_of(S.a | S.b, S.b) and not h.any_of(S.a, S.b)
+    got = h.shift([h.Both(S(0), T.t9 | T.t0), h.Both(S.b, T(0))])
+    assert got == [h.Both(S(0), T.t0 | T.t1), h.Both(S.b, T(0))]
+    assert [m.name for m in T] == [f"t{i}" for i in range(10)]
+
+
+@pytest.mark.parametrize(
+    "consts",
+    ["", "\nimpl Meters {\n    pub const ZERO: Meters = Meters(0.0);\n}\n"],
+    ids=["plain", "with-a-const"],
+)
+def test_a_rust_tuple_struct_that_is_not_flags_is_refused_as_before(cell, consts):
+    with pytest.raises(CompileError, match=r"line 4: `pub fn f`: parameter `m` has type `Meters` \(only structs "
+                       "with named fields cross"):  # fmt: skip
+        cell("rust flags_rust_meters", "pub struct Meters(pub f64);\n\npub fn f(m: Meters) {}\n" + consts)
+
+
+def test_a_rust_cell_takes_and_returns_a_rust_providers_flags(cell, ns):
+    cell("rust flags_rust", RUST)  # (built already by the fixture: from the cache)
+    source = (
+        "use flags_rust::{File, Perms};\n\n"
+        "pub fn run(p: flags_rust::Perms) -> (flags_rust::Perms, bool, bool, String) {\n"
+        "    let all = flags_rust::grant(p, Perms::EXEC);\n"
+        '    let f = File { name: "f".to_string(), perms: all & Perms(Perms::READ.0 | Perms::WRITE.0) };\n'
+        "    (all, all.contains(Perms::all()), Perms::empty().is_empty(), flags_rust::mode(f))\n"
+        "}\n"
+    )
+    out = cell("rust flags_rust_user --use flags_rust", source)
+    assert "run(p: perms) -> tuple<perms, bool, bool, string>" in out, out
+    P = ns["flags_rust_user"].Perms
+    assert ns["flags_rust_user"].run(["read", "write"]) == (P.read | P.write | P.exec, True, True, "f:rw")
+    assert ns["flags_rust_user"].run([]) == (P.exec, False, True, "f:")

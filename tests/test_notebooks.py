@@ -357,3 +357,12 @@ def test_rust_basics_resources(rust_basics):
     assert rust_basics["rust-resource-calls"] == (
         "5 5\n5\n<tallies.Tally (was closed, or given away as an owned argument)>\n"
     )
+
+
+def test_rust_basics_flags(rust_basics):
+    assert "files: rust component" in rust_basics["rust-flags"]
+    assert "read_only(f: file) -> file" in rust_basics["rust-flags"]
+    assert rust_basics["rust-flags-calls"] == (
+        "Perms.read False\nTrue\n"
+        "ValueError: parameter 'f'.perms has 'reed', which is not a flag of perms (read, write, exec)\n"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ... import abi, wit
+from . import flags
 
 PRELUDE = r"""
 #[doc(hidden)]
@@ -193,11 +194,14 @@ RUST_PRIMS = {
 
 @dataclass
 class RustType:
-    """How the glue spells a cell-defined type: its path, field names (records), cases (enums/variants)."""
+    """How the glue spells a cell-defined type: its path, field names (records), cases (enums/variants),
+    and for flags the integer inside the tuple struct and the helpers the glue adds (flags.helpers)."""
 
     path: str
     fields: list[str] = field(default_factory=list)
     cases: list[tuple[str, int]] = field(default_factory=list)  # (Rust variant, number of payload fields)
+    backing: str = ""  # flags: u8, u16 or u32
+    helpers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -307,6 +311,22 @@ class RustEmitter(abi.Emitter):
         p, n = self.tmp("p"), self.tmp("n")
         out.append(f"let ({p}, {n}) = {call};")
         return [p, n]
+
+    # ---- flags: a tuple struct over an unsigned integer (flags.py), bit i member i ----
+    def lift_flags(self, step, word, spell=None):
+        rt = self.rust[step.ty.name]
+        return f"{rt.path}({word} as u32 as {rt.backing})"
+
+    def lower_flags(self, step, val, out, spell=None):
+        return f"(({val}).0 as u32 & {step.mask:#x}) as i32"
+
+    def load_flags(self, step, ptr, spell=None):
+        rt = self.rust[step.ty.name]
+        return f"{rt.path}(*({ptr} as *const {RUST_PRIMS[step.word.name]}) as {rt.backing})"
+
+    def store_flags(self, step, val, ptr, spell=None):
+        word = RUST_PRIMS[step.word.name]
+        return f"*({ptr} as *mut {word}) = (({val}).0 as u32 & {step.mask:#x}) as {word};"
 
     # ---- records and tuples ----
     def make_fields(self, step, parts, spell=None):
@@ -472,6 +492,7 @@ def glue(iface: wit.Interface, exports: list[Export], rust: dict[str, RustType],
     parts = [PRELUDE, f"    pub const RET_SIZE: usize = {ret_size};\n"]
     parts += [export_function(iface, ex, i, rust) for i, ex in enumerate(exports)]
     parts.append(resource_glue(iface, rust))
+    parts += [flags.helpers(rt.path, rt.helpers) for rt in rust.values() if rt.backing and rt.helpers]
     index = len(exports) * 2
     plain = [ex for ex in exports if wit.resource_part(ex.fn.name) is None]
     for other in declared:  # the same functions again, under the declared interface's names

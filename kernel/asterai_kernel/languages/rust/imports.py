@@ -11,6 +11,7 @@ from __future__ import annotations
 from ... import abi, wit
 from ...errors import CompileError
 from ...names import pascal_name, snake_name, wit_ident
+from . import flags
 from .exports import CORE, RUST_PRIMS, RustEmitter, RustType
 
 RUST_KEYWORDS = frozenset(
@@ -43,6 +44,8 @@ def rust_types(module: str, iface: wit.Interface,
             fields = [snake_name(n) for n, _ in t.fields]
             body = " ".join(f"pub {f}: {rust_type(ft, module)}," for f, (_, ft) in zip(fields, t.fields))
             defs.append(f"#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{ {body} }}")
+        elif isinstance(t, wit.Flags):
+            defs.append(flags.definition(t))
         elif isinstance(t, wit.Enum):
             cases = [pascal_name(c) for c in t.cases]
             defs.append(
@@ -57,7 +60,9 @@ def rust_types(module: str, iface: wit.Interface,
 
 
 def type_spelling(t: wit.WitType, path: str) -> RustType:
-    """How the glue spells a provider's record, enum or variant defined at `path`."""
+    """How the glue spells a provider's record, enum, flags or variant defined at `path`."""
+    if isinstance(t, wit.Flags):
+        return RustType(path, backing=flags.backing(t))
     if isinstance(t, wit.Record):
         return RustType(path, fields=[snake_name(n) for n, _ in t.fields])
     if isinstance(t, wit.Enum):

@@ -14,7 +14,7 @@ from ..base import check_unique_wit_names
 from ..treesitter import Unsupported
 from ..treesitter import first_error as _first_error
 from ..treesitter import text as _text
-from . import exports, imports
+from . import exports, flags, imports
 
 # The cell's code is written after one blank line, so rustc's line numbers are the cell's (magic = line 1).
 LINE_OFFSET = 1
@@ -35,7 +35,8 @@ _SCALARS = {
 }
 SUPPORTED_HINT = (
     "Supported: bool, i8..i64, u8..u64, f32, f64, char, String/&str, Vec<T>/&[T], tuples, Option<T>, "
-    "Result<T, E>, structs/enums defined in the cell, and types of components it uses (`geo::Point`)."
+    "Result<T, E>, structs/enums defined in the cell, flags (`pub struct Perms(u8);` with `impl Perms { pub "
+    "const READ: Perms = Perms(1 << 0); ... }`), and types of components it uses (`geo::Point`)."
 )
 
 
@@ -54,6 +55,9 @@ class _Types(treesitter.CellTypes):
             for n in root.named_children
             if n.type in ("struct_item", "enum_item")
         }
+        self.root = root
+        self.consts = flags.bit_consts(root)  # a tuple struct with constants of its type is flags
+        flagged = {name for name, node in self.defs.items() if flags.is_candidate(node, self.consts)}
         # `impl X { pub fn new(..) -> Self .. }` on a struct with private state: X is a resource, these are
         # its functions. A struct whose fields are all `pub` is plain data: a record, whatever its impl holds.
         self.impls = {
@@ -61,6 +65,7 @@ class _Types(treesitter.CellTypes):
             for n in root.named_children
             if n.type == "impl_item"
             and n.child_by_field_name("trait") is None
+            and _text(n.child_by_field_name("type")) not in flagged
             and _has_constructor(n)
             and not _all_fields_public(self.defs.get(_text(n.child_by_field_name("type"))))
         }
@@ -139,7 +144,15 @@ class _Types(treesitter.CellTypes):
     def define(self, name: str, node) -> wit.WitType:
         if name in self.impls:
             return self._resource(name, node)
+        if flags.is_candidate(node, self.consts):
+            return self._flags(name, node)
         return self._struct(name, node) if node.type == "struct_item" else self._enum(name, node)
+
+    def _flags(self, name: str, node) -> wit.Flags:
+        ty, backing, missing = flags.read_flags(name, node, self.consts[name], self.root, _line)
+        ty = wit.Flags(ty.name, ty.flags, docs=_docs(node))
+        self.rust[ty.name] = exports.RustType(f"crate::{name}", backing=backing, helpers=missing)
+        return ty
 
     def _resource(self, name: str, node) -> wit.Handle:
         """A struct with an `impl` holding `pub fn new`: a resource (the struct's fields stay inside)."""
@@ -240,9 +253,13 @@ def _is_exported(node) -> bool:
     return vis is not None and _text(vis) == "pub"
 
 
+def _line(node) -> int:
+    """The cell's line of a node (the magic is line 1)."""
+    return node.start_point[0] + 1 + LINE_OFFSET
+
+
 def _error_at(node, message: str) -> CompileError:
-    line = node.start_point[0] + 1 + LINE_OFFSET
-    return CompileError(f"line {line}: {message}")
+    return CompileError(f"line {_line(node)}: {message}")
 
 
 def _all_fields_public(struct) -> bool:
