@@ -26,7 +26,10 @@ from .signatures import LINE_OFFSET, Cell, JsType
 HERE = Path(__file__).parent
 BAD_RESULT = ' must return {tag: "ok", val} or {tag: "err", val}'
 # The runner's checks of the cell's results before they become JSON (runner.js; the host checks the rest).
-PRELUDE = "const { fail: $throw, bad: $bad, w64: $w64, float: $float, list: $list, obj: $obj } = globalThis.__asteraiWire;"
+PRELUDE = (
+    "const { fail: $throw, bad: $bad, w64: $w64, float: $float, list: $list, obj: $obj } = "
+    "globalThis.__asteraiWire;"
+)
 
 
 class Converters:
@@ -77,7 +80,7 @@ class Converters:
                      enumerate(zip(t.keys, t.children))]  # fmt: skip
             return f"({{ {', '.join(items)} }})"
         if t.kind == "enum":
-            return None if list(t.keys) == list(t.wit.cases) else f"({json.dumps(dict(zip(t.wit.cases, t.keys)))}[v])"
+            return _table(t.wit.cases, t.keys, "[v]")
         if t.kind == "variant":
             cases = []
             for (case, _), tag, child in zip(t.wit.cases, t.keys, t.children):
@@ -104,7 +107,8 @@ class Converters:
         if t.kind == "result":
             ok, err = (self.call(c, "out", "v.val") for c in t.children)
             bad = '$bad("{tag: \\"ok\\", val} or {tag: \\"err\\", val}", v)'
-            return f'($obj(v, "a result").tag === "ok" ? [true, {ok}] : v.tag === "err" ? [false, {err}] : {bad})'
+            head = '($obj(v, "a result").tag === "ok"'
+            return f'{head} ? [true, {ok}] : v.tag === "err" ? [false, {err}] : {bad})'
         if t.kind == "tuple":
             parts = [self.call(c, "out", f"v[{i}]") for i, c in enumerate(t.children)]
             return f'($obj(v, "a tuple (an array)"), [{", ".join(parts)}])'
@@ -113,14 +117,20 @@ class Converters:
             parts = [self.call(c, "out", f"v[{json.dumps(k)}]") for k, c in zip(t.keys, t.children)]
             return f"($obj(v, {what}), [{', '.join(parts)}])"
         if t.kind == "enum":
-            return None if list(t.keys) == list(t.wit.cases) else f"({json.dumps(dict(zip(t.keys, t.wit.cases)))}[v] ?? v)"
+            return _table(t.keys, t.wit.cases, "[v] ?? v")
         if t.kind == "variant":
-            cases = []
-            for (case, _), tag, child in zip(t.wit.cases, t.keys, t.children):
-                cases.append(f"case {json.dumps(tag)}: return [{json.dumps(case)}, {self.call(child, 'out', 'v.val')}];")
+            cases = " ".join(
+                f"case {json.dumps(tag)}: return [{json.dumps(case)}, {self.call(child, 'out', 'v.val')}];"
+                for (case, _), tag, child in zip(t.wit.cases, t.keys, t.children)
+            )
             bad = json.dumps(f"a {t.wit.name} ({{tag, val}} with tag one of {', '.join(t.keys)})")
-            return f"(() => {{ switch ($obj(v, {bad}).tag) {{ {' '.join(cases)} default: $bad({bad}, v); }} }})()"
+            return f"(() => {{ switch ($obj(v, {bad}).tag) {{ {cases} default: $bad({bad}, v); }} }})()"
         raise AssertionError(t.kind)
+
+
+def _table(src, dst, use: str) -> str | None:
+    """A lookup from one spelling of enum cases to the other, or None when they are the same."""
+    return None if list(src) == list(dst) else f"({json.dumps(dict(zip(src, dst)))}{use})"
 
 
 def entry_module(cell: Cell, cell_file: str) -> str:
@@ -161,7 +171,10 @@ def entry_module(cell: Cell, cell_file: str) -> str:
 # ---------------------------------------------------------------- bundling (esbuild's native binary)
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-GLUE_VERSION = hashlib.sha256(Path(__file__).read_bytes() + (HERE / "runner" / "runner.js").read_bytes()).hexdigest()[:16]
+# What the glue's text depends on besides the cell: this generator and the runner's helpers.
+GLUE_VERSION = hashlib.sha256(
+    Path(__file__).read_bytes() + (HERE / "runner" / "runner.js").read_bytes()
+).hexdigest()
 
 
 def line_table(mappings: str) -> list:
@@ -226,7 +239,8 @@ def _bundle(entry: str, source: str, cell_file: str, modules: Path, workdir: Pat
     source_map = json.loads((workdir / "glue.js.map").read_text())
     sources = [re.sub(r"^.*node_modules/", "", re.sub(r"^(\.\./)+", "", s)) for s in source_map["sources"]]
     table = [0, *line_table(source_map["mappings"])]  # one line more: the table's own, first
-    head = f"globalThis.__asterai_glue_lines = {json.dumps(table)}; globalThis.__asterai_glue_sources = {json.dumps(sources)};"
+    head = (f"globalThis.__asterai_glue_lines = {json.dumps(table)}; "
+            f"globalThis.__asterai_glue_sources = {json.dumps(sources)};")  # fmt: skip
     return head + "\n" + code
 
 

@@ -46,7 +46,9 @@ def runner_path(progress: Progress) -> Path:
     path = cache_dir() / "runners" / f"quickjs-{digest.hexdigest()[:16]}.wasm"
     if path.exists():
         return path
-    progress("building the QuickJS runner for TypeScript/JavaScript cells (once per toolchain, a few seconds)")
+    progress(
+        "building the QuickJS runner for TypeScript/JavaScript cells (once per toolchain, a few seconds)"
+    )
     with tempfile.TemporaryDirectory(prefix="asterai-qjs-runner-") as tmp:
         work = Path(tmp)
         shutil.copyfile(RUNNER_JS, work / "runner.js")
@@ -86,7 +88,7 @@ class QuickJsInterpreter:
         if job.uses:
             return "`--use` imports other components' exports; the shared runner imports none"
         if job.exports:
-            return "`--exports` exports the cell under other interfaces' names; the shared runner exports its own"
+            return "`--exports` names the cell after other interfaces; the shared runner exports only its own"
         if self.language.read(job.source, job.uses).resources:
             return "the cell exports a class (a WIT resource); the shared runner carries plain values only"
         return None
@@ -99,7 +101,9 @@ class QuickJsInterpreter:
         cell = self.language.read(job.source, job.uses)
         names = [ex.fn.name for ex in cell.exports]
         if names != [fn.name for fn in job.iface.functions]:
-            raise CompileError(f"{job.component}: the cell's exports changed while it was built; run it again")
+            raise CompileError(
+                f"{job.component}: the cell's exports changed while it was built; run it again"
+            )
         npm = list((job.options or {}).get("npm") or [])
         modules = npm_packages(npm, tc, job.progress) if npm else None
         label = f"{job.component}: the {self.language.how} cell"
