@@ -49,14 +49,9 @@ class RunnerCell:
 
     def caller(self, name: str, *lowered):
         i, fn = self.fns[name]
-        encode, decode, call, store = (
-            self.interp.encode_args,
-            self.interp.decode_result,
-            self.call_,
-            self.store,
-        )
+        encode, decode, call = self.interp.encode_args, self.interp.decode_result, self.call_
         args = list(lowered)
-        return lambda: decode(fn, call(store, i, encode(fn, args)))
+        return lambda: decode(fn, call([i, encode(fn, args).encode()]))
 
 
 def main() -> None:
@@ -109,7 +104,7 @@ def main() -> None:
     parts = ", ".join(f"{k} {v:.1f}" for k, v in ms.items() if k != "total")
     label = f"TypeScript on the runner (median of {reps})"
     print(f"{label:<44} {ms['total']:>8.1f} "
-          f"{ms['total'] / 1e3 / rust:>7.1f}x   ({parts})")  # fmt: skip
+          f"{ms["total"] / 1e3 / rust:>7.2f}x   ({parts})")  # fmt: skip
 
     source = TS.format(nonce=nonce).replace("{{", "{").replace("}}", "}")
     iface = lang.interface(source, "bench")
