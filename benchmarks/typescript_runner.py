@@ -104,7 +104,7 @@ def main() -> None:
     parts = ", ".join(f"{k} {v:.1f}" for k, v in ms.items() if k != "total")
     label = f"TypeScript on the runner (median of {reps})"
     print(f"{label:<44} {ms['total']:>8.1f} "
-          f"{ms["total"] / 1e3 / rust:>7.2f}x   ({parts})")  # fmt: skip
+          f"{ms['total'] / 1e3 / rust:>7.2f}x   ({parts})")  # fmt: skip
 
     source = TS.format(nonce=nonce).replace("{{", "{").replace("}}", "}")
     iface = lang.interface(source, "bench")
