@@ -36,11 +36,11 @@ def runner():
 class Cell:
     """One cell on its own instance of the runner, called as the kernel calls it (checked values in)."""
 
-    def __init__(self, runner, source: str, tmp: Path, language=None) -> None:
+    def __init__(self, runner, source: str, tmp: Path, language=None, options=None) -> None:
         self.language = language or TypeScript()
         self.interp = QuickJsInterpreter(self.language)
         self.iface = self.language.interface(source, "cell")
-        job = BuildJob("cell", source, self.iface, tmp)
+        job = BuildJob("cell", source, self.iface, tmp, options=options or {})
         assert self.interp.why_not(job) is None
         self.glue = self.interp.glue(job)
         engine, linker, component = runner
@@ -210,6 +210,12 @@ def test_javascript_cells_use_the_runner_too(runner, tmp_path):
     )
     cell = Cell(runner, source, tmp_path, JavaScript())
     assert cell("size", b"four") == 4
+
+
+def test_npm_packages_are_bundled_into_the_glue(runner, tmp_path):
+    source = "import ms from 'ms';\nexport function human(millis: number): string { return ms(millis, { long: true }); }\n"
+    cell = Cell(runner, source, tmp_path, options={"npm": ["ms@2.1.3"]})
+    assert cell("human", 90_000.0) == "2 minutes"
 
 
 def test_an_unknown_import_is_a_compile_error_at_its_line(runner, tmp_path):
