@@ -20,8 +20,9 @@ import subprocess
 from pathlib import Path
 
 from ...build.cache import cache_dir, write_atomic
-from ...errors import CompileError
+from ...errors import CompileError, ToolchainMissing
 from .signatures import LINE_OFFSET, Cell, JsType
+from .toolchain import SETUP
 
 HERE = Path(__file__).parent
 BAD_RESULT = ' must return {tag: "ok", val} or {tag: "err", val}'
@@ -232,7 +233,10 @@ def _bundle(entry: str, source: str, cell_file: str, modules: Path, workdir: Pat
            "--target=es2022", "--sourcemap=external", "--outfile=glue.js", "--log-level=error",
            "--legal-comments=none", "--color=false", "--log-limit=0"]  # fmt: skip
     env = {**os.environ, "NODE_PATH": str(npm or "")}
-    done = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
+    try:
+        done = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
+    except OSError as e:
+        raise ToolchainMissing(f"esbuild could not start ({e}). Reinstall it with:\n    {SETUP}") from None
     if done.returncode != 0:
         raise CompileError(f"{label} does not build", diagnostics=_errors(done.stderr, cell_file))
     code = (workdir / "glue.js").read_text()
