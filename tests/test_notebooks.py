@@ -178,6 +178,15 @@ def test_under_the_hood_notebook():
         r"optimized machine code)\n14317641880641664647\n",
         out["tiers-optimize"],
     )
+    assert re.match(
+        r"doubler: python component, on the shared interpreter in \d+\.\d\d s; exports "
+        r"double\(x: s64\) -> s64\n  build \d+ ms \(glue for the shared interpreter\), machine code ",
+        out["shared-cell"],
+    )
+    assert out["shared-calls"] == (
+        "42\nparameter 'x' = 9223372036854775808 is out of range for s64 "
+        "(-9223372036854775808..9223372036854775807)\n"
+    )
     assert "  /// Counts the words of a text.\n  word-count: func(text: string) -> u32;" in out["show-wit"]
     assert "['export asterai:cells/geo;', 'word-count: func(text: string) -> u32;']" in out["export"]
     assert out["make-adder"] == ""
@@ -191,15 +200,19 @@ def test_under_the_hood_notebook():
     assert "npx @bytecodealliance/jco transpile" in out["export"]  # how to run it elsewhere
     # `asterai build` of this very notebook: its three components, the consumer also composed
     build = out["build"].splitlines()
-    assert build[:4] == [
+    assert build[:2] == [
         "geo: rust component, from cache",  # the session built the same cells: the build's cache is theirs
         "spinner_go: go component, from cache",
+    ]  # the Python cell ran on the shared interpreter: its own component is built now (or was, earlier)
+    assert re.fullmatch(r"doubler: python component, (from cache|built in \d+\.\d\d s)", build[2])
+    assert build[3:5] == [
         "shout: rust component, from cache",
-        f"wrote 3 components and manifest.json to {build[3].rsplit(' ', 1)[1]}",
+        f"wrote 4 components and manifest.json to {build[4].rsplit(' ', 1)[1]}",
     ]
-    assert build[4].startswith("geo rust ['word-count: func(text: string) -> u32', 'initials: func(names:")
-    assert build[5] == "spinner_go go ['spin: func(n: u64) -> u64'] uses [] None"
-    assert build[6] == "shout rust ['shout: func(text: string) -> string'] uses ['geo'] shout.composed.wasm"
+    assert build[5].startswith("geo rust ['word-count: func(text: string) -> u32', 'initials: func(names:")
+    assert build[6] == "spinner_go go ['spin: func(n: u64) -> u64'] uses [] None"
+    assert build[7] == "doubler python ['double: func(x: s64) -> s64'] uses [] None"
+    assert build[8] == "shout rust ['shout: func(text: string) -> string'] uses ['geo'] shout.composed.wasm"
     # the composed file, transpiled by jco, in Node.js: the same answer as the notebook's
     assert out["node"] == "Node.js: 4 WORDS\nthis notebook: 4 WORDS\n"
 

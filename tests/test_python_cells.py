@@ -282,10 +282,14 @@ def test_a_returned_value_that_does_not_fit_its_hint(main):
         ns["add"](2**62, 2**62)
 
 
-def test_rerun_comes_from_the_cache(ip, main):
+def test_rerun_runs_on_the_shared_interpreter_afresh(ip, main):
+    ns = main[0]
+    with contextlib.redirect_stdout(io.StringIO()):
+        ns["count"]()
     out, _ = run(ip, "python pycell", MAIN)
-    assert out.startswith("pycell (replaced): python component, from cache;")
-    assert main[0]["add"](1, 2) == 3
+    assert out.startswith("pycell (replaced): python component, on the shared interpreter in ")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert ns["add"](1, 2) == 3 and ns["count"]() == 1  # a new instance: the cell's state starts again
 
 
 # ---- bad input: refused before any build ----
@@ -399,13 +403,16 @@ def test_pip_bundles_a_pure_python_package(ip):
     assert ip.user_ns["words"](1_200_000) == "1.2 million"
 
 
-def test_top_level_code_runs_at_build_time_and_its_errors_are_compile_errors(ip):
+@pytest.mark.parametrize("route", ["shared", "own"])
+def test_top_level_code_errors_are_compile_errors(ip, route, monkeypatch):
     # The kernel's own packages are not visible to a cell: platformdirs is installed in the kernel.
+    monkeypatch.setenv("ASTERAI_INTERPRETED", "1" if route == "shared" else "0")
     source = "import math\nimport platformdirs\n\ndef f() -> int:\n    return 1\n"
     with pytest.raises(CompileError) as info:
         run(ip, "python initfail", source)
     msg = str(info.value)
-    assert msg.startswith("initfail: the cell's top-level code failed while the component was built: ")
+    when = "" if route == "shared" else " while the component was built"
+    assert msg.startswith(f"initfail: the cell's top-level code failed{when}: ")
     assert "ModuleNotFoundError: No module named 'platformdirs': a Python component holds" in msg
     assert "add `--pip platformdirs` to the magic line" in msg and msg.count("(at line 3)") == 1
     assert 'File "<cell initfail>", line 3, in <module>\n    import platformdirs' in msg

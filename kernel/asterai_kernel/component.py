@@ -200,6 +200,7 @@ class Timings:
     instantiate: float = 0.0
     cached: bool = False
     winch: bool = False  # loaded with Winch's quick code; Cranelift's comes at its next start (tiers.py)
+    interpreted: bool = False  # on its language's shared interpreter (interpreted.py): build is the glue
 
 
 @dataclass
@@ -256,6 +257,21 @@ class LiveComponent:
         finally:
             self.output.flush()
         self.store, self.instance = store, instance
+        try:
+            self._bind_exports(instance)
+        except wasmtime.WasmtimeError as e:  # guest code run while binding (a runner's load) trapped
+            self.close()
+            self.output.flush()
+            raise self._start_error(str(e)) from None
+        except BaseException:
+            self.close()
+            raise
+        self.timings.instantiate = time.perf_counter() - t0
+        if self.session.components.get(self.name) is self:  # a restart: relink the proxies now
+            self.session.publish(self)
+
+    def _bind_exports(self, instance: Instance) -> None:
+        store = self.store
         own = f"{wit.PACKAGE}/{self.iface.name}"
         paths = {p: None if p is None else instance.get_export_index(store, p)
                  for p in set(self.export_paths.values()) | {own}}  # fmt: skip
@@ -266,9 +282,15 @@ class LiveComponent:
             export.fast = self.fast_call(export)
             self.exports[fn.name] = export
         self._link_bulk_twins(instance)
-        self.timings.instantiate = time.perf_counter() - t0
-        if self.session.components.get(self.name) is self:  # a restart: relink the proxies now
-            self.session.publish(self)
+
+    @property
+    def code_path(self) -> Path:
+        """The component file whose machine code runs (another engine loads it on regrant)."""
+        return self.wasm_path
+
+    def standalone_path(self, progress=lambda msg: None) -> Path:
+        """The component file that is this component on its own (what export and Dask ship)."""
+        return self.wasm_path
 
     def _own_linker(self):
         if self.foreign:
@@ -332,7 +354,7 @@ class LiveComponent:
         Grants it cannot start with (too little memory) are refused and the old ones kept."""
         before = self.grants, self.component, self.runtime
         if self.session.runtime(grants) is not self.runtime:
-            self.component, self.runtime = self.session.load_best(self.wasm_path, grants)
+            self.component, self.runtime = self.session.load_best(self.code_path, grants)
             self.linker = None  # a consumer's forwarding linker belongs to the old engine
         self.grants = grants
         try:
@@ -344,12 +366,12 @@ class LiveComponent:
             raise
         self.session.optimize_later(self)
 
-    def shipment(self):
+    def shipment(self, progress=lambda msg: None):
         """What travels to a Dask worker for `asterai_kernel.map`: the component's bytes and those of the
         components it uses, its WIT, grants and limits; never a Store (see shipment.py)."""
         from .shipment import pack
 
-        return pack(self)
+        return pack(self, progress)
 
     # ---- calls ----
     def call(self, fn_name: str, args: tuple, kwargs: dict):

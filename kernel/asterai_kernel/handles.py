@@ -133,7 +133,10 @@ class ComponentHandle:
             for f in live.iface.functions
         ]  # fmt: skip
         t = live.timings
-        built = "from cache" if t.cached else f"built in {t.build:.2f} s"
+        built = (
+            f"runs on the shared interpreter (glue made in {t.build * 1e3:.1f} ms)" if t.interpreted
+            else "from cache" if t.cached else f"built in {t.build:.2f} s"
+        )  # fmt: skip
         facts = [
             ("language", live.language.name),
             ("imports", ", ".join(live.uses) or "none"),

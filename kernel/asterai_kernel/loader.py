@@ -73,9 +73,11 @@ def session_build_result(path: Path):
     return BuildResult(path, 0.0, True)
 
 
-def export(session, name: str, path: str, composed: bool = False) -> tuple[Path, Path]:
+def export(session, name: str, path: str, composed: bool = False, progress=lambda msg: None
+           ) -> tuple[Path, Path]:  # fmt: skip
     """Write a component and its WIT, so it runs in any Component Model host. `composed`: with the
-    components it uses composed in, one file that needs nothing but WASI."""
+    components it uses composed in, one file that needs nothing but WASI. A cell running on a shared
+    interpreter gets its own component built first (interpreted.py)."""
     live = session.get(name)
     target = Path(path).expanduser()
     if target.suffix != ".wasm":
@@ -83,7 +85,8 @@ def export(session, name: str, path: str, composed: bool = False) -> tuple[Path,
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="asterai-export-") as tmp:
-            source = _composed(session, live, Path(tmp)) if composed else live.wasm_path
+            own = live.standalone_path(progress) if not composed else None
+            source = _composed(session, live, Path(tmp), progress) if composed else own
             cache.write_atomic(target, source.read_bytes())
         wit_path = target.with_suffix(".wit")
         cache.write_atomic(wit_path, component_wit(target, live.iface).encode())
@@ -92,7 +95,7 @@ def export(session, name: str, path: str, composed: bool = False) -> tuple[Path,
     return target, wit_path
 
 
-def _composed(session, live, workdir: Path) -> Path:
+def _composed(session, live, workdir: Path, progress) -> Path:
     def providers(name: str) -> list[str]:
         uses = session.components[name].uses
         for provider in uses:
@@ -104,7 +107,8 @@ def _composed(session, live, workdir: Path) -> Path:
                 )
         return list(uses)
 
-    return standalone(live.name, lambda n: session.components[n].wasm_path, providers, {}, workdir)
+    own = lambda n: session.components[n].standalone_path(progress)  # noqa: E731
+    return standalone(live.name, own, providers, {}, workdir)
 
 
 def component_wit(path: Path, iface: wit.Interface) -> str:

@@ -136,6 +136,9 @@ class AsteraiMagics(Magics):
         waited = time.perf_counter() - started  # what the user waited: build, machine code, instance, links
         live = result.live
         self._bind(spec.name, live)
+        printed = getattr(live, "printed", None)  # a cell on a shared interpreter ran its top-level code
+        if printed:
+            print(printed, end="" if printed.endswith("\n") else "\n")
         print(_summary(live, result.replaced, waited))
         if result.relinked:
             print(result.relinked)
@@ -250,7 +253,8 @@ class AsteraiMagics(Magics):
     def _export(self, words: list[str]) -> None:
         composed = "--composed" in words
         name, path = [w for w in words if w != "--composed"]
-        wasm, wit_file = export(self.session, name, path, composed=composed)
+        with BuildProgress() as progress:
+            wasm, wit_file = export(self.session, name, path, composed=composed, progress=progress)
         what = " (composed with the components it uses)" if composed else ""
         print(f"wrote {wasm} ({wasm.stat().st_size / 1024:.0f} KiB){what} and {wit_file}")
         live = self.session.get(name)
@@ -275,7 +279,7 @@ class AsteraiMagics(Magics):
                                 + [c.__name__ for c in live.types.values()
                                    if isinstance(c, type) and issubclass(c, ResourceObject)])  # fmt: skip
             t = live.timings
-            built = "cache" if t.cached else f"{t.build:.2f} s"
+            built = "shared" if t.interpreted else "cache" if t.cached else f"{t.build:.2f} s"
             size = f"{live.wasm_size / 1024:.0f} KiB"
             rows.append((name, live.language.name, exports, live.grants.summary(), size, built))
         if not rows:
@@ -307,8 +311,10 @@ def _summary(live, replaced: bool, waited: float = 0.0) -> str:
             if isinstance(c, type) and issubclass(c, ResourceObject)]  # fmt: skip
     t = live.timings
     how = (
-        "loaded" if live.language.name == "wasm" else "from cache" if t.cached else f"built in {waited:.2f} s"
-    )
+        "loaded" if live.language.name == "wasm"
+        else f"on the shared interpreter in {waited:.2f} s" if t.interpreted
+        else "from cache" if t.cached else f"built in {waited:.2f} s"
+    )  # fmt: skip
     again = " (replaced)" if replaced else ""
     granted = "" if live.grants.summary() == "none" else f"; grants: {live.grants.summary()}"
     head = f"{live.name}{again}: {live.language.name} component, {how}"
@@ -321,7 +327,7 @@ def _summary(live, replaced: bool, waited: float = 0.0) -> str:
 def _split(t, waited: float) -> str:
     """Where a cell's time went (`--time`): the parts of the summary's total."""
     rest = max(0.0, waited - t.build - t.load - t.instantiate)  # signatures, checks, links
-    cached = " (cached)" if t.cached else ""
+    cached = " (glue for the shared interpreter)" if t.interpreted else " (cached)" if t.cached else ""
     quick = " (Winch's; Cranelift's optimized code is used from its next start)" if t.winch else ""
     return (
         f"  build {t.build * 1e3:.0f} ms{cached}, machine code {t.load * 1e3:.1f} ms{quick}, "

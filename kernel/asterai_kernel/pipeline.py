@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import pins, wit
+from . import interpreted, pins, wit
 from .build import cache
 from .build.cache import BuildResult
 from .component import LiveComponent
@@ -90,11 +90,27 @@ def run_cell(session, spec: CellSpec, progress: Progress = lambda msg: None,
     plan = plan_cell(session, spec)
     if on_wit is not None:
         on_wit(plan.world())
-    built = build_planned(plan, spec, progress)
     replaced = spec.name in session.components
-    live = session.install(spec.name, plan.lang, plan.iface, built, spec.grants, plan.uses)
+    live = _install_interpreted(session, plan, spec, progress)
+    if live is None:
+        built = build_planned(plan, spec, progress)
+        live = session.install(spec.name, plan.lang, plan.iface, built, spec.grants, plan.uses)
     relinked = session.relink_report(live) if replaced and session.consumers_of(spec.name) else ""
     return CellResult(live, replaced, relinked)
+
+
+def _install_interpreted(session, plan: CellPlan, spec: CellSpec, progress: Progress):
+    """The cell live on its language's shared interpreter (interpreted.py), or None when it needs a
+    component of its own."""
+    job = BuildJob(spec.name, spec.source, plan.iface, cache.cache_dir(), opt=spec.opt, progress=progress,
+                   options=spec.options, uses=dict(plan.uses), exports=plan.exports)  # fmt: skip
+    interp = interpreted.interpreter_for(plan.lang, job)
+    if interp is None:
+        return None
+    standalone = lambda progress: build_planned(plan, spec, progress).wasm_path  # noqa: E731
+    return interpreted.install(
+        session, spec.name, plan.lang, plan.iface, job, interp, spec.grants, standalone
+    )
 
 
 def build_component(lang: Language, name: str, source: str, iface: wit.Interface, *, opt: str,

@@ -20,7 +20,7 @@ from .batching import Plan
 from .errors import AsteraiError, argument_error
 from .handles import ExportProxy
 from .names import snake_name
-from .progress import ItemsProgress
+from .progress import BuildProgress, ItemsProgress
 from .session import get_session
 
 try:
@@ -215,7 +215,8 @@ _shipped: dict[str, dict[str, tuple[str, object]]] = {}  # client id -> componen
 
 def _ship(client, live) -> tuple[object, str]:
     """The component's shipment on every worker, as a Dask future, and its key; sent only when changed."""
-    shipment = live.shipment()
+    with BuildProgress() as progress:
+        shipment = live.shipment(progress)
     held = _shipped.setdefault(client.id, {})
     key, future = held.get(live.name, (None, None))
     if key != shipment.key or future.status != "finished":

@@ -167,7 +167,7 @@ class Session:
         once the component is live: see tiers.py)."""
         optimized = self.runtime(grants)
         small = wasm_path.stat().st_size < TIER_UP_MIN
-        if small or not self.tiered or _cwasm(wasm_path, optimized.config).exists():
+        if small or not self.tiered or cwasm_path(wasm_path, optimized.config).exists():
             return self._load(wasm_path, optimized), optimized
         quick = self.runtime(grants, winch=True)
         return self._load(wasm_path, quick), quick
@@ -182,15 +182,15 @@ class Session:
             return self.components.get(live.name) is live and live.runtime.config.winch
 
         self.tier_up.request(
-            live.wasm_path, _cwasm(live.wasm_path, optimized.config), optimized.config, wanted
+            live.code_path, cwasm_path(live.code_path, optimized.config), optimized.config, wanted
         )
 
     def optimized_code(self, live: LiveComponent) -> tuple[Component, Runtime] | None:
         """Cranelift's code of a component now running on Winch's, once the background compile made it."""
         optimized = self.runtime(live.grants)
-        if not _cwasm(live.wasm_path, optimized.config).exists():
+        if not cwasm_path(live.code_path, optimized.config).exists():
             return None
-        return self._load(live.wasm_path, optimized), optimized
+        return self._load(live.code_path, optimized), optimized
 
     def optimize(self, name: str, progress: Progress) -> bool:
         """Restart a component on Cranelift's code, compiled now if the background has not made it yet;
@@ -208,10 +208,10 @@ class Session:
     def optimized_now(self, live: LiveComponent) -> None:
         """Cranelift's code of a component running Winch's, made now unless it exists (no restart)."""
         optimized = self.runtime(live.grants)
-        self.tier_up.now(live.wasm_path, _cwasm(live.wasm_path, optimized.config), optimized.config)
+        self.tier_up.now(live.code_path, cwasm_path(live.code_path, optimized.config), optimized.config)
 
     def _load(self, wasm_path: Path, runtime: Runtime) -> Component:
-        cwasm = _cwasm(wasm_path, runtime.config)
+        cwasm = cwasm_path(wasm_path, runtime.config)
         if cwasm.exists():
             try:
                 return Component.deserialize_file(runtime.engine, str(cwasm))
@@ -243,11 +243,15 @@ class Session:
             session=self, grants=grants, wasm_path=built.wasm_path, uses=dict(uses or {}),
             export_paths=dict(export_paths or {}), foreign=list(foreign or []),
         )  # fmt: skip
+        return self.register(live)
+
+    def register(self, live: LiveComponent) -> LiveComponent:
+        """Start a new component and put it in the registry, in place of the one of that name."""
         live.instantiate()
-        old = self.components.get(name)
+        old = self.components.get(live.name)
         if old is not None:
             old.close()
-        self.components[name] = live
+        self.components[live.name] = live
         self.publish(live)
         self.optimize_later(live)
         return live
@@ -364,7 +368,7 @@ class Session:
         self.components.clear()
 
 
-def _cwasm(wasm_path: Path, config: EngineConfig) -> Path:
+def cwasm_path(wasm_path: Path, config: EngineConfig) -> Path:
     """Where the machine code of a component file for an engine configuration is cached."""
     key = cache.content_key("cwasm", _digest(wasm_path), pins.WASMTIME_VERSION, config)
     return cache.entry_dir("cwasm", key) / "component.cwasm"

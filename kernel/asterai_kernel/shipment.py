@@ -39,8 +39,9 @@ class Shipment:
     key: str  # everything but the host functions, which are looked up by name on every call
 
 
-def pack(live) -> Shipment:
-    """The shipment of a live component (LiveComponent.shipment)."""
+def pack(live, progress=lambda msg: None) -> Shipment:
+    """The shipment of a live component (LiveComponent.shipment); a cell on a shared interpreter has its
+    own component built first (interpreted.py)."""
     providers, host = [], {}
     if live.foreign:
         names = ", ".join(b.label for b in live.foreign)
@@ -49,14 +50,14 @@ def pack(live) -> Shipment:
     for name in live.uses:
         provider = live.session.components.get(name)
         if provider is not None and provider.store is not None:
-            providers.append(pack(provider))
+            providers.append(pack(provider, progress))
         elif provider is None and name in PROVIDERS:
             if name != net.PROVIDER:
                 host[name] = tuple(h.call for h in PROVIDERS[name].functions.values())
         else:
             raise AsteraiError(f"{live.name} uses {name}, which is not available (removed or down); "
                                f"re-run the cell of {name}")  # fmt: skip
-    wasm = live.wasm_path.read_bytes()
+    wasm = live.standalone_path(progress).read_bytes()
     digest = hashlib.sha256(wasm).hexdigest()
     key = cache.content_key("shipment", live.name, live.language.name, digest, repr(live.iface),
                             repr(live.grants), repr(live.uses), live.export_paths,

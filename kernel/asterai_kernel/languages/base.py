@@ -65,6 +65,36 @@ def check_unique_wit_names(items) -> None:
         seen[name] = label
 
 
+class Interpreter(ABC):
+    """One shared interpreter component that runs many cells of a language (interpreted.py).
+
+    The runner (`interpreted.RUNNER_WIT`) is built once per toolchain; each cell instantiates it in a Store
+    of its own and `load`s its glue, the cell's code plus converters between the cell's values and the
+    plain data of plain.py. Magic to callable is then the glue, an instantiation and the load.
+    """
+
+    @abstractmethod
+    def runner(self, progress: Progress) -> Path:
+        """The runner component's file, built into the cache once per toolchain (with progress)."""
+
+    @abstractmethod
+    def why_not(self, job: BuildJob) -> str | None:
+        """None when this cell can run on the runner; else why it needs a component of its own."""
+
+    @abstractmethod
+    def glue(self, job: BuildJob) -> str:
+        """The text the runner's `load` takes for this cell."""
+
+    @abstractmethod
+    def encode_args(self, fn: wit.Function, args: list) -> str:
+        """A call's checked arguments, as plain data (plain.dumper: numpy arrays are raw bytes by then),
+        as the runner's `call` takes them."""
+
+    @abstractmethod
+    def decode_result(self, fn: wit.Function, text: str):
+        """What the runner's `call` returned, as plain data (plain.py's result shapes)."""
+
+
 class Language(ABC):
     name: str
     aliases: tuple[str, ...] = ()
@@ -104,6 +134,10 @@ class Language(ABC):
         """What of the cell's build options enters its cache key; a language whose options resolve to
         something that can change (`--crate regex` -> regex 1.7.1) adds what they resolved to."""
         return options
+
+    def interpreter(self) -> Interpreter | None:
+        """The shared interpreter its cells run on when they can (see Interpreter), or None."""
+        return None
 
     def trap_message(self, stderr_text: str) -> str | None:
         """The guest's own account of a trap (a panic message), read from what it wrote to stderr."""

@@ -506,26 +506,30 @@ def _enum_out(table, cls, x):
 
 
 class _Copy:
-    """sys.stdout/stderr while the cell's top-level code runs: keeps a copy of what it prints (componentize-py
-    shows nothing of it) and passes everything on, also later, to a logger that kept a reference."""
+    """sys.stdout/stderr while the cell's top-level code runs: keeps what it prints for the host to show once
+    (componentize-py shows nothing of it); later writes, by a logger that kept a reference, pass on."""
 
     def __init__(self, stream, sink):
         self._stream, self._sink = stream, sink
 
     def write(self, text):
-        if self._sink is not None:
+        if self._sink is not None:  # the top-level code runs: kept, and shown by the host once
             self._sink.append(text)
+            return len(text)
         return self._stream.write(text)
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
 
 
+'''
+# Imports the whole standard library: run once by the app module (and by the shared runner, runner.py).
+PRELOAD = '''\
 # Modules that cannot be imported usefully here: test suites, GUIs, installers, and ones that print or
 # open a browser on import.
-_NOT_PRELOADED = {{"__hello__", "__phello__", "__main__", "antigravity", "this", "idlelib", "tkinter",
+_NOT_PRELOADED = {"__hello__", "__phello__", "__main__", "antigravity", "this", "idlelib", "tkinter",
                   "turtle", "turtledemo", "test", "tests", "ensurepip", "venv", "lib2to3", "pydoc_data",
-                  "_pyrepl"}}
+                  "_pyrepl"}
 
 
 def _import_quietly(name):
@@ -559,6 +563,8 @@ def _preload_stdlib():
         _sys.stdout, _sys.stderr = streams
 
 
+'''
+_RUN_AT_BUILD = """\
 _preload_stdlib()
 _printed = []
 _streams = _sys.stdout, _sys.stderr
@@ -577,7 +583,16 @@ finally:
 if _printed:  # the build reads it back from the app's folder, writable while componentize-py runs
     with open(_os.path.join(_os.path.dirname(__file__), {printed_file!r}), "w") as _f:
         _f.write("".join(_printed))
-'''
+"""
+
+
+def prelude(component: str, source: str) -> str:
+    """The helpers every module that runs a cell starts with: the cell's source, tracebacks at its lines,
+    result checks, bulk blocks, converters' helpers, the printed-output copy."""
+    return _PRELUDE.format(component=component, file=f"<cell {component}>", source=source,
+                           exit_code=EXIT_CODE, bulk_codecs=_BULK_CODECS)  # fmt: skip
+
+
 PRINTED_FILE = "asterai-printed.txt"
 
 
@@ -609,10 +624,11 @@ def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNa
     """The app module for the cell's interface, its bulk twins (see wit.bulk_twin), if any, and the
     interfaces of `--exports`, whose methods call the same functions; `used`: see used_type_names.
     `resource_files` receives the module implementing the cell's resources (module name -> text)."""
-    head = _PRELUDE.format(
-        component=component, file=f"<cell {component}>", source=source, exit_code=EXIT_CODE,
-        begin=INIT_BEGIN, end=INIT_END, bulk_codecs=_BULK_CODECS, printed_file=PRINTED_FILE,
-    )  # fmt: skip
+    head = (
+        prelude(component, source)
+        + PRELOAD
+        + _RUN_AT_BUILD.format(begin=INIT_BEGIN, end=INIT_END, printed_file=PRINTED_FILE)
+    )
     parts = [head]
     resource_files = {} if resource_files is None else resource_files
     if cell.hoisted:

@@ -134,6 +134,11 @@ class Python(Language):
     def toolchain_fingerprint(self, progress: Progress) -> str:
         return python_toolchain().fingerprint
 
+    def interpreter(self):
+        from .interpreter import INTERPRETER  # it builds on the core's interpreted.py, which imports this
+
+        return INTERPRETER
+
     def build(self, job: BuildJob) -> bytes:
         tc = python_toolchain()
         cell = read_cell(job.source, job.uses)

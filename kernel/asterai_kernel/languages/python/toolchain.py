@@ -58,4 +58,12 @@ def rows() -> list[Row]:
     return [Row("componentize-py", bool(exe), version, str(exe or ""), INSTALL, "python")]
 
 
-REQUIREMENTS = Requirements("python", INSTALL, rows, pip=("componentize-py",))
+def _prepare_runner(progress) -> None:
+    """After componentize-py: the shared interpreter Python cells run on (interpreter.py), built now."""
+    from ... import interpreted
+    from .interpreter import INTERPRETER
+
+    interpreted.prepare(INTERPRETER, progress)
+
+
+REQUIREMENTS = Requirements("python", INSTALL, rows, pip=("componentize-py",), finish=_prepare_runner)

@@ -1,0 +1,215 @@
+"""The glue a Python cell loads into the shared CPython runner (interpreter.py): the cell, run once at load,
+and a function per export converting plain data (asterai_kernel/plain.py) to the cell's values and back.
+
+Arguments arrive as marshal bytes carried in a latin-1 string (the host is trusted); results leave as JSON
+(the host decodes nothing that could run code, whatever the guest does), bytes inside it as latin-1 text,
+except a string result, which is the text itself.
+The helpers are the app module's (exports.prelude): tracebacks at the cell's lines, the result checks, and a
+trap after a failed call, so errors read exactly as those of a cell built into its own component.
+"""
+
+from __future__ import annotations
+
+from ... import wit
+from ..base import Unsupported
+from .exports import _ARRAY, _hint_text, _ident, prelude
+from .signatures import Cell
+
+_RUN_CELL = """
+import json as _json
+import marshal as _marshal
+
+_printed = []
+_streams = _sys.stdout, _sys.stderr
+_sys.stdout, _sys.stderr = _Copy(_streams[0], _printed), _Copy(_streams[1], _printed)
+_cell = _types.ModuleType("asterai_cell")
+_cell.__file__ = _FILE
+_sys.modules["asterai_cell"] = _cell
+_FAILED = None
+try:
+    exec(compile("\\n" + _SOURCE, _FILE, "exec", dont_inherit=True), _cell.__dict__)
+except BaseException as _e:
+    _FAILED = "".join(_printed) + _format(_e)
+finally:
+    _sys.stdout._sink = _sys.stderr._sink = None
+    _sys.stdout, _sys.stderr = _streams
+_PRINTED = "".join(_printed)
+
+
+_dumps = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _latin1(x):
+    return x.decode("latin-1")
+
+
+def _str_in(x):
+    return x.decode()
+
+
+def _flags_in(cls, pairs, x):
+    out = cls(0)
+    for py, name in pairs:
+        if name in x:
+            out |= cls[py]
+    return out
+
+
+def _flags_out(cls, pairs, x):
+    if not isinstance(x, cls):
+        raise TypeError(f"expected a {cls.__name__}, got {type(x).__name__}")
+    return [name for py, name in pairs if cls[py] in x]
+"""
+_CALL = """
+def _call{i}(args):
+    {unpack}
+    try:
+        r = _cell.{py}({call_args})
+    except BaseException as e:
+        _trap(e)
+{ret}
+"""
+_RET_VOID = '    return ""'
+_RET = """    try:
+        return {text}
+    except Exception as e:
+        _bad_result(e, {bad})"""
+
+
+# Results sent as they are rather than as JSON (interpreter.decode_result reads them back): JSON of an int is
+# its str, and a string needs no quoting when it is the whole result.
+_RAW_RESULTS = {"s64": "str({})", "string": "{}"}
+
+
+class DataConverters:
+    """Generated functions between plain data and the cell's values: `into(ty)` for arguments, `out(ty)`
+    for results; None where the value needs nothing."""
+
+    def __init__(self, cell: Cell) -> None:
+        self.cell = cell
+        self.defs: list[str] = []
+        self.tables: list[str] = []  # enum tables, made once the cell has run
+        self.done: dict[tuple[str, str], str | None] = {}
+
+    def _fn(self, kind: str, body: str) -> str:
+        name = f"_{kind}_{len(self.defs)}"
+        self.defs.append(f"def {name}(x):\n    return {body}\n")
+        return name
+
+    def into(self, ty: wit.WitType) -> str | None:
+        key = ("in", repr(ty))
+        if key not in self.done:
+            self.done[key] = self._into(ty)
+        return self.done[key]
+
+    def out(self, ty: wit.WitType) -> str | None:
+        key = ("out", repr(ty))
+        if key not in self.done:
+            self.done[key] = self._out(ty)
+        return self.done[key]
+
+    def _into(self, ty: wit.WitType) -> str | None:
+        if isinstance(ty, wit.String):
+            return "_str_in"
+        if isinstance(ty, wit.List):
+            if ty.elem == wit.Prim("u8"):
+                return None  # bytes
+            if isinstance(ty.elem, wit.Prim) and ty.elem.name in _ARRAY:
+                return self._fn("in", f"_array.array({_ARRAY[ty.elem.name]!r}, x).tolist()")
+            inner = self.into(ty.elem)
+            return self._fn("in", f"[{inner}(e) for e in x]") if inner else None
+        if isinstance(ty, wit.Tuple):
+            items = ", ".join(
+                f"{c}(x[{i}])" if (c := self.into(e)) else f"x[{i}]" for i, e in enumerate(ty.elems)
+            )
+            return self._fn("in", f"({items},)")
+        if isinstance(ty, wit.Option):
+            inner = self.into(ty.inner)
+            return self._fn(
+                "in", f"None if x is None else {inner}(x[0])" if inner else "None if x is None else x[0]"
+            )
+        if isinstance(ty, wit.Record):
+            rec = self.cell.records[ty.name]
+            args = ", ".join(f"{f}={c}(x[{i}])" if (c := self.into(t)) else f"{f}=x[{i}]"
+                             for i, (f, t) in enumerate(rec.fields))  # fmt: skip
+            return self._fn("in", f"_cell.{rec.py_name}({args})")
+        if isinstance(ty, wit.Enum):
+            enum = self.cell.enums[ty.name]
+            table = f"_IN_{_ident(ty.name)}"
+            pairs = ", ".join(f"{case!r}: _cell.{enum.py_name}.{py}" for py, case in enum.members)
+            self.tables.append(f"{table} = {{{pairs}}}")
+            return self._fn("in", f"{table}[x]")
+        if isinstance(ty, wit.Flags):
+            flags = self.cell.flags[ty.name]
+            return self._fn("in", f"_flags_in(_cell.{flags.py_name}, {flags.members!r}, x)")
+        if isinstance(ty, wit.Prim):
+            return None
+        raise Unsupported(f"{ty.wit()} on the shared interpreter")
+
+    def _out(self, ty: wit.WitType) -> str | None:
+        if isinstance(ty, wit.Prim):
+            return {"s64": "_r_int", "f64": "_r_float", "bool": "_r_bool"}.get(ty.name)
+        if isinstance(ty, wit.String):
+            return "_r_str"
+        if isinstance(ty, wit.List):
+            if ty.elem == wit.Prim("u8"):
+                return self._fn("out", "_latin1(_bytes(x))")
+            if isinstance(ty.elem, wit.Prim) and ty.elem.name in _ARRAY:
+                return self._fn("out", f"_latin1(_array.array({_ARRAY[ty.elem.name]!r}, x).tobytes())")
+            inner = self.out(ty.elem)
+            return self._fn("out", f"[{inner}(e) for e in x]") if inner else "_list"
+        if isinstance(ty, wit.Tuple):
+            items = ", ".join(
+                f"{c}(x[{i}])" if (c := self.out(e)) else f"x[{i}]" for i, e in enumerate(ty.elems)
+            )
+            return self._fn("out", f"[{items}] if _tuple(x, {len(ty.elems)}) else None")
+        if isinstance(ty, wit.Option):
+            inner = self.out(ty.inner)
+            return self._fn(
+                "out", f"None if x is None else [{inner}(x)]" if inner else "None if x is None else [x]"
+            )
+        if isinstance(ty, wit.Record):
+            rec = self.cell.records[ty.name]
+            items = ", ".join(f"{c}(x.{f})" if (c := self.out(t)) else f"x.{f}" for f, t in rec.fields)
+            return self._fn("out", f"[{items}]")
+        if isinstance(ty, wit.Enum):
+            enum = self.cell.enums[ty.name]
+            table = f"_OUT_{_ident(ty.name)}"
+            pairs = ", ".join(f"_cell.{enum.py_name}.{py}: {case!r}" for py, case in enum.members)
+            self.tables.append(f"{table} = {{{pairs}}}")
+            return self._fn("out", f"_enum_out({table}, _cell.{enum.py_name}, x)")
+        if isinstance(ty, wit.Flags):
+            flags = self.cell.flags[ty.name]
+            return self._fn("out", f"_flags_out(_cell.{flags.py_name}, {flags.members!r}, x)")
+        raise Unsupported(f"{ty.wit()} on the shared interpreter")
+
+
+def glue(component: str, source: str, cell: Cell) -> str:
+    """The module the runner's `load` runs for this cell; it defines `_FAILED`, `_PRINTED` and `_CALLS`."""
+    parts = [prelude(component, source), _RUN_CELL]
+    for stmt in cell.hoisted:  # imports the cell makes below its top level: the runner has them already
+        parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
+    conv = DataConverters(cell)
+    calls = []
+    for i, ex in enumerate(cell.exports):
+        fn = ex.fn
+        args = [f"a{k}" for k in range(len(fn.params))]
+        unpack = (
+            f"{''.join(a + ', ' for a in args)}= _marshal.loads(args.encode('latin-1'))" if args else "pass"
+        )
+        call_args = ", ".join(f"{c}({a})" if (c := conv.into(t)) else a for a, (_, t) in zip(args, fn.params))
+        if fn.result is None:
+            ret = _RET_VOID
+        else:
+            out = conv.out(fn.result)
+            bad = f"{ex.py_name!r}, {_hint_text(fn.result)!r}, {ex.line}"
+            value = f"{out}(r)" if out else "r"
+            text = _RAW_RESULTS.get(fn.result.wit(), "_dumps({})").format(value)
+            ret = _RET.format(text=text, bad=bad)
+        calls.append(_CALL.format(i=i, unpack=unpack, py=ex.py_name, call_args=call_args, ret=ret))
+    parts.extend(conv.defs)
+    if conv.tables:
+        parts.append("if _FAILED is None:\n" + "\n".join("    " + t for t in conv.tables))
+    parts.extend(calls)
+    parts.append(f"_CALLS = [{', '.join(f'_call{i}' for i in range(len(cell.exports)))}]\n")
+    return "\n".join(parts)
