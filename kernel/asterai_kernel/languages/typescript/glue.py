@@ -17,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 from ...build.cache import cache_dir, write_atomic
@@ -210,8 +211,8 @@ def esbuild_binary(modules: Path) -> Path:
     return modules / "esbuild" / "bin" / "esbuild"
 
 
-def glue(cell: Cell, source: str, cell_file: str, modules: Path, workdir: Path, npm: Path | None,
-         label: str, fingerprint: str) -> str:  # fmt: skip
+def glue(cell: Cell, source: str, cell_file: str, modules: Path, npm: Path | None, label: str,
+         fingerprint: str) -> str:  # fmt: skip
     """The text the runner's `load` evaluates, cached by content (`fingerprint`: the toolchain's)."""
     entry = entry_module(cell, cell_file)
     parts = [GLUE_VERSION, fingerprint, cell_file, source, entry, str(npm or "")]
@@ -219,14 +220,14 @@ def glue(cell: Cell, source: str, cell_file: str, modules: Path, workdir: Path, 
     cached = cache_dir() / "ts-glue" / f"{key}.js"
     if cached.exists():
         return cached.read_text()
-    text = _bundle(entry, source, cell_file, modules, workdir, npm, label)
+    with tempfile.TemporaryDirectory(prefix="asterai-glue-") as tmp:
+        text = _bundle(entry, source, cell_file, modules, Path(tmp), npm, label)
     write_atomic(cached, text.encode())
     return text
 
 
 def _bundle(entry: str, source: str, cell_file: str, modules: Path, workdir: Path, npm: Path | None,
             label: str) -> str:  # fmt: skip
-    workdir.mkdir(parents=True, exist_ok=True)
     (workdir / cell_file).write_text("\n" * LINE_OFFSET + source.rstrip() + "\n")
     (workdir / "entry.js").write_text(entry)
     cmd = [str(esbuild_binary(modules)), "entry.js", "--bundle", "--format=iife", "--platform=browser",

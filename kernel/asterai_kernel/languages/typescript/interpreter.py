@@ -1,10 +1,10 @@
 """TypeScript/JavaScript cells on one shared QuickJS runner (issue 17, route 1).
 
-The runner (runner/runner.js, runner/runner.wit) is built once per toolchain with componentize-qjs, through
-the same driver as per-cell components (build.mjs), and cached by the toolchain and its sources. Each cell
-gets its own instance of it, in its own Store, and `load`s its glue (glue.py: the cell bundled by esbuild's
-native binary, and converters to and from the JSON wire format of wire.py). A cell the runner cannot serve
-(`why_not`) gets its own component, as before.
+The runner (runner/runner.js, serving interpreted.RUNNER_WIT) is built once per toolchain with
+componentize-qjs, through the same driver as per-cell components (build.mjs), and cached by the toolchain
+and its sources. Each cell gets its own instance of it, in its own Store, and `load`s its glue (glue.py:
+the cell bundled by esbuild's native binary, and converters to and from the JSON wire format of wire.py).
+A cell the runner cannot serve (`why_not`) gets its own component, as before.
 """
 
 from __future__ import annotations
@@ -18,20 +18,26 @@ from pathlib import Path
 from ... import wit
 from ...build.cache import cache_dir, write_atomic
 from ...errors import CompileError
-from ..base import BuildJob, Progress
+from ..base import BuildJob, Interpreter, Progress
 from . import glue, wire
-from .exports import QUICKJS
+from .exports import QUICKJS, WASI_IMPORTS
 
 HERE = Path(__file__).parent
 RUNNER_JS = HERE / "runner" / "runner.js"
-RUNNER_WIT = HERE / "runner" / "runner.wit"
-WORLD = "guest"
+WORLD = "quickjs-runner"  # RUNNER_WIT's world plus the WASI the runtime uses (console, exit on a trap)
+
+
+def runner_wit() -> str:
+    from ... import interpreted
+
+    imports = "".join(f"  import {name};\n" for name in WASI_IMPORTS)
+    return f"{interpreted.RUNNER_WIT}\nworld {WORLD} {{\n{imports}  export runner;\n}}\n"
 
 
 def runner_sources() -> tuple[Path, ...]:
     from . import plugin
 
-    return (RUNNER_JS, RUNNER_WIT, plugin.RUNTIME, plugin.DRIVER)
+    return (RUNNER_JS, plugin.RUNTIME, plugin.DRIVER)
 
 
 def runner_path(progress: Progress) -> Path:
@@ -40,7 +46,7 @@ def runner_path(progress: Progress) -> Path:
     from .toolchain import js_toolchain
 
     tc = js_toolchain()
-    digest = hashlib.sha256(tc.fingerprint.encode())
+    digest = hashlib.sha256((tc.fingerprint + runner_wit()).encode())
     for source in runner_sources():
         digest.update(source.read_bytes())
     path = cache_dir() / "runners" / f"quickjs-{digest.hexdigest()[:16]}.wasm"
@@ -54,7 +60,7 @@ def runner_path(progress: Progress) -> Path:
         shutil.copyfile(RUNNER_JS, work / "runner.js")
         shutil.copyfile(plugin.RUNTIME, work / "asterai_runtime.js")
         (work / "wit" / "deps").mkdir(parents=True)
-        shutil.copyfile(RUNNER_WIT, work / "wit" / "runner.wit")
+        (work / "wit" / "runner.wit").write_text(runner_wit())
         for package in plugin.WASI_PACKAGES:
             (work / "wit" / "deps" / package).symlink_to(tc.modules / plugin.WASI_WIT / package)
         spec = {
@@ -70,7 +76,7 @@ def runner_path(progress: Progress) -> Path:
     return path
 
 
-class QuickJsInterpreter:
+class QuickJsInterpreter(Interpreter):
     """The Interpreter hook (languages/base.py) of TypeScript and JavaScript cells."""
 
     def __init__(self, language) -> None:
@@ -107,8 +113,9 @@ class QuickJsInterpreter:
         npm = list((job.options or {}).get("npm") or [])
         modules = npm_packages(npm, tc, job.progress) if npm else None
         label = f"{job.component}: the {self.language.how} cell"
-        return glue.glue(cell, job.source, self.language.cell_file, tc.modules, job.workdir / "glue", modules,
-                         label, tc.fingerprint)  # fmt: skip
+        return glue.glue(
+            cell, job.source, self.language.cell_file, tc.modules, modules, label, tc.fingerprint
+        )
 
     def _codec(self, fn: wit.Function) -> tuple:
         entry = self._codecs.get(id(fn))

@@ -176,7 +176,8 @@ class _JsLanguage(Language):
         return QuickJsInterpreter(self)
 
     def interpreter(self):
-        """The shared QuickJS runner cells load into (interpreter.py); `why_not` says which cannot."""
+        """The shared QuickJS runner cells load into (interpreter.py); `why_not` says which cannot.
+        Imported late: it builds on the core's interpreted.py, which imports the languages."""
         return self._interpreter
 
 

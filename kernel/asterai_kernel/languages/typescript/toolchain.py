@@ -77,10 +77,12 @@ def rows() -> list[Row]:
 
 
 def setup(progress) -> None:
-    """The last step of `asterai setup typescript`: the shared QuickJS runner cells load into."""
-    from .interpreter import runner_path
+    """The last step of `asterai setup typescript`: the shared QuickJS runner cells load into, built and
+    compiled to machine code."""
+    from ... import interpreted
+    from .plugin import TypeScript
 
-    runner_path(progress)
+    interpreted.prepare(TypeScript().interpreter(), progress)
 
 
 REQUIREMENTS = Requirements(

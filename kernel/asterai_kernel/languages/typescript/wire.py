@@ -1,11 +1,11 @@
-"""The host's side of the QuickJS runner's JSON wire format (glue.py is the guest's): checked arguments
-("lowered" by the values codecs) -> JSON text, and a result's JSON text -> the data tree the host validates.
+"""The host's side of the QuickJS runner's JSON wire format (glue.py is the guest's): checked arguments as
+plain data (plain.py) -> JSON text, and a result's JSON text -> plain data, which the host then checks.
 
 Per WIT type: 64-bit integers as decimal strings (exact), non-finite floats as "NaN", "Infinity",
-"-Infinity", strings as text (they arrive as UTF-8 bytes), list<u8> as an array of numbers (bytes back),
-numeric lists from numpy arrays, records and tuples as arrays, option as null or [value], result as
-[is_ok, value], variant as [case, value], enum and flags as their WIT names. Each function's converters are
-made once (a type needing none converts by identity, at no cost per call).
+"-Infinity", strings as text (they arrive as UTF-8 bytes), numeric lists and list<u8> as arrays of numbers
+(they arrive as raw little-endian bytes; list<u8> goes back as bytes), records and tuples as arrays, option
+as null or [value], result as [is_ok, value], variant as [case, value], enum and flags as their WIT names.
+Each function's converters are made once (a type needing none crosses as it is, at no cost per call).
 """
 
 from __future__ import annotations
@@ -15,12 +15,16 @@ import math
 from collections.abc import Callable
 from functools import cache
 
+import numpy as np
+
 from ... import wit
 
 Convert = Callable[[object], object] | None  # None: the value crosses as it is
 WIDE = ("s64", "u64")
 FLOATS = ("f32", "f64")
 NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+DTYPES = {"u8": "<u1", "s8": "<i1", "u16": "<u2", "s16": "<i2", "u32": "<u4", "s32": "<i4", "u64": "<u8",
+          "s64": "<i8", "f32": "<f4", "f64": "<f8"}  # fmt: skip
 dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
@@ -28,12 +32,16 @@ def _float_out(x: float):
     return x if math.isfinite(x) else NON_FINITE.get(x, "NaN")
 
 
-def _listed(x):
-    return x.tolist() if hasattr(x, "tolist") else list(x)
+def _numbers(dtype: np.dtype, each: Convert) -> Callable:
+    """A numeric list's raw bytes (or array, or list) -> a list of numbers, each converted if need be."""
 
+    def encode(xs):
+        if isinstance(xs, bytes | bytearray | memoryview):
+            xs = np.frombuffer(xs, dtype)
+        xs = xs.tolist() if isinstance(xs, np.ndarray) else list(xs)
+        return xs if each is None else [each(x) for x in xs]
 
-def _each(f: Callable) -> Callable:
-    return lambda xs: [f(x) for x in _listed(xs)]
+    return encode
 
 
 @cache
@@ -45,9 +53,11 @@ def encoder(ty: wit.WitType) -> Convert:
         return _float_out if ty.name in FLOATS else None
     if isinstance(ty, wit.String):
         return lambda b: b.decode() if isinstance(b, bytes | bytearray | memoryview) else b
+    if wit.is_numeric_list(ty):
+        return _numbers(np.dtype(DTYPES[ty.elem.name]), encoder(ty.elem))
     if isinstance(ty, wit.List):
         inner = encoder(ty.elem)
-        return _listed if inner is None else _each(inner)
+        return list if inner is None else lambda xs: [inner(x) for x in xs]
     if isinstance(ty, wit.Tuple | wit.Record):
         parts = ty.elems if isinstance(ty, wit.Tuple) else tuple(t for _, t in ty.fields)
         return _fields(tuple(encoder(t) for t in parts))

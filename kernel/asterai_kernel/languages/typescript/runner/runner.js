@@ -1,4 +1,5 @@
-// The QuickJS runner: one component serving every TypeScript/JavaScript cell, each in its own instance.
+// The QuickJS runner (interpreted.RUNNER_WIT): one component serving every TypeScript/JavaScript cell, each
+// in its own instance.
 // `load` evaluates a cell's glue (glue.py: the bundled cell and its converters, a script that sets
 // globalThis.__asteraiExports to one function per export, JSON text in and out); `call` runs one.
 // The runtime (console, TextEncoder, error reports at the cell's lines) is pre-initialized with the runner.
@@ -30,7 +31,7 @@ function load(glue) {
     (0, eval)(glue); // global scope: the glue is a script (an IIFE)
   } catch (e) {
     const printed = __asteraiCapture(false);
-    throw printed + __asteraiReport("the cell's top-level code", e); // becomes load's err
+    throw `${printed}Uncaught ${__asteraiReport("the cell's top-level code", e)}`; // load's err
   }
   loaded = globalThis.__asteraiExports || [];
   return __asteraiCapture(false);
