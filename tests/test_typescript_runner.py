@@ -6,6 +6,8 @@ and the cells the runner leaves to their own component (why_not).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 import wasmtime
 from wasmtime.component import Component, Linker
 
-from asterai_kernel import CompileError, wit
+from asterai_kernel import CompileError, ComponentError, Err, GuestTrap, Ok, wit
 from asterai_kernel.languages.base import BuildJob
 from asterai_kernel.languages.typescript import wire
 from asterai_kernel.languages.typescript.interpreter import QuickJsInterpreter
@@ -59,7 +61,10 @@ class Cell:
 
     def __call__(self, name: str, *lowered):
         i, fn = self.fns[name]
-        text = self._call(self.store, i, self.interp.encode_args(fn, list(lowered)))
+        plain = [
+            x.tobytes() if isinstance(x, np.ndarray) else x for x in lowered
+        ]  # as plain.dumper makes them
+        text = self._call(self.store, i, self.interp.encode_args(fn, plain))
         return self.interp.decode_result(fn, text)
 
 
@@ -184,7 +189,7 @@ def test_top_level_prints_come_back_from_load_and_its_errors_at_the_cells_lines(
     assert cell.loaded.tag == "err"
     assert cell.loaded.payload.splitlines() == [
         "before",
-        "Error: no",
+        "Uncaught Error: no",
         "    at boom (line 5)",
         "    at <anonymous> (line 7)",
     ]
@@ -253,3 +258,100 @@ def test_the_wire_format_carries_what_json_cannot():
     opt = wit.Function("g", (), wit.Option(wit.Tuple((wit.Prim("s64"), wit.Prim("f32")))))
     assert wire.function_codec(opt)[1]('[["-9223372036854775808","Infinity"]]') == [[-(2**63), math.inf]]
     assert wire.function_codec(opt)[1]("null") is None
+
+
+# ---------------------------------------------------------------- through the magic, as a notebook runs them
+
+
+def run(ip, line: str, source: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        ip.run_cell_magic("asterai", line, source)
+    return out.getvalue(), err.getvalue()
+
+
+def test_every_type_crosses_through_the_kernel(ip):
+    out, _ = run(ip, "ts rt_values", VALUES)
+    assert "rt_values: typescript component, on the shared interpreter in" in out
+    h = ip.user_ns["rt_values"]
+    assert h.ints(-128, 255, -32768, 65535, -(2**31), 2**32 - 1) == (
+        -128,
+        255,
+        -32768,
+        65535,
+        -(2**31),
+        2**32 - 1,
+    )
+    assert h.wide(-(2**53) + 1, 2**53 - 1) == (-(2**53), 2**53 - 1)  # the result beyond 2^53, exact
+    a, b, c = h.floats(math.inf, math.nan)
+    assert (a, math.isnan(b), c) == (math.inf, True, math.inf)
+    assert (h.flag(False), h.letter("é"), h.text("héllo 🌍")) == (True, "É", "héllo 🌍!8")
+    assert h.bytes(b"\x00\x01\xff") == b"\xff\xfe\x00"
+    assert h.octets(b"\x01\x02") == b"\x01\x02\x07"
+    assert h.octets(np.array([1, 2], dtype=np.uint8)).tolist() == [1, 2, 7]  # numpy in, numpy out
+    assert h.sum([0.5, 1.5, 2.0]) == 4.0 and h.sum(np.arange(4, dtype=np.float64)) == 6.0
+    assert h.words(["a", "bc"]) == ["A", "BC"]
+    assert h.scale({"x": 1, "y": 2.5, "first_name": "ann"}, 2) == h.Point(x=2.0, y=5.0, first_name="ANN")
+    assert h.flip("happy") == h.Mood.very_sad and h.flip(h.Mood.very_sad) == h.Mood.happy
+    assert h.grow(("circle", 1.5)) == ("circle", 3.0)
+    assert h.grow(("rect", (3, 4))) == ("rect", (4, 3))
+    assert h.grow("none") == ("none", None)
+    assert (h.maybe(None), h.maybe({"x": 4, "y": 0, "first_name": ""})) == (None, 4.0)
+    assert h.parse("12") == 12
+    with pytest.raises(ComponentError) as info:
+        h.parse("x")
+    assert info.value.value == "not a number: x"
+    assert h.inner(Ok(2**53 - 1)) == 2**53 - 1
+    with pytest.raises(ComponentError) as info:
+        h.inner(Err("very-sad"))
+    assert info.value.value == h.Mood.very_sad
+    assert h.nothing() is None
+    with pytest.raises(OverflowError, match="2\\^53"):  # refused before the call, on either route
+        h.wide(0, 2**53)
+
+
+def test_a_trap_reports_the_cells_lines_and_restarts_only_that_cell(ip):
+    run(ip, "ts rt_one", COUNTER)
+    run(ip, "ts rt_two", COUNTER)
+    run(ip, "ts rt_crash", ERRORS)
+    one, two, crash = (ip.user_ns[n] for n in ("rt_one", "rt_two", "rt_crash"))
+    assert [one.bump(), one.bump(), two.bump()] == [1, 2, 1]  # one instance each: no shared state
+    with pytest.raises(GuestTrap) as info, contextlib.redirect_stderr(io.StringIO()):
+        crash.fail("reasons")
+    assert info.value.guest_message.splitlines() == [
+        "Error: failed because reasons",
+        "    at helper (line 7)",
+        "    at fail (line 4)",
+    ]
+    assert crash.ok() == 1  # restarted: a fresh instance of the runner, the glue loaded again
+    assert (one.bump(), two.bump()) == (3, 2)  # the others never noticed
+
+
+def test_top_level_output_is_shown_once_and_its_errors_are_compile_errors(ip):
+    out, _ = run(ip, "ts rt_hello", 'console.log("ready");\nexport function f(): u8 { return 1; }\n')
+    assert out.startswith("ready\nrt_hello: typescript component, on the shared interpreter in")
+    source = (
+        'export function f(): u8 { return 1; }\nfunction boom() {\n  throw new Error("no");\n}\nboom();\n'
+    )
+    with pytest.raises(CompileError) as info:
+        run(ip, "ts rt_boom", source)
+    message = str(info.value)
+    assert message.startswith("rt_boom: the cell's top-level code failed: Error: no\n")
+    assert "    at boom (line 4)\n    at <anonymous> (line 6)" in message
+
+
+def test_javascript_cells_run_on_the_runner(ip):
+    source = "/**\n * @param {string[]} words\n * @returns {u32}\n */\nexport function count(words) { return words.length; }\n"
+    out, _ = run(ip, "js rt_js", source)
+    assert "rt_js: javascript component, on the shared interpreter in" in out
+    assert ip.user_ns["rt_js"].count(["a", "b"]) == 2
+
+
+def test_a_cell_the_runner_cannot_serve_gets_its_own_component(ip, monkeypatch):
+    klass = "export class Tally {\n  n: u32;\n  constructor(n: u32) { this.n = n; }\n  add(): u32 { return ++this.n; }\n}\n"
+    out, _ = run(ip, "ts rt_class", klass)
+    assert "shared interpreter" not in out and "rt_class: typescript component, " in out
+    assert ip.user_ns["rt_class"].Tally(4).add() == 5
+    monkeypatch.setenv("ASTERAI_INTERPRETED", "0")  # every cell its own component
+    out, _ = run(ip, "ts rt_own", COUNTER)
+    assert "shared interpreter" not in out and ip.user_ns["rt_own"].bump() == 1

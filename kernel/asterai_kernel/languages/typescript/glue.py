@@ -249,13 +249,14 @@ def _bundle(entry: str, source: str, cell_file: str, modules: Path, workdir: Pat
     return head + "\n" + code
 
 
+ERROR = re.compile(r"^✘ \[ERROR\] (?P<text>.*)\n(?:\n\s+(?P<file>[^\s:]+):(?P<line>\d+):(?P<column>\d+):\n"
+                   r"\s+\d+ │ (?P<lineText>.*)\n)?", re.M)  # fmt: skip
+
+
 def _errors(stderr: str, cell_file: str) -> str:
-    """esbuild's messages, at the cell's lines, with a hint for a package that is not bundled."""
-    text = re.sub(rf"\b{re.escape(cell_file)}:(\d+):\d+:", r"line \1:", stderr.strip())
-    text = text.replace("✘ [ERROR] ", "error: ")
-    m = re.search(r'Could not resolve "([^".][^"]*)"', text)
-    if m:
-        spec = m.group(1)
-        package = "/".join(spec.split("/")[:2]) if spec.startswith("@") else spec.split("/")[0]
-        text += f"\n  (an npm package? add `--npm {package}` to the magic line)"
-    return text
+    """esbuild's messages, as the per-cell build reports them (at the cell's lines, with the npm hint)."""
+    from .plugin import _bundle_error
+
+    found = [{**m.groupdict(), "file": m["file"] or "", "line": int(m["line"] or 0),
+              "column": int(m["column"] or 0)} for m in ERROR.finditer(stderr)]  # fmt: skip
+    return "\n".join(_bundle_error(e, cell_file) for e in found) or stderr.strip()
