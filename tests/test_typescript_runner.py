@@ -285,6 +285,7 @@ def test_every_type_crosses_through_the_kernel(ip):
     assert h.wide(-(2**53) + 1, 2**53 - 1) == (-(2**53), 2**53 - 1)  # the result beyond 2^53, exact
     a, b, c = h.floats(math.inf, math.nan)
     assert (a, math.isnan(b), c) == (math.inf, True, math.inf)
+    assert [math.copysign(1, x) for x in h.floats(-0.0, -0.0)] == [-1, -1, -1]  # JSON has no -0: text
     assert (h.flag(False), h.letter("é"), h.text("héllo 🌍")) == (True, "É", "héllo 🌍!8")
     assert h.bytes(b"\x00\x01\xff") == b"\xff\xfe\x00"
     assert h.octets(b"\x01\x02") == b"\x01\x02\x07"

@@ -1,13 +1,14 @@
 """A cell's glue for the shared QuickJS runner: the cell bundled into one script (types stripped, `--npm`
 packages included) by esbuild's native binary (no node start-up), with one function per export that takes the
 arguments as JSON text, converts them to what the cell's types promise, calls the cell and returns its result
-as JSON text of the data tree the host validates (wire.py is the host's side of the same format).
+as JSON text of plain data (plain.py), which the host checks (wire.py is the host's side of the format).
 
-The wire format, per WIT type: 64-bit integers as decimal strings (exact over the whole range: the cell gets a
-bigint), non-finite floats as the strings "NaN", "Infinity", "-Infinity", list<u8> as an array of numbers,
-records and tuples as arrays (fields in WIT order), option as null or [value], result as [is_ok, value],
-variant as [case, value], enum as its WIT case name. An error is reported at the cell's lines: the script's
-first line holds the table from its lines to the cell's (from esbuild's source map), read by runtime.js.
+The wire format, per WIT type: 64-bit integers as decimal strings (exact over the whole range: the cell gets
+a bigint), NaN, infinities (and -0, from the guest) as the strings "NaN", "Infinity", "-Infinity", "-0",
+list<u8> as an array of numbers, records and tuples as arrays (fields in WIT order), option as null or
+[value], result as [is_ok, value], variant as [case, value], enum as its WIT case name. An error is reported
+at the cell's lines: the script's first line holds the table from its lines to the cell's (from esbuild's
+source map), read by runtime.js.
 """
 
 from __future__ import annotations

@@ -18,7 +18,11 @@ globalThis.__asteraiWire = {
   },
   bad,
   w64: (v, kind) => (typeof v === "bigint" || Number.isInteger(v) ? String(v) : bad(`a ${kind} (a bigint such as 5n)`, v)),
-  float: (v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v),
+  // JSON has no NaN, Infinity or -0: they cross as text (wire.py reads it back)
+  float: (v) => {
+    if (typeof v !== "number" || (Number.isFinite(v) && !Object.is(v, -0))) return v;
+    return Object.is(v, -0) ? "-0" : String(v);
+  },
   list: (v, f) => (Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v, f) : bad("an array", v)),
   obj: (v, what) => (v !== null && typeof v === "object" ? v : bad(what, v)),
 };
