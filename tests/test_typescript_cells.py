@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 
 import pytest
 
@@ -410,6 +411,16 @@ def test_tutorial_javascript(tutorial):
     assert "wordstats: javascript component" in tutorial["ts-js"]
     assert "tally(words: list<string>) -> list<tuple<string, u32>>" in tutorial["ts-js"]
     assert tutorial["ts-js-call"] == "[('to', 2), ('be', 2), ('or', 1), ('not', 1)]\n"
+
+
+def test_tutorial_shared_engine(tutorial):
+    assert re.match(
+        r"stats: typescript component, on the shared interpreter in \d+\.\d\d s; exports "
+        r"mean\(xs: list<f64>\) -> f64\n  build \d+ ms \(glue for the shared interpreter\), machine code ",
+        tutorial["ts-shared"],
+    )
+    assert tutorial["ts-shared-calls"] == "2.5\n0.5\n"
+    assert "on the shared interpreter" not in tutorial["ts-resource"]  # a class: a component of its own
 
 
 # ---------------------------------------------------------------- --use
