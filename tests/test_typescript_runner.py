@@ -356,3 +356,19 @@ def test_a_cell_the_runner_cannot_serve_gets_its_own_component(ip, monkeypatch):
     monkeypatch.setenv("ASTERAI_INTERPRETED", "0")  # every cell its own component
     out, _ = run(ip, "ts rt_own", COUNTER)
     assert "shared interpreter" not in out and ip.user_ns["rt_own"].bump() == 1
+
+
+def test_a_result_of_the_wrong_type_traps_saying_what_was_wrong(ip):
+    run(
+        ip,
+        "ts rt_liar",
+        "export function f(): number { return 'abc' as any; }\nexport function n(): s64 { return 1.5 as any; }\n",
+    )
+    liar = ip.user_ns["rt_liar"]
+    with pytest.raises(GuestTrap, match="returned a value that does not fit `f64`: result must be a float"):
+        liar.f()  # checked by the host
+    with (
+        pytest.raises(GuestTrap, match=r"expected a s64 \(a bigint such as 5n\), got 1\.5"),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        liar.n()  # checked in the guest: 64-bit integers become decimal text there

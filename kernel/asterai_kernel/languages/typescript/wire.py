@@ -23,6 +23,7 @@ Convert = Callable[[object], object] | None  # None: the value crosses as it is
 WIDE = ("s64", "u64")
 FLOATS = ("f32", "f64")
 NON_FINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+FLOAT_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "-0": -0.0}  # what JSON lacks
 DTYPES = {"u8": "<u1", "s8": "<i1", "u16": "<u2", "s16": "<i2", "u32": "<u4", "s32": "<i4", "u64": "<u8",
           "s64": "<i8", "f32": "<f4", "f64": "<f8"}  # fmt: skip
 dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -87,7 +88,7 @@ def decoder(ty: wit.WitType) -> Convert:
     if isinstance(ty, wit.Prim):
         if ty.name in WIDE:
             return lambda x: int(x) if type(x) is str else x
-        return (lambda x: float(x) if type(x) in (str, int) else x) if ty.name in FLOATS else None
+        return (lambda x: FLOAT_TEXT.get(x, x) if type(x) is str else x) if ty.name in FLOATS else None
     if isinstance(ty, wit.String):
         return None
     if isinstance(ty, wit.List):
