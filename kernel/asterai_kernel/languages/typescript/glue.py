@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ...build.cache import cache_dir, write_atomic
+from ...build import cache
 from ...errors import CompileError, ToolchainMissing
 from .signatures import LINE_OFFSET, Cell, JsType
 from .toolchain import SETUP
@@ -216,14 +216,13 @@ def glue(cell: Cell, source: str, cell_file: str, modules: Path, npm: Path | Non
          fingerprint: str) -> str:  # fmt: skip
     """The text the runner's `load` evaluates, cached by content (`fingerprint`: the toolchain's)."""
     entry = entry_module(cell, cell_file)
-    parts = [GLUE_VERSION, fingerprint, cell_file, source, entry, str(npm or "")]
-    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
-    cached = cache_dir() / "ts-glue" / f"{key}.js"
+    key = cache.content_key("glue", "quickjs", GLUE_VERSION, fingerprint, cell_file, source, entry, str(npm))
+    cached = cache.entry_dir("glue", key) / "glue.js"
     if cached.exists():
         return cached.read_text()
     with tempfile.TemporaryDirectory(prefix="asterai-glue-") as tmp:
         text = _bundle(entry, source, cell_file, modules, Path(tmp), npm, label)
-    write_atomic(cached, text.encode())
+    cache.write_atomic(cached, text.encode())
     return text
 
 

@@ -9,14 +9,13 @@ A cell the runner cannot serve (`why_not`) gets its own component, as before.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
 from pathlib import Path
 
 from ... import wit
-from ...build.cache import cache_dir, write_atomic
+from ...build import cache
 from ...errors import CompileError
 from ..base import BuildJob, Interpreter, Progress
 from . import glue, wire
@@ -46,10 +45,9 @@ def runner_path(progress: Progress) -> Path:
     from .toolchain import js_toolchain
 
     tc = js_toolchain()
-    digest = hashlib.sha256((tc.fingerprint + runner_wit()).encode())
-    for source in runner_sources():
-        digest.update(source.read_bytes())
-    path = cache_dir() / "runners" / f"quickjs-{digest.hexdigest()[:16]}.wasm"
+    sources = [p.read_text() for p in runner_sources()]
+    key = cache.content_key("runner", "quickjs", runner_wit(), *sources, tc.fingerprint)
+    path = cache.entry_dir("runners", key) / "runner.wasm"
     if path.exists():
         return path
     progress(
@@ -72,7 +70,7 @@ def runner_path(progress: Progress) -> Path:
         result = plugin._run_driver(tc, work / "job.json", progress)
         if not result.get("ok"):
             raise CompileError("building the QuickJS runner failed", diagnostics=result.get("message", ""))
-        write_atomic(path, (work / "runner.wasm").read_bytes())
+        cache.write_atomic(path, (work / "runner.wasm").read_bytes())
     return path
 
 
