@@ -23,6 +23,7 @@ from test_kernel_protocol import interrupt, run
 import asterai_kernel
 from asterai_kernel import AsteraiError, ComponentError, GuestTrap, Timeout, scaleout
 from asterai_kernel.batching import Plan
+from asterai_kernel.session import get_session
 
 fast = pytest.mark.no_toolchain
 
@@ -366,7 +367,9 @@ def vowels(text: str) -> int:
 
 
 def test_a_python_guest_on_the_workers(client, cell, ns):
-    cell("python vowel_counter", PY_CELL)  # an 18 MB component: compiled to machine code once per machine
+    cell("python vowel_counter", PY_CELL)
+    shipment = get_session().components["vowel_counter"].shipment()
+    assert shipment.glue is not None  # the shared interpreter travels (once per worker), and the cell's glue
     words = ["component", "model", "dask", "sandbox"] * 25
     assert asterai_kernel.map(ns["vowels"], words, client=client) == [3, 2, 1, 2] * 25
 

@@ -32,6 +32,7 @@ from .names import snake_name
 from .values import VAL
 
 ENV = "ASTERAI_INTERPRETED"
+LOAD_FUEL = 10**10  # what loading a cell may burn under --fuel (about 50 million for a small cell)
 PACKAGE = "asterai:runner@0.1.0"
 INTERFACE = "asterai:runner/runner@0.1.0"
 WORLD = "interpreter"
@@ -146,6 +147,8 @@ class InterpretedComponent(LiveComponent):
         func = {fn.name: instance.get_func(store, instance.get_export_index(store, fn.name, where))
                 for fn in (LOAD, CALL)}  # fmt: skip
         load = ExportFunc(store, func["load"], LOAD, _LOAD_CODECS, self.name)
+        if self.grants.fuel is not None:  # loading is the kernel's work: --fuel is each call's budget
+            store.set_fuel(max(self.grants.fuel, LOAD_FUEL))
         try:
             text = load.call(load.bind((self.glue,), {}))
         except ComponentError as e:
@@ -219,15 +222,26 @@ def install(session, name: str, lang, iface: wit.Interface, job: BuildJob, inter
     t0 = time.perf_counter()
     runner_path = interp.runner(job.progress)
     glue = interp.glue(job)
-    t1 = time.perf_counter()
+    return start(session, name, lang, iface, glue, runner_path, grants, standalone, time.perf_counter() - t0)
+
+
+def start(session, name: str, lang, iface: wit.Interface, glue: str, runner_path: Path, grants,
+          standalone: Callable[[Progress], Path] | None = None, glue_seconds: float = 0.0
+          ) -> InterpretedComponent:  # fmt: skip
+    """A cell live on a runner, from its glue (also on a Dask worker, which has no standalone build)."""
+    t0 = time.perf_counter()
     component, runtime = session.load_best(runner_path, grants)
     live = InterpretedComponent(
         name, lang, iface, component, runtime, runner_path.stat().st_size,
-        Timings(t1 - t0, time.perf_counter() - t1, winch=runtime.config.winch, interpreted=True),
-        session=session, grants=grants, interp=interp, glue=glue, runner_path=runner_path,
-        standalone=standalone,
+        Timings(glue_seconds, time.perf_counter() - t0, winch=runtime.config.winch, interpreted=True),
+        session=session, grants=grants, interp=lang.interpreter(), glue=glue, runner_path=runner_path,
+        standalone=standalone or _no_standalone,
     )  # fmt: skip
     return session.register(live)
+
+
+def _no_standalone(progress: Progress) -> Path:
+    raise AsteraiError("this cell came from a notebook's session: export its component there")
 
 
 def prepare(interp: Interpreter, progress: Progress) -> None:
@@ -247,4 +261,4 @@ def prepare(interp: Interpreter, progress: Progress) -> None:
         subprocess.run(worker_command(runner, cwasm, config), check=True, capture_output=True)
 
 
-__all__ = ["RUNNER_WIT", "InterpretedComponent", "install", "interpreter_for", "prepare"]
+__all__ = ["RUNNER_WIT", "InterpretedComponent", "install", "interpreter_for", "prepare", "start"]

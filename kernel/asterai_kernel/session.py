@@ -370,11 +370,12 @@ class Session:
 
 def cwasm_path(wasm_path: Path, config: EngineConfig) -> Path:
     """Where the machine code of a component file for an engine configuration is cached."""
-    key = cache.content_key("cwasm", _digest(wasm_path), pins.WASMTIME_VERSION, config)
+    key = cache.content_key("cwasm", file_digest(wasm_path), pins.WASMTIME_VERSION, config)
     return cache.entry_dir("cwasm", key) / "component.cwasm"
 
 
-def _digest(wasm_path: Path) -> str:
+def file_digest(wasm_path: Path) -> str:
+    """The sha256 of a component file, computed once per version of the file."""
     stat = wasm_path.stat()
     return _file_digest(str(wasm_path), stat.st_size, stat.st_mtime_ns)
 

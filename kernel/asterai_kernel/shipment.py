@@ -9,18 +9,18 @@ sandbox.py for the grants. Each worker keeps what it built and re-installs only 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import weakref
 from dataclasses import dataclass, field
 
-from . import net, wit
+from . import interpreted, net, wit
 from .build import cache
 from .build.cache import BuildResult
 from .errors import AsteraiError
 from .hostfns import PROVIDERS, provide
 from .languages.base import Language
 from .sandbox import Grants
+from .session import file_digest
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,14 @@ class Shipment:
     # `@provide` functions it uses, by provider; `net` is not shipped: every Session has its own.
     host: dict[str, tuple] = field(repr=False)
     key: str  # everything but the host functions, which are looked up by name on every call
+    glue: str | None = (
+        None  # a cell on a shared interpreter: `wasm` is the runner, this its cell (interpreted.py)
+    )
 
 
 def pack(live, progress=lambda msg: None) -> Shipment:
-    """The shipment of a live component (LiveComponent.shipment); a cell on a shared interpreter has its
-    own component built first (interpreted.py)."""
+    """The shipment of a live component (LiveComponent.shipment); a cell on a shared interpreter travels as
+    its runner (sent once per worker for all such cells) and its glue."""
     providers, host = [], {}
     if live.foreign:
         names = ", ".join(b.label for b in live.foreign)
@@ -57,13 +60,14 @@ def pack(live, progress=lambda msg: None) -> Shipment:
         else:
             raise AsteraiError(f"{live.name} uses {name}, which is not available (removed or down); "
                                f"re-run the cell of {name}")  # fmt: skip
-    wasm = live.standalone_path(progress).read_bytes()
-    digest = hashlib.sha256(wasm).hexdigest()
+    glue = getattr(live, "glue", None)
+    path = live.code_path if glue is not None else live.standalone_path(progress)
+    wasm, digest = path.read_bytes(), file_digest(path)
     key = cache.content_key("shipment", live.name, live.language.name, digest, repr(live.iface),
                             repr(live.grants), repr(live.uses), live.export_paths,
-                            [p.key for p in providers])  # fmt: skip
+                            [p.key for p in providers], glue)  # fmt: skip
     return Shipment(live.name, live.language, live.iface, wasm, digest, live.grants, dict(live.uses),
-                    dict(live.export_paths), tuple(providers), host, key)  # fmt: skip
+                    dict(live.export_paths), tuple(providers), host, key, glue)  # fmt: skip
 
 
 # What each session installed from shipments: component name -> shipment key.
@@ -85,8 +89,12 @@ def install(session, shipment: Shipment):
     path = cache.entry_dir("shipped", shipment.digest[:32]) / "component.wasm"
     if not path.exists():
         cache.write_atomic(path, shipment.wasm)
-    live = session.install(shipment.name, shipment.language, shipment.iface, BuildResult(path, 0.0, True),
-                           shipment.grants, shipment.uses, shipment.export_paths)  # fmt: skip
+    if shipment.glue is not None:
+        live = interpreted.start(session, shipment.name, shipment.language, shipment.iface,
+                                 shipment.glue, path, shipment.grants)  # fmt: skip
+    else:
+        live = session.install(shipment.name, shipment.language, shipment.iface, BuildResult(path, 0.0, True),
+                               shipment.grants, shipment.uses, shipment.export_paths)  # fmt: skip
     keys[shipment.name] = shipment.key
     return live
 

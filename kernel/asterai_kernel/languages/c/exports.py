@@ -4,7 +4,9 @@ Each export gets a core function `asterai:cells/NAME#fn` that lifts the flat cor
 C types, calls the cell's function and lowers the result: directly when it is one core value, else into a
 static return area read by the host, after which `cabi_post_...` frees what the call owned (runtime.h:
 asterai_own / asterai_release). C has no closures, so a list is lifted and lowered by a helper function
-per (kind, C type), made once per glue (`CEmitter.helper`).
+per (kind, C type), made once per glue (`CEmitter.helper`). A function with numeric lists also gets its
+bulk twin (`asterai:cells/NAME-bulk#fn`, wit.bulk_twin), which takes and returns them as one string block
+(runtime.h asterai_bulk_decode, in place, and asterai_bulk_encode).
 
 How the cell spells each value is a `CType` carried down the planner's walk (abi.Emitter's `spell`).
 """
@@ -166,6 +168,10 @@ class CEmitter(abi.Emitter):
         """A list value's data pointer, its length and its element `i` (C++'s vector spells them its way)."""
         return f"{v}.ptr", f"{v}.len", f"{v}.ptr[i]"
 
+    def argument(self, spell: CType, val: str) -> str:
+        """A lifted argument as the cell's function takes it (C++ moves it: the call is its last use)."""
+        return val
+
     def by_ref(self, c: str) -> str:
         """How a helper takes a value it reads (C++: by const reference, so what it lends stays the
         caller's)."""
@@ -191,6 +197,31 @@ class CEmitter(abi.Emitter):
             f"    for (size_t i = 0; i < {count}; i++) {{\n        {store}\n    }}\n"
             f"    *p = ASTERAI_I32(buf);\n    *n = (int32_t){count};\n}}\n"
         )
+
+    # ---- bulk twins: a numeric list as one string block (runtime.h asterai_bulk_decode/encode) ----
+    def lift_bulk(self, step, ptr, length, spell=None):
+        lift = self.helper("bulkin", spell, lambda name: self._bulk_in_helper(name, spell))
+        return f"{lift}({ptr}, {length})"
+
+    def _bulk_in_helper(self, name: str, spell: CType) -> str:
+        count = f"bytes / sizeof({spell.parts[0].c})"
+        return (
+            f"static {self.c_of(spell)} {name}(int32_t p, int32_t n) {{\n"
+            f"    size_t bytes = asterai_bulk_decode(p, n);\n"
+            f"    return {self.decoded(spell, 'p', count)};\n}}\n"
+        )
+
+    def decoded(self, spell: CType, p: str, count: str) -> str:
+        """The list decoded in place at `p`: taken as it is (malloc's alignment, 16, suits every number)."""
+        elem = spell.parts[0].c
+        return self.literal(self.c_of(spell), [f".ptr = ({elem} *)ASTERAI_PTR({p})", f".len = {count}"])
+
+    def lower_bulk(self, step, val, out, spell=None):
+        p, n = self.tmp("p"), self.tmp("n")
+        data, count, _ = self.items(spell, self.bind(val, out, spell))
+        elem = spell.parts[0]
+        out.append(f"int32_t {p}, {n};\nasterai_bulk_encode({data}, {count} * sizeof({elem.c}), &{p}, &{n});")
+        return [p, n]
 
     # ---- records ----
     def literal(self, c: str, inits: list[str]) -> str:
@@ -310,11 +341,11 @@ def owns(spell: CType | None, result: bool) -> bool:
     return any(owns(p, result) for p in spell.parts)
 
 
-def call_args(ex: Export, values: list[str]) -> str:
+def call_args(g: CEmitter, ex: Export, values: list[str]) -> str:
     """The cell's function's arguments: a pair parameter passes its list's ptr and len."""
     args = []
     for p, v in zip(ex.params, values):
-        args += [f"{v}.ptr", f"{v}.len"] if p.ctype.kind == "pair" else [v]
+        args += [f"{v}.ptr", f"{v}.len"] if p.ctype.kind == "pair" else [g.argument(p.ctype, v)]
     return ", ".join(args)
 
 
@@ -335,7 +366,7 @@ def export_function(g: CEmitter, iface: wit.Interface, ex: Export, index: int) -
             core += [f"{CORE[f]} {v}" for v, f in zip(vals, step.flat)]
             lines.append(f"{g.c_of(p.ctype)} a{i} = {g.lift_flat(step, vals, p.ctype)};")
         core_params = ", ".join(core) or "void"
-    call = f"{ex.c_name}({call_args(ex, [f'a{i}' for i in range(len(ex.params))])})"
+    call = f"{ex.c_name}({call_args(g, ex, [f'a{i}' for i in range(len(ex.params))])})"
     for i, p in enumerate(ex.params):
         lines += g.own(p.ctype, f"a{i}", result=False)
     ret = CORE[plan.core_result] if plan.core_result else "void"
@@ -370,4 +401,11 @@ def glue(iface: wit.Interface, exports: list[Export], g: CEmitter | None = None)
     g = g or CEmitter()
     area = abi.return_area([abi.plan_function(e.fn) for e in exports])
     functions = [export_function(g, iface, ex, i) for i, ex in enumerate(exports)]
+    bulk = wit.bulk_interface(iface)
+    for i, ex in enumerate(exports):  # each twin (wit.bulk_twin) calls the same function
+        twin = wit.bulk_twin(ex.fn)
+        if twin is not None:
+            functions.append(
+                export_function(g, bulk, Export(ex.c_name, twin, ex.params, ex.result), len(exports) + i)
+            )
     return "\n".join([f"static uint64_t asterai_ret_area[{area // 8}];\n", *g.defs, *functions])

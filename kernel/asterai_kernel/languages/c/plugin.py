@@ -45,6 +45,7 @@ def _grammar(module: str) -> tree_sitter.Parser:
 class C(Language):
     name = "c"
     supports_use = True  # `--use geo`: geo.h (imports.py)
+    bulk_twins = True  # big numeric lists cross as one string block (runtime.h asterai_bulk_decode)
     requirements = toolchain.REQUIREMENTS
     source_file = "cell.c"
     grammar = "tree_sitter_c"
@@ -113,7 +114,8 @@ class C(Language):
             (job.workdir / imports.header_name(name)).write_text(self.header(name, iface))
         glue = exports.glue(job.iface, found, g)
         (job.workdir / self.source_file).write_text(self.cell_source(job.source, job.uses, glue))
-        (job.workdir / "cell.wit").write_text(wit.render_world(job.iface, uses=tuple(job.uses.values())))
+        world = wit.render_world(job.iface, bulk=True, uses=tuple(job.uses.values()))
+        (job.workdir / "cell.wit").write_text(world)
         done = self.compile(job)
         shown = self.diagnostics(done.stderr)
         if done.returncode != 0 or not (job.workdir / "core.wasm").exists():

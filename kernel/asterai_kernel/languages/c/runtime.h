@@ -124,6 +124,56 @@ static inline asterai_string asterai_lift_string(int32_t p, int32_t n) {
 
 static inline int32_t asterai_cstr_len(const char *s) { return s ? (int32_t)strlen(s) : 0; }
 
+/* Bulk twins (the host's values.BulkCodec): a numeric list crosses as one ASCII string, its n bytes with
+ * the top bit cleared, then one character 0x40 | (4 top bits) per 4 bytes. Both ways work 8 bytes at a
+ * time in 64-bit words: a multiply gathers or spreads the 8 top bits. */
+static inline uint64_t asterai_load64(const uint8_t *p) {
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* Decodes the block (p, len) in place (byte i only reads byte i and a top character after the data) and
+ * returns its n data bytes; p stays the buffer to free. */
+static inline size_t asterai_bulk_decode(int32_t p, int32_t len) {
+    uint8_t *data = ASTERAI_PTR(p);
+    size_t n = (size_t)(uint32_t)len * 4 / 5, whole = n / 8;
+    const uint8_t *tops = data + n;
+    for (size_t g = 0; g < whole; g++) {
+        /* the 4 bits of each of the group's 2 characters, at bits 0-3 and 32-35, spread to bit 7 of bytes */
+        uint64_t t = (uint64_t)(tops[2 * g] & 0xF) | (uint64_t)(tops[2 * g + 1] & 0xF) << 32;
+        uint64_t x = asterai_load64(data + 8 * g) | ((t * 0x10204080u) & 0x8080808080808080ull);
+        memcpy(data + 8 * g, &x, 8);
+    }
+    for (size_t i = 8 * whole; i < n; i++) {
+        data[i] |= (uint8_t)(((tops[i / 4] >> (i % 4)) & 1) << 7);
+    }
+    return n;
+}
+
+/* The block of n bytes at `src`, in memory freed with what the call owns: (*p, *len). */
+static inline void asterai_bulk_encode(const void *src, size_t n, int32_t *p, int32_t *len) {
+    const uint8_t *data = (const uint8_t *)src;
+    size_t whole = n / 8, size = n + (n + 3) / 4;
+    uint8_t *out = asterai_scratch(size ? size : 1), *tops = out + n;
+    for (size_t g = 0; g < whole; g++) {
+        uint64_t x = asterai_load64(data + 8 * g), low = x & 0x7F7F7F7F7F7F7F7Full;
+        uint64_t bits = ((x & 0x8080808080808080ull) * 0x0002040810204081ull) >> 56; /* bit k: byte k's */
+        memcpy(out + 8 * g, &low, 8);
+        tops[2 * g] = (uint8_t)(0x40 | (bits & 0xF));
+        tops[2 * g + 1] = (uint8_t)(0x40 | bits >> 4);
+    }
+    for (size_t j = 2 * whole; j < (n + 3) / 4; j++) {
+        tops[j] = 0x40;
+    }
+    for (size_t i = 8 * whole; i < n; i++) {
+        out[i] = data[i] & 0x7F;
+        tops[i / 4] |= (uint8_t)((data[i] >> 7) << (i % 4));
+    }
+    *p = ASTERAI_I32(out);
+    *len = (int32_t)size;
+}
+
 #ifdef __cplusplus
 /* C++'s own types: lifted by copying what the host wrote, which is freed at once. */
 static inline std::string asterai_lift_std_string(int32_t p, int32_t n) {

@@ -54,10 +54,18 @@ class CppEmitter(CEmitter):
             f"    free(base);\n    return out;\n}}\n"
         )
 
+    def decoded(self, spell, p, count):
+        if spell.kind != "vector":
+            return super().decoded(spell, p, count)
+        return f"asterai_lift_vector<{spell.parts[0].c}>({p}, (int32_t)({count}))"
+
     def items(self, spell, v):
         if spell.kind != "vector":
             return super().items(spell, v)
         return f"{v}.data()", f"{v}.size()", f"{v}[i]"
+
+    def argument(self, spell, val):
+        return f"std::move({val})" if spell.kind in ("vector", "stdstring") else val
 
     def by_ref(self, c):
         return f"const {c} &"

@@ -118,6 +118,8 @@ class Memory:
     alloc: str  # a buffer of `size` bytes, as a uintptr
     b2i: str  # a function: bool -> int32
     keep: str = ""  # the parameter that holds lent memory in lowering helpers ("": none, it is pinned)
+    lift_bulk: str = ""  # a bulk twin's block -> a slice of `t` (export side only)
+    lower_bulk: str = ""  # a slice -> its block, (int32, int32)
 
 
 def _indent(text: str) -> str:
@@ -296,6 +298,15 @@ class GoEmitter(abi.Emitter):
             f"for {i} := range {s} {{\n{_indent(store)}\n}}",
             f"{p}, {n} := int32(uint32({buf})), int32(len({s}))",
         ]
+        return [p, n]
+
+    # ---- bulk twins: a numeric list as one string block (exports.py asteraiBulkIn/Out) ----
+    def lift_bulk(self, step, ptr, length, spell=None):
+        return self.memory.lift_bulk.format(t=self._go(step.elem, self.part(spell, 0)), p=ptr, n=length)
+
+    def lower_bulk(self, step, val, out, spell=None):
+        p, n = self.tmp("p"), self.tmp("n")
+        out.append(f"{p}, {n} := {self.memory.lower_bulk.format(v=val)}")
         return [p, n]
 
     # ---- records and tuples: Go structs ----

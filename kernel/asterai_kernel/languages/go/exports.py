@@ -5,6 +5,8 @@ function `asterai:cells/NAME#fn` taking the flat core values, lifting them into 
 the user's function and lowering the result, into a static return area when it does not fit one core value.
 An interface of another package that the cell implements (`--exports demo:math/calc`) gets the same
 functions again under its canonical-ABI names (`demo:math/calc@1.0.0#fn`, `cabi_post_demo:math/...`).
+A function with numeric lists also gets its bulk twin (`asterai:cells/NAME-bulk#fn`, wit.bulk_twin), which
+takes and returns them as one string block (asteraiBulkIn decodes it in place in the arena, asteraiBulkOut).
 
 Memory and Go's collector: the host lowers each string and list argument into memory it gets from
 `cabi_export_realloc` (named so because wit-component would otherwise also use it for the preview1 adapter's
@@ -23,7 +25,7 @@ as spellings; a used component's type in an export (`geo.Point`, `[]geo.Point`, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ... import abi, wit
 from .emit import CORE, GoEmitter, GoType, Memory
@@ -102,7 +104,7 @@ func asteraiRealloc(old, oldSize, align, newSize int32) int32 {
 	if newSize == 0 {
 		return align
 	}
-	n, a := int(uint32(newSize)), int(uint32(align))
+	n, a := int(uint32(newSize)), max(int(uint32(align)), 8) // 8: a bulk block is decoded in place
 	asteraiCallBytes += n + a
 	var p uintptr
 	base := int(uintptr(unsafe.Pointer(unsafe.SliceData(asteraiArena))))
@@ -177,6 +179,73 @@ func asteraiAlloc(size, align int) uintptr {
 	return (uintptr(base) + uintptr(align) - 1) &^ uintptr(align-1)
 }
 
+// Bulk twins (the host's values.BulkCodec): a numeric list crosses as one ASCII string, its n bytes with
+// the top bit cleared, then one character 0x40 | (4 top bits) per 4 bytes. Both ways work 16 bytes (two
+// 64-bit words, 4 characters) at a time, with unchecked loads (Go's wasm code is slow at bounds checks): a
+// multiply spreads or gathers the 8 top bits of a word.
+func asteraiBulkIn[T any](p, n int32) []T {
+	count := int(uint32(n)) * 4 / 5
+	if count == 0 {
+		return []T{}
+	}
+	// decoded in place, in the arena (cabi_export_realloc aligns it for any number): byte i only reads
+	// byte i and a character after the data
+	data := unsafe.Pointer(uintptr(uint32(p)))
+	tops := unsafe.Add(data, count)
+	whole := count / 16
+	for g := 0; g < whole; g++ {
+		// 2 characters' 4 bits at bits 0-3 and 32-35 of a word, spread to bit 7 of each of its bytes
+		four := uint64(*(*uint32)(unsafe.Add(tops, 4*g)))
+		low := four&0xF | four&0xF00<<24
+		high := four>>16&0xF | four&0xF000000<<8
+		word := (*[2]uint64)(unsafe.Add(data, 16*g))
+		word[0] |= (low * 0x10204080) & 0x8080808080808080
+		word[1] |= (high * 0x10204080) & 0x8080808080808080
+	}
+	bytes, top := unsafe.Slice((*byte)(data), count), unsafe.Slice((*byte)(tops), (count+3)/4)
+	for i := 16 * whole; i < count; i++ {
+		bytes[i] |= (top[i/4] >> (i % 4) & 1) << 7
+	}
+	return unsafe.Slice((*T)(data), count/int(unsafe.Sizeof(*new(T))))
+}
+
+// A result's block, reused: the host has copied it before the next call (one block a call). Linear memory
+// never shrinks, so keeping the largest is no loss; a new one each call was garbage the collector lagged on.
+var asteraiBulkBuf []byte
+
+func asteraiBulkOut[T any](v []T) (int32, int32) {
+	n := len(v) * int(unsafe.Sizeof(*new(T)))
+	if n == 0 {
+		return 0, 0
+	}
+	if size := n + (n+3)/4; cap(asteraiBulkBuf) < size {
+		asteraiBulkBuf = make([]byte, size)
+	}
+	buf := asteraiBulkBuf[:n+(n+3)/4]
+	src, dst := unsafe.Pointer(unsafe.SliceData(v)), unsafe.Pointer(unsafe.SliceData(buf))
+	tops := unsafe.Add(dst, n)
+	whole := n / 16
+	for g := 0; g < whole; g++ {
+		word := (*[2]uint64)(unsafe.Add(src, 16*g))
+		out := (*[2]uint64)(unsafe.Add(dst, 16*g))
+		out[0], out[1] = word[0]&0x7F7F7F7F7F7F7F7F, word[1]&0x7F7F7F7F7F7F7F7F
+		// bit k: the top bit of byte k
+		low := (word[0] & 0x8080808080808080) * 0x0002040810204081 >> 56
+		high := (word[1] & 0x8080808080808080) * 0x0002040810204081 >> 56
+		four := 0x40404040 | low&0xF | low&0xF0<<4 | high&0xF<<16 | high&0xF0<<20
+		*(*uint32)(unsafe.Add(tops, 4*g)) = uint32(four)
+	}
+	top, in := buf[n:], unsafe.Slice((*byte)(src), n)
+	for j := 4 * whole; j < len(top); j++ {
+		top[j] = 0x40
+	}
+	for i := 16 * whole; i < n; i++ {
+		buf[i] = in[i] & 0x7F
+		top[i/4] |= in[i] >> 7 << (i % 4)
+	}
+	return int32(uint32(uintptr(dst))), int32(len(buf))
+}
+
 func asteraiB2I(b bool) int32 {
 	if b {
 		return 1
@@ -231,6 +300,8 @@ MEMORY = Memory(
     lower_plain="asteraiLowerPlain(unsafe.Pointer(unsafe.SliceData({v})), len({v}))",
     alloc="asteraiAlloc({size}, {align})",
     b2i="asteraiB2I",
+    lift_bulk="asteraiBulkIn[{t}]({p}, {n})",
+    lower_bulk="asteraiBulkOut({v})",
 )
 
 
@@ -333,6 +404,12 @@ def glue(iface: wit.Interface, exports: list[Export], needs_main: bool,
     for other in declared:  # the same functions again, under the declared interface's names
         for ex in exports:
             parts.append(export_function(g, other, ex, index))
+            index += 1
+    bulk = wit.bulk_interface(iface)
+    for ex in exports:  # each twin (wit.bulk_twin) calls the same function
+        twin = wit.bulk_twin(ex.fn)
+        if twin is not None:
+            parts.append(export_function(g, bulk, replace(ex, fn=twin), index))
             index += 1
     parts += g.helpers
     if needs_main:

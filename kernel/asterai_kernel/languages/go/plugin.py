@@ -81,6 +81,7 @@ class Go(Language):
     name = "go"
     aliases = ("golang",)
     supports_use = True  # `--use geo`: package `geo` in the cell (see imports.py)
+    bulk_twins = True  # big numeric lists cross as one string block (exports.py asteraiBulkIn/Out)
     supports_exports = True  # `--exports demo:math/calc`: the same functions exported under that name too
     requirements = toolchain.REQUIREMENTS
 
@@ -112,7 +113,9 @@ class Go(Language):
         (work / SOURCE_FILE).write_text(cell_source(job.source, has_package, job.uses))
         glue = exports.glue(job.iface, found, needs_main=not has_main, declared=job.exports)
         (work / "glue.go").write_text(glue)
-        world = wit.render_world(job.iface, uses=tuple(job.uses.values()), extra_exports=job.exports)
+        world = wit.render_world(
+            job.iface, bulk=True, uses=tuple(job.uses.values()), extra_exports=job.exports
+        )
         (work / "cell.wit").write_text(world)
         env = go_env()
         t0 = time.perf_counter()

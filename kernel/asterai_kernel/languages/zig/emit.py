@@ -186,6 +186,15 @@ class ZigEmitter(abi.Emitter):
         out.append(f"const {s} = rt.text({val});")
         return [f"rt.ptr({s})", f"rt.len({s})"]
 
+    # ---- bulk twins: a numeric list as one string block (asterai.zig bulkIn/bulkOut) ----
+    def lift_bulk(self, step, ptr, length, spell=None):
+        return f"rt.bulkIn({spell.part(0).zig}, {ptr}, {length})"
+
+    def lower_bulk(self, step, val, out, spell=None):
+        b = self.tmp("b")
+        out.append(f"const {b} = rt.bulkOut({val});")
+        return [f"{b}[0]", f"{b}[1]"]
+
     def lift_list(self, step, ptr, length, spell=None):
         elem = spell.part(0)
         if isinstance(step.elem, abi.Scalar):  # Zig lays every scalar out as the ABI does: used in place

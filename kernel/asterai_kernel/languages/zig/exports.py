@@ -6,13 +6,15 @@ result: directly when it is one core value, else into a static return area. Ever
 `cabi_post_...`, which releases the call's arena (asterai.zig) once the host has read the result, so a
 function may return literals, slices of its state, its arguments or memory from `asterai.allocator` alike.
 An interface of another package the cell implements (`--exports demo:math/calc`) gets the same functions
-again under its names. Being the root, the glue also sets the panic handler: every panic prints its message
-where the kernel reads it, then traps.
+again under its names, and a function with numeric lists its bulk twin (`asterai:cells/NAME-bulk#fn`,
+wit.bulk_twin), which takes and returns them as one string block (asterai.zig bulkIn, bulkOut). Being the
+root, the glue also sets the panic handler: every panic prints its message where the kernel reads it, then
+traps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ... import abi, wit
 from .emit import CORE, RUNTIME, ZigEmitter, ZigType
@@ -93,6 +95,9 @@ def glue(iface: wit.Interface, exports: list[Export], uses: list[str],
     parts.append(f"var ret_area: [{words}]u64 = undefined;\n")
     names = [("rt.realloc", "cabi_realloc"), ("rt.reallocAdapter", "cabi_realloc_adapter")]
     targets = [(iface, ex) for ex in exports] + [(other, ex) for other in declared for ex in exports]
+    bulk = wit.bulk_interface(iface)  # each twin (wit.bulk_twin) calls the same function
+    twins = [(ex, wit.bulk_twin(ex.fn)) for ex in exports]
+    targets += [(bulk, replace(ex, fn=twin)) for ex, twin in twins if twin is not None]
     for index, (target, ex) in enumerate(targets):
         code, exported = export_function(target, ex, index)
         parts.append(code)

@@ -31,6 +31,7 @@ class Zig(Language):
     name = "zig"
     supports_use = True  # `--use geo`: `const geo = @import("geo");` in the cell (see imports.py)
     supports_exports = True  # `--exports demo:math/calc`: the same functions exported under that name too
+    bulk_twins = True  # big numeric lists cross as one string block (asterai.zig bulkIn/bulkOut)
     requirements = toolchain.REQUIREMENTS
 
     def interface(self, source: str, component: str) -> wit.Interface:
@@ -53,7 +54,9 @@ class Zig(Language):
         (work / "glue.zig").write_text(exports.glue(job.iface, found, used, job.exports))
         (work / "asterai.zig").write_text(RUNTIME_SOURCE.read_text())
         deps = self._write_uses(work, job.uses)
-        world = wit.render_world(job.iface, uses=tuple(job.uses.values()), extra_exports=job.exports)
+        world = wit.render_world(
+            job.iface, bulk=True, uses=tuple(job.uses.values()), extra_exports=job.exports
+        )
         (work / "cell.wit").write_text(world)
         cmd = [*tc.command("core.wasm", job.opt, work / "zig-cache"), *_modules(used, job.uses, deps)]
         first = not toolchain.warmed(tc, job.opt)
