@@ -329,8 +329,10 @@ def test_a_trap_reports_the_cells_lines_and_restarts_only_that_cell(ip):
 
 
 def test_top_level_output_is_shown_once_and_its_errors_are_compile_errors(ip):
-    out, _ = run(ip, "ts rt_hello", 'console.log("ready");\nexport function f(): u8 { return 1; }\n')
-    assert out.startswith("ready\nrt_hello: typescript component, on the shared interpreter in")
+    source = 'console.log("ready");\nconsole.warn("careful");\nexport function f(): u8 { return 1; }\n'
+    out, err = run(ip, "ts rt_hello", source)
+    assert out.startswith("ready\ncareful\nrt_hello: typescript component, on the shared interpreter in")
+    assert "careful" not in err  # both streams, in order, shown once with the cell
     source = (
         'export function f(): u8 { return 1; }\nfunction boom() {\n  throw new Error("no");\n}\nboom();\n'
     )

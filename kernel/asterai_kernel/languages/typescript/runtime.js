@@ -144,21 +144,23 @@ function format(args) {
   return rest.map((a) => inspect(a)).join(" ");
 }
 
-let captured = null; // what console.log printed while the runner loads a cell, or null: print it
+let captured = null; // what the console printed while the runner loads a cell, or null: print it
 
-/** Start keeping what console.log prints (on), or stop and return what it kept. */
+/** Start keeping what the console prints (on), or stop and return what it kept. */
 export function __asteraiCapture(on) {
   const text = captured === null ? "" : captured.join("");
   captured = on ? [] : null;
   return text;
 }
 
-const out = (...args) => {
+// While a cell loads, both streams are kept, in order: what its top-level code printed, shown once.
+const printer = (open) => (...args) => {
   const text = format(args) + "\n";
-  if (captured === null) write(getStdout, text);
+  if (captured === null) write(open, text);
   else captured.push(text);
 };
-const err = (...args) => write(getStderr, format(args) + "\n");
+const out = printer(getStdout);
+const err = printer(getStderr);
 globalThis.console = { log: out, info: out, debug: out, warn: err, error: err, trace: err };
 
 // ---- uncaught errors ----
