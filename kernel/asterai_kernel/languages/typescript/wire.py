@@ -36,11 +36,13 @@ def _float_out(x: float):
 def _numbers(dtype: np.dtype, each: Convert) -> Callable:
     """A numeric list's raw bytes (or array, or list) -> a list of numbers, each converted if need be."""
 
+    floats = dtype.kind == "f"
+
     def encode(xs):
-        if isinstance(xs, bytes | bytearray | memoryview):
-            xs = np.frombuffer(xs, dtype)
-        xs = xs.tolist() if isinstance(xs, np.ndarray) else list(xs)
-        return xs if each is None else [each(x) for x in xs]
+        arr = np.frombuffer(xs, dtype) if isinstance(xs, bytes | bytearray | memoryview) else np.asarray(xs)
+        if each is None or (floats and np.isfinite(arr).all()):  # element by element only when needed
+            return arr.tolist()
+        return [each(x) for x in arr.tolist()]
 
     return encode
 
