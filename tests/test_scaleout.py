@@ -374,6 +374,21 @@ def test_a_python_guest_on_the_workers(client, cell, ns):
     assert asterai_kernel.map(ns["vowels"], words, client=client) == [3, 2, 1, 2] * 25
 
 
+TS_CELL = """
+export function initials(name: string): string {
+  return name.split(" ").map((w) => w[0]).join("");
+}
+"""
+
+
+def test_a_typescript_guest_on_the_workers(client, cell, ns):
+    cell("ts initials_ts", TS_CELL)
+    shipment = get_session().components["initials_ts"].shipment()
+    assert shipment.glue is not None  # the QuickJS runner travels (once per worker), and the cell's glue
+    names = ["Ada Lovelace", "Alan Mathison Turing"] * 20
+    assert asterai_kernel.map(ns["initials"], names, client=client) == ["AL", "AMT"] * 20
+
+
 # ---- in a notebook's kernel, through the Jupyter protocol ----
 @pytest.fixture(scope="module")
 def kernel(client, scale_wasm):

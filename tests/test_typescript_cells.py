@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 
 import pytest
 
@@ -84,9 +85,7 @@ def demo(ip):
 
 def test_summary_names_and_signatures(demo):
     ns, out = demo
-    assert (
-        "demo_ts: typescript component, built in" in out or "demo_ts: typescript component, from cache" in out
-    )
+    assert "demo_ts: typescript component, on the shared interpreter in" in out  # the QuickJS runner
     assert "word_count(text: string) -> u32" in out
     assert "scale(p: point, k: f64) -> point" in out
     assert "greet(name: option<string>, times: option<u8>) -> list<string>" in out
@@ -116,8 +115,9 @@ def test_options_bytes_results_and_bigint(demo):
         ns["parse"]("x")
     assert info.value.value == "not a number: x"
     assert ns["factorial"](18) == 6402373705728000
-    with pytest.raises(GuestTrap, match="2\\^53"):
-        ns["factorial"](20)  # 2.4e18 does not fit a double exactly: an error, not a rounded number
+    # exact beyond 2^53: the shared runner carries 64-bit integers as decimal text (a cell's own QuickJS
+    # component, ASTERAI_INTERPRETED=0, raises an error instead: test_own_component_refuses_inexact_u64)
+    assert ns["factorial"](20) == 2432902008176640000
     ns["word_count"]("state to keep")
     before = ns["calls_so_far"]()
     assert before >= 1
@@ -157,9 +157,19 @@ def test_bad_python_arguments_never_reach_the_guest(demo):
         ns["greet"]("x", 300)
 
 
-def test_cache_hit(ip, demo):
+def test_rerun_loads_the_cell_on_the_shared_interpreter_again(ip, demo):
     out, _ = run(ip, "ts demo_ts", DEMO)
-    assert "demo_ts (replaced): typescript component, from cache" in out
+    assert "demo_ts (replaced): typescript component, on the shared interpreter in" in out
+
+
+def test_own_component_refuses_inexact_u64(ip, monkeypatch):
+    monkeypatch.setenv("ASTERAI_INTERPRETED", "0")
+    out, _ = run(ip, "ts own_u64", "export function f(n: u64): u64 { return n * 1000n; }\n")
+    assert (
+        "own_u64: typescript component, built in" in out or "own_u64: typescript component, from cache" in out
+    )
+    with pytest.raises(GuestTrap, match="2\\^53"):
+        ip.user_ns["own_u64"].f(2**50)  # 1.1e18 does not fit a double exactly: an error, not a rounded number
 
 
 def test_no_wasi_http_import(ip, demo):
@@ -260,7 +270,7 @@ def test_javascript_without_types_shows_how_to_annotate(ip):
         # a module that throws while loading
         (
             "const ok = 1;\nthrow new Error('not ready');\nexport function f(a: number): number { return a; }\n",
-            ["the cell threw while it was being loaded: Error: not ready", "(line 3)"],
+            ["the cell's top-level code failed: Error: not ready", "(line 3)"],
         ),
         # an npm package that was not asked for
         (
@@ -280,7 +290,7 @@ def test_bad_cells(ip, source, expected):
 
 def test_a_wrong_return_type_is_a_trap_that_says_so(ip):
     run(ip, "ts liar", "export function f(a: number): u32 { return 'x' as any; }\n")
-    with pytest.raises(GuestTrap, match="does not match its declared type"):
+    with pytest.raises(GuestTrap, match="returned a value that does not fit `u32`: result must be an int"):
         calling(ip.user_ns["f"], 1)
 
 
@@ -401,6 +411,16 @@ def test_tutorial_javascript(tutorial):
     assert "wordstats: javascript component" in tutorial["ts-js"]
     assert "tally(words: list<string>) -> list<tuple<string, u32>>" in tutorial["ts-js"]
     assert tutorial["ts-js-call"] == "[('to', 2), ('be', 2), ('or', 1), ('not', 1)]\n"
+
+
+def test_tutorial_shared_engine(tutorial):
+    assert re.match(
+        r"stats: typescript component, on the shared interpreter in \d+\.\d\d s; exports "
+        r"mean\(xs: list<f64>\) -> f64\n  build \d+ ms \(glue for the shared interpreter\), machine code ",
+        tutorial["ts-shared"],
+    )
+    assert tutorial["ts-shared-calls"] == "2.5\n0.5\n"
+    assert "on the shared interpreter" not in tutorial["ts-resource"]  # a class: a component of its own
 
 
 # ---------------------------------------------------------------- --use

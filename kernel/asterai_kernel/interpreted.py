@@ -158,7 +158,8 @@ class InterpretedComponent(LiveComponent):
         try:
             text = load.call(load.bind((self.glue,), {}))
         except ComponentError as e:
-            summary = self.language.trap_message(e.value) or "it raised an exception"
+            # its first line: the diagnostics hold the whole report (a JavaScript stack, a traceback)
+            summary = (self.language.trap_message(e.value) or "it raised an exception").splitlines()[0]
             raise CompileError(f"{self.name}: the cell's top-level code failed: {summary}",
                                diagnostics=e.value.rstrip(), component=self.name) from None  # fmt: skip
         finally:

@@ -16,6 +16,7 @@ the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with t
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -167,6 +168,17 @@ class _JsLanguage(Language):
 
     def trap_message(self, stderr_text: str) -> str | None:
         return js_trap_message(stderr_text)
+
+    @functools.cached_property
+    def _interpreter(self):
+        from .interpreter import QuickJsInterpreter
+
+        return QuickJsInterpreter(self)
+
+    def interpreter(self):
+        """The shared QuickJS runner cells load into (interpreter.py); `why_not` says which cannot.
+        Imported late: it builds on the core's interpreted.py, which imports the languages."""
+        return self._interpreter
 
 
 class TypeScript(_JsLanguage):

@@ -1,7 +1,9 @@
 // What every JavaScript/TypeScript cell's component carries besides the cell (bundled first, so the cell
 // sees it): `console` writing to WASI stdout/stderr (the QuickJS engine has none; StarlingMonkey's is
 // replaced so both print alike), UTF-8 TextEncoder/TextDecoder where missing, and `__asteraiFail`, which
-// reports an uncaught error at the cell's lines and ends the call with a trap.
+// reports an uncaught error at the cell's lines and ends the call with a trap. The QuickJS runner
+// (runner/runner.js) shares it: `__asteraiCapture` keeps what a cell's top-level code prints, and the code
+// the runner loads shows in stacks as `<input>`, with its own line table (glue.py).
 import { getStdout } from "wasi:cli/stdout@0.2.12";
 import { getStderr } from "wasi:cli/stderr@0.2.12";
 import { exit } from "wasi:cli/exit@0.2.12";
@@ -142,25 +144,46 @@ function format(args) {
   return rest.map((a) => inspect(a)).join(" ");
 }
 
-const out = (...args) => write(getStdout, format(args) + "\n");
-const err = (...args) => write(getStderr, format(args) + "\n");
+let captured = null; // what the console printed while the runner loads a cell, or null: print it
+
+/** Start keeping what the console prints (on), or stop and return what it kept. */
+export function __asteraiCapture(on) {
+  const text = captured === null ? "" : captured.join("");
+  captured = on ? [] : null;
+  return text;
+}
+
+// While a cell loads, both streams are kept, in order: what its top-level code printed, shown once.
+const printer = (open) => (...args) => {
+  const text = format(args) + "\n";
+  if (captured === null) write(open, text);
+  else captured.push(text);
+};
+const out = printer(getStdout);
+const err = printer(getStderr);
 globalThis.console = { log: out, info: out, debug: out, warn: err, error: err, trace: err };
 
 // ---- uncaught errors ----
 function cellFrame(line) {
-  // QuickJS: "    at name (/dir/cell.bundle.js:12:5)"; StarlingMonkey: "name@cell.bundle.js:12:5"
-  const m = /^\s*(?:at\s+(?:(.*?)\s+\()?|(.*?)@)?(?:[^()]*\/)?cell\.bundle\.js:(\d+)(?::\d+)?\)?\s*$/.exec(line);
+  // QuickJS: "    at name (/dir/cell.bundle.js:12:5)", or "(<input>:12:5)" for code the runner loaded;
+  // StarlingMonkey: "name@cell.bundle.js:12:5"
+  const m = /^\s*(?:at\s+(?:(.*?)\s+\()?|(.*?)@)?(?:[^()]*\/)?(cell\.bundle\.js|<input>):(\d+)(?::\d+)?\)?\s*$/.exec(line);
   if (!m) return null;
   const name = m[1] || m[2] || "<top level>";
-  const hit = (globalThis.__asterai_lines || [])[Number(m[3]) - 1];
+  const loaded = m[3] === "<input>";
+  const lines = (loaded ? globalThis.__asterai_glue_lines : globalThis.__asterai_lines) || [];
+  const sources = (loaded ? globalThis.__asterai_glue_sources : globalThis.__asterai_sources) || [];
+  const hit = lines[Number(m[4]) - 1];
   if (!hit) return { glue: true };
-  const source = (globalThis.__asterai_sources || [])[hit[0]] || "";
-  if (source === "entry.js" || source === "asterai_runtime.js" || source.startsWith("uses/")) return { glue: true };
+  const source = sources[hit[0]] || "";
+  if (GLUE.includes(source) || source.startsWith("uses/")) return { glue: true };
   const cell = /^cell\.(ts|js)$/.test(source);
   return { name, at: cell ? `line ${hit[1]}` : `${source}:${hit[1]}` };
 }
+const GLUE = ["entry.js", "asterai_runtime.js", "runner.js"];
 
-export function __asteraiFail(fn, error) {
+/** An uncaught error as reported: its message, then the stack at the cell's lines (the glue's left out). */
+export function __asteraiReport(fn, error) {
   let head;
   let stack = "";
   if (error instanceof Error) {
@@ -174,7 +197,11 @@ export function __asteraiFail(fn, error) {
     const f = cellFrame(line);
     if (f && !f.glue && !/^__asterai/.test(f.name)) frames.push(`    at ${f.name} (${f.at})`);
   }
-  write(getStderr, `Uncaught ${head}\n${frames.join("\n")}${frames.length ? "\n" : ""}`);
+  return `${head}\n${frames.join("\n")}${frames.length ? "\n" : ""}`;
+}
+
+export function __asteraiFail(fn, error) {
+  write(getStderr, `Uncaught ${__asteraiReport(fn, error)}`);
   exit({ tag: "err", val: undefined }); // a trap: the host restarts this component
   throw error; // not reached
 }

@@ -1,6 +1,7 @@
 """The TypeScript/JavaScript toolchain: Debian's Node.js and npm, and the npm packages the builds use
 (esbuild, componentize-qjs, componentize-js, jco and preview2-shim at the versions pins.py fixes), installed
-by `asterai setup typescript` (JavaScript cells use the same) under the asterai cache (toolchains.npm_dir).
+by `asterai setup typescript` (JavaScript cells use the same) under the asterai cache (toolchains.npm_dir),
+which then builds the shared QuickJS runner (interpreter.py).
 """
 
 from __future__ import annotations
@@ -75,10 +76,20 @@ def rows() -> list[Row]:
     ]
 
 
+def setup(progress) -> None:
+    """The last step of `asterai setup typescript`: the shared QuickJS runner cells load into, built and
+    compiled to machine code."""
+    from ... import interpreted
+    from .plugin import TypeScript
+
+    interpreted.prepare(TypeScript().interpreter(), progress)
+
+
 REQUIREMENTS = Requirements(
     "typescript",
     SETUP,
     rows,
     apt=NODE_APT,
     npm=(pins.JCO, pins.COMPONENTIZE_JS, pins.PREVIEW2_SHIM, pins.COMPONENTIZE_QJS, pins.ESBUILD),
+    finish=setup,
 )
