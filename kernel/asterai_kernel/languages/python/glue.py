@@ -4,17 +4,20 @@ and a function per export converting plain data (asterai_kernel/plain.py) to the
 Arguments arrive as marshal bytes carried in a latin-1 string (the host is trusted); results leave as JSON
 (the host decodes nothing that could run code, whatever the guest does), bytes inside it as latin-1 text,
 except a string result, which is the text itself.
-The helpers are the app module's (exports.prelude): tracebacks at the cell's lines, the result checks, and a
-trap after a failed call, so errors read exactly as those of a cell built into its own component.
+The helpers are the app module's (exports.helpers, compiled once in the runner): tracebacks at the cell's
+lines, the result checks, and a trap after a failed call, so errors read exactly as those of a cell built
+into its own component.
 """
 
 from __future__ import annotations
 
 from ... import wit
 from ..base import Unsupported
-from .exports import _ARRAY, _hint_text, _ident, prelude
+from .exports import _ARRAY, _hint_text, _ident, cell_head
 from .signatures import Cell
 
+# exports.helpers(), compiled once in the runner (interpreter.py), which hands its code to each load
+_HELPERS_RUN = "exec(_HELPERS, globals())\n"
 _RUN_CELL = """
 import json as _json
 import marshal as _marshal
@@ -211,7 +214,8 @@ class DataConverters:
 def glue(component: str, source: str, cell: Cell, paths: list[str] = ()) -> str:
     """The module the runner's `load` runs for this cell; it defines `_FAILED`, `_PRINTED` and `_CALLS`.
     `paths`: folders the cell imports from besides the runner's standard library (its --pip packages)."""
-    parts = [prelude(component, source), *[f"_sys.path.insert(0, {p!r})" for p in paths], _RUN_CELL]
+    parts = [cell_head(component, source), _HELPERS_RUN,
+             *[f"_sys.path.insert(0, {p!r})" for p in paths], _RUN_CELL]  # fmt: skip
     for stmt in cell.hoisted:  # imports the cell makes below its top level: the runner has them already
         parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
     conv = DataConverters(cell)

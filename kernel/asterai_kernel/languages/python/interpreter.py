@@ -42,6 +42,7 @@ from wit_world import exports as _exports
 {preload}
 _preload_stdlib()
 _GLUE = "<asterai glue>"
+_HELPERS = compile({helpers!r}, _GLUE, "exec", dont_inherit=True)  # what every cell's glue runs first
 _calls = []
 
 
@@ -50,6 +51,7 @@ class Runner(_exports.Runner):
         global _calls
         module = _types.ModuleType("asterai_glue")
         module.__file__ = _GLUE
+        module._HELPERS = _HELPERS
         exec(compile(glue, _GLUE, "exec", dont_inherit=True), module.__dict__)
         if module._FAILED is not None:
             raise _Err(module._FAILED)
@@ -62,7 +64,7 @@ class Runner(_exports.Runner):
 
 
 def runner_app() -> str:
-    return _RUNNER_APP.format(preload=exports.PRELOAD)
+    return _RUNNER_APP.format(preload=exports.PRELOAD, helpers=exports.helpers())
 
 
 class PythonInterpreter(Interpreter):
