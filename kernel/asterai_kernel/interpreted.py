@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import plain, values, wit
-from .component import ExportFunc, LiveComponent, Timings, _scalar_fast_call
+from .component import _INLINE_CHECK, ExportFunc, LiveComponent, Timings, _scalar_fast_call
 from .errors import AsteraiError, CompileError, ComponentError, GuestTrap
 from .languages.base import BuildJob, Interpreter, Progress
 from .links import NestedTrap, new_error
@@ -180,22 +180,7 @@ class InterpretedComponent(LiveComponent):
         fn_name = export.fn.name
         if limited or not all(isinstance(t, (wit.Prim, wit.String)) for t in types):
             return lambda *args, **kwargs: self.call(fn_name, args, kwargs)
-        enter = _scalar_fast_call(self, export.runner_call)
-        n, index, fn, check, encode = (
-            len(export.params),
-            export.index,
-            export.fn,
-            export.check,
-            self.interp.encode_args,
-        )
-        load = export.load_result if export.result is not None else lambda text: None
-
-        def call(*args, **kwargs):
-            if kwargs or len(args) != n:
-                return self.call(fn_name, args, kwargs)  # the general path binds or explains
-            return load(enter(index, encode(fn, [check(i, a) for i, a in enumerate(args)])))
-
-        return call
+        return _fast_call(self, export)
 
     def forward(self, export: InterpretedExport, args, nargs: int, results, nresults: int) -> int:
         """A consumer's import served by this cell: its C values read, the call made, the result written."""
@@ -221,6 +206,29 @@ class InterpretedComponent(LiveComponent):
             return self.call_checked(export.fn.name, lowered)
         finally:
             export.call = call
+
+
+def _fast_call(live: InterpretedComponent, export: InterpretedExport):
+    """Straight-line code for one signature of scalars and strings (as component._scalar_fast_call makes
+    for a component's own exports): integers checked inline, then the runner's own fast path."""
+    n = len(export.params)
+    names = [f"a{i}" for i in range(n)]
+    lines = ["def call(*args, **kwargs):",
+             f"    if kwargs or len(args) != {n}:",
+             "        return live.call(fn_name, args, kwargs)",  # the general path binds or explains
+             f"    {''.join(a + ', ' for a in names)}= args" if n else ""]  # fmt: skip
+    for i, ((_, t), a) in enumerate(zip(export.fn.params, names)):
+        lo, hi = getattr(export.params[i], "lo", 0), getattr(export.params[i], "hi", 0)  # the guest's range
+        cond = _INLINE_CHECK.get(t.name) if isinstance(t, wit.Prim) else None
+        lines.append(f"    if {cond.format(a=a, lo=lo, hi=hi)}: {a} = check({i}, {a})" if cond
+                     else f"    {a} = check({i}, {a})")  # fmt: skip
+    result = "load(text)" if export.result is not None else "None"
+    lines += [f"    text = enter({export.index}, encode(fn, [{', '.join(names)}]))", f"    return {result}"]
+    env = {"live": live, "fn_name": export.fn.name, "fn": export.fn, "check": export.check,
+           "enter": _scalar_fast_call(live, export.runner_call), "encode": live.interp.encode_args,
+           "load": export.load_result}  # fmt: skip
+    exec("\n".join(lines), env)  # noqa: S102 - generated from WIT types only, never from user text
+    return env["call"]
 
 
 def install(session, name: str, lang, iface: wit.Interface, job: BuildJob, interp: Interpreter,

@@ -108,7 +108,7 @@ class PythonInterpreter(Interpreter):
 
     def encode_args(self, fn: wit.Function, args: list) -> str:
         """marshal bytes as latin-1 text: every pass over it is a C loop, on both sides."""
-        return marshal.dumps(tuple(args)).decode("latin-1") if args else ""
+        return marshal.dumps(tuple(args), 2).decode("latin-1") if args else ""
 
     def decode_result(self, fn: wit.Function, text: str):
         """JSON, then the bytes its {"b": [start, length]} refer to, as latin-1 text (glue._latin1); a string
