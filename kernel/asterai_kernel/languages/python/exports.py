@@ -151,7 +151,26 @@ def _export_module(iface: wit.Interface, clash: bool, exports: Path) -> str | No
 # ---------------------------------------------------------------- the app module
 
 
-class _Converters:
+class ConverterMemo:
+    """Generated converters, made once per WIT type and direction: `into(ty)` for values reaching the cell,
+    `out(ty)` for values it returns; a subclass makes them (`_into`, `_out`) into `self.done`."""
+
+    done: dict[tuple[str, str], str | None]
+
+    def into(self, ty: wit.WitType) -> str | None:
+        key = ("in", repr(ty))
+        if key not in self.done:
+            self.done[key] = self._into(ty)
+        return self.done[key]
+
+    def out(self, ty: wit.WitType) -> str | None:
+        key = ("out", repr(ty))
+        if key not in self.done:
+            self.done[key] = self._out(ty)
+        return self.done[key]
+
+
+class _Converters(ConverterMemo):
     """Generated functions converting values between the bindings' types and the cell's own.
 
     `into(ty)` turns what componentize-py hands a method into what the cell's function expects; `out(ty)`
@@ -174,12 +193,6 @@ class _Converters:
         name = f"_{kind}{self.k}_{len(self.defs)}"
         self.defs.append(f"def {name}(x):\n    return {body}\n")
         return name
-
-    def into(self, ty: wit.WitType) -> str | None:
-        key = ("in", repr(ty))
-        if key not in self.done:
-            self.done[key] = self._into(ty)
-        return self.done[key]
 
     def _into(self, ty: wit.WitType) -> str | None:
         if getattr(ty, "owner", ""):  # a used component's type: the cell has the bindings' class already
@@ -217,12 +230,6 @@ class _Converters:
                 "in", ty, f"_flags_to(_b{self.k}.{cls}, _cell.{self.cell.flags[ty.name].py_name}, x)"
             )
         return None
-
-    def out(self, ty: wit.WitType) -> str | None:
-        key = ("out", repr(ty))
-        if key not in self.done:
-            self.done[key] = self._out(ty)
-        return self.done[key]
 
     def _out(self, ty: wit.WitType) -> str | None:
         if getattr(ty, "owner", ""):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ... import wit
 from ..base import Unsupported
-from .exports import _ARRAY, _hint_text, _ident, cell_head
+from .exports import _ARRAY, ConverterMemo, _hint_text, _ident, cell_head
 from .signatures import Cell
 
 # exports.helpers(), compiled once in the runner (interpreter.py), which hands its code to each load
@@ -108,7 +108,7 @@ _INLINE_CHECKS = {
 }
 
 
-class DataConverters:
+class DataConverters(ConverterMemo):
     """Generated functions between plain data and the cell's values: `into(ty)` for arguments, `out(ty)`
     for results; None where the value needs nothing."""
 
@@ -122,18 +122,6 @@ class DataConverters:
         name = f"_{kind}_{len(self.defs)}"
         self.defs.append(f"def {name}(x):\n    return {body}\n")
         return name
-
-    def into(self, ty: wit.WitType) -> str | None:
-        key = ("in", repr(ty))
-        if key not in self.done:
-            self.done[key] = self._into(ty)
-        return self.done[key]
-
-    def out(self, ty: wit.WitType) -> str | None:
-        key = ("out", repr(ty))
-        if key not in self.done:
-            self.done[key] = self._out(ty)
-        return self.done[key]
 
     def _into(self, ty: wit.WitType) -> str | None:
         if isinstance(ty, wit.String):
