@@ -50,10 +50,10 @@ def through_block(codec: values.BulkCodec, value) -> tuple[str, object]:
 
 def python_glue_codec() -> dict:
     """The Python glue's block coding (`_bulk_text`, `_bulk_bytes`), run here as the guest runs it."""
-    prelude = python_exports._PRELUDE
-    source = prelude[prelude.index("_LOW7 =") : prelude.index("def _bulk_in_bytes")]
+    helpers = python_exports.helpers()
+    source = helpers[helpers.index("_LOW7 =") : helpers.index("def _bulk_in_bytes")]
     glue: dict = {}
-    exec(source.replace("{{", "{").replace("}}", "}"), glue)  # noqa: S102 - our own template
+    exec(source, glue)  # noqa: S102 - our own glue
     return glue
 
 
