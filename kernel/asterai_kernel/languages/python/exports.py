@@ -530,6 +530,24 @@ class _Copy:
         return getattr(self._stream, name)
 
 
+def _run_cell():
+    """Run the cell's top-level code in a module of its own, keeping what it prints: (the module, what it
+    printed, the traceback at the cell's lines when it failed or None)."""
+    printed = []
+    streams = _sys.stdout, _sys.stderr
+    _sys.stdout, _sys.stderr = _Copy(streams[0], printed), _Copy(streams[1], printed)
+    cell = _types.ModuleType("asterai_cell")
+    cell.__file__ = _FILE
+    _sys.modules["asterai_cell"] = cell
+    failed = None
+    try:
+        exec(compile("\\n" + _SOURCE, _FILE, "exec", dont_inherit=True), cell.__dict__)
+    except BaseException as e:
+        failed = "".join(printed) + _format(e)
+    finally:
+        _sys.stdout._sink = _sys.stderr._sink = None
+        _sys.stdout, _sys.stderr = streams
+    return cell, "".join(printed), failed
 '''
 # Imports the whole standard library: run once by the app module (and by the shared runner, runner.py).
 PRELOAD = '''\
@@ -574,23 +592,13 @@ def _preload_stdlib():
 '''
 _RUN_AT_BUILD = """\
 _preload_stdlib()
-_printed = []
-_streams = _sys.stdout, _sys.stderr
-_sys.stdout, _sys.stderr = _Copy(_streams[0], _printed), _Copy(_streams[1], _printed)
-_cell = _types.ModuleType("asterai_cell")
-_cell.__file__ = _FILE
-_sys.modules["asterai_cell"] = _cell
-try:
-    exec(compile("\\n" + _SOURCE, _FILE, "exec", dont_inherit=True), _cell.__dict__)
-except BaseException as _e:
-    _streams[1].write("\\n{begin}\\n" + "".join(_printed) + _format(_e) + "{end}\\n")
-    raise
-finally:
-    _sys.stdout._sink = _sys.stderr._sink = None
-    _sys.stdout, _sys.stderr = _streams
+_cell, _printed, _failed = _run_cell()
+if _failed is not None:
+    _sys.stderr.write("\\n{begin}\\n" + _failed + "{end}\\n")
+    raise SystemExit(1)
 if _printed:  # the build reads it back from the app's folder, writable while componentize-py runs
     with open(_os.path.join(_os.path.dirname(__file__), {printed_file!r}), "w") as _f:
-        _f.write("".join(_printed))
+        _f.write(_printed)
 """
 
 

@@ -22,21 +22,7 @@ _RUN_CELL = """
 import json as _json
 import marshal as _marshal
 
-_printed = []
-_streams = _sys.stdout, _sys.stderr
-_sys.stdout, _sys.stderr = _Copy(_streams[0], _printed), _Copy(_streams[1], _printed)
-_cell = _types.ModuleType("asterai_cell")
-_cell.__file__ = _FILE
-_sys.modules["asterai_cell"] = _cell
-_FAILED = None
-try:
-    exec(compile("\\n" + _SOURCE, _FILE, "exec", dont_inherit=True), _cell.__dict__)
-except BaseException as _e:
-    _FAILED = "".join(_printed) + _format(_e)
-finally:
-    _sys.stdout._sink = _sys.stderr._sink = None
-    _sys.stdout, _sys.stderr = _streams
-_PRINTED = "".join(_printed)
+_cell, _PRINTED, _FAILED = _run_cell()
 
 
 _dumps = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
