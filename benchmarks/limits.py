@@ -10,10 +10,9 @@ with the ratio against an engine that has neither.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import wasmtime
+from _timing import median_time
 from wasmtime.component import Component, Linker
 
 from asterai_kernel.languages import get_language
@@ -74,16 +73,6 @@ def instance(wasm: bytes, epoch: bool, fuel: bool):
     return store, funcs
 
 
-def median_seconds(fn, reps: int) -> float:
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -93,7 +82,7 @@ def main() -> None:
     for label, (epoch, fuel) in ENGINES.items():
         store, funcs = instance(wasm, epoch, fuel)
         results[label] = {
-            name: median_seconds(lambda f=funcs[name], a=arg, s=store: f(s, a), reps)
+            name: median_time(lambda f=funcs[name], a=arg, s=store: f(s, a), reps)
             for name, (_, arg) in CALLS.items()
         }
         store.close()

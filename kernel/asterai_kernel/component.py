@@ -226,6 +226,7 @@ class LiveComponent:
         self.instance: Instance | None = None
         self.exports: dict[str, ExportFunc] = {}
         self.output = OutputCapture()
+        self.printed: str | None = None  # what a shared interpreter's cell printed as it loaded
         self.restarts = 0
         self.types = values.user_types(self.iface)  # NAME.Point, NAME.Color: stable across restarts
         resources.bind(self)  # NAME.Counter(...): resource classes call this component
@@ -292,8 +293,12 @@ class LiveComponent:
         return self.wasm_path
 
     def standalone_path(self, progress=lambda msg: None) -> Path:
-        """The component file that is this component on its own (what export and Dask ship)."""
+        """The component file that is this component on its own (what export builds)."""
         return self.wasm_path
+
+    def shipped_code(self, progress=lambda msg: None) -> tuple[Path, str | None]:
+        """What a Dask worker runs: a component file, and the glue a shared interpreter loads (or None)."""
+        return self.standalone_path(progress), None
 
     def _own_linker(self):
         if self.foreign:

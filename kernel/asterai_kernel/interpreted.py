@@ -88,18 +88,14 @@ class InterpretedExport(ExportFunc):
         self._loaders = {}
 
     def call(self, lowered: list, numpy_out: bool = False):
-        value = self.call_plain(lowered, numpy_out)
-        if not self.top_result:
-            return value
-        if isinstance(value, values.Ok):
-            return value.value
-        raise ComponentError(value.value, component=self.component, function=snake_name(self.fn.name))
-
-    def call_plain(self, lowered: list, numpy_out: bool = False):
-        """The result as the contract's value (a top-level result as Ok/Err); a wasmtime error on a trap."""
+        """The result as the contract's value (a top-level err raises ComponentError); a wasmtime error on
+        a trap."""
         dumped = [v if dump is None else dump(v) for dump, v in zip(self._dumps, lowered)]
         text = self.runner_call._generic_call([self.index, self.interp.encode_args(self.fn, dumped).encode()])
-        return None if self.result is None else self.load_result(text, numpy_out)
+        value = None if self.result is None else self.load_result(text, numpy_out)
+        if not self.top_result or isinstance(value, values.Ok):
+            return value.value if self.top_result else value
+        raise ComponentError(value.value, component=self.component, function=snake_name(self.fn.name))
 
     def load_result(self, text: str, numpy_out: bool = False):
         """What the runner returned, checked against the WIT result type and made the contract's value."""
@@ -128,7 +124,7 @@ class InterpretedComponent(LiveComponent):
                  standalone: Callable[[Progress], Path], mounts=(), **kwargs):  # fmt: skip
         self.interp, self.glue, self.runner_path = interp, glue, runner_path
         self.mounts = list(mounts)  # (host folder, guest path): read-only, besides the grants
-        self._standalone, self.printed = standalone, None
+        self._standalone = standalone
         super().__init__(*args, **kwargs)
 
     @property
@@ -140,6 +136,12 @@ class InterpretedComponent(LiveComponent):
         if self.wasm_path is None:
             self.wasm_path = self._standalone(progress)
         return self.wasm_path
+
+    def shipped_code(self, progress: Progress = lambda msg: None) -> tuple[Path, str | None]:
+        """The runner and the glue, unless the cell reads folders of this machine (its --pip packages)."""
+        if self.mounts:
+            return self.standalone_path(progress), None
+        return self.runner_path, self.glue
 
     def _wasi_config(self):
         wasi = self.grants.wasi_config()
@@ -187,7 +189,7 @@ class InterpretedComponent(LiveComponent):
         slots = (VAL * max(nargs, 1)).from_address(args) if nargs else ()
         try:
             lowered = [c.check(c.read(slots[i])) for i, c in enumerate(export.params)]
-            value = self._call_plain(export, lowered)
+            value = self._result_value(export, lowered)
             if export.result is not None:
                 export.result.write(export.result.check(value), VAL.from_address(results))
             return 0
@@ -199,13 +201,13 @@ class InterpretedComponent(LiveComponent):
             )
             return new_error(f"{self.name}.{fn} trapped: {message}")
 
-    def _call_plain(self, export: InterpretedExport, lowered: list):
-        """call_checked's limits and trap handling around the plain call (a result stays Ok/Err)."""
-        call, export.call = export.call, export.call_plain
+    def _result_value(self, export: InterpretedExport, lowered: list):
+        """The call's result as the WIT value a consumer reads: a top-level result as Ok or Err."""
         try:
-            return self.call_checked(export.fn.name, lowered)
-        finally:
-            export.call = call
+            value = self.call_checked(export.fn.name, lowered)
+        except ComponentError as e:
+            return values.Err(e.value)
+        return values.Ok(value) if export.top_result else value
 
 
 def _fast_call(live: InterpretedComponent, export: InterpretedExport):

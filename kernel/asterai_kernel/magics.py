@@ -136,7 +136,7 @@ class AsteraiMagics(Magics):
         waited = time.perf_counter() - started  # what the user waited: build, machine code, instance, links
         live = result.live
         self._bind(spec.name, live)
-        printed = getattr(live, "printed", None)  # a cell on a shared interpreter ran its top-level code
+        printed = live.printed  # a cell on a shared interpreter ran its top-level code
         if printed:
             print(printed, end="" if printed.endswith("\n") else "\n")
         print(_summary(live, result.replaced, waited))

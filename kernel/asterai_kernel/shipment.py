@@ -60,8 +60,7 @@ def pack(live, progress=lambda msg: None) -> Shipment:
         else:
             raise AsteraiError(f"{live.name} uses {name}, which is not available (removed or down); "
                                f"re-run the cell of {name}")  # fmt: skip
-    glue = getattr(live, "glue", None) if not getattr(live, "mounts", None) else None  # pip folders stay
-    path = live.code_path if glue is not None else live.standalone_path(progress)
+    path, glue = live.shipped_code(progress)
     wasm, digest = path.read_bytes(), file_digest(path)
     key = cache.content_key("shipment", live.name, live.language.name, digest, repr(live.iface),
                             repr(live.grants), repr(live.uses), live.export_paths,

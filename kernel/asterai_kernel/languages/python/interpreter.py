@@ -68,6 +68,9 @@ def runner_app() -> str:
 
 
 class PythonInterpreter(Interpreter):
+    def __init__(self) -> None:
+        self._last: tuple = (None, None)  # (cell, its glue): why_not makes it, glue takes it
+
     def runner(self, progress: Progress) -> Path:
         tc = python_toolchain()
         key = cache.content_key("runner", "python", runner_app(), interpreted.RUNNER_WIT, tc.fingerprint)
@@ -97,7 +100,7 @@ class PythonInterpreter(Interpreter):
     def _glue(self, job: BuildJob) -> str:
         paths = [PIP_GUEST] if job.options.get("pip") else []
         key = (job.component, job.source, tuple(paths))
-        if getattr(self, "_last", (None, None))[0] != key:
+        if self._last[0] != key:
             self._last = (key, glue.glue(job.component, job.source, read_cell(job.source, {}), paths))
         return self._last[1]
 
