@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -286,3 +289,35 @@ def test_compile_errors_point_at_cell_lines(cell):
     diag = info.value.diagnostics
     assert "line 5: undefined: undefinedThing" in diag, diag  # cell line 5: the magic is line 1
     assert 'line 2: "strings" imported and not used' in diag, diag
+
+
+def _direct_plan():
+    from asterai_kernel.languages.go import direct, imports
+    from asterai_kernel.languages.go.toolchain import go_toolchain
+
+    path = direct.plan_file(go_toolchain().version, imports.go_mod({}))
+    return path, json.loads(path.read_text())
+
+
+def test_standard_library_cells_build_without_the_go_command(cell, ns):
+    """Such cells are compiled and linked directly (languages/go/direct.py): a new import grows the map of
+    compiled packages, and a map naming packages that left Go's cache is made again."""
+    nonce = f"// {uuid.uuid4().hex}\n"  # new cells: built, not found in the component cache
+    json_cell = 'import "encoding/json"\n\nfunc Enc(xs []int32) string { b, _ := json.Marshal(xs); return string(b) }\n'
+    cell("go jsoncell", nonce + json_cell)
+    assert ns["enc"]([1, 2, 3]) == "[1,2,3]"
+    path, plan = _direct_plan()
+    assert "encoding/json" in plan["packages"] and "fmt" in plan["packages"]
+    plan["packages"]["fmt"] = "/nonexistent/fmt.a"
+    path.write_text(json.dumps(plan))
+    fmt_cell = 'import "fmt"\n\nfunc Show(x int32) string { return fmt.Sprintf("<%d>", x) }\n'
+    cell("go fmtcell", nonce + fmt_cell)
+    assert ns["show"](7) == "<7>"
+    assert Path(_direct_plan()[1]["packages"]["fmt"]).exists()
+
+
+def test_cells_the_go_command_must_read_still_build(cell, ns):
+    """`//go:debug` (and `//go:embed`, `//go:build`) are the go command's: such cells take `go build`."""
+    src = "//go:debug panicnil=1\npackage main\n\nfunc Nil() bool {\n\tdefer func() { recover() }()\n\treturn true\n}\n"
+    cell("go debugcell", src)
+    assert ns["nil"]() is True

@@ -14,14 +14,15 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from pathlib import Path
 
 from ... import wit
 from ...build import componentize
 from ...errors import CompileError
 from ...names import wit_name
 from ..base import BuildJob, Language, Progress
-from . import exports, imports, toolchain, wasm
-from .signatures import FIRST_LINE, parse, read_imports
+from . import direct, exports, imports, toolchain, wasm
+from .signatures import FIRST_LINE, import_paths, parse, read_imports
 from .toolchain import BUILD_FLAGS, go_env, go_toolchain, setup
 
 SOURCE_FILE = "cell.go"
@@ -109,19 +110,19 @@ class Go(Language):
             for name in job.uses:
                 imports.check_use_name(name, cell_imports)
             imports.write_modules(work, job.uses, spelled)
-        (work / "go.mod").write_text(imports.go_mod(job.uses))
-        (work / SOURCE_FILE).write_text(cell_source(job.source, has_package, job.uses))
+        go_mod = imports.go_mod(job.uses)
+        (work / "go.mod").write_text(go_mod)
+        source = cell_source(job.source, has_package, job.uses)
+        (work / SOURCE_FILE).write_text(source)
         glue = exports.glue(job.iface, found, needs_main=not has_main, declared=job.exports)
         (work / "glue.go").write_text(glue)
         world = wit.render_world(
             job.iface, bulk=True, uses=tuple(job.uses.values()), extra_exports=job.exports
         )
         (work / "cell.wit").write_text(world)
-        env = go_env()
         t0 = time.perf_counter()
         job.progress("go build (wasip1)...")
-        cmd = [str(tc.go), "build", *BUILD_FLAGS, "-o", "core.wasm", "."]  # --opt: Go always optimizes
-        proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+        proc = _compile_and_link(tc, work, go_mod, [source, glue] if not job.uses else None)
         if proc.returncode != 0 or not (work / "core.wasm").exists():
             raise CompileError(
                 f"{job.component}: the Go compiler rejected this cell",
@@ -136,6 +137,18 @@ class Go(Language):
 
     def trap_message(self, stderr_text: str) -> str | None:
         return panic_message(stderr_text)
+
+
+def _compile_and_link(tc, work: Path, go_mod: str, sources: list[str] | None) -> subprocess.CompletedProcess:
+    """core.wasm from the files in `work`: by Go's compiler and linker directly when the cell's `sources`
+    (cell.go, glue.go) allow it (direct.py: about 0.1 s less), else, or if that link fails, by `go build`."""
+    if sources is not None and direct.eligible(sources):
+        plan = direct.plan(str(tc.go), tc.version, set().union(*map(import_paths, sources)), go_mod)
+        done = plan and direct.build(plan, work, [SOURCE_FILE, "glue.go"], go_mod, tc.version.split()[2])
+        if done is not None:
+            return done
+    cmd = [str(tc.go), "build", *BUILD_FLAGS, "-o", "core.wasm", "."]  # --opt: Go always optimizes
+    return subprocess.run(cmd, cwd=work, env=go_env(), capture_output=True, text=True)
 
 
 _PANIC = re.compile(r"^panicked at line (\d+): (.*)", re.M)

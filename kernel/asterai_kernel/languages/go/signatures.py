@@ -6,6 +6,7 @@ packages it imports."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -450,8 +451,17 @@ def read_imports(source: str) -> tuple[int | None, dict[str, str]]:
     return (package.end_point[0] if package is not None else None), _imported(root)
 
 
+def import_paths(source: str) -> set[str]:
+    """Every package path a Go file imports (blank and dot imports too)."""
+    return {path for _, path in _import_specs(_parser().parse(source.encode()).root_node)}
+
+
 def _imported(root) -> dict[str, str]:
-    found: dict[str, str] = {}
+    return {local: path for local, path in _import_specs(root) if local not in ("_", ".")}
+
+
+def _import_specs(root) -> Iterator[tuple[str, str]]:
+    """(local name, path) of each import spec."""
     for decl in root.named_children:
         if decl.type != "import_declaration":
             continue
@@ -463,7 +473,4 @@ def _imported(root) -> dict[str, str]:
                 continue
             path = _text(spec.child_by_field_name("path")).strip('"`')
             alias = spec.child_by_field_name("name")
-            local = _text(alias) if alias is not None else path.rsplit("/", 1)[-1]
-            if local not in ("_", "."):
-                found[local] = path
-    return found
+            yield (_text(alias) if alias is not None else path.rsplit("/", 1)[-1]), path

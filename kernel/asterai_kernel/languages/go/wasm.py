@@ -38,6 +38,8 @@ def _sleb(n: int) -> bytes:
 
 def _read_leb(data: bytes, i: int, signed: bool = False) -> tuple[int, int]:
     """A LEB128 number at data[i] (unsigned, or signed) and the index after it."""
+    if data[i] < 0x40:  # one byte, and positive: most of them
+        return data[i], i + 1
     result = shift = 0
     while True:
         b = data[i]
@@ -94,9 +96,13 @@ def _imported_funcs(body: bytes) -> int:
 
 
 def _find_space(body: bytes) -> int:
-    """The address of the marker in the module's active data segments."""
+    """The address of the marker in the module's active data segments. Go's linker writes tens of thousands
+    of segments, so the walk only reads headers, up to the segment holding the marker."""
+    at = body.find(MARKER)
     count, i = _vec(body)
     for _ in range(count):
+        if at < i:
+            break
         flags, i = _read_leb(body, i)
         if flags == 1:  # passive
             n, i = _read_leb(body, i)
@@ -109,8 +115,7 @@ def _find_space(body: bytes) -> int:
         offset, i = _read_leb(body, i + 1, signed=True)
         assert body[i] == 0x0B
         n, i = _read_leb(body, i + 1)
-        at = body.find(MARKER, i, i + n)
-        if at >= 0:
+        if i <= at < i + n:
             return offset + (at - i)
         i += n
     raise ValueError("the glue's adapter space was not found in the module's data")
