@@ -266,6 +266,7 @@ def test_exported_resources_are_python_classes(cell, ns):
     assert "class X (resource x)" in out and "class KebabCase (resource kebab-case)" in out
     assert "add, consume, test_imports, X, Z, KebabCase" in cell.line("ls")
     h = ns["resources"]
+    assert not [name for name in dir(h) if "[" in name]  # a resource's functions are its class's only
     x = h.X(5)  # the constructor
     assert x.get_a() == 5
     x.set_a(7)  # a method: borrows x

@@ -230,7 +230,10 @@ class LiveComponent:
         self.restarts = 0
         self.types = values.user_types(self.iface)  # NAME.Point, NAME.Color: stable across restarts
         resources.bind(self)  # NAME.Counter(...): resource classes call this component
-        self.py_names = {snake_name(f.name): f.name for f in self.iface.functions}  # Python name -> WIT name
+        # Python name -> WIT name of the functions on the handle (a resource's are its class's)
+        self.py_names = {
+            snake_name(f.name): f.name for f in self.iface.functions if not wit.resource_part(f.name)
+        }
         self.codecs = values.codecs_for(self.iface.functions, self.types, self.language.int_ranges())
 
     # ---- lifecycle ----
