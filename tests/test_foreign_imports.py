@@ -472,3 +472,55 @@ def _recording(name: str, answer, seen: list):
 
     record.__name__ = name
     return record
+
+
+def test_resources_inside_records_tuples_variants_lists_options_and_results(cell, ns, providers):
+    """wit-bindgen's resource_aggregates: own and borrowed handles everywhere an aggregate can hold one, into
+    the component's exports and out of it into an import a Python class and function implement."""
+    seen = {}
+
+    @ak.provide("test:resource-aggregates/test")
+    class Thing:
+        def __init__(self, v: int):
+            self.v = v
+
+    @ak.provide("test:resource-aggregates/test")
+    def foo(r1, r2, r3, t1, t2, v1, v2, l1, l2, o1, o2, result1, result2) -> int:
+        things = [r1.thing, r2.thing, r3.thing1, r3.thing2, t1[0], t1[1].thing, t2[0], v1.value, v2.value,
+                  *l1, *l2, o1, o2, result1.value, result2.value]  # fmt: skip
+        seen["values"] = [t.v for t in things]
+        return sum(seen["values"])
+
+    cell.line(f"load {fixture('resource_aggregates')}")
+    h = ns["resource_aggregates"]
+    T = h.Thing
+    total = h.foo(
+        h.R1(T(0)), h.R2(T(1)), h.R3(T(2), T(3)), (T(4), h.R1(T(5))), (T(6),), ("thing", T(7)), ("thing", T(8)),
+        [T(9), T(10)], [T(11)], T(12), T(13), ak.Ok(T(14)), ak.Ok(T(15)),
+    )  # fmt: skip
+    assert seen["values"] == [v + 1 for v in range(16)]  # the guest's constructor adds one
+    assert total == sum(seen["values"]) + 4  # and its foo four
+
+
+def test_borrowed_handles_inside_a_list_of_records(cell, ns, providers):
+    """wit-bindgen's resource_borrow_in_record: `list<record { thing: borrow<thing> }>` into an import."""
+    seen = []
+
+    @ak.provide("test:resource-borrow-in-record/test")
+    class Thing:
+        def __init__(self, s: str):
+            self.s = s
+
+        def get(self) -> str:
+            return self.s
+
+    @ak.provide("test:resource-borrow-in-record/test")
+    def test(a):
+        seen.extend(f.thing.s for f in a)
+        return [Thing(f"{f.thing.s} test") for f in a]
+
+    cell.line(f"load {fixture('resource_borrow_in_record')}")
+    h = ns["resource_borrow_in_record"]
+    out = h.test([h.Foo(h.Thing("one")), h.Foo(h.Thing("two"))])
+    assert seen == ["one Thing", "two Thing"]  # the guest's constructor names what it makes
+    assert [t.get() for t in out] == ["one Thing test Thing.get", "two Thing test Thing.get"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import asterai_kernel
-from asterai_kernel import AsteraiError, ToolchainMissing, toolchains
+from asterai_kernel import AsteraiError, ToolchainMissing, pins, toolchains
 from asterai_kernel.build.cache import cache_dir
 from asterai_kernel.cli import main
 from asterai_kernel.languages import requirements
@@ -31,7 +31,7 @@ def test_doctor_finds_debian_rustc():
     assert rows["rustc"].found
     assert re.fullmatch(r"\d+\.\d+\.\d+", rows["rustc"].version)
     assert rows["rustc"].lang == "rust"
-    assert rows["wasmtime-py"].found and rows["wasmtime-py"].version == "50.0.1"
+    assert rows["wasmtime-py"].found and rows["wasmtime-py"].version == pins.WASMTIME_VERSION
     assert rows["wasm-tools"].found
 
 

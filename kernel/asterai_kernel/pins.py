@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # The fast call path reads wasmtime-py's internals: upgrade deliberately, with the layout checks passing.
-WASMTIME_VERSION = "50.0.1"
+WASMTIME_VERSION = "51.0.0"
 
 # npm packages: (name, version)
 JCO = ("@bytecodealliance/jco", "1.35.0")  # also ships the WASI preview1 reactor adapter Go cells use

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from wasmtime import _ffi as ffi
 
-from . import wit
+from . import pins, wit
 from .errors import argument_error
 from .names import pascal_name, snake_name, wit_name
 
@@ -46,7 +46,7 @@ def check_layout() -> None:
     if wrong:
         raise ImportError(
             f"asterai_kernel: wasmtime's C value layout differs from the one this version expects {wrong}; "
-            "install the pinned wasmtime==50.0.1"
+            f"install the pinned wasmtime=={pins.WASMTIME_VERSION}"
         )
 
 
