@@ -1,5 +1,6 @@
-"""The `asterai` command: `asterai doctor` (what is installed), `asterai setup [LANG ...]` (install it) and
-`asterai build NOTEBOOK` (its cells as component files, notebook_build.py).
+"""The `asterai` command: `asterai doctor` (what is installed), `asterai setup [LANG ...]` (install it),
+`asterai cache [--prune]` (what the build cache holds, build/prune.py) and `asterai build NOTEBOOK` (its cells
+as component files, notebook_build.py).
 
 doctor and setup ask the language registry (languages/__init__.py) what there is to install; toolchains.py
 installs it.
@@ -102,6 +103,32 @@ def _setup_rich(console, targets: list[toolchains.Requirements]) -> None:
         toolchains.setup(targets, progress=progress)
 
 
+def cache(args: argparse.Namespace) -> int:
+    """What the build cache holds, per kind of entry; with --prune, the least recently used removed first."""
+    from rich.filesize import decimal
+
+    from .build import prune
+    from .build.cache import cache_dir
+    from .sandbox import size_in_bytes
+
+    root = cache_dir()
+    if args.prune:
+        try:
+            keep = size_in_bytes(args.keep, "--keep")
+        except AsteraiError as e:
+            print(f"asterai cache: {e}", file=sys.stderr)
+            return 2
+        removed, freed = prune.prune(root, keep)
+        print(f"Removed {removed} cache entries ({decimal(freed)}), least recently used first.")
+    held = prune.usage(root)
+    width = max(map(len, held), default=0)
+    for kind, (count, size) in held.items():
+        what = f"{count} entries" if kind in prune.PRUNABLE else "kept (a toolchain or a build at work)"
+        print(f"  {kind:{width}}  {decimal(size):>9}  {what}")
+    print(f"The cache ({root}) holds {decimal(sum(size for _, size in held.values()))}.")
+    return 0
+
+
 def build(args: argparse.Namespace) -> int:
     # nbformat validates with jsonschema, which on import compiles the URI grammars of rfc3987-syntax (2 s
     # here, on every run); notebooks use no URI formats, so this process goes without that checker.
@@ -186,6 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup", help="install toolchains for cell languages (default: rust)")
     names = ", ".join(languages.setup_names())
     p.add_argument("langs", nargs="*", default=["rust"], metavar="LANG", help=f"one of: {names}")
+    p = sub.add_parser("cache", help="show what the build cache holds; --prune keeps it to a size")
+    p.add_argument("--prune", action="store_true", help="remove the least recently used entries")
+    p.add_argument(
+        "--keep", default="10GiB", metavar="SIZE", help="what --prune leaves at most (default 10GiB)"
+    )
     p = sub.add_parser("build", help="build a notebook's %%%%asterai cells into components (no Python runs)")
     p.add_argument("notebook", metavar="NOTEBOOK.ipynb")
     p.add_argument("-o", "--output", metavar="DIR", help="where to write them (default: NOTEBOOK-components)")
@@ -195,7 +227,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return {"doctor": doctor, "setup": setup, "build": build}[args.command](args)
+    return {"doctor": doctor, "setup": setup, "cache": cache, "build": build}[args.command](args)
 
 
 if __name__ == "__main__":

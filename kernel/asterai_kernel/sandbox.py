@@ -23,15 +23,19 @@ _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 10**3, "kib": 1 << 10, "m": 1 << 20
 _UNITS |= {"g": 1 << 30, "gb": 10**9, "gib": 1 << 30}
 
 
-def parse_size(text: str | int) -> int:
-    """`64MiB`, `1GiB`, `512MB`, `1048576` -> bytes."""
+def size_in_bytes(text: str | int, option: str) -> int:
+    """`64MiB`, `1GiB`, `512MB`, `1048576` -> bytes; an error names `option`."""
     if isinstance(text, int):
-        size = text
-    else:
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
-        if not m or m.group(2).lower() not in _UNITS:
-            raise AsteraiError(f"--max-memory {text!r}: write a size such as 64MiB, 1GiB or 500MB")
-        size = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+        return text
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not m or m.group(2).lower() not in _UNITS:
+        raise AsteraiError(f"{option} {text!r}: write a size such as 64MiB, 1GiB or 500MB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def parse_size(text: str | int) -> int:
+    """--max-memory's size in bytes: at least one WebAssembly page."""
+    size = size_in_bytes(text, "--max-memory")
     if size < 1 << 16:
         raise AsteraiError(f"--max-memory {text!r} is below one WebAssembly page (64KiB)")
     return size

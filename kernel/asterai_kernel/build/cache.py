@@ -30,7 +30,13 @@ def content_key(*parts: object) -> str:
 
 
 def entry_dir(kind: str, key: str) -> Path:
-    return cache_dir() / kind / key[:2] / key
+    """The folder of one cache entry. Looking it up marks it used (prune.py removes the least used first)."""
+    path = cache_dir() / kind / key[:2] / key
+    try:
+        os.utime(path)
+    except OSError:  # not made yet
+        pass
+    return path
 
 
 def write_atomic(path: Path, data: bytes) -> None:
