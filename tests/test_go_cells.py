@@ -292,10 +292,10 @@ def test_compile_errors_point_at_cell_lines(cell):
 
 
 def _direct_plan():
-    from asterai_kernel.languages.go import direct, imports
+    from asterai_kernel.languages.go import direct
     from asterai_kernel.languages.go.toolchain import go_toolchain
 
-    path = direct.plan_file(go_toolchain().version, imports.go_mod({}))
+    path = direct.plan_file(go_toolchain().version, "1.24")  # the cells' go.mod says go 1.24
     return path, json.loads(path.read_text())
 
 

@@ -23,6 +23,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -46,12 +47,51 @@ class Plan:
     tools: str  # the folder of Go's compiler and linker (`go env GOTOOLDIR`)
 
 
-def eligible(sources: list[str]) -> bool:
-    return not any(GO_COMMAND_ONLY.search(s) for s in sources)
+@dataclass(frozen=True)
+class Package:
+    """One package of the cell's build: its import path ("main" for the cell's own), its .go files (paths in
+    the build folder) and what they import."""
+
+    path: str
+    files: tuple[str, ...]
+    imports: frozenset[str]
 
 
-def plan_file(version: str, go_mod: str) -> Path:
-    key = hashlib.sha256(f"{version}|{' '.join(BUILD_FLAGS)}|{go_mod}".encode()).hexdigest()[:16]
+def packages(work: Path, imports_of: Callable[[str], set[str]]) -> list[Package] | None:
+    """The build folder's packages, each after those it imports (main last): main's files at the top, and
+    each `--use` module (a folder with a go.mod, one package each). None when a file needs the go command."""
+    folders = [(work, "main")] + [(mod.parent, _module(mod)) for mod in sorted(work.glob("*/**/go.mod"))]
+    found = {}
+    for folder, path in folders:
+        files = sorted(folder.glob("*.go"))
+        texts = [f.read_text() for f in files]
+        if any(GO_COMMAND_ONLY.search(t) for t in texts):
+            return None
+        names = tuple(str(f.relative_to(work)) for f in files)
+        found[path] = Package(path, names, frozenset().union(*map(imports_of, texts)))
+    ordered: list[Package] = []
+
+    def visit(pkg: Package) -> None:
+        if pkg not in ordered:
+            for dep in sorted(pkg.imports & found.keys()):
+                visit(found[dep])
+            ordered.append(pkg)
+
+    visit(found["main"])
+    return ordered
+
+
+def _module(go_mod: Path) -> str:
+    return re.search(r"^module (\S+)", go_mod.read_text(), re.M).group(1)
+
+
+def language_version(work: Path) -> str:
+    """The cell module's Go version (go.mod's `go` line): the compiler's -lang, and part of a plan's key."""
+    return re.search(r"^go (\S+)$", (work / "go.mod").read_text(), re.M).group(1)
+
+
+def plan_file(version: str, lang: str) -> Path:
+    key = hashlib.sha256(f"{version}|{' '.join(BUILD_FLAGS)}|{lang}".encode()).hexdigest()[:16]
     return go_dir() / "direct" / f"{key}.json"
 
 
@@ -64,12 +104,12 @@ def _read(path: Path) -> Plan | None:
         return None
 
 
-def _listed(go: str, imports: set[str], go_mod: str) -> Plan | None:
+def _listed(go: str, imports: set[str], lang: str) -> Plan | None:
     """`go list -export -deps` of a package importing `imports`: compiles what is missing into Go's cache
     and says where each compiled package is. None when an import is not the standard library's."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        (work / "go.mod").write_text(go_mod)
+        (work / "go.mod").write_text(f"module cell\n\ngo {lang}\n")
         lines = "".join(f'import _ "{p}"\n' for p in sorted(imports))
         (work / "main.go").write_text(f"package main\n\n{lines}\nfunc main() {{}}\n")
         cmd = [go, "list", "-export", "-deps", *BUILD_FLAGS, "-f", _LIST_FORMAT, "."]
@@ -89,14 +129,14 @@ def _listed(go: str, imports: set[str], go_mod: str) -> Plan | None:
     return Plan(packages, godebug, tools.stdout.strip())
 
 
-def plan(go: str, version: str, imports: set[str], go_mod: str) -> Plan | None:
-    """The importcfg for a cell importing `imports` (a cached one when it covers them and its files are still
-    in Go's cache), or None when the cell needs the go command."""
-    path = plan_file(version, go_mod)
+def plan(go: str, version: str, imports: set[str], lang: str) -> Plan | None:
+    """The importcfg for a cell importing `imports` of the standard library, with Go `lang` (a cached one
+    when it covers them and its files are still in Go's cache), or None when the cell needs the go command."""
+    path = plan_file(version, lang)
     found = _read(path)
     if found and imports <= found.packages.keys() and _still_cached(found):
         return found
-    listed = _listed(go, imports, go_mod)
+    listed = _listed(go, imports, lang)
     if listed is None:
         return None
     if found:  # one map for every cell so far (extra entries are harmless)
@@ -110,27 +150,30 @@ def _still_cached(plan: Plan) -> bool:
     return all(os.path.exists(f) for f in plan.packages.values() if f)
 
 
-def build(plan: Plan, work: Path, files: list[str], go_mod: str, version: str) -> CompletedProcess | None:
-    """Compile `files` (package main of module `go_mod`) and link core.wasm in `work` with Go `version`
-    (go1.N.M). The compiler's result when it fails (the cell's error), the linker's when it succeeds, and None
+def build(
+    plan: Plan, work: Path, packages: list[Package], lang: str, version: str
+) -> CompletedProcess | None:
+    """Compile `packages` in order (Go `lang`, compiler of Go `version`: go1.N.M) and link core.wasm in
+    `work`. The compiler's result when it fails (the cell's error), the linker's when it succeeds, and None
     when the link fails: then the go command should try."""
-    lang = re.search(r"^go (\S+)$", go_mod, re.M).group(1)
     tools, env = Path(plan.tools), go_env()
     cfg = "".join(f"packagefile {p}={f}\n" for p, f in plan.packages.items() if f)
-    (work / "importcfg").write_text(cfg)
-    (work / "importcfg.link").write_text(cfg + f"packagefile main={work / '_pkg_.a'}\n")
-    compile_cmd = [
-        str(tools / "compile"), "-o", "_pkg_.a", "-trimpath", f"{work}=>cell", "-p", "main",
-        f"-lang=go{lang}", "-complete", "-dwarf=false", f"-goversion={version}", "-c=2", "-nolocalimports",
-        "-importcfg", "importcfg", "-pack", *(f"./{f}" for f in files),
-    ]  # fmt: skip
-    done = subprocess.run(compile_cmd, cwd=work, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        return done
+    for i, pkg in enumerate(packages):
+        (work / "importcfg").write_text(cfg)
+        compile_cmd = [
+            str(tools / "compile"), "-o", f"_pkg{i}_.a", "-trimpath", f"{work}=>cell", "-p", pkg.path,
+            f"-lang=go{lang}", "-complete", "-dwarf=false", f"-goversion={version}", "-c=2",
+            "-nolocalimports", "-importcfg", "importcfg", "-pack", *(f"./{f}" for f in pkg.files),
+        ]  # fmt: skip
+        done = subprocess.run(compile_cmd, cwd=work, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            return done
+        cfg += f"packagefile {pkg.path}={work / f'_pkg{i}_.a'}\n"
+    (work / "importcfg.link").write_text(cfg)
     godebug = [f"-X=runtime.godebugDefault={plan.godebug}"] if plan.godebug else []
     link_cmd = [
         str(tools / "link"), "-o", "core.wasm", "-importcfg", "importcfg.link", *godebug,
-        "-buildmode=c-shared", "-s", "-w", "_pkg_.a",
+        "-buildmode=c-shared", "-s", "-w", f"_pkg{len(packages) - 1}_.a",
     ]  # fmt: skip
     done = subprocess.run(link_cmd, cwd=work, env=env, capture_output=True, text=True)
     return done if done.returncode == 0 else None

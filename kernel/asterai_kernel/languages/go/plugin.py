@@ -110,8 +110,7 @@ class Go(Language):
             for name in job.uses:
                 imports.check_use_name(name, cell_imports)
             imports.write_modules(work, job.uses, spelled)
-        go_mod = imports.go_mod(job.uses)
-        (work / "go.mod").write_text(go_mod)
+        (work / "go.mod").write_text(imports.go_mod(job.uses))
         source = cell_source(job.source, has_package, job.uses)
         (work / SOURCE_FILE).write_text(source)
         glue = exports.glue(job.iface, found, needs_main=not has_main, declared=job.exports)
@@ -122,7 +121,7 @@ class Go(Language):
         (work / "cell.wit").write_text(world)
         t0 = time.perf_counter()
         job.progress("go build (wasip1)...")
-        proc = _compile_and_link(tc, work, go_mod, [source, glue] if not job.uses else None)
+        proc = _compile_and_link(tc, work)
         if proc.returncode != 0 or not (work / "core.wasm").exists():
             raise CompileError(
                 f"{job.component}: the Go compiler rejected this cell",
@@ -139,12 +138,16 @@ class Go(Language):
         return panic_message(stderr_text)
 
 
-def _compile_and_link(tc, work: Path, go_mod: str, sources: list[str] | None) -> subprocess.CompletedProcess:
-    """core.wasm from the files in `work`: by Go's compiler and linker directly when the cell's `sources`
-    (cell.go, glue.go) allow it (direct.py: about 0.1 s less), else, or if that link fails, by `go build`."""
-    if sources is not None and direct.eligible(sources):
-        plan = direct.plan(str(tc.go), tc.version, set().union(*map(import_paths, sources)), go_mod)
-        done = plan and direct.build(plan, work, [SOURCE_FILE, "glue.go"], go_mod, tc.version.split()[2])
+def _compile_and_link(tc, work: Path) -> subprocess.CompletedProcess:
+    """core.wasm from the cell's packages in `work`: by Go's compiler and linker directly when they allow it
+    (direct.py: about 0.1 s less), else, or if that link fails, by `go build`."""
+    packages = direct.packages(work, import_paths)
+    if packages is not None:
+        local = {p.path for p in packages}
+        lang = direct.language_version(work)
+        std = set().union(*(p.imports for p in packages)) - local
+        plan = direct.plan(str(tc.go), tc.version, std, lang)
+        done = plan and direct.build(plan, work, packages, lang, tc.version.split()[2])
         if done is not None:
             return done
     cmd = [str(tc.go), "build", *BUILD_FLAGS, "-o", "core.wasm", "."]  # --opt: Go always optimizes
