@@ -12,19 +12,23 @@ import json
 
 from ... import wit
 from ...names import pascal_name
-from .signatures import Cell, JsType, camel
+from .signatures import Cell, Export, JsType, camel
 
 QUICKJS = "quickjs"
 STARLINGMONKEY = "starlingmonkey"
 RUNTIME_FILE = "asterai_runtime.js"
 BAD_RESULT = ' must return {tag: "ok", val} or {tag: "err", val}'
+# What the generated converters call in runtime.js
+CONVERTERS = ("__asteraiWideIn", "__asteraiWideOut", "__asteraiFlagsIn", "__asteraiFlagsOut")
+RUNTIME_IMPORTS = ("__asteraiFail", "__asteraiAdopt", "__asteraiWrap", "__asteraiUnwrap", *CONVERTERS)
 
 
 class Helpers:
     """Named JavaScript converter functions, one per (direction, type) that needs converting."""
 
-    def __init__(self, engine: str) -> None:
+    def __init__(self, engine: str, classes: dict[str, str] | None = None) -> None:
         self.engine = engine
+        self.classes = classes or {}  # the cell's exported classes: WIT resource name -> class name
         self.lines: list[str] = []
         self.names: dict[tuple[str, JsType], str | None] = {}
         self.bodies: dict[str, str] = {}  # converter code -> its name: one function per distinct body
@@ -48,8 +52,11 @@ class Helpers:
         return (f"{fn}({expr})", True) if fn else (expr, False)
 
     def _body(self, t: JsType, way: str) -> str | None:
-        if t.kind == "resource":  # the engine hands over and takes the cell's own class's objects
-            return None
+        if t.kind == "resource":  # the engine holds wrappers of the cell's objects (see _wrapper)
+            if way == "in":
+                return "__asteraiUnwrap(v)"
+            cls = json.dumps(self.classes[t.wit.resource.name])
+            return f"__asteraiWrap({wrapper_name(t.wit.resource.name)}, cell[{cls}], v)"
         sm = self.engine == STARLINGMONKEY
         if t.kind == "prim":
             if t.wit.name in ("s64", "u64"):
@@ -107,6 +114,11 @@ class Helpers:
             pairs = zip(t.wit.cases, t.keys) if way == "in" else zip(t.keys, t.wit.cases)
             table = json.dumps(dict(pairs))
             return f"({table}[v] ?? v)"
+        if t.kind == "flags":
+            keys = json.dumps([camel(f) for f in t.wit.flags])
+            if way == "in":
+                return f"__asteraiFlagsIn(v, {keys})"
+            return f"__asteraiFlagsOut(v, {json.dumps(pascal_name(t.wit.name))}, {keys})"
         if t.kind == "variant":
             cases = []
             changed = False
@@ -144,54 +156,86 @@ def entry_module(iface: wit.Interface, cell: Cell, cell_file: str, engine: str,
                  extra: tuple[wit.Interface, ...] = ()) -> str:  # fmt: skip
     """The JavaScript entry module: imports the runtime and the cell, exports the interface object (also
     under the names of the interfaces of other packages in `extra` that the cell implements, `--exports`)."""
-    h = Helpers(engine)
-    functions = []
-    for i, ex in enumerate(cell.exports):
-        if wit.resource_part(ex.fn.name) is not None:  # the class itself serves these (see members)
-            continue
-        args = [f"a{j}" for j in range(len(ex.params))]
-        call_args = ", ".join(h.call(t, "in", a)[0] for (_, t), a in zip(ex.params, args))
-        label = json.dumps(ex.js_name)
-        body = [f"function $f{i}({', '.join(args)}) {{", "  let r;"]
-        if ex.top_result:
-            ok, _ = h.call(ex.result.children[0], "out", "r.val")
-            err, _ = h.call(ex.result.children[1], "out", "r.val")
-            body += [
-                "  let failed = false;",
-                "  try {",
-                f"    r = cell[{label}]({call_args});",
-                "    if (r == null || (r.tag !== 'ok' && r.tag !== 'err'))",
-                f"      throw new TypeError({json.dumps(ex.js_name + BAD_RESULT)});",
-                f"    if (r.tag === 'err') {{ failed = true; r = {err}; }} else r = {ok};",
-                f"  }} catch (e) {{ __asteraiFail({label}, e); }}",
-                "  if (failed) throw r;  // the engine makes it the result's err",
-                "  return r;",
-                "}",
-            ]
-        else:
-            result = h.call(ex.result, "out", "r")[0] if ex.result is not None else "r"
-            body += [
-                "  try {",
-                f"    r = cell[{label}]({call_args});",
-                f"    return {result};" if ex.result is not None else "    return;",
-                f"  }} catch (e) {{ __asteraiFail({label}, e); }}",
-                "}",
-            ]
-        functions.append("\n".join(body))
-    members = ", ".join([f"{json.dumps(camel(ex.fn.name))}: $f{i}" for i, ex in enumerate(cell.exports)
-                         if wit.resource_part(ex.fn.name) is None]
-                        + [f"{json.dumps(pascal_name(r))}: cell[{json.dumps(cls)}]"
-                           for r, cls in cell.resources.items()])  # fmt: skip
+    h = Helpers(engine, cell.resources)
+    functions = [_function(h, i, ex, cell.resources) for i, ex in enumerate(cell.exports)]
+    members = [f"{json.dumps(camel(ex.fn.name))}: $f{i}" for i, ex in enumerate(cell.exports)
+               if wit.resource_part(ex.fn.name) is None]  # fmt: skip
+    members += [f"{json.dumps(pascal_name(r))}: {wrapper_name(r)}" for r in cell.resources]
     return "\n".join([
-        "// Generated by asterai: the component's exports, wrapping the cell's functions.",
-        f'import {{ __asteraiFail, __asteraiWideIn, __asteraiWideOut }} from "./{RUNTIME_FILE}";',
+        "// Generated by asterai: the component's exports, wrapping the cell's functions and classes.",
+        f"import {{ {', '.join(RUNTIME_IMPORTS)} }} from \"./{RUNTIME_FILE}\";",
         f'import * as cell from "./{cell_file}";',
         *h.lines,
         *functions,
-        f"const $iface = {{ {members} }};",
+        *(_wrapper(r, cls, cell.exports) for r, cls in cell.resources.items()),
+        f"const $iface = {{ {', '.join(members)} }};",
         *(f"export {{ $iface as {name} }};" for name in export_names(iface, extra)),
         "",
     ])  # fmt: skip
+
+
+def wrapper_name(resource: str) -> str:
+    """The entry module's class that the engine sees for an exported class of the cell (see _wrapper)."""
+    return f"$R{pascal_name(resource)}"
+
+
+def _function(h: Helpers, i: int, ex: Export, classes: dict[str, str]) -> str:
+    """`$f{i}`: calls the cell's function, constructor, method (on the cell's object behind the wrapper the
+    engine passes as `self`) or static function, converting arguments and result, reporting an error."""
+    label = json.dumps(ex.js_name)
+    args = [f"a{j}" for j in range(len(ex.params))]
+    call_args = ", ".join(h.call(t, "in", a)[0] for (_, t), a in zip(ex.params, args))
+    part = wit.resource_part(ex.fn.name)
+    kind, cls = (part[0], f"cell[{json.dumps(classes[part[1]])}]") if part else ("function", "")
+    callee = {"function": f"cell[{label}]", "constructor": f"new {cls}",
+              "method": f"__asteraiUnwrap(self)[{label}]", "static": f"{cls}[{label}]"}[kind]  # fmt: skip
+    params = ["self", *args] if kind == "method" else args
+    body = [f"function $f{i}({', '.join(params)}) {{", "  let r;"]
+    if ex.top_result:
+        ok, _ = h.call(ex.result.children[0], "out", "r.val")
+        err, _ = h.call(ex.result.children[1], "out", "r.val")
+        return "\n".join([
+            *body,
+            "  let failed = false;",
+            "  try {",
+            f"    r = {callee}({call_args});",
+            "    if (r == null || (r.tag !== 'ok' && r.tag !== 'err'))",
+            f"      throw new TypeError({json.dumps(ex.js_name + BAD_RESULT)});",
+            f"    if (r.tag === 'err') {{ failed = true; r = {err}; }} else r = {ok};",
+            f"  }} catch (e) {{ __asteraiFail({label}, e); }}",
+            "  if (failed) throw r;  // the engine makes it the result's err",
+            "  return r;",
+            "}",
+        ])  # fmt: skip
+    # (a constructor returns the cell's object: the wrapper's constructor adopts it)
+    result = h.call(ex.result, "out", "r")[0] if ex.result is not None else "r"
+    returns = f"    return {result};" if ex.result is not None or kind == "constructor" else "    return;"
+    return "\n".join([
+        *body,
+        "  try {",
+        f"    r = {callee}({call_args});",
+        returns,
+        f"  }} catch (e) {{ __asteraiFail({label}, e); }}",
+        "}",
+    ])  # fmt: skip
+
+
+def _wrapper(resource: str, cls: str, cell_exports: list[Export]) -> str:
+    """The class the engine constructs and calls for the cell's class `cls`: it holds one of the cell's
+    objects (runtime.js keeps the pairs) and converts like exported functions do. The cell never sees a
+    wrapper, nor the engine a cell's object, so each side's `instanceof` and identity hold."""
+    members = []
+    for i, ex in enumerate(cell_exports):
+        part = wit.resource_part(ex.fn.name)
+        if part is None or part[1] != resource:
+            continue
+        kind, name = part[0], json.dumps(camel(part[2])) if part[2] else ""
+        members.append({
+            "constructor": f"  constructor(...a) {{ __asteraiAdopt(this, $f{i}(...a)); }}",
+            "method": f"  [{name}](...a) {{ return $f{i}(this, ...a); }}",
+            "static": f"  static [{name}](...a) {{ return $f{i}(...a); }}",
+        }[kind])  # fmt: skip
+    return "\n".join([f"const {wrapper_name(resource)} = class {cls} {{", *members, "};"])
 
 
 WASI_IMPORTS = ("wasi:cli/stdout@0.2.12", "wasi:cli/stderr@0.2.12", "wasi:cli/exit@0.2.12")

@@ -6,7 +6,8 @@ as JSON text of plain data (plain.py), which the host checks (wire.py is the hos
 The wire format, per WIT type: 64-bit integers as decimal strings (exact over the whole range: the cell gets
 a bigint), NaN, infinities (and -0, from the guest) as the strings "NaN", "Infinity", "-Infinity", "-0",
 list<u8> as an array of numbers, records and tuples as arrays (fields in WIT order), option as null or
-[value], result as [is_ok, value], variant as [case, value], enum as its WIT case name. An error is reported
+[value], result as [is_ok, value], variant as [case, value], enum as its WIT case name, flags as a list of
+its WIT member names. An error is reported
 at the cell's lines: the script's first line holds the table from its lines to the cell's (from esbuild's
 source map), read by runtime.js.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from ...build import cache
 from ...errors import CompileError, ToolchainMissing
+from ...names import pascal_name
 from .signatures import LINE_OFFSET, Cell, JsType
 from .toolchain import SETUP
 
@@ -30,8 +32,8 @@ HERE = Path(__file__).parent
 BAD_RESULT = ' must return {tag: "ok", val} or {tag: "err", val}'
 # The runner's checks of the cell's results before they become JSON (runner.js; the host checks the rest).
 PRELUDE = (
-    "const { fail: $throw, bad: $bad, w64: $w64, float: $float, list: $list, obj: $obj } = "
-    "globalThis.__asteraiWire;"
+    "const { fail: $throw, bad: $bad, w64: $w64, float: $float, list: $list, obj: $obj, flagsIn: $flagsIn, "
+    "flagsOut: $flagsOut } = globalThis.__asteraiWire;"
 )
 
 
@@ -84,6 +86,8 @@ class Converters:
             return f"({{ {', '.join(items)} }})"
         if t.kind == "enum":
             return _table(t.wit.cases, t.keys, "[v]")
+        if t.kind == "flags":
+            return f"$flagsIn(v, {json.dumps(list(t.wit.flags))})"
         if t.kind == "variant":
             cases = []
             for (case, _), tag, child in zip(t.wit.cases, t.keys, t.children):
@@ -121,6 +125,8 @@ class Converters:
             return f"($obj(v, {what}), [{', '.join(parts)}])"
         if t.kind == "enum":
             return _table(t.keys, t.wit.cases, "[v] ?? v")
+        if t.kind == "flags":
+            return f"$flagsOut(v, {json.dumps(pascal_name(t.wit.name))}, {json.dumps(list(t.wit.flags))})"
         if t.kind == "variant":
             cases = " ".join(
                 f"case {json.dumps(tag)}: return [{json.dumps(case)}, {self.call(child, 'out', 'v.val')}];"

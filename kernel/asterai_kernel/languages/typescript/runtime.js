@@ -234,3 +234,51 @@ export function __asteraiWideOut(v, unsigned, starlingmonkey = false) {
   }
   return n;
 }
+
+// Flags: the cell holds a number of its enum's bits (bit i: member i). The engine hands over and takes an
+// object of booleans by member (`keys`, its spelling), the shared runner a list of member names.
+export function __asteraiFlagsIn(v, keys) {
+  let bits = 0;
+  keys.forEach((k, i) => {
+    if (Array.isArray(v) ? v.includes(k) : v[k]) bits |= 1 << i;
+  });
+  return bits;
+}
+
+export function __asteraiFlagsOut(v, type, keys, asList = false) {
+  if (!Number.isInteger(v) || v < -0x80000000 || v > 0xffffffff) {
+    throw new TypeError(`expected a ${type} (a number: its members joined with |), got ${inspect(v, 1)}`);
+  }
+  const bits = v >>> 0;
+  const extra = keys.length >= 32 ? 0 : bits >>> keys.length;
+  if (extra !== 0) {
+    const bit = keys.length + 31 - Math.clz32(extra & -extra);
+    throw new RangeError(`cannot return ${v} as ${type}: it has bit ${bit}, and ${type} has ${keys.length} members (bits 0..${keys.length - 1})`);
+  }
+  const has = (i) => (bits & (1 << i)) !== 0;
+  return asList ? keys.filter((_, i) => has(i)) : Object.fromEntries(keys.map((k, i) => [k, has(i)]));
+}
+
+// An exported class (a WIT resource): the engine constructs and calls the entry module's wrapper class
+// (exports.py), each wrapper holding one of the cell's objects; the cell only ever sees its own objects.
+const cellObjects = new WeakMap(); // wrapper -> the cell's object
+const wrappers = new WeakMap(); // the cell's object -> its wrapper
+
+export function __asteraiAdopt(wrapper, object) {
+  cellObjects.set(wrapper, object);
+  wrappers.set(object, wrapper);
+  return wrapper;
+}
+
+/** The wrapper the engine gets for an object of the cell's class `Class` (the same one each time). */
+export function __asteraiWrap(Wrapper, Class, v) {
+  if (!(v instanceof Class)) throw new TypeError(`expected an object of class ${Wrapper.name}, got ${inspect(v, 1)}`);
+  return wrappers.get(v) ?? __asteraiAdopt(Object.create(Wrapper.prototype), v);
+}
+
+/** The cell's object behind a wrapper the engine passes. */
+export function __asteraiUnwrap(v) {
+  const object = cellObjects.get(v);
+  if (object === undefined) throw new TypeError(`expected an object of an exported class, got ${inspect(v, 1)}`);
+  return object;
+}

@@ -5,7 +5,8 @@ A cell exports every top-level `export function` (and `export const f = (..): T 
 result are typed. Types a cell can use: number (f64), the kernel's integer aliases u8..u64, s8..s64 and f32
 (the 64-bit ones are bigint), char, string, boolean, T[] / Array<T>, Uint8Array (list<u8>), [A, B] (tuple),
 T | undefined (option), Result<T, E> ({tag: "ok" | "err", val}), and types the cell declares: interfaces or
-object type aliases (record), unions of string literals (enum), unions of `{tag: "name", val?: T}` (variant).
+object type aliases (record), unions of string literals (enum), unions of `{tag: "name", val?: T}` (variant),
+numeric enums of bits (flags, flags.py) and exported classes (resource).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ...names import pascal_name, wit_name
 from .. import treesitter
 from ..treesitter import Unsupported, text
 from ..treesitter import first_error as first_error
+from .flags import read_flags
 
 # The cell's code is written after one blank line, so a parser's line numbers are the cell's (magic = line 1).
 LINE_OFFSET = 1
@@ -34,7 +36,7 @@ KERNEL_ALIASES = {
 SUPPORTED_HINT = (
     "Supported: number, the kernel's u8..u64, s8..s64, f32, char (no need to declare them), string, boolean, "
     "T[], Uint8Array, [A, B], T | undefined, Result<T, E>, and interfaces, object types, string-literal "
-    "unions and {tag, val} unions declared in the cell."
+    "unions, {tag, val} unions and enums of bits (`Read = 1 << 0`) declared in the cell."
 )
 # What a newcomer may write instead of a name this mapping does not know.
 HINTS = {
@@ -60,10 +62,11 @@ def parser() -> tree_sitter.Parser:
 class JsType:
     """A WIT type and how the cell's JavaScript sees it (the glue converts between the two)."""
 
-    kind: str  # prim string bytes list option result tuple record enum variant
+    kind: str  # prim string bytes list option result tuple record enum variant flags resource
     wit: wit.WitType
     children: tuple[JsType | None, ...] = ()
-    # record: the cell's property names; enum: its string literals; variant: its tag literals
+    # record: the cell's property names; enum: its string literals; variant: its tag literals; flags: its
+    # enum's member names, in bit order
     keys: tuple[str, ...] = ()
     as_array: bool = False  # list<u8> written `u8[]` (a plain array, not a Uint8Array)
 
@@ -261,7 +264,7 @@ class Types(treesitter.CellTypes):
         known = name in self.resolved
         ty = super().user_type(name)
         # (`type P = import("geo").Point` names a used component's type: not one of the cell's own)
-        if not known and ty.kind in ("record", "enum", "variant") and not ty.wit.owner:
+        if not known and ty.kind in ("record", "enum", "variant", "flags") and not ty.wit.owner:
             other = self.named.get(ty.wit.name)
             if other is not None and other is not ty:
                 what = "a type of a used component" if other.wit.owner else "another type"
@@ -278,9 +281,8 @@ class Types(treesitter.CellTypes):
         if node.type == "class_declaration":
             return self._resource(name, node, docs)
         if node.type == "enum_declaration":
-            raise Unsupported(
-                f'`{name}` (a TypeScript enum: write a string union, e.g. `type {name} = "red" | "green"`)'
-            )
+            flags, cell_names = read_flags(name, node, self.line_of, docs)
+            return JsType("flags", flags, (), cell_names)
         value = node.child_by_field_name("value")
         while value.type == "parenthesized_type":
             value = value.named_children[0]
@@ -667,4 +669,6 @@ def default_js(t: wit.WitType | None) -> JsType | None:
         return JsType("enum", t, (), t.cases)
     if isinstance(t, wit.Variant):
         return JsType("variant", t, tuple(default_js(p) for _, p in t.cases), tuple(c for c, _ in t.cases))
+    if isinstance(t, wit.Flags):
+        return JsType("flags", t, (), tuple(pascal_name(f) for f in t.flags))
     raise AssertionError(t)

@@ -3,7 +3,7 @@
 // `load` evaluates a cell's glue (glue.py: the bundled cell and its converters, a script that sets
 // globalThis.__asteraiExports to one function per export, JSON text in and out); `call` runs one.
 // The runtime (console, TextEncoder, error reports at the cell's lines) is pre-initialized with the runner.
-import { __asteraiCapture, __asteraiFail, __asteraiReport } from "./asterai_runtime.js";
+import { __asteraiCapture, __asteraiFail, __asteraiFlagsIn, __asteraiFlagsOut, __asteraiReport } from "./asterai_runtime.js";
 
 globalThis.__asteraiFail = __asteraiFail; // the glue's exports report through it
 
@@ -25,6 +25,8 @@ globalThis.__asteraiWire = {
   },
   list: (v, f) => (Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v, f) : bad("an array", v)),
   obj: (v, what) => (v !== null && typeof v === "object" ? v : bad(what, v)),
+  flagsIn: __asteraiFlagsIn, // a list of names -> the cell's number
+  flagsOut: (v, type, names) => __asteraiFlagsOut(v, type, names, true),
 };
 let loaded = null;
 
