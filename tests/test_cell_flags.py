@@ -1,9 +1,11 @@
-"""WIT flags in Rust, Go, C, C++ and Zig cells: each language's bit-set idiom read as flags, both ways through the glue
-(parameters, results, inside records, lists and options), from Python with the generated `enum.Flag` class
-or with member names, across languages (`--use`), and in `--exports` of an interface a `wit` cell declares.
+"""WIT flags in Rust, Go, C, C++, Zig and TypeScript cells: each language's bit-set idiom read as flags, both ways
+through the glue (parameters, results, inside records, lists and options), from Python with the generated
+`enum.Flag` class or with member names, across languages (`--use`), and in `--exports` of an interface a `wit`
+cell declares.
 
 One cell per language (module-scoped): every language's cell exports the same functions over the same
-`perms` flags, so the same checks run on each.
+`perms` flags, so the same checks run on each. TypeScript's cell runs three ways: on the shared QuickJS
+runner, as its own QuickJS component and as its own StarlingMonkey component (ENVIRONMENTS).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import enum
 
 import pytest
 
-from asterai_kernel import CompileError, wit
+from asterai_kernel import CompileError, ComponentError, GuestTrap, wit
 from asterai_kernel.names import pascal_name
 
 pytestmark = pytest.mark.toolchain
@@ -223,15 +225,47 @@ pub fn toggle(p: Option<Perms>) -> Option<Perms> {
 }
 """
 
-CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP, "cpp_scoped": CPP_SCOPED, "rust": RUST}
+# TypeScript's idiom: a numeric enum of bits; `None` (0) and `All` (a combination) are not members
+TYPESCRIPT = """
+/** What a user may do with a file. */
+export enum Perms { None = 0, Read = 1 << 0, Write = 1 << 1, Exec = 1 << 2, All = Read | Write | Exec }
+
+export interface File { name: string; perms: Perms }
+
+export function grant(p: Perms, extra: Perms): Perms { return p | extra; }
+
+export function mode(f: File): string {
+  return f.name + ":" + ["r", "w", "x"].filter((_, i) => f.perms & (1 << i)).join("");
+}
+
+export function lock(fs: File[]): File[] { return fs.map((f) => ({ ...f, perms: f.perms & ~Perms.Write })); }
+
+export function toggle(p: Perms | undefined): Perms | undefined {
+  return p === undefined ? undefined : p ^ Perms.Exec;
+}
+"""
+
+CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP, "cpp_scoped": CPP_SCOPED, "rust": RUST, "typescript": TYPESCRIPT,
+         "typescript_own": TYPESCRIPT, "typescript_sm": TYPESCRIPT}  # fmt: skip
+# How a cell is built besides its language: TypeScript on its own component, with QuickJS or StarlingMonkey
+ENVIRONMENTS = {
+    "typescript_own": {"ASTERAI_INTERPRETED": "0"},
+    "typescript_sm": {"ASTERAI_JS_ENGINE": "starlingmonkey"},
+}
+
+
+def _build(ip, key: str, name: str, source: str):
+    with pytest.MonkeyPatch.context() as env:
+        for var, value in ENVIRONMENTS.get(key, {}).items():
+            env.setenv(var, value)
+        ip.run_cell_magic("asterai", f"{key.split('_')[0]} {name}", source)
+    return ip.user_ns[name]
 
 
 @pytest.fixture(scope="module", params=sorted(CELLS))
 def perms(request, ip):
     """The language's cell `flags_LANG` (built once per module, then from the cache)."""
-    key = request.param
-    ip.run_cell_magic("asterai", f"{key.split('_')[0]} flags_{key}", CELLS[key])
-    return ip.user_ns[f"flags_{key}"]
+    return _build(ip, request.param, f"flags_{request.param}", CELLS[request.param])
 
 
 def test_round_trip_with_the_flag_class_and_with_names(perms):
@@ -288,6 +322,17 @@ REFUSED = [
     ("rust", "Perms(u8);", "Perms(i32);", r"line 5: `Perms` has constants .* not over `i32`"),
     ("zig", "exec: bool = false, _pad: u5 = 0", "_pad: u5 = 0, exec: bool = false",
      r"line 6: flags `Perms`: the padding field `_pad` comes before a member"),
+    ("typescript", "Exec = 1 << 2", "Exec = 3", r"line 4: `Perms.Exec` is 0x3, not a single bit: .* a combination "
+     r"joins members with `\|`, e.g. `All = Read \| Write`"),
+    ("typescript", "Exec = 1 << 2", "Exec", r"line 4: `Perms.Exec` is 0x3 \(a member without a value is the one "
+     r"before it plus 1\), not a single bit"),
+    ("typescript", "Exec = 1 << 2", "Exec = 1 << 3", r"line 4: flags `Perms` skip bit 2"),
+    ("typescript", "Exec = 1 << 2", "Exec = 1 << 32", r"line 4: `1 << 32` in flags `Perms`: flags hold at most 32"),
+    ("typescript", "Exec = 1 << 2", "Exec = Write", r"line 4: `Exec` is bit 1, as `Write` \(line 4\) is"),
+    ("typescript", "Exec = 1 << 2", "Exec = 2 ** 2", r"line 4: `Perms.Exec`: a member of flags `Perms` must be a "
+     r"number written with literals, `<<`, `\|`"),
+    ("typescript", "All = Read | Write | Exec", "All = Read | 8", r"line 4: `Perms.All` is 0x9, which has bit 3, "
+     "and no member of flags `Perms` is that bit"),
 ]  # fmt: skip
 
 
@@ -309,6 +354,49 @@ def test_flags_hold_at_most_32_members(cell):
     ):
         cell("zig flags_zig_wide", f"pub const Wide = packed struct {{ {bools} }};\npub fn id(w: Wide) Wide "
              "{ return w; }\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "enum",
+    [
+        'enum Perms { Read = "r", Write = "w" }',
+        "enum Perms { Read, Write }",
+        "enum Perms { Read = 1, Write = 2 }",
+    ],
+)
+def test_a_typescript_enum_that_is_not_written_as_bits_is_refused_as_before(cell, enum):
+    with pytest.raises(CompileError, match=r"line 3: .*parameter `p` has type `Perms` \(a TypeScript enum: write a "
+                       r'string union, e.g. `type Perms = "red" \| "green"`; an enum whose members are bits, `Read = 1 '
+                       r"<< 0, Write = 1 << 1`, is WIT flags\)"):  # fmt: skip
+        cell(
+            "typescript flags_ts_not_bits", f"{enum}\nexport function same(p: Perms): Perms {{ return p; }}\n"
+        )
+
+
+def test_typescript_flags_in_results_and_what_the_cell_returns_is_checked(cell, ns):
+    source = (
+        "export enum Perms { Read = 1 << 0, Write = 1 << 1 }\n"
+        "export function need(p: Perms): Result<Perms, Perms> {\n"
+        '  return p & Perms.Write ? { tag: "ok", val: p } : { tag: "err", val: p | Perms.Write };\n'
+        "}\n"
+        "export function raw(n: number): Perms { return n; }\n"
+    )
+    for own in ("0", "1"):
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("ASTERAI_INTERPRETED", own)
+            cell(f"typescript flags_ts_results_{own}", source)
+        h = ns[f"flags_ts_results_{own}"]
+        P = h.Perms
+        assert h.need(P.write) == P.write and h.raw(3) == P.read | P.write and h.raw(0) == P(0)
+        with pytest.raises(ComponentError) as err:
+            h.need(["read"])
+        assert err.value.value == P.read | P.write
+        with pytest.raises(GuestTrap, match=r"RangeError: cannot return 4 as Perms: it has bit 2, and Perms has 2 "
+                           r"members \(bits 0..1\)"):  # fmt: skip
+            h.raw(4)
+        with pytest.raises(GuestTrap, match=r"TypeError: expected a Perms \(a number: its members joined with \|\), "
+                           "got 0.5"):  # fmt: skip
+            h.raw(0.5)
 
 
 def test_a_plain_enum_stays_an_enum(cell):
@@ -367,6 +455,12 @@ type Entry struct {
 
 func Allow(e Entry, more Rights) Entry { e.Rights |= more; return e }
 """,
+    "typescript": """
+export enum Rights { View = 1 << 0, Edit = 1 << 1, Share = 1 << 2 }
+export interface Entry { who: string; rights: Rights }
+
+export function allow(e: Entry, more: Rights): Entry { return { ...e, rights: e.rights | more }; }
+""",
     "zig": """
 pub const Rights = packed struct(u8) { view: bool = false, edit: bool = false, share: bool = false, _pad: u5 = 0 };
 pub const Entry = struct { who: []const u8, rights: Rights };
@@ -409,6 +503,8 @@ USERS = {
     "zig": 'const flags_py = @import("flags_py");\n\npub fn both(m: flags_py.Mode) flags_py.Mode {\n'
     "    var w = flags_py.widen(m);\n    w.read = true;\n    return w;\n}\n",
     "rust": "pub fn both(m: flags_py::Mode) -> flags_py::Mode {\n    flags_py::widen(m) | flags_py::Mode::READ\n}\n",
+    "typescript": 'import { widen, Mode } from "flags_py";\n\n'
+    "export function both(m: Mode): Mode { return widen(m) | Mode.Read; }\n",
     "c": "uint8_t both(void) { return flags_py_widen(0) | FLAGS_PY_MODE_READ; }\n",
     "cpp": "uint8_t both() { return flags_py::widen(FLAGS_PY_MODE_READ); }\n",
 }
@@ -420,8 +516,9 @@ def test_a_cell_uses_a_python_cells_flags(cell, ns, lang):
     out = cell(f"{lang} flags_{lang}_user --use flags_py", USERS[lang])
     assert f"flags_{lang}_user: {lang} component" in out, out
     h = ns[f"flags_{lang}_user"]
-    both = h.both([]) if lang in ("go", "zig", "rust") else h.both()
-    assert both == (h.Mode.read | h.Mode.write if lang in ("go", "zig", "rust") else 3)
+    typed = lang in ("go", "zig", "rust", "typescript")
+    both = h.both([]) if typed else h.both()
+    assert both == (h.Mode.read | h.Mode.write if typed else 3)
 
 
 def test_a_python_cell_uses_a_go_cells_flags(cell, ns):
@@ -429,6 +526,31 @@ def test_a_python_cell_uses_a_go_cells_flags(cell, ns):
     cell("python flags_py_user --use flags_go", "import flags_go\n\n\ndef via_go() -> str:\n"
          "    return repr(flags_go.grant(flags_go.Perms.READ, flags_go.Perms.EXEC))\n")  # fmt: skip
     assert ns["via_go"]() == "<Perms.READ|EXEC: 5>"
+
+
+def test_a_python_cell_uses_a_typescript_cells_flags(cell, ns):
+    cell("typescript flags_typescript", TYPESCRIPT)  # (built already by the fixture: from the cache)
+    cell("python flags_py_ts_user --use flags_typescript", "import flags_typescript as ts\n\n\n"
+         "def via_ts() -> str:\n    return repr(ts.toggle(ts.grant(ts.Perms.READ, ts.Perms.WRITE)))\n")  # fmt: skip
+    assert ns["via_ts"]() == "<Perms.READ|WRITE|EXEC: 7>"
+
+
+def test_a_typescript_cell_takes_and_returns_a_rust_providers_flags(cell, ns):
+    """A `--use` module gives each flags type of the provider as an object of bits, named as an enum's."""
+    cell("rust flags_rust", RUST)  # (built already by the fixture: from the cache)
+    source = (
+        'import { grant, toggle, Perms } from "flags_rust";\n\n'
+        "export function run(p: Perms): [Perms, boolean, Perms | undefined] {\n"
+        "  const all = grant(p, Perms.Exec);\n"
+        "  return [all, (all & Perms.Write) !== 0, toggle(all & ~Perms.Read)];\n"
+        "}\n"
+    )
+    out = cell("typescript flags_ts_user --use flags_rust", source)
+    assert "run(p: perms) -> tuple<perms, bool, option<perms>>" in out, out
+    h = ns["flags_ts_user"]
+    P = h.Perms
+    assert h.run(["read", "write"]) == (P.read | P.write | P.exec, True, P.write)
+    assert h.run([]) == (P.exec, False, P(0))
 
 
 # ---- every width: flags of 8, 16 and 32 members (1, 2 and 4 bytes) through identity functions ----
@@ -508,14 +630,36 @@ def _zig_cell() -> str:
     return "\n".join(lines) + "\n"
 
 
-WIDTH_CELLS = {"go": _go_cell, "zig": _zig_cell, "c": lambda: _c_cell(False), "cpp": lambda: _c_cell(True)}
+def _ts(ty) -> str:
+    if isinstance(ty, wit.Prim):
+        return "u8"
+    if isinstance(ty, wit.List):
+        return f"{_ts(ty.elem)}[]"
+    if isinstance(ty, wit.Option):
+        return f"{_ts(ty.inner)} | undefined"
+    return pascal_name(ty.name)
+
+
+def _ts_cell() -> str:
+    lines = []
+    for f in (SMALL, MID, BIG):
+        bits = ", ".join(f"{m} = 1 << {i}" for i, m in _bits(f))
+        lines.append(f"export enum {pascal_name(f.name)} {{ {bits} }}")
+    lines.append("export interface Sets { a: SmallSet; n: u8; b: MidSet; c: BigSet; d: SmallSet }")
+    lines += [
+        f"export function id{pascal_name(k)}(x: {_ts(t)}): {_ts(t)} {{ return x; }}"
+        for k, (t, _) in WIDTHS.items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+WIDTH_CELLS = {"go": _go_cell, "zig": _zig_cell, "c": lambda: _c_cell(False), "cpp": lambda: _c_cell(True),
+               "typescript": _ts_cell, "typescript_own": _ts_cell}  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=sorted(WIDTH_CELLS))
 def widths(request, ip):
-    lang = request.param
-    ip.run_cell_magic("asterai", f"{lang} flag_widths_{lang}", WIDTH_CELLS[lang]())
-    return ip.user_ns[f"flag_widths_{lang}"]
+    return _build(ip, request.param, f"flag_widths_{request.param}", WIDTH_CELLS[request.param]())
 
 
 def _names(v):

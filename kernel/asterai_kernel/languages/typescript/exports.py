@@ -64,9 +64,8 @@ class Helpers:
                 if sm:
                     if way == "in":  # StarlingMonkey hands a negative s64 over as its unsigned bit pattern
                         return f"BigInt.as{'Int' if t.wit.name == 's64' else 'Uint'}N(64, BigInt(v))"
-                    if t.wit.name == "s64":  # componentize-js 0.23 traps on a negative s64 result
-                        return "__asteraiWideOut(v, false, true)"
-                    return "(typeof v === 'bigint' ? v : BigInt(v))"
+                    # range-checked (componentize-js 0.23 wraps an out-of-range one, traps on a negative s64)
+                    return f"__asteraiWideOut(v, {unsigned}, true)"
                 # QuickJS carries 64-bit integers as doubles: exact up to 2^53 - 1, refused beyond
                 return f"__asteraiWide{'In' if way == 'in' else 'Out'}(v, {unsigned})"
             return None

@@ -222,6 +222,8 @@ export function __asteraiWideOut(v, unsigned, starlingmonkey = false) {
   const kind = unsigned ? "u64" : "s64";
   if (starlingmonkey) {
     const b = typeof v === "bigint" ? v : BigInt(v);
+    if (unsigned && BigInt.asUintN(64, b) !== b) throw new RangeError(`cannot return ${b}n as u64 (0..2^64 - 1)`);
+    if (!unsigned && BigInt.asIntN(64, b) !== b) throw new RangeError(`cannot return ${b}n as s64 (-2^63..2^63 - 1)`);
     if (b < 0n) throw new RangeError(`cannot return ${b}n: StarlingMonkey (componentize-js 0.23) returns no negative s64`);
     return b;
   }
