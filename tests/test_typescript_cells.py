@@ -469,3 +469,9 @@ export function boom(): u32 { return explode("now"); }
 def test_tutorial_resources(tutorial):
     assert "class Stack (resource stack)" in tutorial["ts-resource"]
     assert tutorial["ts-resource-calls"] == "3.0 3.0 c b a None\n"  # number is f64
+
+
+def test_tutorial_flags(tutorial):
+    out, calls = tutorial["ts-flags"], tutorial["ts-flags-calls"]
+    assert "lock_down(f: file) -> file" in out and "describe(p: perms) -> string" in out
+    assert calls == "File(name='notes.txt', perms=<Perms.read: 1>)\neverything read+exec nothing\n"
