@@ -578,14 +578,18 @@ def _bits(f: wit.Flags) -> list[tuple[int, str]]:
     return [(i, m.upper()) for i, m in enumerate(f.flags)]
 
 
-def _go(ty) -> str:
+def _spelling(ty, u8: str, list_of: str, option_of: str) -> str:
+    """A type of WIDTHS in a cell's language: `list_of` and `option_of` are formats of the inner type's."""
     if isinstance(ty, wit.Prim):
-        return "uint8"
-    if isinstance(ty, wit.List):
-        return f"[]{_go(ty.elem)}"
-    if isinstance(ty, wit.Option):
-        return f"*{_go(ty.inner)}"
+        return u8
+    if isinstance(ty, wit.List | wit.Option):
+        inner = _spelling(ty.elem if isinstance(ty, wit.List) else ty.inner, u8, list_of, option_of)
+        return (list_of if isinstance(ty, wit.List) else option_of).format(inner)
     return pascal_name(ty.name)
+
+
+def _go(ty) -> str:
+    return _spelling(ty, "uint8", "[]{}", "*{}")
 
 
 def _go_cell() -> str:
@@ -631,13 +635,7 @@ def _zig_cell() -> str:
 
 
 def _ts(ty) -> str:
-    if isinstance(ty, wit.Prim):
-        return "u8"
-    if isinstance(ty, wit.List):
-        return f"{_ts(ty.elem)}[]"
-    if isinstance(ty, wit.Option):
-        return f"{_ts(ty.inner)} | undefined"
-    return pascal_name(ty.name)
+    return _spelling(ty, "u8", "{}[]", "{} | undefined")
 
 
 def _ts_cell() -> str:

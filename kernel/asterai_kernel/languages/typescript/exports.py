@@ -178,16 +178,28 @@ def wrapper_name(resource: str) -> str:
     return f"$R{pascal_name(resource)}"
 
 
+def _target(ex: Export, classes: dict[str, str]) -> tuple[str, str, str]:
+    """What `$f` calls for an export (the cell's function, a class's constructor, a method of the cell's
+    object behind the wrapper the engine passes as `self`, a static function), what an error report names
+    (`add`, `new Ledger`, `Ledger.add`), and the kind."""
+    name = json.dumps(ex.js_name)
+    part = wit.resource_part(ex.fn.name)
+    if part is None:
+        return f"cell[{name}]", ex.js_name, "function"
+    kind, owner = part[0], classes[part[1]]
+    cls = f"cell[{json.dumps(owner)}]"
+    if kind == "constructor":
+        return f"new {cls}", f"new {owner}", kind
+    callee = f"__asteraiUnwrap(self)[{name}]" if kind == "method" else f"{cls}[{name}]"
+    return callee, f"{owner}.{ex.js_name}", kind
+
+
 def _function(h: Helpers, i: int, ex: Export, classes: dict[str, str]) -> str:
-    """`$f{i}`: calls the cell's function, constructor, method (on the cell's object behind the wrapper the
-    engine passes as `self`) or static function, converting arguments and result, reporting an error."""
-    label = json.dumps(ex.js_name)
+    """`$f{i}`: calls the cell (see _target), converting arguments and result, reporting an error."""
+    callee, label, kind = _target(ex, classes)
+    label = json.dumps(label)
     args = [f"a{j}" for j in range(len(ex.params))]
     call_args = ", ".join(h.call(t, "in", a)[0] for (_, t), a in zip(ex.params, args))
-    part = wit.resource_part(ex.fn.name)
-    kind, cls = (part[0], f"cell[{json.dumps(classes[part[1]])}]") if part else ("function", "")
-    callee = {"function": f"cell[{label}]", "constructor": f"new {cls}",
-              "method": f"__asteraiUnwrap(self)[{label}]", "static": f"{cls}[{label}]"}[kind]  # fmt: skip
     params = ["self", *args] if kind == "method" else args
     body = [f"function $f{i}({', '.join(params)}) {{", "  let r;"]
     if ex.top_result:
