@@ -2,8 +2,10 @@
 
 Each export calls the cell's function, converting values between what the engine hands over and what the
 cell's declared types promise (`undefined` for a none on every engine, the cell's own property names and
-string literals, arrays for `u8[]`, exact 64-bit integers as bigint), and turns an uncaught error into a
-report at the cell's lines followed by a trap (runtime.js).
+string literals, arrays for `u8[]`, exact 64-bit integers as bigint, flags as the number of an enum's bits),
+and turns an uncaught error into a report at the cell's lines followed by a trap (runtime.js). An exported
+class reaches the engine as a wrapper class whose constructor, methods and static functions do the same
+(_wrapper).
 """
 
 from __future__ import annotations

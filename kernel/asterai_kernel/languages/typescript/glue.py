@@ -7,9 +7,8 @@ The wire format, per WIT type: 64-bit integers as decimal strings (exact over th
 a bigint), NaN, infinities (and -0, from the guest) as the strings "NaN", "Infinity", "-Infinity", "-0",
 list<u8> as an array of numbers, records and tuples as arrays (fields in WIT order), option as null or
 [value], result as [is_ok, value], variant as [case, value], enum as its WIT case name, flags as a list of
-its WIT member names. An error is reported
-at the cell's lines: the script's first line holds the table from its lines to the cell's (from esbuild's
-source map), read by runtime.js.
+its WIT member names. An error is reported at the cell's lines: the script's first line holds the table from
+its lines to the cell's (from esbuild's source map), read by runtime.js.
 """
 
 from __future__ import annotations
