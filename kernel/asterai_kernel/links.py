@@ -57,12 +57,11 @@ class Forwarder:
         return error or live.forward(export, args, nargs, results, nresults)
 
     def _target(self):
-        """The provider's live instance and export, and 0; or an error (to trap the consumer) saying why not."""
+        """The provider's live instance and export, and 0; or an error (trapping the consumer) saying why."""
         live = self.session.components.get(self.provider)
         if live is None or live.store is None:
-            return None, None, self._fail(
-                f"component {self.provider!r} is not available (removed or down); re-run its cell"
-            )
+            gone = f"component {self.provider!r} is not available (removed or down); re-run its cell"
+            return None, None, self._fail(gone)
         export = live.exports.get(self.fn.name)
         if live is not self._checked:
             mismatch = self._mismatch(export)
@@ -150,7 +149,9 @@ class HandleForwarder(Forwarder):
         params, result = self._consumer_codecs(live)
         store = self.session.components[self.consumer].store
         with resources.serving(store):
-            given = [c.read(values.VAL.from_address(args + i * values.VAL_SIZE)) for i, c in enumerate(params)]
+            given = [
+                c.read(values.VAL.from_address(args + i * values.VAL_SIZE)) for i, c in enumerate(params)
+            ]
         try:
             lowered = export.bind(given, {})  # refuses the objects of a provider that restarted since
         except (TypeError, ValueError) as e:
@@ -159,8 +160,12 @@ class HandleForwarder(Forwarder):
         if isinstance(out, _Failed):
             return out.error
         if result is not None:
+            before = len(resources._HOST_OBJECTS)
             with resources.serving(store):
                 result.write(result.check(out), values.VAL.from_address(results))
+            made = len(resources._HOST_OBJECTS) - before  # the handles just given: the newest entries
+            newest = itertools.islice(reversed(resources._HOST_OBJECTS), made)
+            _HELD.setdefault(id(store), set()).update(newest)
         return 0
 
     def _consumer_codecs(self, live):
@@ -189,7 +194,7 @@ def _call_with(live, export, lowered: list):
             written += 1
         result = values.VAL()
         nresults = 1 if export.result is not None else 0
-        error = live.forward(export, ctypes.addressof(slots), len(lowered), ctypes.addressof(result), nresults)
+        error = live.forward(export, ctypes.addressof(slots), written, ctypes.addressof(result), nresults)
         if error:
             return _Failed(error)
         if export.result is None:
@@ -203,15 +208,43 @@ def _call_with(live, export, lowered: list):
             _val_delete(ctypes.byref(slots[i]))
 
 
+def lends_too_many(provider: str, fn: wit.Function) -> str:
+    """Why a consumer's glue cannot call `fn` across `--use`, or "". wasmtime (50) traps when a guest lends
+    a host function more than one handle in one call, before the host function runs: the glue raises this
+    in the consumer instead."""
+    lent = [n for n, t in fn.params if isinstance(t, wit.Handle) and not t.own]
+    if len(lent) < 2:
+        return ""
+    kind, resource, name = wit.resource_part(fn.name) or ("", "", fn.name)
+    what = f"{resource}.{name}" if kind else fn.name
+    return (f"{provider}.{what} borrows {len(lent)} resources ({', '.join(lent)}) in one call, which "
+            "cannot cross --use yet (wasmtime traps); call it from the notebook's Python, or pass one at a "
+            "time")  # fmt: skip
+
+
 def has_handles(fn: wit.Function) -> bool:
     return any(isinstance(n, wit.Resource) for t in fn.types() for n in t.named_types())
 
 
+# id of a consumer's Store -> the numbers of the handles to providers' resources it holds
+_HELD: dict[int, set[int]] = {}
+
+
 def _dropped(store, rep: int) -> None:
     """The consumer dropped its handle: the provider's goes too, at once (the provider is not running)."""
+    for reps in _HELD.values():
+        reps.discard(rep)
     held = resources.take_host_object(rep)
     if isinstance(held, resources.ResourceObject):
         held.close(busy=False)
+
+
+def release_held(store) -> None:
+    """A consumer's Store is closing (a restart, a re-run): drop the provider objects its handles named."""
+    for rep in _HELD.pop(id(store), ()):
+        held = resources.take_host_object(rep)
+        if isinstance(held, resources.ResourceObject):
+            held.close(busy=False)
 
 
 def consumer_linker(runtime, session, consumer: str, uses: dict[str, wit.Interface]) -> Linker:

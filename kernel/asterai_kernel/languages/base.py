@@ -107,6 +107,7 @@ class Language(ABC):
     bulk_twins: bool = False
     # Whether cells can import other components' exports (`--use`).
     supports_use: bool = False
+    uses_resources: bool = False  # `--use` of a provider exporting resources (the glue holds their handles)
     # Whether the glue can also export interfaces declared in `wit` cells (`--exports`).
     supports_exports: bool = False
     # One integer type (Python's int, WIT s64) that may implement any width an `--exports` interface declares.
