@@ -277,3 +277,32 @@ def test_other_languages_refuse_a_provider_with_resources_clearly(cell, provider
     with pytest.raises(CompileError, match=rf"--use py_bank: resources \(account\) cannot be used from "
                                            rf"{re.escape(title)} cells yet; call them from Python or Rust"):  # fmt: skip
         cell(f"{lang} {lang}_bank_user --use py_bank", "// nothing yet\n")
+
+
+BANK_TS = """
+export class Account {
+  balance: number;
+  constructor(start: number) { this.balance = start; }
+  deposit(amount: number): number {
+    if (amount < 0) throw new Error("a deposit cannot be negative");
+    this.balance += amount;
+    return this.balance;
+  }
+  get(): number { return this.balance; }
+  static copy(a: Account): Account { return new Account(a.balance); }
+}
+"""
+
+
+def test_a_typescript_providers_resource_crosses_too(cell, ns):
+    cell("typescript ts_bank", BANK_TS)
+    cell(
+        "rust rs_user_of_ts --use ts_bank",
+        "pub fn total(n: f64) -> f64 {\n    let a = ts_bank::Account::new(n);\n"
+        "    let b = ts_bank::Account::copy(&a);\n    a.deposit(1.0) + b.get()\n}\n",
+    )
+    assert ns["rs_user_of_ts"].total(2.5) == 6.0
+    cell("python py_user_of_ts --use ts_bank",
+         "import ts_bank\n\n\ndef total(n: float) -> float:\n    return ts_bank.Account(n).deposit(1.0)\n")  # fmt: skip
+    assert ns["py_user_of_ts"].total(2.5) == 3.5
+    assert not resources._HOST_OBJECTS
