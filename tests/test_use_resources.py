@@ -253,6 +253,14 @@ def test_a_python_cell_uses_a_providers_resource(cell, providers, provider):
         p.Account(1).deposit(-1)  # the provider traps and restarts: its objects are gone
     with pytest.raises(GuestTrap, match=f"belonged to {provider} before it restarted"):
         h.kept_balance()
+    h.keep(9)
+    cell(
+        f"{'python' if provider == 'py_bank' else 'rust'} {provider}",
+        BANK_PY if provider == "py_bank" else BANK_RS,
+    )
+    with pytest.raises(GuestTrap, match=f"belongs to a {provider} that was re-run or removed"):
+        h.kept_balance()  # the objects of the provider's previous run are gone too
+    assert h.total(1) == 4  # its new run serves the consumer
 
 
 RICHEST_RS = "pub fn richer(n: i64) -> i64 { let a = py_bank::Account::new(n); py_bank::richest(&a, &a) }\n"

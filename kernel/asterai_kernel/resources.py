@@ -175,12 +175,12 @@ class HandleCodec(Codec):
         self.ty, self.cls = ty, cls
 
     def check(self, v):
+        problem = v._problem() if isinstance(v, ResourceObject) else ""
+        if problem:  # first: an object of the component's previous run is of its previous class
+            raise BadValue(ValueError, f" ({self.cls.__name__}) {problem}")
         if not isinstance(v, self.cls):
             raise BadValue(TypeError, f" must be a {self.cls.__name__} (resource {self.ty.resource.name}), "
                                       f"not {_tn(v)}")  # fmt: skip
-        problem = v._problem()
-        if problem:
-            raise BadValue(ValueError, f" ({self.cls.__name__}) {problem}")
         return v
 
     def write(self, v: ResourceObject, slot):
