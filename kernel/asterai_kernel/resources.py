@@ -217,13 +217,13 @@ class serving:
         _context = self.saved
 
 
-def host_dropped(store, rep: int) -> None:
-    _HOST_OBJECTS.pop(rep, None)
-
-
 def take_host_object(rep: int):
     """The object a dropped host handle named (forgotten here), or None."""
     return _HOST_OBJECTS.pop(rep, None)
+
+
+def host_dropped(store, rep: int) -> None:
+    take_host_object(rep)
 
 
 class HostHandleCodec(Codec):
