@@ -125,6 +125,21 @@ pub fn overdraw(n: i64) -> i64 {
     let a = {P}::Account::new(n);
     a.deposit(-1)
 }
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Vec<{P}::Account>> = std::cell::RefCell::new(Vec::new());
+}
+
+pub fn keep(n: i64) -> u32 {
+    KEPT.with(|k| { k.borrow_mut().push({P}::Account::new(n)); k.borrow().len() as u32 })
+}
+
+pub fn kept_balance() -> i64 { KEPT.with(|k| k.borrow().last().unwrap().get()) }
+
+pub fn forget() -> i64 {
+    KEPT.with(|k| k.borrow_mut().clear());  // each Account's Drop gives its handle back
+    {P}::live()
+}
 """
 
 RUST_USER_PY_ONLY = """
@@ -233,6 +248,7 @@ def test_a_rust_cell_uses_a_providers_resource(cell, providers, provider):
         assert h.many() == 6  # a list of handles
         assert h.named(40) == 41  # a handle inside a record, received and given back
         assert not resources._HOST_OBJECTS
+    _kept_across_calls(cell, h, providers[provider], provider)
 
 
 @pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])
@@ -244,6 +260,12 @@ def test_a_python_cell_uses_a_providers_resource(cell, providers, provider):
     _common(h, p, provider == "rs_bank")
     if provider == "py_bank":
         assert h.many() == 6 and h.named(40) == 41
+    _kept_across_calls(cell, h, p, provider)
+
+
+def _kept_across_calls(cell, h, p, provider: str) -> None:
+    """Objects a consumer keeps between calls: dropped with it, and refused after the provider's restart
+    or re-run."""
     assert h.keep(7) == 1 and h.kept_balance() == 7  # held between calls
     assert len(resources._HOST_OBJECTS) == 1
     live = h.forget()  # dropping it in the consumer drops it in the provider
