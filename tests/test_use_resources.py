@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from asterai_kernel import CompileError, GuestTrap, resources
+from asterai_kernel import CompileError, GuestTrap, links, resources
 
 BANK_PY = '''
 from dataclasses import dataclass
@@ -247,7 +247,7 @@ def test_a_rust_cell_uses_a_providers_resource(cell, providers, provider):
     if provider == "py_bank":
         assert h.many() == 6  # a list of handles
         assert h.named(40) == 41  # a handle inside a record, received and given back
-        assert not resources._HOST_OBJECTS
+        assert not resources._HOST_OBJECTS and not links._HELD.get(id(h._live.store))
     _kept_across_calls(cell, h, providers[provider], provider)
 
 

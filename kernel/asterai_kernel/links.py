@@ -141,6 +141,8 @@ class HandleForwarder(Forwarder):
         super().__init__(session, consumer, provider, fn)
         self.type_ids = type_ids  # resource -> the consumer's host resource type number
         self._codecs = (None, None)  # (provider instance, the consumer side's codecs for it)
+        # a parameter holding a handle, other than a lent one: it may give the consumer's handle away
+        self._gives = any(_holds(t) and not (isinstance(t, wit.Handle) and not t.own) for _, t in fn.params)
 
     def __call__(self, args, nargs: int, results, nresults: int) -> int:
         live, export, error = self._target()
@@ -148,10 +150,7 @@ class HandleForwarder(Forwarder):
             return error
         params, result = self._consumer_codecs(live)
         store = self.session.components[self.consumer].store
-        with resources.serving(store):
-            given = [
-                c.read(values.VAL.from_address(args + i * values.VAL_SIZE)) for i, c in enumerate(params)
-            ]
+        given = self._read(store, params, args)
         try:
             lowered = export.bind(given, {})  # refuses the objects of a provider that restarted since
         except (TypeError, ValueError) as e:
@@ -160,13 +159,27 @@ class HandleForwarder(Forwarder):
         if isinstance(out, _Failed):
             return out.error
         if result is not None:
-            before = len(resources._HOST_OBJECTS)
-            with resources.serving(store):
-                result.write(result.check(out), values.VAL.from_address(results))
-            made = len(resources._HOST_OBJECTS) - before  # the handles just given: the newest entries
-            newest = itertools.islice(reversed(resources._HOST_OBJECTS), made)
-            _HELD.setdefault(id(store), set()).update(newest)
+            self._hand_over(store, result, out, results)
         return 0
+
+    def _read(self, store, params: list, args: int) -> list:
+        """The consumer's arguments, each handle as the provider's object."""
+        slots = [values.VAL.from_address(args + i * values.VAL_SIZE) for i in range(len(params))]
+        with resources.serving(store):
+            given = [c.read(slot) for c, slot in zip(params, slots)]
+        held = _HELD.get(id(store))
+        if self._gives and held:  # own handles given back: the consumer holds them no more
+            held.intersection_update(resources._HOST_OBJECTS)
+        return given
+
+    def _hand_over(self, store, result, out, slot_addr: int) -> None:
+        """Write the provider's result into the consumer's Store: each object it holds gets a handle there."""
+        before = len(resources._HOST_OBJECTS)
+        with resources.serving(store):
+            result.write(result.check(out), values.VAL.from_address(slot_addr))
+        made = len(resources._HOST_OBJECTS) - before  # the handles just given: the newest entries
+        newest = itertools.islice(reversed(resources._HOST_OBJECTS), made)
+        _HELD.setdefault(id(store), set()).update(newest)
 
     def _consumer_codecs(self, live):
         """Codecs reading and writing the consumer's values with the provider instance's classes."""
@@ -223,7 +236,11 @@ def lends_too_many(provider: str, fn: wit.Function) -> str:
 
 
 def has_handles(fn: wit.Function) -> bool:
-    return any(isinstance(n, wit.Resource) for t in fn.types() for n in t.named_types())
+    return any(_holds(t) for t in fn.types())
+
+
+def _holds(ty: wit.WitType) -> bool:
+    return any(isinstance(n, wit.Resource) for n in ty.named_types())
 
 
 # id of a consumer's Store -> the numbers of the handles to providers' resources it holds
