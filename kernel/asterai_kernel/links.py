@@ -222,9 +222,10 @@ def _call_with(live, export, lowered: list):
 
 
 def lends_too_many(provider: str, fn: wit.Function) -> str:
-    """Why a consumer's glue cannot call `fn` across `--use`, or "". wasmtime (50) traps when a guest lends
-    a host function more than one handle in one call, before the host function runs: the glue raises this
-    in the consumer instead."""
+    """Why a consumer's glue cannot call `fn` across `--use`, or "". wasmtime 50 traps ("deferred host scope
+    has no call context") when a guest lends a host function more than one handle in one call, before the
+    host function runs: the glue raises this in the consumer instead. wasmtime 51 passes them: drop this
+    when the pin moves."""
     lent = [n for n, t in fn.params if isinstance(t, wit.Handle) and not t.own]
     if len(lent) < 2:
         return ""
