@@ -351,3 +351,31 @@ def test_a_consumers_own_functions_cannot_take_or_return_the_resource_yet(
     with pytest.raises(CompileError, match=re.escape(where) + r".*it is or holds rs_bank's resource `account`, which "
                                            r"this cell can make and use inside its functions but not yet take"):  # fmt: skip
         cell(f"{lang} {lang}_resource_exporter --use rs_bank", source)
+
+
+BOMB_RS = """
+pub struct Bomb { armed: bool }
+
+impl Bomb {
+    pub fn new() -> Self { Bomb { armed: true } }
+    pub fn tick(&self) -> u32 { 1 }
+}
+
+impl Drop for Bomb {
+    fn drop(&mut self) { if self.armed { panic!("boom on drop"); } }
+}
+
+pub fn alive() -> u32 { 7 }
+"""
+
+
+def test_a_providers_destructor_trapping_is_the_consumers_error(cell, ns):
+    cell("rust rs_bomb", BOMB_RS)
+    cell(
+        "rust rs_lighter --use rs_bomb", "pub fn light() -> u32 { let b = rs_bomb::Bomb::new(); b.tick() }\n"
+    )
+    with pytest.raises(GuestTrap, match="rs_bomb.drop of a bomb trapped: .*boom on drop"):
+        ns["rs_lighter"].light()  # the Bomb is dropped on return: its Drop panics in rs_bomb
+    assert ns["rs_bomb"].alive() == 7  # both restarted; the kernel is fine
+    with pytest.raises(GuestTrap, match="boom on drop"):
+        ns["rs_lighter"].light()

@@ -21,6 +21,7 @@ from wasmtime import _ffi as ffi
 from wasmtime.component import Linker, ResourceType
 
 from . import resources, values, wit
+from .errors import AsteraiError
 from .hostfns import PROVIDERS, Caller, call_host
 from .names import snake_name
 
@@ -249,20 +250,35 @@ _HELD: dict[int, set[int]] = {}
 
 
 def _dropped(store, rep: int) -> None:
-    """The consumer dropped its handle: the provider's goes too, at once (the provider is not running)."""
+    """The consumer dropped its handle: the provider's goes too, at once."""
     for reps in _HELD.values():
         reps.discard(rep)
-    held = resources.take_host_object(rep)
-    if isinstance(held, resources.ResourceObject):
-        held.close(busy=False)
+    _release(resources.take_host_object(rep), during_call=True)
 
 
 def release_held(store) -> None:
     """A consumer's Store is closing (a restart, a re-run): drop the provider objects its handles named."""
     for rep in _HELD.pop(id(store), ()):
-        held = resources.take_host_object(rep)
-        if isinstance(held, resources.ResourceObject):
-            held.close(busy=False)
+        _release(resources.take_host_object(rep), during_call=False)
+
+
+def _release(held, during_call: bool) -> None:
+    """Drop a provider's object now: the provider is not running while its consumer drops a handle. A
+    destructor that traps is the provider's trap: during the consumer's call, noted so the consumer's error
+    names it and both restart; else the provider restarts at once."""
+    if not isinstance(held, resources.ResourceObject):
+        return
+    try:
+        held.close(busy=False)
+    except AsteraiError as e:
+        live = type(held)._live
+        if not during_call:
+            live._after_trap()
+            return
+        message = live.language.trap_message(live.output.flush()) or str(e)
+        trap = NestedTrap(live, f"drop of a {held._resource}", message, str(e), False, False)
+        live.session.nested_traps.append(trap)
+        raise
 
 
 def consumer_linker(runtime, session, consumer: str, uses: dict[str, wit.Interface]) -> Linker:
