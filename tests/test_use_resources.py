@@ -34,6 +34,9 @@ class Account:
     def get(self) -> int:
         return self.balance
 
+    def richer_than(self, other: "Account") -> bool:
+        return self.balance > other.balance
+
     @staticmethod
     def copy(a: "Account") -> "Account":
         return Account(a.balance)
@@ -285,19 +288,37 @@ def _kept_across_calls(cell, h, p, provider: str) -> None:
     assert h.total(1) == 4  # its new run serves the consumer
 
 
-RICHEST_RS = "pub fn richer(n: i64) -> i64 { let a = py_bank::Account::new(n); py_bank::richest(&a, &a) }\n"
-RICHEST_PY = "import py_bank\n\n\ndef richer(n: int) -> int:\n    a = py_bank.Account(n)\n    return py_bank.richest(a, a)\n"
+RICHEST_RS = """
+pub fn richer(n: i64) -> i64 { let a = py_bank::Account::new(n); py_bank::richest(&a, &a) }
+pub fn richer_than(n: i64) -> bool { let a = py_bank::Account::new(n); a.richer_than(&a) }
+"""
+RICHEST_PY = """
+import py_bank
+
+
+def richer(n: int) -> int:
+    a = py_bank.Account(n)
+    return py_bank.richest(a, a)
+
+
+def richer_than(n: int) -> bool:
+    a = py_bank.Account(n)
+    return a.richer_than(a)
+"""
 
 
 @pytest.mark.parametrize(
     "lang, source", [("rust", RICHEST_RS), ("python", RICHEST_PY)], ids=["rust", "python"]
 )
 def test_a_function_borrowing_two_resources_says_it_cannot_cross(cell, providers, lang, source):
-    """wasmtime traps when a guest lends a host function two handles at once: the glue says so instead."""
+    """wasmtime 50 traps when a guest lends a host function two handles at once: the glue says so instead."""
     cell(f"{lang} {lang}_richer --use py_bank", source)
+    h = providers[f"{lang}_richer"]
     with pytest.raises(GuestTrap, match=r"py_bank.richest borrows 2 resources \(a, b\) in one call, which cannot "
                                         r"cross --use yet"):  # fmt: skip
-        providers[f"{lang}_richer"].richer(1)
+        h.richer(1)
+    with pytest.raises(GuestTrap, match=r"py_bank.account.richer-than borrows 2 resources \(self, other\)"):
+        h.richer_than(1)  # a method lending another object
     assert providers["py_bank"].richest(providers["py_bank"].Account(1), providers["py_bank"].Account(2)) == 2
 
 
