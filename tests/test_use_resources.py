@@ -346,6 +346,21 @@ def test_a_typescript_providers_resource_crosses_too(cell, ns):
     assert not resources._HOST_OBJECTS
 
 
+@pytest.mark.parametrize(
+    "lang, source, where",
+    [("rust", "pub fn peek(a: &rs_bank::Account) -> i64 { a.get() }\n", "line 2: `pub fn peek`: parameter `a`"),
+     ("python", "import rs_bank\n\n\ndef make(n: int) -> rs_bank.Account:\n    return rs_bank.Account(n)\n",
+      "line 5: `def make` returns")],
+    ids=["rust", "python"],
+)  # fmt: skip
+def test_a_consumers_own_functions_cannot_take_or_return_the_resource_yet(
+    cell, providers, lang, source, where
+):
+    with pytest.raises(CompileError, match=re.escape(where) + r".*it is or holds rs_bank's resource `account`, which "
+                                           r"this cell can make and use inside its functions but not yet take"):  # fmt: skip
+        cell(f"{lang} {lang}_resource_exporter --use rs_bank", source)
+
+
 BOMB_RS = """
 pub struct Bomb { armed: bool }
 
