@@ -360,6 +360,12 @@ def test_rust_basics_resources(rust_basics):
     )
 
 
+def test_rust_basics_resources_across_use(rust_basics):
+    assert "reader: rust component" in rust_basics["rust-resource-use"]
+    assert "py_reader: python component" in rust_basics["python-resource-use"]
+    assert rust_basics["resource-use-calls"] == "9\n3\n"
+
+
 def test_rust_basics_flags(rust_basics):
     assert "files: rust component" in rust_basics["rust-flags"]
     assert "read_only(f: file) -> file" in rust_basics["rust-flags"]

@@ -25,7 +25,7 @@ from . import resources, values, wit
 from .errors import AsteraiError, ComponentError, GuestTrap, OutOfFuel, OutOfMemory, Timeout, argument_error
 from .imports import linker as foreign_linker
 from .languages.base import Language
-from .links import NestedTrap, consumer_linker, new_error
+from .links import NestedTrap, consumer_linker, new_error, release_held
 from .names import snake_name
 from .sandbox import Grants, format_size
 from .values import VAL
@@ -357,6 +357,7 @@ class LiveComponent:
         self.exports = {}
         self.instance = None
         if self.store is not None:
+            release_held(self.store)  # its handles to other components' resources go with its Store
             self.store.close()
             self.store = None
 

@@ -18,12 +18,15 @@ from dataclasses import dataclass
 
 from wasmtime import WasmtimeError, _bindings
 from wasmtime import _ffi as ffi
-from wasmtime.component import Linker
+from wasmtime.component import Linker, ResourceType
 
-from . import wit
+from . import resources, values, wit
+from .errors import AsteraiError
 from .hostfns import PROVIDERS, Caller, call_host
+from .names import snake_name
 
 _FORWARDERS: dict[int, Forwarder] = {}
+_val_delete = _bindings._wasmtime_component_val_delete
 _ids = itertools.count(1)
 
 
@@ -51,19 +54,22 @@ class Forwarder:
         self._checked = None  # the provider instance whose signature was last found to match
 
     def __call__(self, args, nargs: int, results, nresults: int) -> int:
-        session = self.session
-        live = session.components.get(self.provider)
+        live, export, error = self._target()
+        return error or live.forward(export, args, nargs, results, nresults)
+
+    def _target(self):
+        """The provider's live instance and export, and 0; or an error (trapping the consumer) saying why."""
+        live = self.session.components.get(self.provider)
         if live is None or live.store is None:
-            return self._fail(
-                f"component {self.provider!r} is not available (removed or down); re-run its cell"
-            )
+            gone = f"component {self.provider!r} is not available (removed or down); re-run its cell"
+            return None, None, self._fail(gone)
         export = live.exports.get(self.fn.name)
         if live is not self._checked:
             mismatch = self._mismatch(export)
             if mismatch:
-                return self._fail(mismatch)
+                return None, None, self._fail(mismatch)
             self._checked = live
-        return live.forward(export, args, nargs, results, nresults)
+        return live, export, 0
 
     def _fail(self, message: str) -> int:
         self.session.nested_traps.append(NestedTrap(None, self.fn.name, message, message, False, False))
@@ -126,16 +132,178 @@ class HostForwarder(Forwarder):
         return self._fail(error) if error else 0
 
 
+class HandleForwarder(Forwarder):
+    """An import whose values hold resource handles. A handle is valid in one Store only, so the values
+    cross through Python: read in the consumer's Store, where each handle is a host handle whose number
+    names the provider's own handle (a ResourceObject of the provider's class, kept in resources' table of
+    host objects), and written into the provider's; the result crosses back the same way."""
+
+    def __init__(self, session, consumer: str, provider: str, fn: wit.Function, type_ids: dict[str, int]):
+        super().__init__(session, consumer, provider, fn)
+        self.type_ids = type_ids  # resource -> the consumer's host resource type number
+        self._codecs = (None, None)  # (provider instance, the consumer side's codecs for it)
+        # a parameter holding a handle, other than a lent one: it may give the consumer's handle away
+        self._gives = any(_holds(t) and not (isinstance(t, wit.Handle) and not t.own) for _, t in fn.params)
+
+    def __call__(self, args, nargs: int, results, nresults: int) -> int:
+        live, export, error = self._target()
+        if error:
+            return error
+        params, result = self._consumer_codecs(live)
+        store = self.session.components[self.consumer].store
+        given = self._read(store, params, args)
+        try:
+            lowered = export.bind(given, {})  # refuses the objects of a provider that restarted since
+        except (TypeError, ValueError) as e:
+            return self._fail(f"{self.provider}.{snake_name(self.fn.name)}: {e}")
+        out = _call_with(live, export, lowered)
+        if isinstance(out, _Failed):
+            return out.error
+        if result is not None:
+            self._hand_over(store, result, out, results)
+        return 0
+
+    def _read(self, store, params: list, args: int) -> list:
+        """The consumer's arguments, each handle as the provider's object."""
+        slots = [values.VAL.from_address(args + i * values.VAL_SIZE) for i in range(len(params))]
+        with resources.serving(store):
+            given = [c.read(slot) for c, slot in zip(params, slots)]
+        held = _HELD.get(id(store))
+        if self._gives and held:  # own handles given back: the consumer holds them no more
+            held.intersection_update(resources._HOST_OBJECTS)
+        return given
+
+    def _hand_over(self, store, result, out, slot_addr: int) -> None:
+        """Write the provider's result into the consumer's Store: each object it holds gets a handle there."""
+        before = len(resources._HOST_OBJECTS)
+        with resources.serving(store):
+            result.write(result.check(out), values.VAL.from_address(slot_addr))
+        made = len(resources._HOST_OBJECTS) - before  # the handles just given: the newest entries
+        newest = itertools.islice(reversed(resources._HOST_OBJECTS), made)
+        _HELD.setdefault(id(store), set()).update(newest)
+
+    def _consumer_codecs(self, live):
+        """Codecs reading and writing the consumer's values with the provider instance's classes."""
+        if self._codecs[0] is not live:
+            classes = dict(live.types)
+            classes.update({r: (live.types[r], n) for r, n in self.type_ids.items() if r in live.types})
+            ((params, result),) = values.codecs_for([self.fn], classes)
+            self._codecs = (live, (params, result))
+        return self._codecs[1]
+
+
+@dataclass
+class _Failed:
+    error: int  # the wasmtime error trapping the consumer
+
+
+def _call_with(live, export, lowered: list):
+    """Run the provider's export on Python values (its codecs write them into its Store): its result, or
+    _Failed when it trapped (live.forward noted the trap)."""
+    slots = (values.VAL * max(len(lowered), 1))()
+    written = 0
+    try:
+        for codec, v in zip(export.params, lowered):
+            codec.write(v, slots[written])
+            written += 1
+        result = values.VAL()
+        nresults = 1 if export.result is not None else 0
+        error = live.forward(export, ctypes.addressof(slots), written, ctypes.addressof(result), nresults)
+        if error:
+            return _Failed(error)
+        if export.result is None:
+            return None
+        try:
+            return export.result.read(result)
+        finally:
+            _val_delete(ctypes.byref(result))
+    finally:
+        for i in range(written):
+            _val_delete(ctypes.byref(slots[i]))
+
+
+def lends_too_many(provider: str, fn: wit.Function) -> str:
+    """Why a consumer's glue cannot call `fn` across `--use`, or "". wasmtime 50 traps ("deferred host scope
+    has no call context") when a guest lends a host function more than one handle in one call, before the
+    host function runs: the glue raises this in the consumer instead. wasmtime 51 passes them: drop this
+    when the pin moves."""
+    lent = [n for n, t in fn.params if isinstance(t, wit.Handle) and not t.own]
+    if len(lent) < 2:
+        return ""
+    kind, resource, name = wit.resource_part(fn.name) or ("", "", fn.name)
+    what = f"{resource}.{name}" if kind else fn.name
+    return (f"{provider}.{what} borrows {len(lent)} resources ({', '.join(lent)}) in one call, which "
+            "cannot cross --use yet (wasmtime traps); call it from the notebook's Python, or pass one at a "
+            "time")  # fmt: skip
+
+
+def has_handles(fn: wit.Function) -> bool:
+    return any(_holds(t) for t in fn.types())
+
+
+def _holds(ty: wit.WitType) -> bool:
+    return any(isinstance(n, wit.Resource) for n in ty.named_types())
+
+
+# id of a consumer's Store -> the numbers of the handles to providers' resources it holds
+_HELD: dict[int, set[int]] = {}
+
+
+def _dropped(store, rep: int) -> None:
+    """The consumer dropped its handle: the provider's goes too, at once."""
+    for reps in _HELD.values():
+        reps.discard(rep)
+    _release(resources.take_host_object(rep), during_call=True)
+
+
+def release_held(store) -> None:
+    """A consumer's Store is closing (a restart, a re-run): drop the provider objects its handles named."""
+    for rep in _HELD.pop(id(store), ()):
+        _release(resources.take_host_object(rep), during_call=False)
+
+
+def _release(held, during_call: bool) -> None:
+    """Drop a provider's object now: the provider is not running while its consumer drops a handle. A
+    destructor that traps is the provider's trap: during the consumer's call, noted so the consumer's error
+    names it and both restart; else the provider restarts at once."""
+    if not isinstance(held, resources.ResourceObject):
+        return
+    try:
+        held.close(busy=False)
+    except AsteraiError as e:
+        live = type(held)._live
+        if not during_call:
+            live._after_trap()
+            return
+        message = live.language.trap_message(live.output.flush()) or str(e)
+        trap = NestedTrap(live, f"drop of a {held._resource}", message, str(e), False, False)
+        live.session.nested_traps.append(trap)
+        raise
+
+
 def consumer_linker(runtime, session, consumer: str, uses: dict[str, wit.Interface]) -> Linker:
-    """A Linker with WASI and one forwarding host function per import of each used provider."""
+    """A Linker with WASI and, for each used provider, its resources (host resources standing for the
+    provider's) and one forwarding host function per import."""
+    from .imports import _resource_ids  # imports.py builds on this module
+
     linker = Linker(runtime.engine)
     linker.add_wasip2()
     with linker.root() as root:
         for provider, iface in uses.items():
             kind = Forwarder if provider in session.components else HostForwarder
-            with root.add_instance(f"{wit.PACKAGE}/{iface.name}") as instance:
+            name = f"{wit.PACKAGE}/{iface.name}"
+            with root.add_instance(name) as instance:
+                type_ids = {}
+                for t in iface.types():
+                    if isinstance(t, wit.Resource) and kind is Forwarder:
+                        type_ids[t.name] = _resource_ids.next(name, t.name)
+                        instance.add_resource(t.name, ResourceType.host(type_ids[t.name]), _dropped)
                 for fn in iface.functions:
-                    _add_func(instance, fn.name, kind(session, consumer, provider, fn))
+                    if type_ids and has_handles(fn):
+                        forwarder = HandleForwarder(session, consumer, provider, fn, type_ids)
+                    else:
+                        forwarder = kind(session, consumer, provider, fn)
+                    _add_func(instance, fn.name, forwarder)
     return linker
 
 

@@ -74,14 +74,20 @@ class ResourceObject:
             return f"belonged to {live.name} before it restarted (its state was reset); make a new one"
         return ""
 
-    def close(self) -> None:
-        """Drop the guest's resource now (its destructor runs); the object cannot be used afterwards."""
+    def close(self, busy: bool | None = None) -> None:
+        """Drop the guest's resource now (its destructor runs); the object cannot be used afterwards.
+
+        `busy`: whether the component's Store may be running (then the drop waits for its next call from
+        Python); by default, whenever any guest code runs. A consumer across `--use` dropping its handle
+        passes False: its provider is never running then (links.py)."""
         ptr, self._ptr = self.__dict__.get("_ptr"), None
         if ptr is None:
             return
         live = type(self)._live
+        if busy is None:
+            busy = live.session.guest_depth > 0
         if self._gen == live.restarts and live.store is not None:
-            if live.session.guest_depth:  # inside a host function: the Store is busy
+            if busy:  # inside a host function: the Store is busy
                 live.__dict__.setdefault("pending_drops", []).append(ptr)
                 return
             _drop(live, ptr)
@@ -169,12 +175,12 @@ class HandleCodec(Codec):
         self.ty, self.cls = ty, cls
 
     def check(self, v):
+        problem = v._problem() if isinstance(v, ResourceObject) else ""
+        if problem:  # first: an object of the component's previous run is of its previous class
+            raise BadValue(ValueError, f" ({self.cls.__name__}) {problem}")
         if not isinstance(v, self.cls):
             raise BadValue(TypeError, f" must be a {self.cls.__name__} (resource {self.ty.resource.name}), "
                                       f"not {_tn(v)}")  # fmt: skip
-        problem = v._problem()
-        if problem:
-            raise BadValue(ValueError, f" ({self.cls.__name__}) {problem}")
         return v
 
     def write(self, v: ResourceObject, slot):
@@ -211,8 +217,13 @@ class serving:
         _context = self.saved
 
 
+def take_host_object(rep: int):
+    """The object a dropped host handle named (forgotten here), or None."""
+    return _HOST_OBJECTS.pop(rep, None)
+
+
 def host_dropped(store, rep: int) -> None:
-    _HOST_OBJECTS.pop(rep, None)
+    take_host_object(rep)
 
 
 class HostHandleCodec(Codec):

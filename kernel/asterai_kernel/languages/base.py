@@ -50,6 +50,10 @@ def used_type(iface: Interface, module: str, name: str, sep: str = ".") -> wit.W
     if name not in found:
         have = ", ".join(f"{module}{sep}{n}" for n in found) or "none"
         raise Unsupported(f"`{module}{sep}{name}` ({module}'s exports use no such type; they use: {have})")
+    held = [t.name for t in found[name].named_types() if isinstance(t, wit.Resource)]
+    if held:  # the cell's component would have to re-export the provider's handles
+        why = f"it is or holds {module}'s resource `{held[0]}`, which this cell can make and use inside its"
+        raise Unsupported(f"`{module}{sep}{name}` ({why} functions but not yet take or return)")
     return wit.foreign(found[name], iface.name)
 
 
@@ -107,6 +111,7 @@ class Language(ABC):
     bulk_twins: bool = False
     # Whether cells can import other components' exports (`--use`).
     supports_use: bool = False
+    uses_resources: bool = False  # `--use` of a provider exporting resources (the glue holds their handles)
     # Whether the glue can also export interfaces declared in `wit` cells (`--exports`).
     supports_exports: bool = False
     # One integer type (Python's int, WIT s64) that may implement any width an `--exports` interface declares.

@@ -270,6 +270,8 @@ class RustEmitter(abi.Emitter):
         return f"*({ptr} as *const {RUST_PRIMS[step.name]})"
 
     def store_scalar(self, step, val, ptr, spell=None):
+        if isinstance(step, abi.Handle):  # a new own handle inside a result (`Option<Account>`)
+            return f"*({ptr} as *mut i32) = {self.lower_scalar(step, val)};"
         if step.name == "bool":
             return f"*({ptr} as *mut u8) = {val} as u8;"
         if step.name == "char":

@@ -8,8 +8,11 @@ afterwards by lifting it back and dropping it, the same trick the export side's 
 
 from __future__ import annotations
 
+import json
+
 from ... import abi, wit
 from ...errors import CompileError
+from ...links import lends_too_many
 from ...names import pascal_name, snake_name, wit_ident
 from . import flags
 from .exports import CORE, RUST_PRIMS, RustEmitter, RustType
@@ -40,10 +43,13 @@ def rust_types(module: str, iface: wit.Interface,
             continue
         path = f"crate::{module}::{name}"
         rust[t.name] = type_spelling(t, path)
-        if isinstance(t, wit.Record):
+        derive = "Debug, PartialEq" if _holds_resource(t) else "Debug, Clone, PartialEq"  # handles are unique
+        if isinstance(t, wit.Resource):
+            defs.append(resource_struct(t, iface.name))
+        elif isinstance(t, wit.Record):
             fields = [snake_name(n) for n, _ in t.fields]
             body = " ".join(f"pub {f}: {rust_type(ft, module)}," for f, (_, ft) in zip(fields, t.fields))
-            defs.append(f"#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{ {body} }}")
+            defs.append(f"#[derive({derive})]\npub struct {name} {{ {body} }}")
         elif isinstance(t, wit.Flags):
             defs.append(flags.definition(t))
         elif isinstance(t, wit.Enum):
@@ -55,12 +61,38 @@ def rust_types(module: str, iface: wit.Interface,
         else:
             cases = [(pascal_name(c), p) for c, p in t.cases]
             body = ", ".join(f"{c}({rust_type(p, module)})" if p else c for c, p in cases)
-            defs.append(f"#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{ {body} }}")
+            defs.append(f"#[derive({derive})]\npub enum {name} {{ {body} }}")
     return "\n".join(defs), rust
 
 
+def _holds_resource(t: wit.WitType) -> bool:
+    return any(isinstance(n, wit.Resource) for n in t.named_types())
+
+
+def resource_struct(t: wit.Resource, iface: str) -> str:
+    """A provider's resource as the consumer holds it: a struct owning one handle, which it gives back to
+    the provider when dropped (as wit-bindgen's imported resources do). Its functions are in its `impl`."""
+    name = pascal_name(t.name)
+    doc = "".join(f"/// {line}\n" for line in t.docs.splitlines())
+    return (
+        f"{doc}#[derive(Debug, PartialEq, Eq, Hash)]\npub struct {name} {{ handle: i32 }}\n"
+        f"impl {name} {{\n"
+        "    #[doc(hidden)]\n    pub unsafe fn from_handle(handle: i32) -> Self { Self { handle } }\n"
+        "    #[doc(hidden)]\n    pub fn handle(&self) -> i32 { self.handle }\n"
+        "    #[doc(hidden)]\n"
+        "    pub fn into_handle(self) -> i32 { let h = self.handle; core::mem::forget(self); h }\n}\n"
+        f"impl Drop for {name} {{\n    fn drop(&mut self) {{\n"
+        "        if FORGET_HANDLES.load(core::sync::atomic::Ordering::Relaxed) { return; }\n"
+        f'        #[link(wasm_import_module = "{wit.PACKAGE}/{iface}")]\n'
+        f'        extern "C" {{ #[link_name = "[resource-drop]{t.name}"] fn drop_handle(h: i32); }}\n'
+        "        unsafe { drop_handle(self.handle) }\n    }\n}\n"
+    )
+
+
 def type_spelling(t: wit.WitType, path: str) -> RustType:
-    """How the glue spells a provider's record, enum, flags or variant defined at `path`."""
+    """How the glue spells a provider's record, enum, flags, variant or resource defined at `path`."""
+    if isinstance(t, wit.Resource):
+        return RustType(path)
     if isinstance(t, wit.Flags):
         return RustType(path, backing=flags.backing(t))
     if isinstance(t, wit.Record):
@@ -86,7 +118,40 @@ def rust_type(ty: wit.WitType | None, module: str | None) -> str:
         return f"Option<{rust_type(ty.inner, module)}>"
     if isinstance(ty, wit.Result):
         return f"Result<{rust_type(ty.ok, module)}, {rust_type(ty.err, module)}>"
-    return f"crate::{module}::{pascal_name(ty.name)}" if module else pascal_name(ty.name)
+    name = pascal_name(ty.resource.name if isinstance(ty, wit.Handle) else ty.name)
+    return f"crate::{module}::{name}" if module else name
+
+
+class ImportEmitter(RustEmitter):
+    """The provider's resources are structs owning their handle (resource_struct): an own handle given to
+    the provider is taken out of its struct, a borrow lent from it; an own handle received gets a struct."""
+
+    def lift_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):
+            return f"{self.rust[step.ty.resource.name].path}::from_handle({val})"
+        return super().lift_scalar(step, val, spell)
+
+    def lower_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):
+            return f"{val}.into_handle()" if step.ty.own else f"{val}.handle()"
+        return super().lower_scalar(step, val, spell)
+
+    def lower_flat(self, step, val, out, spell=None):
+        if isinstance(step, abi.Handle):  # named: freeing the argument lifts it back from this value
+            h = self.tmp("h")
+            out.append(f"let {h} = {self.lower_scalar(step, val)};")
+            return [h]
+        return super().lower_flat(step, val, out, spell)
+
+    def load_scalar(self, step, ptr, spell=None):
+        if isinstance(step, abi.Handle):
+            return self.lift_scalar(step, f"*({ptr} as *const i32)")
+        return super().load_scalar(step, ptr, spell)
+
+    def store_scalar(self, step, val, ptr, spell=None):
+        if isinstance(step, abi.Handle):
+            return f"*({ptr} as *mut i32) = {self.lower_scalar(step, val)};"
+        return super().store_scalar(step, val, ptr, spell)
 
 
 def _lent(step: abi.Step) -> bool:
@@ -95,6 +160,8 @@ def _lent(step: abi.Step) -> bool:
 
 
 def _param_type(ty: wit.WitType, module: str) -> str:
+    if isinstance(ty, wit.Handle) and not ty.own:
+        return f"&{rust_type(ty, module)}"
     if isinstance(ty, wit.String):
         return "&str"
     if isinstance(ty, wit.List):
@@ -112,9 +179,12 @@ def _owned(ty: wit.WitType, name: str) -> str:
 
 
 def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: dict[str, RustType]) -> str:
-    g, plan = RustEmitter(rust), abi.plan_function(fn)
+    g, plan = ImportEmitter(rust), abi.plan_function(fn)
     params = [(snake_name(n), t) for n, t in fn.params]
+    part = wit.resource_part(fn.name)
     sig = ", ".join(f"{n}: {_param_type(t, module)}" for n, t in params)
+    if part is not None and part[0] == "method":  # `self: borrow<r>` is the receiver
+        sig = ", ".join(["&self", *sig.split(", ")[1:]]) if params[1:] else "&self"
     result = rust_type(fn.result, module) if fn.result is not None else None
     body: list[str] = []
     core_params: list[str] = []
@@ -158,13 +228,24 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
         f'#[link(wasm_import_module = "{wit.PACKAGE}/{iface.name}")]\n'
         f'        extern "C" {{ #[link_name = "{fn.name}"] fn import({", ".join(core_params)}){ret}; }}'
     )
+    if cleanup and has_handles(fn):  # lifted back to be freed: the handles inside belong to the provider now
+        cleanup = ["FORGET_HANDLES.store(true, core::sync::atomic::Ordering::Relaxed);", *cleanup,
+                   "FORGET_HANDLES.store(false, core::sync::atomic::Ordering::Relaxed);"]  # fmt: skip
     lines = [extern, *body, call_stmt.format(args=", ".join(args)), *cleanup]
+    refused = lends_too_many(module, fn)
+    if refused:  # the call would trap anyway: say why instead
+        lines, lift = [f'panic!("{{}}", {json.dumps(refused)});'], ""
     joined = "\n        ".join(lines)
     doc = f"/// `{wit_ident(fn.name)}: {fn.signature()}` of component `{module}`\n"
+    name = snake_name(part[2] if part else fn.name) if part is None or part[0] != "constructor" else "new"
     return (
-        f"{doc}pub fn {snake_name(fn.name)}({sig}){f' -> {result}' if result else ''} {{\n"
+        f"{doc}pub fn {name}({sig}){f' -> {result}' if result else ''} {{\n"
         f"    unsafe {{\n        use crate::__asterai::*;\n        {joined}\n        {lift}\n    }}\n}}\n"
     )
+
+
+def has_handles(fn: wit.Function) -> bool:
+    return any(_holds_resource(t) for t in fn.types())
 
 
 def import_module(module: str, iface: wit.Interface, uses: dict[str, wit.Interface] | None = None) -> str:
@@ -174,5 +255,24 @@ def import_module(module: str, iface: wit.Interface, uses: dict[str, wit.Interfa
             f"--use {module}: {module!r} cannot be a Rust module name (Rust needs it); rename that component"
         )
     defs, rust = rust_types(module, iface, uses)
-    fns = "\n".join(import_function(module, iface, fn, rust) for fn in iface.functions)
-    return f"#[allow(warnings, clippy::all)]\npub mod {module} {{\n{defs}\n\n{fns}}}\n"
+    fns = "\n".join(import_function(module, iface, fn, rust) for fn in wit.plain_functions(iface.functions))
+    impls = []
+    for t in iface.types():
+        mine = [f for f in iface.functions if _resource_of(f) == t.name]
+        if isinstance(t, wit.Resource) and mine:
+            body = "\n".join(import_function(module, iface, f, rust) for f in mine)
+            impls.append(f"impl {pascal_name(t.name)} {{\n{body}}}\n")
+    return (f"#[allow(warnings, clippy::all)]\npub mod {module} {{\n{FORGET_FLAG}{defs}\n\n{fns}"
+            f"{''.join(impls)}}}\n")  # fmt: skip
+
+
+# Set while an argument given to the provider is lifted back to free its memory: a resource inside it is
+# the provider's now, so its struct must not drop the handle.
+FORGET_FLAG = (
+    "static FORGET_HANDLES: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);\n"
+)
+
+
+def _resource_of(fn: wit.Function) -> str | None:
+    part = wit.resource_part(fn.name)
+    return part[1] if part else None
