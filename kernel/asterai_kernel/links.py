@@ -222,21 +222,6 @@ def _call_with(live, export, lowered: list):
             _val_delete(ctypes.byref(slots[i]))
 
 
-def lends_too_many(provider: str, fn: wit.Function) -> str:
-    """Why a consumer's glue cannot call `fn` across `--use`, or "". wasmtime 50 traps ("deferred host scope
-    has no call context") when a guest lends a host function more than one handle in one call, before the
-    host function runs: the glue raises this in the consumer instead. wasmtime 51 passes them: drop this
-    when the pin moves."""
-    lent = [n for n, t in fn.params if isinstance(t, wit.Handle) and not t.own]
-    if len(lent) < 2:
-        return ""
-    kind, resource, name = wit.resource_part(fn.name) or ("", "", fn.name)
-    what = f"{resource}.{name}" if kind else fn.name
-    return (f"{provider}.{what} borrows {len(lent)} resources ({', '.join(lent)}) in one call, which "
-            "cannot cross --use yet (wasmtime traps); call it from the notebook's Python, or pass one at a "
-            "time")  # fmt: skip
-
-
 def has_handles(fn: wit.Function) -> bool:
     return any(_holds(t) for t in fn.types())
 

@@ -13,8 +13,6 @@ from pathlib import Path
 
 from ... import wit
 from ...errors import CompileError
-from ...links import lends_too_many
-from ...names import pascal_name, snake_name
 from .exports import APP_MODULE
 
 # Modules a provider's module must not replace: the app's own, the bindings', componentize-py's runtime.
@@ -47,33 +45,11 @@ def use_module(name: str, iface: wit.Interface, bindings: Path) -> str:
         f"from wit_world.imports import {module} as _b",
         "",
         *(f"{n} = _b.{n}" for n in public),
-        *_refusals(name, iface),
         "",
         f"__all__ = {sorted({*public, 'Err', 'Ok', 'Some'})!r}",
         "",
     ]
     return "\n".join(lines)
-
-
-def _refusals(name: str, iface: wit.Interface) -> list[str]:
-    """Functions whose call cannot cross (links.lends_too_many): replaced by ones raising why."""
-    lines = []
-    for fn in iface.functions:
-        why = lends_too_many(name, fn)
-        if not why:
-            continue
-        kind, resource, part = wit.resource_part(fn.name) or ("", "", fn.name)
-        refused = f"_refused({why!r})"
-        if kind == "method":
-            lines.append(f"{pascal_name(resource)}.{snake_name(part)} = {refused}")
-        elif kind == "static":
-            lines.append(f"{pascal_name(resource)}.{snake_name(part)} = staticmethod({refused})")
-        else:
-            lines.append(f"{snake_name(part)} = {refused}")
-    if lines:
-        lines[:0] = ["", "", "def _refused(why):", "    def refused(*args, **kwargs):",
-                     "        raise NotImplementedError(why)", "", "    return refused", ""]  # fmt: skip
-    return lines
 
 
 def check_use_name(name: str, pip_dir: Path | None = None) -> None:

@@ -8,11 +8,8 @@ afterwards by lifting it back and dropping it, the same trick the export side's 
 
 from __future__ import annotations
 
-import json
-
 from ... import abi, wit
 from ...errors import CompileError
-from ...links import lends_too_many
 from ...names import pascal_name, snake_name, wit_ident
 from . import flags
 from .exports import CORE, RUST_PRIMS, RustEmitter, RustType
@@ -232,9 +229,6 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
         cleanup = ["FORGET_HANDLES.store(true, core::sync::atomic::Ordering::Relaxed);", *cleanup,
                    "FORGET_HANDLES.store(false, core::sync::atomic::Ordering::Relaxed);"]  # fmt: skip
     lines = [extern, *body, call_stmt.format(args=", ".join(args)), *cleanup]
-    refused = lends_too_many(module, fn)
-    if refused:  # the call would trap anyway: say why instead
-        lines, lift = [f'panic!("{{}}", {json.dumps(refused)});'], ""
     joined = "\n        ".join(lines)
     doc = f"/// `{wit_ident(fn.name)}: {fn.signature()}` of component `{module}`\n"
     name = snake_name(part[2] if part else fn.name) if part is None or part[0] != "constructor" else "new"
