@@ -143,7 +143,8 @@ class HandleForwarder(Forwarder):
         self.type_ids = type_ids  # resource -> the consumer's host resource type number
         self._codecs = (None, None)  # (provider instance, the consumer side's codecs for it)
         # a parameter holding a handle, other than a lent one: it may give the consumer's handle away
-        self._gives = any(_holds(t) and not (isinstance(t, wit.Handle) and not t.own) for _, t in fn.params)
+        lent = lambda t: isinstance(t, wit.Handle) and not t.own  # noqa: E731
+        self._gives = any(wit.holds_resource(t) and not lent(t) for _, t in fn.params)
 
     def __call__(self, args, nargs: int, results, nresults: int) -> int:
         live, export, error = self._target()
@@ -222,14 +223,6 @@ def _call_with(live, export, lowered: list):
             _val_delete(ctypes.byref(slots[i]))
 
 
-def has_handles(fn: wit.Function) -> bool:
-    return any(_holds(t) for t in fn.types())
-
-
-def _holds(ty: wit.WitType) -> bool:
-    return any(isinstance(n, wit.Resource) for n in ty.named_types())
-
-
 # id of a consumer's Store -> the numbers of the handles to providers' resources it holds
 _HELD: dict[int, set[int]] = {}
 
@@ -284,7 +277,7 @@ def consumer_linker(runtime, session, consumer: str, uses: dict[str, wit.Interfa
                         type_ids[t.name] = _resource_ids.next(name, t.name)
                         instance.add_resource(t.name, ResourceType.host(type_ids[t.name]), _dropped)
                 for fn in iface.functions:
-                    if type_ids and has_handles(fn):
+                    if type_ids and wit.has_handles(fn):
                         forwarder = HandleForwarder(session, consumer, provider, fn, type_ids)
                     else:
                         forwarder = kind(session, consumer, provider, fn)

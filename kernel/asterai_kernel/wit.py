@@ -387,6 +387,16 @@ def plain_functions(functions) -> list[Function]:
     return [f for f in functions if not f.name.startswith(RESOURCE_FUNCTION)]
 
 
+def holds_resource(ty: WitType) -> bool:
+    """Whether a value of `ty` can hold a resource handle (at any depth)."""
+    return any(isinstance(n, Resource) for n in ty.named_types())
+
+
+def has_handles(fn: Function) -> bool:
+    """Whether a call of `fn` can carry resource handles, either way."""
+    return any(holds_resource(t) for t in fn.types())
+
+
 def resource_part(fn_name: str) -> tuple[str, str, str] | None:
     """`[method]x.get-a` -> ("method", "x", "get-a"); a constructor's name part is ""; else None."""
     if not fn_name.startswith(RESOURCE_FUNCTION):

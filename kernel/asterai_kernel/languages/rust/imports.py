@@ -40,7 +40,8 @@ def rust_types(module: str, iface: wit.Interface,
             continue
         path = f"crate::{module}::{name}"
         rust[t.name] = type_spelling(t, path)
-        derive = "Debug, PartialEq" if _holds_resource(t) else "Debug, Clone, PartialEq"  # handles are unique
+        unique = wit.holds_resource(t)  # a handle is unique: no Clone
+        derive = "Debug, PartialEq" if unique else "Debug, Clone, PartialEq"
         if isinstance(t, wit.Resource):
             defs.append(resource_struct(t, iface.name))
         elif isinstance(t, wit.Record):
@@ -60,10 +61,6 @@ def rust_types(module: str, iface: wit.Interface,
             body = ", ".join(f"{c}({rust_type(p, module)})" if p else c for c, p in cases)
             defs.append(f"#[derive({derive})]\npub enum {name} {{ {body} }}")
     return "\n".join(defs), rust
-
-
-def _holds_resource(t: wit.WitType) -> bool:
-    return any(isinstance(n, wit.Resource) for n in t.named_types())
 
 
 def resource_struct(t: wit.Resource, iface: str) -> str:
@@ -225,7 +222,8 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
         f'#[link(wasm_import_module = "{wit.PACKAGE}/{iface.name}")]\n'
         f'        extern "C" {{ #[link_name = "{fn.name}"] fn import({", ".join(core_params)}){ret}; }}'
     )
-    if cleanup and has_handles(fn):  # lifted back to be freed: the handles inside belong to the provider now
+    # lifted back to be freed: the handles inside belong to the provider now
+    if cleanup and wit.has_handles(fn):
         cleanup = ["FORGET_HANDLES.store(true, core::sync::atomic::Ordering::Relaxed);", *cleanup,
                    "FORGET_HANDLES.store(false, core::sync::atomic::Ordering::Relaxed);"]  # fmt: skip
     lines = [extern, *body, call_stmt.format(args=", ".join(args)), *cleanup]
@@ -236,10 +234,6 @@ def import_function(module: str, iface: wit.Interface, fn: wit.Function, rust: d
         f"{doc}pub fn {name}({sig}){f' -> {result}' if result else ''} {{\n"
         f"    unsafe {{\n        use crate::__asterai::*;\n        {joined}\n        {lift}\n    }}\n}}\n"
     )
-
-
-def has_handles(fn: wit.Function) -> bool:
-    return any(_holds_resource(t) for t in fn.types())
 
 
 def import_module(module: str, iface: wit.Interface, uses: dict[str, wit.Interface] | None = None) -> str:
