@@ -1,4 +1,4 @@
-"""WIT flags in Rust, Go, C, C++, Zig and TypeScript cells: each language's bit-set idiom read as flags, both ways
+"""WIT flags in Rust, Go, C, C++, Zig, TypeScript and JavaScript cells: each language's bit-set idiom read as flags, both ways
 through the glue (parameters, results, inside records, lists and options), from Python with the generated
 `enum.Flag` class or with member names, across languages (`--use`), and in `--exports` of an interface a `wit`
 cell declares.
@@ -245,8 +245,31 @@ export function toggle(p: Perms | undefined): Perms | undefined {
 }
 """
 
+# JavaScript's: JSDoc's @enum, an object of bit constants (Object.freeze'd), read as the TypeScript enum above
+JAVASCRIPT = """
+/**
+ * What a user may do with a file.
+ * @enum {number}
+ */
+export const Perms = Object.freeze({ None: 0, Read: 1 << 0, Write: 1 << 1, Exec: 1 << 2, All: 0b001 | 0b010 | 0b100 });
+
+/** @typedef {{name: string, perms: Perms}} File */
+
+/** @param {Perms} p  @param {Perms} extra  @returns {Perms} */
+export function grant(p, extra) { return p | extra; }
+
+/** @param {File} f  @returns {string} */
+export function mode(f) { return f.name + ":" + ["r", "w", "x"].filter((_, i) => f.perms & (1 << i)).join(""); }
+
+/** @param {File[]} fs  @returns {File[]} */
+export function lock(fs) { return fs.map((f) => ({ ...f, perms: f.perms & ~Perms.Write })); }
+
+/** @param {Perms | undefined} p  @returns {Perms | undefined} */
+export function toggle(p) { return p === undefined ? undefined : p ^ Perms.Exec; }
+"""
+
 CELLS = {"go": GO, "zig": ZIG, "c": C, "cpp": CPP, "cpp_scoped": CPP_SCOPED, "rust": RUST, "typescript": TYPESCRIPT,
-         "typescript_own": TYPESCRIPT, "typescript_sm": TYPESCRIPT}  # fmt: skip
+         "typescript_own": TYPESCRIPT, "typescript_sm": TYPESCRIPT, "javascript": JAVASCRIPT}  # fmt: skip
 # How a cell is built besides its language: TypeScript on its own component, with QuickJS or StarlingMonkey
 ENVIRONMENTS = {
     "typescript_own": {"ASTERAI_INTERPRETED": "0"},
@@ -791,3 +814,13 @@ def test_a_rust_cell_takes_and_returns_a_rust_providers_flags(cell, ns):
     P = ns["flags_rust_user"].Perms
     assert ns["flags_rust_user"].run(["read", "write"]) == (P.read | P.write | P.exec, True, True, "f:rw")
     assert ns["flags_rust_user"].run([]) == (P.exec, False, True, "f:")
+
+
+def test_a_javascript_enum_is_refused_with_its_line(cell):
+    with pytest.raises(CompileError, match=r"line 7: `Perms.Exec` is 0x3, not a single bit"):
+        cell("javascript flags_js_bad", JAVASCRIPT.replace("Exec: 1 << 2", "Exec: 3"))
+    with pytest.raises(
+        CompileError, match=r"line 2: write a JSDoc @enum as an object of constants right after"
+    ):
+        cell("javascript flags_js_made", "/** @enum {number} */\nexport const Perms = make();\n"
+                                         "/** @param {Perms} p  @returns {Perms} */\nexport function f(p) { return p; }\n")  # fmt: skip

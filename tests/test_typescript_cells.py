@@ -475,3 +475,5 @@ def test_tutorial_flags(tutorial):
     out, calls = tutorial["ts-flags"], tutorial["ts-flags-calls"]
     assert "lock_down(f: file) -> file" in out and "describe(p: perms) -> string" in out
     assert calls == "File(name='notes.txt', perms=<Perms.read: 1>)\neverything read+exec nothing\n"
+    assert "can_write(m: mode) -> bool" in tutorial["js-flags"]  # JSDoc's @enum of bits
+    assert tutorial["js-flags-calls"] == "True False\n"

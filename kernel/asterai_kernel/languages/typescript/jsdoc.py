@@ -3,6 +3,8 @@
     /** @typedef {{x: number, y: number}} Point */        -> interface Point { x: number; y: number }
     /** @typedef {Object} Point  @property {number} x */  -> interface Point { x: number }
     /** @typedef {"red" | "green"} Color */               -> type Color = "red" | "green"
+    /** @enum {number} */ const Perms = {Read: 1 << 0, Write: 1 << 1}   (Object.freeze(...) too)
+                                              -> enum Perms { Read = 1 << 0, Write = 1 << 1 } (WIT flags)
     /** @param {Point} p  @param {number} [k]  @returns {string} */ export function f(p, k) {..}
                                               -> export function f(p: Point, k?: number): string {}
 Each generated line remembers the cell line it came from, so errors point at the JSDoc the user wrote.
@@ -131,6 +133,8 @@ def to_typescript(source: str) -> _Out:
     for comment in _comments(root):
         tags = _tags(text(comment), _cell_line(comment))
         for i, tag in enumerate(tags):
+            if tag.name == "enum":
+                _enum(comment, tag, out)
             if tag.name != "typedef":
                 continue
             name = tag.rest.split()[0] if tag.rest.split() else ""
@@ -200,6 +204,41 @@ def to_typescript(source: str) -> _Out:
         out.add(f"export function {name}({', '.join(parts)})", line)
         out.add(f"  : {_ts_type(returns.type)} {{}}", ret_line)
     return out
+
+
+def _enum(comment, tag: _Tag, out: _Out) -> None:
+    """`/** @enum {number} */ export const Perms = {Read: 1 << 0, ...}`: JSDoc's enum, an object of constants,
+    written as the TypeScript enum it stands for (signatures.py reads an enum of bits as flags)."""
+    decl = comment.next_named_sibling
+    if decl is not None and decl.type == "export_statement":
+        decl = decl.child_by_field_name("declaration")
+    declarator = decl.named_children[0] if decl is not None and decl.type == "lexical_declaration" else None
+    value = declarator.child_by_field_name("value") if declarator is not None else None
+    frozen = value is not None and value.type == "call_expression"  # Object.freeze({...})
+    if frozen and text(value.child_by_field_name("function")) == "Object.freeze":
+        args = value.child_by_field_name("arguments").named_children
+        value = args[0] if len(args) == 1 else None
+    if value is None or value.type != "object":
+        raise CompileError(
+            f"line {tag.line}: write a JSDoc @enum as an object of constants right after it: "
+            "`/** @enum {number} */ export const Perms = { Read: 1 << 0, Write: 1 << 1 };`"
+        )
+    name = text(declarator.child_by_field_name("name"))
+    doc = _description(comment)
+    if doc:
+        out.add(f"/** {doc} */", tag.line)
+    out.add(f"enum {name} {{", _cell_line(declarator))
+    for pair in value.named_children:
+        if pair.type == "comment":
+            continue
+        if pair.type != "pair":
+            what = f"`{text(pair)[:40]}`"
+            raise CompileError(
+                f"line {_cell_line(pair)}: {what}: each member of @enum {name} is `Name: value`."
+            )
+        key = text(pair.child_by_field_name("key"))
+        out.add(f"  {key} = {text(pair.child_by_field_name('value'))},", _cell_line(pair))
+    out.add("}", _cell_line(value))
 
 
 def _example(name: str, params) -> str:
