@@ -524,3 +524,31 @@ def test_borrowed_handles_inside_a_list_of_records(cell, ns, providers):
     out = h.test([h.Foo(h.Thing("one")), h.Foo(h.Thing("two"))])
     assert seen == ["one Thing", "two Thing"]  # the guest's constructor names what it makes
     assert [t.get() for t in out] == ["one Thing test Thing.get", "two Thing test Thing.get"]
+
+
+def test_imported_resources_served_by_another_loaded_component(cell, ns, providers):
+    """`load --use`: one resource_aggregates serves the other's import, handles in every aggregate crossing
+    from one component's Store into the other's; the first's own import is provided from Python."""
+    seen = {}
+
+    @ak.provide("test:resource-aggregates/test")
+    class Thing:
+        def __init__(self, v: int):
+            self.v = v
+
+    @ak.provide("test:resource-aggregates/test")
+    def foo(r1, r2, r3, t1, t2, v1, v2, l1, l2, o1, o2, result1, result2) -> int:
+        seen["r1"], seen["l1"] = r1.thing.v, [t.v for t in l1]
+        return 1000
+
+    cell.line(f"load {fixture('resource_aggregates')} agg_inner")
+    out = cell.line(f"load {fixture('resource_aggregates')} agg_outer --use agg_inner")
+    assert "not provided" not in out
+    h = ns["agg_outer"]
+    T = h.Thing
+    total = h.foo(
+        h.R1(T(0)), h.R2(T(1)), h.R3(T(2), T(3)), (T(4), h.R1(T(5))), (T(6),), ("thing", T(7)), ("thing", T(8)),
+        [T(9), T(10)], [T(11)], T(12), T(13), ak.Ok(T(14)), ak.Ok(T(15)),
+    )  # fmt: skip
+    assert seen == {"r1": 2, "l1": [11, 12]}  # each component's constructor added one
+    assert total == 1000 + 4 + 4  # and each component's foo four

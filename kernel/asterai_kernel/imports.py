@@ -23,7 +23,7 @@ from wasmtime.component import Linker, ResourceType
 from . import resources, values, wit
 from .errors import AsteraiError
 from .hostfns import PROVIDERS, Caller, HostFunction, Untyped, call_host
-from .links import Forwarder, _add_func
+from .links import Forwarder, _add_func, provide_from_component
 from .names import pascal_name, snake_name
 from .wit_json import WORLD, ImportedInterface
 
@@ -279,37 +279,24 @@ def linker(runtime, session, consumer: str, bindings: list[Binding]) -> Linker:
 
 
 def _add_all(instance, b: Binding, session, consumer: str) -> None:
-    classes = classes_for(b.imported, b.python) if b.python is not None else {}
-    implemented = PROVIDERS[b.python].resources if b.python is not None else {}
-    for resource in b.imported.resources:
-        type_id = _resource_ids.next(b.name, resource)
-        instance.add_resource(resource, ResourceType.host(type_id), resources.host_dropped)
-        if resource in implemented:
-            classes[resource] = (implemented[resource], type_id)
     provided = {f.name for f in b.functions()}
     for fn in b.imported.iface.functions:
         if fn.name not in provided:
-            forwarder = Unprovided(session, consumer, b.name, fn)
-        elif b.component is not None:
-            forwarder = Forwarder(session, consumer, b.component, fn)
-        elif _resource_of(fn) is not None:
-            forwarder = ResourceImport(session, consumer, b.python, fn, classes)
-        else:
-            forwarder = PythonImport(session, consumer, b.python, fn, classes)
-        _add_func(instance, fn.name, forwarder)
-
-
-class _ResourceIds:
-    """One host resource type number per imported resource (wasmtime tells host resources apart by it)."""
-
-    def __init__(self) -> None:
-        self.ids: dict[tuple[str, str], int] = {}
-
-    def next(self, iface: str, resource: str) -> int:
-        return self.ids.setdefault((iface, resource), len(self.ids) + 1)
-
-
-_resource_ids = _ResourceIds()
+            _add_func(instance, fn.name, Unprovided(session, consumer, b.name, fn))
+    if b.component is not None:  # another component serves the import: as between cells
+        iface = b.imported.iface
+        return provide_from_component(instance, b.name, iface, session, consumer, b.component, provided)
+    classes = classes_for(b.imported, b.python) if b.python is not None else {}
+    implemented = PROVIDERS[b.python].resources if b.python is not None else {}
+    for resource in b.imported.resources:
+        type_id = resources.host_type_id(b.name, resource)
+        instance.add_resource(resource, ResourceType.host(type_id), resources.host_dropped)
+        if resource in implemented:
+            classes[resource] = (implemented[resource], type_id)
+    for fn in b.imported.iface.functions:
+        if fn.name in provided:
+            kind = ResourceImport if _resource_of(fn) is not None else PythonImport
+            _add_func(instance, fn.name, kind(session, consumer, b.python, fn, classes))
 
 
 class Unprovided(Forwarder):

@@ -262,27 +262,38 @@ def _release(held, during_call: bool) -> None:
 def consumer_linker(runtime, session, consumer: str, uses: dict[str, wit.Interface]) -> Linker:
     """A Linker with WASI and, for each used provider, its resources (host resources standing for the
     provider's) and one forwarding host function per import."""
-    from .imports import _resource_ids  # imports.py builds on this module
-
     linker = Linker(runtime.engine)
     linker.add_wasip2()
     with linker.root() as root:
         for provider, iface in uses.items():
-            kind = Forwarder if provider in session.components else HostForwarder
             name = f"{wit.PACKAGE}/{iface.name}"
             with root.add_instance(name) as instance:
-                type_ids = {}
-                for t in iface.types():
-                    if isinstance(t, wit.Resource) and kind is Forwarder:
-                        type_ids[t.name] = _resource_ids.next(name, t.name)
-                        instance.add_resource(t.name, ResourceType.host(type_ids[t.name]), _dropped)
-                for fn in iface.functions:
-                    if type_ids and wit.has_handles(fn):
-                        forwarder = HandleForwarder(session, consumer, provider, fn, type_ids)
-                    else:
-                        forwarder = kind(session, consumer, provider, fn)
-                    _add_func(instance, fn.name, forwarder)
+                if provider in session.components:
+                    provide_from_component(instance, name, iface, session, consumer, provider)
+                else:
+                    for fn in iface.functions:
+                        _add_func(instance, fn.name, HostForwarder(session, consumer, provider, fn))
     return linker
+
+
+def provide_from_component(instance, name: str, iface: wit.Interface, session, consumer: str,
+                           provider: str, only: set[str] | None = None) -> None:  # fmt: skip
+    """The import instance `name` (interface `iface`) served by the live component `provider`: each resource
+    a host resource standing for the provider's, each function (or those named in `only`) forwarded
+    (through Python when its values hold handles)."""
+    type_ids = {}
+    for t in iface.types():
+        if isinstance(t, wit.Resource):
+            type_ids[t.name] = resources.host_type_id(name, t.name)
+            instance.add_resource(t.name, ResourceType.host(type_ids[t.name]), _dropped)
+    for fn in iface.functions:
+        if only is not None and fn.name not in only:
+            continue
+        if type_ids and wit.has_handles(fn):
+            forwarder = HandleForwarder(session, consumer, provider, fn, type_ids)
+        else:
+            forwarder = Forwarder(session, consumer, provider, fn)
+        _add_func(instance, fn.name, forwarder)
 
 
 def _add_func(instance, name: str, forwarder: Forwarder) -> None:

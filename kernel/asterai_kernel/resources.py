@@ -222,6 +222,15 @@ def take_host_object(rep: int):
     return _HOST_OBJECTS.pop(rep, None)
 
 
+_HOST_TYPE_IDS: dict[tuple[str, str], int] = {}
+
+
+def host_type_id(iface: str, resource: str) -> int:
+    """The host resource type number of a resource an import instance has (wasmtime tells host resources
+    apart by it): one per (instance name, resource), for the whole session."""
+    return _HOST_TYPE_IDS.setdefault((iface, resource), len(_HOST_TYPE_IDS) + 1)
+
+
 def host_dropped(store, rep: int) -> None:
     take_host_object(rep)
 
