@@ -14,6 +14,7 @@ from __future__ import annotations
 from ... import wit
 from ..base import Unsupported
 from .exports import _ARRAY, ConverterMemo, _hint_text, _ident, cell_head
+from .runner_uses import provider_module
 from .signatures import Cell
 
 # exports.helpers(), compiled once in the runner (interpreter.py), which hands its code to each load
@@ -67,6 +68,15 @@ def _flags_out(cls, pairs, x):
     if not isinstance(x, cls):
         raise TypeError(f"expected a {cls.__name__}, got {type(x).__name__}")
     return [name for py, name in pairs if cls[py] in x]
+"""
+# `--use NAME`: the module NAME, made before the cell runs (runner_uses.py); the runner's load puts the host's
+# `call` in the glue as _HOST_CALL. Its frames are the glue's: tracebacks show the cell's lines only.
+_USE_MODULE = """
+def _use_module(name, source):
+    module = _types.ModuleType(name)
+    module._host_call = _HOST_CALL
+    exec(compile(source, _GLUE, "exec", dont_inherit=True), module.__dict__)
+    _sys.modules[name] = module
 """
 _CALL = """
 def _call{i}(args):
@@ -185,11 +195,16 @@ class DataConverters(ConverterMemo):
         raise Unsupported(f"{ty.wit()} on the shared interpreter")
 
 
-def glue(component: str, source: str, cell: Cell, paths: list[str] = ()) -> str:
+def glue(component: str, source: str, cell: Cell, paths: list[str] = (),
+         uses: dict[str, wit.Interface] | None = None) -> str:  # fmt: skip
     """The module the runner's `load` runs for this cell; it defines `_FAILED`, `_PRINTED` and `_CALLS`.
-    `paths`: folders the cell imports from besides the runner's standard library (its --pip packages)."""
-    parts = [cell_head(component, source), _HELPERS_RUN,
-             *[f"_sys.path.insert(0, {p!r})" for p in paths], _RUN_CELL]  # fmt: skip
+    `paths`: folders the cell imports from besides the runner's standard library (its --pip packages);
+    `uses`: the components it imports (`--use`), provider name -> interface."""
+    parts = [cell_head(component, source), _HELPERS_RUN, *[f"_sys.path.insert(0, {p!r})" for p in paths]]
+    if uses:
+        parts.append(_USE_MODULE)
+        parts += [f"_use_module({name!r}, {provider_module(name, iface)!r})" for name, iface in uses.items()]
+    parts.append(_RUN_CELL)
     for stmt in cell.hoisted:  # imports the cell makes below its top level: the runner has them already
         parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
     conv = DataConverters(cell)

@@ -1,0 +1,277 @@
+"""Python cells with `--use` on the shared interpreter (runner_links.py, languages/python/runner_uses.py):
+the module `NAME` calls the provider's live instance through the runner's `host` import, for providers in
+Rust and in Python; traps, re-runs and the cells that still get a component of their own."""
+
+from __future__ import annotations
+
+import pytest
+
+import asterai_kernel
+from asterai_kernel import GuestTrap, hostfns, wit
+from asterai_kernel.interpreted import InterpretedComponent
+from asterai_kernel.languages import get_language
+from asterai_kernel.languages.base import BuildJob
+from asterai_kernel.session import get_session
+
+SHAPES_RS = """
+pub struct Point { pub x: f64, pub y: f64 }
+pub enum Color { Red, DarkGreen }
+pub fn mid(a: Point, b: Point) -> Point { Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 } }
+pub fn name(c: Color) -> String { match c { Color::Red => "red".into(), Color::DarkGreen => "dark green".into() } }
+pub fn darker(c: Color) -> Color { match c { _ => Color::DarkGreen } }
+pub fn sum(xs: Vec<i32>) -> i64 { xs.iter().map(|&x| x as i64).sum() }
+pub fn scale(xs: Vec<f64>, k: f64) -> Vec<f64> { xs.iter().map(|x| x * k).collect() }
+pub fn shout(s: String) -> String { s.to_uppercase() }
+pub fn maybe(x: Option<u32>) -> Option<String> { x.map(|v| format!("got {v}")) }
+pub fn parse(s: &str) -> Result<u32, String> { s.parse::<u32>().map_err(|e| e.to_string()) }
+pub fn boom(x: u32) -> u32 { if x > 1 { panic!("shapes exploded at {x}") } x }
+"""
+
+SHAPES_PY = """
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass
+class Point:
+    x: float
+    y: float
+
+
+class Color(Enum):
+    RED = "red"
+    DARK_GREEN = "dark-green"
+
+
+def mid(a: Point, b: Point) -> Point:
+    return Point((a.x + b.x) / 2, (a.y + b.y) / 2)
+
+
+def name(c: Color) -> str:
+    return {Color.RED: "red", Color.DARK_GREEN: "dark green"}[c]
+
+
+def darker(c: Color) -> Color:
+    return Color.DARK_GREEN
+
+
+def sum(xs: list[int]) -> int:
+    return __builtins__["sum"](xs) if isinstance(__builtins__, dict) else __builtins__.sum(xs)
+
+
+def scale(xs: list[float], k: float) -> list[float]:
+    return [x * k for x in xs]
+
+
+def shout(s: str) -> str:
+    return s.upper()
+
+
+def maybe(x: int | None) -> str | None:
+    return None if x is None else f"got {x}"
+
+
+def parse(s: str) -> int:
+    return int(s)
+
+
+def boom(x: int) -> int:
+    if x > 1:
+        raise RuntimeError(f"shapes exploded at {x}")
+    return x
+"""
+
+USER = """
+import dataclasses
+
+import {p}
+
+
+def center(x: float, y: float) -> str:
+    m = {p}.mid({p}.Point(x=0.0, y=0.0), {p}.Point(x=x, y=y))
+    return f"{{type(m).__name__}} {{dataclasses.is_dataclass(m)}} {{m.x}} {{m.y}}"
+
+
+def colors() -> str:
+    c = {p}.darker({p}.Color.RED)
+    return f"{{c!r}} {{{p}.name(c)}} {{{p}.name({p}.Color.RED)}}"
+
+
+def lists(xs: list[int]) -> str:
+    return f"{{{p}.sum(xs)}} {{{p}.scale([1.0, 2.5], 2.0)}}"
+
+
+def text(s: str) -> str:
+    return {p}.shout(s)
+
+
+def maybes(x: int) -> str:
+    return f"{{{p}.maybe(x)!r}} {{{p}.maybe(None)!r}}"
+
+
+def via_boom(x: int) -> int:
+    return {p}.boom(x) + 1
+
+
+def bad_argument() -> str:
+    try:
+        {p}.shout(42)
+    except TypeError as e:
+        return str(e)
+    return "accepted"
+
+
+def too_big() -> str:
+    try:
+        {p}.maybe(2**70)
+    except OverflowError as e:
+        return str(e)
+    return "accepted"
+"""
+
+# The Rust provider's `result` error is its message; the Python provider's parse raises for "x".
+USER_RESULT = """
+import {p}
+
+
+def parsed(s: str) -> int:
+    try:
+        return {p}.parse(s)
+    except {p}.Err as e:
+        return -len(e.value)
+"""
+
+
+def _live(name: str):
+    return get_session().components[name]
+
+
+@pytest.fixture(scope="module", params=["rust", "python"])
+def shapes(request, ip):
+    """A provider `shapes_<lang>` and a Python consumer `user_<lang>` of it, on the shared interpreter."""
+    from conftest import Cell
+
+    cell = Cell(ip)
+    lang = request.param
+    provider = f"shapes_{'rs' if lang == 'rust' else 'py'}"
+    cell(f"{lang} {provider}", SHAPES_RS if lang == "rust" else SHAPES_PY)
+    out = cell(f"python user_{provider} --use {provider}", USER.format(p=provider))
+    return provider, f"user_{provider}", out, ip.user_ns
+
+
+def test_a_consumer_runs_on_the_shared_interpreter(shapes):
+    provider, user, out, _ = shapes
+    assert f"{user}: python component, on the shared interpreter in " in out
+    assert isinstance(_live(user), InterpretedComponent)
+    assert _live(user).uses.keys() == {provider}
+    assert get_session().consumers_of(provider) == [user]
+
+
+def test_values_cross_both_ways(shapes):
+    _, user, _, ns = shapes
+    u = ns[user]
+    assert u.center(4.0, 2.0) == "Point True 2.0 1.0"
+    assert u.colors() == "<Color.DARK_GREEN: 1> dark green red"
+    assert u.lists([1, 2, -3]) == "0 [2.0, 5.0]"
+    assert u.text("héllo") == "HÉLLO"
+    assert u.maybes(7) == "'got 7' None"
+
+
+def test_bad_arguments_raise_in_the_cell(shapes):
+    provider, user, _, ns = shapes
+    u = ns[user]
+    assert u.bad_argument() == f"{provider}.shout(): parameter 's' must be a str, not int"
+    assert (
+        u.too_big().startswith(f"{provider}.maybe(): parameter 'x'") and "is out of range for" in u.too_big()
+    )
+
+
+def test_a_provider_trap_fails_the_call_and_restarts_the_provider_only(shapes, capsys):
+    provider, user, _, ns = shapes
+    u = ns[user]
+    before = (_live(provider).restarts, _live(user).restarts)
+    assert u.via_boom(1) == 2
+    with pytest.raises(
+        GuestTrap, match=rf"{user}.via_boom trapped: {provider}.boom trapped: .*exploded at 5"
+    ):
+        u.via_boom(5)
+    assert _live(provider).restarts == before[0] + 1
+    assert u.via_boom(0) == 1 and ns[provider].boom(1) == 1  # both work afterwards
+
+
+def test_a_result_error_raises_err(ip):
+    from conftest import Cell
+
+    cell = Cell(ip)
+    cell(
+        "rust parse_rs",
+        "pub fn parse(s: &str) -> Result<u32, String> { s.parse::<u32>().map_err(|e| e.to_string()) }\n",
+    )
+    cell("python parse_user --use parse_rs", USER_RESULT.format(p="parse_rs"))
+    assert isinstance(_live("parse_user"), InterpretedComponent)
+    u = ip.user_ns["parse_user"]
+    assert u.parsed("42") == 42
+    assert u.parsed("x") == -len("invalid digit found in string")
+
+
+def test_a_rerun_provider_serves_its_consumers(cell, ns):
+    cell("python version_py", "def version() -> int:\n    return 1\n")
+    cell(
+        "python version_user --use version_py",
+        "import version_py\n\ndef v() -> int:\n    return version_py.version()\n",
+    )
+    assert ns["version_user"].v() == 1
+    out = cell("python version_py", "def version() -> int:\n    return 2\n")
+    assert "relinked: version_user now calls the new version_py" in out
+    assert ns["version_user"].v() == 2
+    cell("python version_py", "def version() -> str:\n    return 'three'\n")
+    with pytest.raises(GuestTrap, match="version_user was built against version_py.version"):
+        ns["version_user"].v()
+
+
+# ---- what still builds the cell's own component (why_not; no toolchain) ----
+
+POINT = wit.Record("point", (("x", wit.Prim("f64")),))
+GEO = wit.Interface("geo", (wit.Function("mid", (("a", POINT),), POINT),))
+
+
+def _why_not(tmp_path, source: str, uses: dict, iface: wit.Interface | None = None):
+    lang = get_language("python")
+    iface = iface or lang.interface_using(source, "user", uses)
+    return lang.interpreter().why_not(BuildJob("user", source, iface, tmp_path, uses=uses))
+
+
+@pytest.mark.no_toolchain
+def test_why_not_leaves_some_consumers_to_their_own_component(tmp_path):
+    plain = "import geo\n\ndef f(x: float) -> float:\n    return geo.mid(geo.Point(x)).x\n"
+    assert _why_not(tmp_path, plain, {"geo": GEO}) is None
+    typed = "import geo\n\ndef f(p: geo.Point) -> float:\n    return p.x\n"
+    assert _why_not(tmp_path, typed, {"geo": GEO}) == (
+        "the cell's exports take or return the types of components it uses"
+    )
+    counter = wit.Resource("counter", ())
+    with_resource = wit.Interface("geo", (wit.Function("make", (), wit.Handle(counter, True)),))
+    assert _why_not(tmp_path, plain, {"geo": with_resource}) == "--use geo: geo exports resources"
+    asterai_kernel.provide("hostlib_pyuse")(_host_double)
+    hostlib = hostfns.PROVIDERS["hostlib_pyuse"].iface
+    assert _why_not(tmp_path, plain, {"hostlib_pyuse": hostlib}) == (
+        "--use hostlib_pyuse: functions the notebook's Python provides (@provide)"
+    )
+    foreign = wit.Interface("geo", (wit.Function("mid", (), wit.foreign(POINT, "shapes")),))
+    assert (
+        _why_not(tmp_path, plain, {"geo": foreign})
+        == "--use geo: geo's exports use the types of component shapes"
+    )
+
+
+def _host_double(x: int) -> int:
+    return 2 * x
+
+
+def test_a_consumer_taking_a_providers_type_builds_its_own_component(cell, ns):
+    cell("rust tally_ty", "pub struct Tally { pub n: u32 }\npub fn count(t: Tally) -> u32 { t.n + 1 }\n")
+    source = "import tally_ty\n\ndef f(t: tally_ty.Tally) -> int:\n    return tally_ty.count(t)\n"
+    out = cell("python own_py --use tally_ty", source)
+    assert "own_py: python component, " in out and "shared interpreter" not in out
+    assert not isinstance(_live("own_py"), InterpretedComponent)
+    assert ns["own_py"].f(ns["tally_ty"].Tally(6)) == 7
