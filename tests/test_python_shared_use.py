@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import asterai_kernel
-from asterai_kernel import GuestTrap, hostfns, wit
+from asterai_kernel import GuestTrap, Timeout, hostfns, wit
 from asterai_kernel.interpreted import InterpretedComponent
 from asterai_kernel.languages import get_language
 from asterai_kernel.languages.base import BuildJob
@@ -275,3 +275,36 @@ def test_a_consumer_taking_a_providers_type_builds_its_own_component(cell, ns):
     assert "own_py: python component, " in out and "shared interpreter" not in out
     assert not isinstance(_live("own_py"), InterpretedComponent)
     assert ns["own_py"].f(ns["tally_ty"].Tally(6)) == 7
+
+
+def test_grants_stay_per_component(cell, ns, tmp_path):
+    (tmp_path / "note.txt").write_text("for the provider only")
+    cell(
+        f"python granted_reader --allow-read {tmp_path}",
+        "def read(path: str) -> str:\n    return open(path).read()\n",
+    )
+    user = (
+        "import granted_reader\n\ndef via(path: str) -> str:\n    return granted_reader.read(path)\n\n"
+        "def itself(path: str) -> str:\n    return open(path).read()\n"
+    )
+    cell("python reader_user --use granted_reader", user)
+    assert isinstance(_live("reader_user"), InterpretedComponent)
+    assert ns["reader_user"].via(str(tmp_path / "note.txt")) == "for the provider only"
+    with pytest.raises(GuestTrap, match="reader_user.itself trapped: FileNotFoundError"):
+        ns["reader_user"].itself(str(tmp_path / "note.txt"))  # the consumer was granted nothing
+
+
+def test_the_stop_button_and_timeouts_end_a_call_into_a_provider(cell, ns):
+    spin = "def spin() -> int:\n    while True:\n        pass\n\ndef ok() -> int:\n    return 5\n"
+    cell("python spinner_prov", spin)
+    cell("python timed_prov --timeout 0.5", spin)
+    user = "import spinner_prov, timed_prov\n\ndef via() -> int:\n    return spinner_prov.spin()\n\n" \
+           "def timed() -> int:\n    return timed_prov.spin()\n"  # fmt: skip
+    cell("python spinner_user --use spinner_prov,timed_prov", user)
+    get_session().interrupt_soon(after=0.2)
+    with pytest.raises(KeyboardInterrupt):
+        ns["spinner_user"].via()
+    assert ns["spinner_prov"].ok() == 5 and not get_session().interrupt_pending
+    with pytest.raises(Timeout, match="spinner_user.timed trapped: timed_prov.spin trapped: ran longer than"):
+        ns["spinner_user"].timed()
+    assert ns["timed_prov"].ok() == 5
