@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import asterai_kernel
-from asterai_kernel import GuestTrap, Timeout, hostfns, wit
+from asterai_kernel import GuestTrap, Timeout, hostfns, interpreted, wit
 from asterai_kernel.interpreted import InterpretedComponent
 from asterai_kernel.languages import get_language
 from asterai_kernel.languages.base import BuildJob
@@ -245,10 +245,8 @@ def _why_not(tmp_path, source: str, uses: dict, iface: wit.Interface | None = No
 def test_why_not_leaves_some_consumers_to_their_own_component(tmp_path):
     plain = "import geo\n\ndef f(x: float) -> float:\n    return geo.mid(geo.Point(x)).x\n"
     assert _why_not(tmp_path, plain, {"geo": GEO}) is None
-    typed = "import geo\n\ndef f(p: geo.Point) -> float:\n    return p.x\n"
-    assert _why_not(tmp_path, typed, {"geo": GEO}) == (
-        "the cell's exports take or return the types of components it uses"
-    )
+    typed = "import geo\n\ndef f(p: geo.Point) -> list[geo.Point]:\n    return [p]\n"
+    assert _why_not(tmp_path, typed, {"geo": GEO}) is None
     counter = wit.Resource("counter", ())
     with_resource = wit.Interface("geo", (wit.Function("make", (), wit.Handle(counter, True)),))
     assert _why_not(tmp_path, plain, {"geo": with_resource}) == "--use geo: geo exports resources"
@@ -268,13 +266,38 @@ def _host_double(x: int) -> int:
     return 2 * x
 
 
-def test_a_consumer_taking_a_providers_type_builds_its_own_component(cell, ns):
-    cell("rust tally_ty", "pub struct Tally { pub n: u32 }\npub fn count(t: Tally) -> u32 { t.n + 1 }\n")
-    source = "import tally_ty\n\ndef f(t: tally_ty.Tally) -> int:\n    return tally_ty.count(t)\n"
-    out = cell("python own_py --use tally_ty", source)
-    assert "own_py: python component, " in out and "shared interpreter" not in out
-    assert not isinstance(_live("own_py"), InterpretedComponent)
-    assert ns["own_py"].f(ns["tally_ty"].Tally(6)) == 7
+TALLY_USER = """
+import tally_ty
+
+
+def f(t: tally_ty.Tally) -> int:
+    return tally_ty.count(t)
+
+
+def bigger(ts: list[tally_ty.Tally], by: int) -> list[tally_ty.Tally]:
+    return [tally_ty.Tally(n=t.n + by, kind=t.kind) for t in ts]
+
+
+def wrong() -> tally_ty.Tally:
+    return "not a tally"
+"""
+
+
+@pytest.mark.parametrize("path", ["shared", "own"])
+def test_a_consumers_exports_take_and_return_a_providers_types(cell, ns, monkeypatch, path):
+    cell(
+        "rust tally_ty",
+        "pub enum Kind { Sheep, Goats }\npub struct Tally { pub n: u32, pub kind: Kind }\n"
+        "pub fn count(t: Tally) -> u32 { t.n + 1 }\n",
+    )
+    monkeypatch.setenv(interpreted.ENV, "1" if path == "shared" else "0")
+    cell(f"python tally_user_{path} --use tally_ty", TALLY_USER)
+    assert isinstance(_live(f"tally_user_{path}"), InterpretedComponent) == (path == "shared")
+    user, tally = ns[f"tally_user_{path}"], ns["tally_ty"]
+    assert user.f(tally.Tally(6, tally.Kind.goats)) == 7
+    assert user.bigger([tally.Tally(1, tally.Kind.sheep)], 2) == [tally.Tally(3, tally.Kind.sheep)]
+    with pytest.raises(GuestTrap, match=r"wrong trapped: .*does not match"):
+        user.wrong()
 
 
 def test_grants_stay_per_component(cell, ns, tmp_path):

@@ -108,8 +108,9 @@ class DataConverters(ConverterMemo):
     """Generated functions between plain data and the cell's values: `into(ty)` for arguments, `out(ty)`
     for results; None where the value needs nothing."""
 
-    def __init__(self, cell: Cell) -> None:
+    def __init__(self, cell: Cell, used: dict[str, str] | None = None) -> None:
         self.cell = cell
+        self.used = used or {}  # a used component's interface name -> its module (`--use`)
         self.defs: list[str] = []
         self.tables: list[str] = []  # enum tables, made once the cell has run
         self.done: dict[tuple[str, str], str | None] = {}
@@ -119,7 +120,18 @@ class DataConverters(ConverterMemo):
         self.defs.append(f"def {name}(x):\n    return {body}\n")
         return name
 
+    def _used(self, table: str, ty: wit.WitType) -> str | None:
+        """A used component's type: its module's converter (runner_uses.py), bound once the module exists."""
+        owner = getattr(ty, "owner", "")
+        if not owner:
+            return None
+        name = f"_{table.lower()}_{_ident(owner)}_{_ident(ty.name)}"
+        self.defs.append(f"{name} = _sys.modules[{self.used[owner]!r}].{table}[{ty.name!r}]\n")
+        return name
+
     def _into(self, ty: wit.WitType) -> str | None:
+        if used := self._used("PLAIN_IN", ty):
+            return used
         if isinstance(ty, wit.String):
             return "_str_in"
         if isinstance(ty, wit.List):
@@ -158,6 +170,8 @@ class DataConverters(ConverterMemo):
         raise Unsupported(f"{ty.wit()} on the shared interpreter")
 
     def _out(self, ty: wit.WitType) -> str | None:
+        if used := self._used("PLAIN_OUT", ty):
+            return used
         if isinstance(ty, wit.Prim):
             return {"s64": "_r_int", "f64": "_r_float", "bool": "_r_bool"}.get(ty.name)
         if isinstance(ty, wit.String):
@@ -207,7 +221,7 @@ def glue(component: str, source: str, cell: Cell, paths: list[str] = (),
     parts.append(_RUN_CELL)
     for stmt in cell.hoisted:  # imports the cell makes below its top level: the runner has them already
         parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
-    conv = DataConverters(cell)
+    conv = DataConverters(cell, {iface.name: name for name, iface in (uses or {}).items()})
     calls = []
     for i, ex in enumerate(cell.exports):
         fn = ex.fn

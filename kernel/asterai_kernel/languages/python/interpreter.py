@@ -9,8 +9,7 @@ runner and the glue's load: milliseconds instead of a componentize-py build and 
 from that folder, mounted read-only (`mounts`). `--use geo` gives the cell a module `geo` (runner_uses.py)
 whose calls reach geo's live instance through the runner's `host` import (asterai_kernel/runner_links.py).
 Cells that need what only their own component has still get one (`why_not`): `--exports` interfaces,
-resources of their own or of a component they use, exports taking a used component's types, and `--use`
-of functions the notebook's Python provides.
+resources of their own or of a component they use, and `--use` of functions the notebook's Python provides.
 """
 
 from __future__ import annotations
@@ -99,8 +98,6 @@ class PythonInterpreter(Interpreter):
                 return why
             if name in PROVIDERS:
                 return f"--use {name}: functions the notebook's Python provides (@provide)"
-        if any(getattr(t, "owner", "") for t in job.iface.types()):
-            return "the cell's exports take or return the types of components it uses"
         if job.exports:
             return "--exports: the cell implements declared interfaces"
         if any(isinstance(t, wit.Resource) for t in job.iface.types()):

@@ -117,7 +117,11 @@ def provider_module(name: str, iface: wit.Interface) -> str:
         conv.define(ty)
     functions = [conv.function(i, fn) for i, fn in enumerate(iface.functions)]
     public = [*conv.public, *(snake_name(fn.name) for fn in iface.functions), "Err", "Ok", "Some"]
-    return "\n".join([_HEAD.format(name=name), *conv.classes, *conv.defs, *functions,
+    # each type's converters, by WIT name, for the glue of a cell whose exports take or return them
+    named = [t for t in iface.types() if isinstance(t, (wit.Record, wit.Enum, wit.Flags, wit.Variant))]
+    tables = [f"{table} = {{{', '.join(f'{t.name!r}: {convert(t)}' for t in named)}}}\n"
+              for table, convert in (("PLAIN_IN", conv.into), ("PLAIN_OUT", conv.out))]  # fmt: skip
+    return "\n".join([_HEAD.format(name=name), *conv.classes, *conv.defs, *tables, *functions,
                       f"__all__ = {sorted(public)!r}\n"])  # fmt: skip
 
 
