@@ -14,16 +14,13 @@ from __future__ import annotations
 from ... import wit
 from ..base import Unsupported
 from .exports import _ARRAY, ConverterMemo, _hint_text, _ident, cell_head
-from .runner_uses import provider_module
 from .signatures import Cell
 
 # exports.helpers(), compiled once in the runner (interpreter.py), which hands its code to each load
 _HELPERS_RUN = "exec(_HELPERS, globals())\n"
-_RUN_CELL = """
+_CONVERTERS = """
 import json as _json
 import marshal as _marshal
-
-_cell, _PRINTED, _FAILED = _run_cell()
 
 
 _dumps = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -69,12 +66,15 @@ def _flags_out(cls, pairs, x):
         raise TypeError(f"expected a {cls.__name__}, got {type(x).__name__}")
     return [name for py, name in pairs if cls[py] in x]
 """
-# `--use NAME`: the module NAME, made before the cell runs (runner_uses.py); the runner's load puts the host's
-# `call` in the glue as _HOST_CALL. Its frames are the glue's: tracebacks show the cell's lines only.
+_RUN_CELL = "_cell, _PRINTED, _FAILED = _run_cell()\n"
+# `--use NAME`: the module NAME, made before the cell runs (runner_uses.py), with the converters' helpers it
+# shares and the host's `call` (the runner's load puts it in the glue as _HOST_CALL). Its frames are the
+# glue's: tracebacks show the cell's lines only.
 _USE_MODULE = """
 def _use_module(name, source):
     module = _types.ModuleType(name)
-    module._host_call = _HOST_CALL
+    module._host_call, module._str_in = _HOST_CALL, _str_in
+    module._flags_in, module._flags_out = _flags_in, _flags_out
     exec(compile(source, _GLUE, "exec", dont_inherit=True), module.__dict__)
     _sys.modules[name] = module
 """
@@ -130,8 +130,12 @@ class DataConverters(ConverterMemo):
         return name
 
     def _into(self, ty: wit.WitType) -> str | None:
-        if used := self._used("PLAIN_IN", ty):
-            return used
+        return self._used("PLAIN_IN", ty) or self._plain_into(ty)
+
+    def _plain_into(self, ty: wit.WitType) -> str | None:
+        """Scalars, strings, lists, tuples and options from plain data; named types by `_named_into`."""
+        if isinstance(ty, wit.Prim):
+            return None
         if isinstance(ty, wit.String):
             return "_str_in"
         if isinstance(ty, wit.List):
@@ -148,9 +152,13 @@ class DataConverters(ConverterMemo):
             return self._fn("in", f"({items},)")
         if isinstance(ty, wit.Option):
             inner = self.into(ty.inner)
-            return self._fn(
-                "in", f"None if x is None else {inner}(x[0])" if inner else "None if x is None else x[0]"
-            )
+            value = f"{inner}(x[0])" if inner else "x[0]"
+            nested = isinstance(ty.inner, wit.Option)  # only a used component's functions have these
+            return self._fn("in", f"None if x is None else {f'Some({value})' if nested else value}")
+        return self._named_into(ty)
+
+    def _named_into(self, ty: wit.WitType) -> str | None:
+        """The cell's records, enums and flags from plain data."""
         if isinstance(ty, wit.Record):
             rec = self.cell.records[ty.name]
             args = ", ".join(f"{f}={c}(x[{i}])" if (c := self.into(t)) else f"{f}=x[{i}]"
@@ -165,8 +173,6 @@ class DataConverters(ConverterMemo):
         if isinstance(ty, wit.Flags):
             flags = self.cell.flags[ty.name]
             return self._fn("in", f"_flags_in(_cell.{flags.py_name}, {flags.members!r}, x)")
-        if isinstance(ty, wit.Prim):
-            return None
         raise Unsupported(f"{ty.wit()} on the shared interpreter")
 
     def _out(self, ty: wit.WitType) -> str | None:
@@ -214,9 +220,12 @@ def glue(component: str, source: str, cell: Cell, paths: list[str] = (),
     """The module the runner's `load` runs for this cell; it defines `_FAILED`, `_PRINTED` and `_CALLS`.
     `paths`: folders the cell imports from besides the runner's standard library (its --pip packages);
     `uses`: the components it imports (`--use`), provider name -> interface."""
-    parts = [cell_head(component, source), _HELPERS_RUN, *[f"_sys.path.insert(0, {p!r})" for p in paths]]
+    parts = [cell_head(component, source), _HELPERS_RUN,
+             *[f"_sys.path.insert(0, {p!r})" for p in paths], _CONVERTERS]  # fmt: skip
     if uses:
         parts.append(_USE_MODULE)
+        from .runner_uses import provider_module  # its converters build on this module's
+
         parts += [f"_use_module({name!r}, {provider_module(name, iface)!r})" for name, iface in uses.items()]
     parts.append(_RUN_CELL)
     for stmt in cell.hoisted:  # imports the cell makes below its top level: the runner has them already
