@@ -25,6 +25,8 @@ pub fn shout(s: String) -> String { s.to_uppercase() }
 pub fn maybe(x: Option<u32>) -> Option<String> { x.map(|v| format!("got {v}")) }
 pub fn parse(s: &str) -> Result<u32, String> { s.parse::<u32>().map_err(|e| e.to_string()) }
 pub fn boom(x: u32) -> u32 { if x > 1 { panic!("shapes exploded at {x}") } x }
+pub fn blob(b: Vec<u8>) -> Vec<u8> { b.iter().rev().cloned().collect() }
+pub fn pair(p: (u8, String)) -> (String, u8) { (p.1, p.0) }
 """
 
 SHAPES_PY = """
@@ -79,6 +81,14 @@ def boom(x: int) -> int:
     if x > 1:
         raise RuntimeError(f"shapes exploded at {x}")
     return x
+
+
+def blob(b: bytes) -> bytes:
+    return b[::-1]
+
+
+def pair(p: tuple[int, str]) -> tuple[str, int]:
+    return (p[1], p[0])
 """
 
 USER = """
@@ -107,6 +117,11 @@ def text(s: str) -> str:
 
 def maybes(x: int) -> str:
     return f"{{{p}.maybe(x)!r}} {{{p}.maybe(None)!r}}"
+
+
+def bytes_and_tuples() -> str:
+    data = bytes([0, 255, 97, 98]) * 300
+    return f"{{{p}.blob(data)[:4]!r}} {{{p}.pair((7, 'x'))!r}}"
 
 
 def via_boom(x: int) -> int:
@@ -175,6 +190,7 @@ def test_values_cross_both_ways(shapes):
     assert u.lists([1, 2, -3]) == "0 [2.0, 5.0]"
     assert u.text("héllo") == "HÉLLO"
     assert u.maybes(7) == "'got 7' None"
+    assert u.bytes_and_tuples() == "b'ba\\xff\\x00' ('x', 7)"
 
 
 def test_bad_arguments_raise_in_the_cell(shapes):
