@@ -144,6 +144,7 @@ def too_big() -> str:
     return "accepted"
 """
 
+PARSE_RS = "pub fn parse(s: &str) -> Result<u32, String> { s.parse::<u32>().map_err(|e| e.to_string()) }\n"
 # The Rust provider's `result` error is its message; the Python provider's parse raises for "x".
 USER_RESULT = """
 import {p}
@@ -219,15 +220,22 @@ def test_a_result_error_raises_err(ip):
     from conftest import Cell
 
     cell = Cell(ip)
-    cell(
-        "rust parse_rs",
-        "pub fn parse(s: &str) -> Result<u32, String> { s.parse::<u32>().map_err(|e| e.to_string()) }\n",
-    )
+    cell("rust parse_rs", PARSE_RS)
     cell("python parse_user --use parse_rs", USER_RESULT.format(p="parse_rs"))
     assert isinstance(_live("parse_user"), InterpretedComponent)
     u = ip.user_ns["parse_user"]
     assert u.parsed("42") == 42
     assert u.parsed("x") == -len("invalid digit found in string")
+
+
+def test_export_builds_a_consumers_own_component(cell, tmp_path):
+    cell("rust parse_rs", PARSE_RS)
+    cell("python parse_user --use parse_rs", USER_RESULT.format(p="parse_rs"))
+    out = cell.line(f"export parse_user {tmp_path / 'parse_user.wasm'}")
+    assert out.startswith(f"wrote {tmp_path / 'parse_user.wasm'}")
+    live = _live("parse_user")
+    assert live.standalone_path() != live.code_path  # its own component, not the runner
+    assert "import asterai:cells/parse-rs;" in (tmp_path / "parse_user.wit").read_text()
 
 
 def test_a_rerun_provider_serves_its_consumers(cell, ns):
