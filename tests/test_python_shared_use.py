@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import asterai_kernel
-from asterai_kernel import GuestTrap, Timeout, hostfns, interpreted, wit
+from asterai_kernel import CompileError, GuestTrap, Timeout, hostfns, interpreted, wit
 from asterai_kernel.interpreted import InterpretedComponent
 from asterai_kernel.languages import get_language
 from asterai_kernel.languages.base import BuildJob
@@ -355,3 +355,24 @@ def test_the_stop_button_and_timeouts_end_a_call_into_a_provider(cell, ns):
     with pytest.raises(Timeout, match="spinner_user.timed trapped: timed_prov.spin trapped: ran longer than"):
         ns["spinner_user"].timed()
     assert ns["timed_prov"].ok() == 5
+
+
+def test_top_level_code_may_call_a_provider(cell, ns):
+    cell(
+        "python early_prov",
+        "def boom(x: int) -> int:\n    if x > 1:\n        raise ValueError(f'boom at {x}')\n    return x\n",
+    )
+    out = cell(
+        "python early_user --use early_prov",
+        "import early_prov\nprint('loaded', early_prov.boom(1))\n\ndef f() -> int:\n    return 1\n",
+    )
+    assert out.startswith("loaded 1\n")
+    with pytest.raises(
+        CompileError,
+        match=r"early_bad: the cell's top-level code failed: early_prov.boom trapped: ValueError: boom at 5",
+    ):
+        cell(
+            "python early_bad --use early_prov",
+            "import early_prov\nearly_prov.boom(5)\n\ndef f() -> int:\n    return 1\n",
+        )
+    assert get_session().nested_traps == [] and ns["early_prov"].boom(1) == 1

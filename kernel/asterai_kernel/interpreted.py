@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import wasmtime
+
 from . import plain, values, wit
 from .component import _INLINE_CHECK, ExportFunc, LiveComponent, Timings, _scalar_fast_call
 from .errors import AsteraiError, CompileError, ComponentError, GuestTrap
@@ -195,6 +197,13 @@ class InterpretedComponent(LiveComponent):
             summary = (self.language.trap_message(e.value) or "it raised an exception").splitlines()[0]
             raise CompileError(f"{self.name}: the cell's top-level code failed: {summary}",
                                diagnostics=e.value.rstrip(), component=self.name) from None  # fmt: skip
+        except wasmtime.WasmtimeError:
+            nested, self.session.nested_traps = self.session.nested_traps, []
+            if not nested:  # a trap of its own (instantiate reports it)
+                raise
+            # its top-level code called a component it uses (--use), which trapped
+            raise CompileError(f"{self.name}: the cell's top-level code failed: {nested[0].message}",
+                               diagnostics=nested[0].detail, component=self.name) from None  # fmt: skip
         finally:
             self.output.flush()
         if self.printed is None:  # shown once, when the cell runs (restarts load it again, quietly)
