@@ -73,17 +73,9 @@ class PlainForwarder(Forwarder):
 
     def call_plain(self, text: str) -> str | int:
         """The encoded answer, or a wasmtime error (after noting why in session.nested_traps)."""
-        live = self.session.components.get(self.provider)
-        if live is None or live.store is None:
-            return self._fail(
-                f"component {self.provider!r} is not available (removed or down); re-run its cell"
-            )
-        export = live.exports.get(self.fn.name)
-        if live is not self._checked:
-            mismatch = self._mismatch(export)
-            if mismatch:
-                return self._fail(mismatch)
-            self._checked = live
+        live, export, error = self._target()
+        if error:
+            return error
         try:
             lowered = self._arguments(live, export, self.interp.decode_args(text))
         except values.BadValue as e:
