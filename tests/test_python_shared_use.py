@@ -376,3 +376,27 @@ def test_top_level_code_may_call_a_provider(cell, ns):
             "import early_prov\nearly_prov.boom(5)\n\ndef f() -> int:\n    return 1\n",
         )
     assert get_session().nested_traps == [] and ns["early_prov"].boom(1) == 1
+
+
+FORGER = """
+from wit_world.imports import host
+
+
+def call(component: str, index: int, args: str) -> str:
+    return host.call(component, index, args)
+"""
+
+
+def test_a_cell_reaches_only_the_components_it_uses(cell, ns):
+    cell("python secret_prov", "def secret() -> str:\n    return 'secret'\n")
+    cell("python plain_prov", "def one() -> int:\n    return 1\n")
+    cell("python host_forger --use plain_prov", FORGER)
+    forger = ns["host_forger"]
+    with pytest.raises(
+        GuestTrap, match="host_forger called function 0 of 'secret_prov', which it does not use"
+    ):
+        forger.call("secret_prov", 0, "[]")
+    with pytest.raises(GuestTrap, match=r"host_forger sent arguments that are not values \(JSONDecodeError"):
+        forger.call("plain_prov", 0, "[1,")
+    assert forger.call("plain_prov", 0, "[]") == forger.call("plain_prov", 0, "[]")  # restarted, working
+    assert get_session().nested_traps == []

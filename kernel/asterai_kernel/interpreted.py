@@ -15,9 +15,9 @@ A runner that imports the kernel's `host` interface (HOST_WIT) lets its cells us
 (`--use`): the cell's glue calls `host.call`, which runner_links.py serves from the providers' live
 instances.
 
-What needs a component file of the cell's own (`%asterai export`, a consumer's `--use` of it built into
-its own component) builds it on demand from the same plan (`standalone_path`); `asterai build` always
-builds them. `ASTERAI_INTERPRETED=0` builds every cell's own component, as before.
+What needs a component file of the cell's own (`%asterai export`, Dask with --pip mounts, a consumer's
+`--use`) builds it on demand from the same plan (`standalone_path`); `asterai build` always builds them.
+`ASTERAI_INTERPRETED=0` builds every cell's own component, as before.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ world {WORLD} {{
   export runner;
 }}
 """
+HOST_INTERFACE = "asterai:runner/host@0.1.0"
 HOST_WORLD = "interpreter-using"
 HOST_WIT = f"""package {PACKAGE};
 

@@ -14,16 +14,15 @@ consumer's call raises the Python error (TypeError, OverflowError...) at the cel
 
 from __future__ import annotations
 
-import wasmtime
 from wasmtime.component import Linker
 
 from . import plain, values, wit
 from .errors import AsteraiError, ComponentError, Timeout
+from .interpreted import HOST_INTERFACE
 from .links import Forwarder, NestedTrap, _add_func, new_error
 from .names import snake_name
 from .values import VAL
 
-HOST_INTERFACE = "asterai:runner/host@0.1.0"  # interpreted.HOST_WIT
 _HOST_CALL = wit.Function("call", (("component", wit.String()), ("index", wit.Prim("u32")),
                                    ("args", wit.String())), wit.String())  # fmt: skip
 (((_COMPONENT, _INDEX, _ARGS), _ANSWER),) = values.codecs_for((_HOST_CALL,), {})
@@ -115,8 +114,6 @@ class PlainForwarder(Forwarder):
             value = live.call_checked(self.fn.name, lowered)
         except ComponentError as e:
             return dump(values.Err(e.value))
-        except wasmtime.WasmtimeError as e:  # not a trap of the provider's own: its Store is gone
-            raise AsteraiError(str(e)) from None
         top = isinstance(self.fn.result, wit.Result)
         return dump(values.Ok(value) if top else value)
 
