@@ -8,7 +8,8 @@ ASTERAI_INTERPRETED=0, what `%asterai export` and Dask build): componentize-py, 
 18 MB component (`--quick` skips it: about half a minute). Cold cells carry a fresh nonce; the Rust cold cell
 is the baseline (target: Python within 3x), a re-run of the same cell the cache-hit figure (target < 20 ms).
 Calls go through the bound proxies, as in a notebook (target < 10 us for a call into a Python guest); the host
-baseline is the same function in the kernel's own Python. Nothing asserts.
+baseline is the same function in the kernel's own Python. Last, a Python cell with `--use` of the Rust cell:
+magic to callable and a call through it, shared (runner_links.py) and as its own component. Nothing asserts.
 """
 
 from __future__ import annotations
@@ -50,6 +51,19 @@ pub fn noop() {{}}
 pub fn add(a: i64, b: i64) -> i64 {{ a + b }}
 pub fn shout(s: String) -> String {{ s.to_uppercase() }}
 pub fn total(xs: Vec<f64>) -> f64 {{ xs.iter().sum() }}
+"""
+
+
+USER = """# {nonce}
+import rsbench
+
+
+def add_via(a: int, b: int) -> int:
+    return rsbench.add(a, b)
+
+
+def shout_via(s: str) -> str:
+    return rsbench.shout(s)
 """
 
 
@@ -128,6 +142,33 @@ def main() -> None:
         print(f"{label:20} {line}{th * 1e6:7.3f}us  {'met' if times[0] < 10e-6 else 'no'}")
     tp, th = per_call(lambda: py.fib(20), 5), per_call(lambda: host_fib(20), 5)
     print(f"{'fib(20) in guest':20} {tp * 1e3:8.2f}ms (host {th * 1e3:.3f} ms, {tp / th:.1f}x)")
+    uses(ip, args)
+
+
+def uses(ip, args) -> None:
+    """A Python cell with `--use rsbench` (the Rust cell above): magic to callable and a call through it."""
+    print("\nPython cell with --use rsbench (a Rust cell)")
+    shared = statistics.median(
+        cell(ip, "python pyuser --use rsbench", USER.format(nonce=uuid.uuid4().hex))[0] for _ in range(3)
+    )
+    print(f"  magic to callable, shared      {shared * 1e3:7.0f} ms")
+    rows = [
+        ("add_via(1, 2)", lambda h: h.add_via(1, 2)),
+        ("shout_via(100 chars)", lambda h: h.shout_via("x" * 100)),
+    ]
+    handles = [("shared", ip.user_ns["pyuser"])]
+    if not args.quick:
+        os.environ[interpreted.ENV] = "0"
+        wall, _ = cell(ip, "python pyuser_own --use rsbench", USER.format(nonce=uuid.uuid4().hex))
+        get_session().optimize("pyuser_own", lambda msg: None)
+        del os.environ[interpreted.ENV]
+        print(f"  magic to callable, own comp.   {wall:7.2f} s")
+        handles.append(("own comp.", ip.user_ns["pyuser_own"]))
+    for label, call in rows:
+        times = [per_call(lambda h=h, call=call: call(h), args.calls) for _, h in handles]
+        print(
+            f"  {label:22} " + "  ".join(f"{name} {t * 1e6:6.1f} us" for (name, _), t in zip(handles, times))
+        )
 
 
 class _bind:

@@ -7,8 +7,10 @@ import io
 
 import pytest
 
-from asterai_kernel import CompileError, GuestTrap
+from asterai_kernel import CompileError, GuestTrap, interpreted
+from asterai_kernel.interpreted import InterpretedComponent
 from asterai_kernel.languages.python.plugin import check_use_name
+from asterai_kernel.session import get_session
 
 GEO = """
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,10 +71,16 @@ def run(ip, line: str, source: str) -> str:
     return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def linked(ip):
-    run(ip, "rust geo_py", GEO)
-    run(ip, "python user_py --use geo_py", USER)
+@pytest.fixture(scope="module", params=["shared", "own"])
+def linked(request, ip):
+    """The consumer on the shared interpreter (runner_links.py) and in a component of its own (links.py):
+    the same behaviour on both paths."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(interpreted.ENV, "1" if request.param == "shared" else "0")
+        run(ip, "rust geo_py", GEO)
+        run(ip, "python user_py --use geo_py", USER)
+    live = get_session().components["user_py"]
+    assert isinstance(live, InterpretedComponent) == (request.param == "shared")
     return ip.user_ns
 
 

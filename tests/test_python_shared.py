@@ -88,13 +88,14 @@ def test_pip_packages_load_on_the_shared_interpreter_read_only(cell, ns):
     assert [guest for _, guest in _live("pip_py").mounts] == ["/.asterai/pip"]
 
 
-def test_cells_that_need_their_own_component_get_one(cell, ns):
+def test_a_cell_with_use_runs_on_the_shared_interpreter(cell, ns):
     cell("rust tally_rs", "pub fn tally(n: u32) -> u32 { n + 1 }\n")
     out = cell(
-        "python own_py --use tally_rs", "import tally_rs\n\ndef f() -> int:\n    return tally_rs.tally(6)\n"
+        "python tally_user --use tally_rs",
+        "import tally_rs\n\ndef f() -> int:\n    return tally_rs.tally(6)\n",
     )
-    assert "own_py: python component, " in out and "shared interpreter" not in out
-    assert not isinstance(_live("own_py"), InterpretedComponent) and ns["own_py"].f() == 7
+    assert "tally_user: python component, on the shared interpreter in " in out
+    assert isinstance(_live("tally_user"), InterpretedComponent) and ns["tally_user"].f() == 7
 
 
 def test_a_rust_cell_uses_a_python_cell(cell, ns):

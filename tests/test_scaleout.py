@@ -374,6 +374,19 @@ def test_a_python_guest_on_the_workers(client, cell, ns):
     assert asterai_kernel.map(ns["vowels"], words, client=client) == [3, 2, 1, 2] * 25
 
 
+def test_a_python_consumer_on_the_shared_interpreter_travels_with_its_provider(client, cell, ns):
+    cell(
+        "rust first_words",
+        'pub fn first(s: &str) -> String { s.split_whitespace().next().unwrap_or("").into() }',
+    )
+    source = "import first_words\n\ndef loud_first(s: str) -> str:\n    return first_words.first(s).upper()\n"
+    cell("python loud_first_py --use first_words", source)
+    shipment = get_session().components["loud_first_py"].shipment()
+    assert shipment.glue is not None and [p.name for p in shipment.providers] == ["first_words"]
+    names = ["ada lovelace", "alan turing"] * 10
+    assert asterai_kernel.map(ns["loud_first"], names, client=client) == ["ADA", "ALAN"] * 10
+
+
 TS_CELL = """
 export function initials(name: string): string {
   return name.split(" ").map((w) => w[0]).join("");

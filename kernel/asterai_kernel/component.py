@@ -249,11 +249,8 @@ class LiveComponent:
             store.set_fuel(self.grants.fuel)
         store.set_epoch_deadline(1)  # before instantiating: initializers run guest code too
         self.deadline_gen = self.session.epoch_gen
-        if (self.uses or self.foreign) and getattr(self, "linker", None) is None:
-            self.linker = self._own_linker()
-        linker = self.linker if self.uses or self.foreign else self.runtime.linker
         try:
-            instance = linker.instantiate(store, self.component)
+            instance = self._linker().instantiate(store, self.component)
         except wasmtime.WasmtimeError as e:
             store.close()
             self.output.flush()
@@ -302,6 +299,15 @@ class LiveComponent:
     def shipped_code(self, progress=lambda msg: None) -> tuple[Path, str | None]:
         """What a Dask worker runs: a component file, and the glue a shared interpreter loads (or None)."""
         return self.standalone_path(progress), None
+
+    def _linker(self):
+        """The engine's shared Linker (WASI), or one of this component's own for its imports (kept across
+        restarts; dropped when the engine changes)."""
+        if not (self.uses or self.foreign):
+            return self.runtime.linker
+        if getattr(self, "linker", None) is None:
+            self.linker = self._own_linker()
+        return self.linker
 
     def _own_linker(self):
         if self.foreign:

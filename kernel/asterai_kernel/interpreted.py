@@ -11,9 +11,13 @@ Calls are typed at the host, as for every component: arguments are checked by th
 they cross, and results are checked against the cell's WIT when they come back (plain.loader), so a guest
 can return nothing its signature does not allow.
 
-What needs a component file of the cell's own (`%asterai export`, Dask, a consumer's `--use`) builds it on
-demand from the same plan (`standalone_path`); `asterai build` always builds them. `ASTERAI_INTERPRETED=0`
-builds every cell's own component, as before.
+A runner that imports the kernel's `host` interface (HOST_WIT) lets its cells use other components
+(`--use`): the cell's glue calls `host.call`, which runner_links.py serves from the providers' live
+instances.
+
+What needs a component file of the cell's own (`%asterai export`, Dask with --pip mounts, a consumer's
+`--use`) builds it on demand from the same plan (`standalone_path`); `asterai build` always builds them.
+`ASTERAI_INTERPRETED=0` builds every cell's own component, as before.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import wasmtime
 
 from . import plain, values, wit
 from .component import _INLINE_CHECK, ExportFunc, LiveComponent, Timings, _scalar_fast_call
@@ -49,6 +55,23 @@ interface runner {{
 
 world {WORLD} {{
   export runner;
+}}
+"""
+HOST_INTERFACE = "asterai:runner/host@0.1.0"
+HOST_WORLD = "interpreter-using"
+HOST_WIT = f"""package {PACKAGE};
+
+/// What a cell on a runner calls to reach the components it uses (`--use`): the kernel serves it
+/// (asterai_kernel/runner_links.py).
+interface host {{
+  /// Call export number `index` of `component` (its place in the interface the cell was built against)
+  /// with encoded arguments; the encoded answer. A trap in the provider traps the caller.
+  call: func(component: string, index: u32, args: string) -> string;
+}}
+
+world {HOST_WORLD} {{
+  include {WORLD};
+  import host;
 }}
 """
 LOAD = wit.Function("load", (("glue", wit.String()),), wit.Result(wit.String(), wit.String()))
@@ -143,6 +166,17 @@ class InterpretedComponent(LiveComponent):
             return self.standalone_path(progress), None
         return self.runner_path, self.glue
 
+    def _linker(self):
+        """A runner that imports the kernel's `host` gets it from a Linker of this cell's own: its calls to
+        the components it uses (runner_links.py)."""
+        if not self.interp.host_calls:
+            return self.runtime.linker
+        if getattr(self, "linker", None) is None:
+            from .runner_links import runner_linker  # it builds on this module's Linker-less parts
+
+            self.linker = runner_linker(self.runtime, self.session, self.name, self.uses, self.interp)
+        return self.linker
+
     def _wasi_config(self):
         wasi = self.grants.wasi_config()
         for host, guest in self.mounts:
@@ -164,6 +198,13 @@ class InterpretedComponent(LiveComponent):
             summary = (self.language.trap_message(e.value) or "it raised an exception").splitlines()[0]
             raise CompileError(f"{self.name}: the cell's top-level code failed: {summary}",
                                diagnostics=e.value.rstrip(), component=self.name) from None  # fmt: skip
+        except wasmtime.WasmtimeError:
+            nested, self.session.nested_traps = self.session.nested_traps, []
+            if not nested:  # a trap of its own (instantiate reports it)
+                raise
+            # its top-level code called a component it uses (--use), which trapped
+            raise CompileError(f"{self.name}: the cell's top-level code failed: {nested[0].message}",
+                               diagnostics=nested[0].detail, component=self.name) from None  # fmt: skip
         finally:
             self.output.flush()
         if self.printed is None:  # shown once, when the cell runs (restarts load it again, quietly)
@@ -240,20 +281,21 @@ def install(session, name: str, lang, iface: wit.Interface, job: BuildJob, inter
     runner_path = interp.runner(job.progress)
     glue, mounts = interp.glue(job), interp.mounts(job)
     seconds = time.perf_counter() - t0
-    return start(session, name, lang, iface, glue, runner_path, grants, standalone, seconds, mounts)
+    return start(session, name, lang, iface, glue, runner_path, grants, standalone, seconds, mounts, job.uses)
 
 
 def start(session, name: str, lang, iface: wit.Interface, glue: str, runner_path: Path, grants,
-          standalone: Callable[[Progress], Path] | None = None, glue_seconds: float = 0.0, mounts=()
-          ) -> InterpretedComponent:  # fmt: skip
-    """A cell live on a runner, from its glue (also on a Dask worker, which has no standalone build)."""
+          standalone: Callable[[Progress], Path] | None = None, glue_seconds: float = 0.0, mounts=(),
+          uses: dict[str, wit.Interface] | None = None) -> InterpretedComponent:  # fmt: skip
+    """A cell live on a runner, from its glue (also on a Dask worker, which has no standalone build).
+    `uses`: the components its glue calls (`--use`), provider name -> the interface it was built against."""
     t0 = time.perf_counter()
     component, runtime = session.load_best(runner_path, grants)
     live = InterpretedComponent(
         name, lang, iface, component, runtime, runner_path.stat().st_size,
         Timings(glue_seconds, time.perf_counter() - t0, winch=runtime.config.winch, interpreted=True),
         session=session, grants=grants, interp=lang.interpreter(), glue=glue, runner_path=runner_path,
-        standalone=standalone or _no_standalone, mounts=mounts,
+        standalone=standalone or _no_standalone, mounts=mounts, uses=dict(uses or {}),
     )  # fmt: skip
     return session.register(live)
 

@@ -90,7 +90,7 @@ def install(session, shipment: Shipment):
         cache.write_atomic(path, shipment.wasm)
     if shipment.glue is not None:
         live = interpreted.start(session, shipment.name, shipment.language, shipment.iface,
-                                 shipment.glue, path, shipment.grants)  # fmt: skip
+                                 shipment.glue, path, shipment.grants, uses=shipment.uses)  # fmt: skip
     else:
         live = session.install(shipment.name, shipment.language, shipment.iface, BuildResult(path, 0.0, True),
                                shipment.grants, shipment.uses, shipment.export_paths)  # fmt: skip

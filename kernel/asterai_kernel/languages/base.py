@@ -77,6 +77,10 @@ class Interpreter(ABC):
     plain data of plain.py. Magic to callable is then the glue, an instantiation and the load.
     """
 
+    # Whether the runner imports the kernel's `host` interface (interpreted.HOST_WIT): its cells can then use
+    # other components (`--use`), through decode_args and encode_answer.
+    host_calls: bool = False
+
     @abstractmethod
     def runner(self, progress: Progress) -> Path:
         """The runner component's file, built into the cache once per toolchain (with progress)."""
@@ -102,6 +106,16 @@ class Interpreter(ABC):
     @abstractmethod
     def decode_result(self, fn: wit.Function, text: str):
         """What the runner's `call` returned, as plain data (plain.py's result shapes)."""
+
+    def decode_args(self, text: str) -> list:
+        """The arguments a cell sent through `host.call`, as plain data (plain.py's result shapes: the host
+        trusts them no more than a result); raises ValueError for text that holds no values."""
+        raise NotImplementedError(f"{type(self).__name__} makes no host calls")
+
+    def encode_answer(self, value, refused: tuple[str, str] | None) -> str:
+        """What `host.call` returns: the provider's result as plain data (plain.dumper's shapes), or why its
+        arguments were refused (an exception's type name and message), for the glue to raise."""
+        raise NotImplementedError(f"{type(self).__name__} makes no host calls")
 
 
 class Language(ABC):

@@ -18,11 +18,9 @@ from .signatures import Cell
 
 # exports.helpers(), compiled once in the runner (interpreter.py), which hands its code to each load
 _HELPERS_RUN = "exec(_HELPERS, globals())\n"
-_RUN_CELL = """
+_CONVERTERS = """
 import json as _json
 import marshal as _marshal
-
-_cell, _PRINTED, _FAILED = _run_cell()
 
 
 _dumps = _json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -68,6 +66,18 @@ def _flags_out(cls, pairs, x):
         raise TypeError(f"expected a {cls.__name__}, got {type(x).__name__}")
     return [name for py, name in pairs if cls[py] in x]
 """
+_RUN_CELL = "_cell, _PRINTED, _FAILED = _run_cell()\n"
+# `--use NAME`: the module NAME, made before the cell runs (runner_uses.py), with the converters' helpers it
+# shares and the host's `call` (the runner's load puts it in the glue as _HOST_CALL). Its frames are the
+# glue's: tracebacks show the cell's lines only.
+_USE_MODULE = """
+def _use_module(name, source):
+    module = _types.ModuleType(name)
+    module._host_call, module._str_in = _HOST_CALL, _str_in
+    module._flags_in, module._flags_out = _flags_in, _flags_out
+    exec(compile(source, _GLUE, "exec", dont_inherit=True), module.__dict__)
+    _sys.modules[name] = module
+"""
 _CALL = """
 def _call{i}(args):
     {unpack}
@@ -98,8 +108,9 @@ class DataConverters(ConverterMemo):
     """Generated functions between plain data and the cell's values: `into(ty)` for arguments, `out(ty)`
     for results; None where the value needs nothing."""
 
-    def __init__(self, cell: Cell) -> None:
+    def __init__(self, cell: Cell, used: dict[str, str] | None = None) -> None:
         self.cell = cell
+        self.used = used or {}  # a used component's interface name -> its module (`--use`)
         self.defs: list[str] = []
         self.tables: list[str] = []  # enum tables, made once the cell has run
         self.done: dict[tuple[str, str], str | None] = {}
@@ -109,7 +120,22 @@ class DataConverters(ConverterMemo):
         self.defs.append(f"def {name}(x):\n    return {body}\n")
         return name
 
+    def _used(self, table: str, ty: wit.WitType) -> str | None:
+        """A used component's type: its module's converter (runner_uses.py), bound once the module exists."""
+        owner = getattr(ty, "owner", "")
+        if not owner:
+            return None
+        name = f"_{table.lower()}_{_ident(owner)}_{_ident(ty.name)}"
+        self.defs.append(f"{name} = _sys.modules[{self.used[owner]!r}].{table}[{ty.name!r}]\n")
+        return name
+
     def _into(self, ty: wit.WitType) -> str | None:
+        return self._used("PLAIN_IN", ty) or self._plain_into(ty)
+
+    def _plain_into(self, ty: wit.WitType) -> str | None:
+        """Scalars, strings, lists, tuples and options from plain data; named types by `_named_into`."""
+        if isinstance(ty, wit.Prim):
+            return None
         if isinstance(ty, wit.String):
             return "_str_in"
         if isinstance(ty, wit.List):
@@ -126,9 +152,13 @@ class DataConverters(ConverterMemo):
             return self._fn("in", f"({items},)")
         if isinstance(ty, wit.Option):
             inner = self.into(ty.inner)
-            return self._fn(
-                "in", f"None if x is None else {inner}(x[0])" if inner else "None if x is None else x[0]"
-            )
+            value = f"{inner}(x[0])" if inner else "x[0]"
+            nested = isinstance(ty.inner, wit.Option)  # only a used component's functions have these
+            return self._fn("in", f"None if x is None else {f'Some({value})' if nested else value}")
+        return self._named_into(ty)
+
+    def _named_into(self, ty: wit.WitType) -> str | None:
+        """The cell's records, enums and flags from plain data."""
         if isinstance(ty, wit.Record):
             rec = self.cell.records[ty.name]
             args = ", ".join(f"{f}={c}(x[{i}])" if (c := self.into(t)) else f"{f}=x[{i}]"
@@ -143,11 +173,11 @@ class DataConverters(ConverterMemo):
         if isinstance(ty, wit.Flags):
             flags = self.cell.flags[ty.name]
             return self._fn("in", f"_flags_in(_cell.{flags.py_name}, {flags.members!r}, x)")
-        if isinstance(ty, wit.Prim):
-            return None
         raise Unsupported(f"{ty.wit()} on the shared interpreter")
 
     def _out(self, ty: wit.WitType) -> str | None:
+        if used := self._used("PLAIN_OUT", ty):
+            return used
         if isinstance(ty, wit.Prim):
             return {"s64": "_r_int", "f64": "_r_float", "bool": "_r_bool"}.get(ty.name)
         if isinstance(ty, wit.String):
@@ -185,14 +215,22 @@ class DataConverters(ConverterMemo):
         raise Unsupported(f"{ty.wit()} on the shared interpreter")
 
 
-def glue(component: str, source: str, cell: Cell, paths: list[str] = ()) -> str:
+def glue(component: str, source: str, cell: Cell, paths: list[str] = (),
+         uses: dict[str, wit.Interface] | None = None) -> str:  # fmt: skip
     """The module the runner's `load` runs for this cell; it defines `_FAILED`, `_PRINTED` and `_CALLS`.
-    `paths`: folders the cell imports from besides the runner's standard library (its --pip packages)."""
+    `paths`: folders the cell imports from besides the runner's standard library (its --pip packages);
+    `uses`: the components it imports (`--use`), provider name -> interface."""
     parts = [cell_head(component, source), _HELPERS_RUN,
-             *[f"_sys.path.insert(0, {p!r})" for p in paths], _RUN_CELL]  # fmt: skip
+             *[f"_sys.path.insert(0, {p!r})" for p in paths], _CONVERTERS]  # fmt: skip
+    if uses:
+        parts.append(_USE_MODULE)
+        from .runner_uses import provider_module  # its converters build on this module's
+
+        parts += [f"_use_module({name!r}, {provider_module(name, iface)!r})" for name, iface in uses.items()]
+    parts.append(_RUN_CELL)
     for stmt in cell.hoisted:  # imports the cell makes below its top level: the runner has them already
         parts.append(f"try:\n    {stmt}\nexcept Exception:\n    pass")
-    conv = DataConverters(cell)
+    conv = DataConverters(cell, {iface.name: name for name, iface in (uses or {}).items()})
     calls = []
     for i, ex in enumerate(cell.exports):
         fn = ex.fn

@@ -6,8 +6,10 @@ Python cell (about half a minute, with progress). A cell then costs its glue (gl
 runner and the glue's load: milliseconds instead of a componentize-py build and a compile to machine code.
 
 `--pip` packages are installed once per set, as for a cell's own component, and the cell's instance reads them
-from that folder, mounted read-only (`mounts`). Cells that need what only their own component has still get
-one (`why_not`): `--use` (the cell imports another component), `--exports` interfaces, and resources.
+from that folder, mounted read-only (`mounts`). `--use geo` gives the cell a module `geo` (runner_uses.py)
+whose calls reach geo's live instance through the runner's `host` import (asterai_kernel/runner_links.py).
+Cells that need what only their own component has still get one (`why_not`): `--exports` interfaces,
+resources of their own or of a component they use, and `--use` of functions the notebook's Python provides.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from pathlib import Path
 from ... import interpreted, wit
 from ...build import cache
 from ...errors import CompileError
+from ...hostfns import PROVIDERS
 from ..base import BuildJob, Interpreter, Progress, Unsupported
 from . import exports, glue
+from .imports import check_use_name
 from .plugin import check_pip_specs, pip_folder
+from .runner_uses import check_provider
 from .signatures import read_cell
 from .toolchain import python_toolchain
 
@@ -38,6 +43,7 @@ import types as _types
 
 from componentize_py_types import Err as _Err
 from wit_world import exports as _exports
+from wit_world.imports import host as _host
 
 {preload}
 _preload_stdlib()
@@ -52,6 +58,7 @@ class Runner(_exports.Runner):
         module = _types.ModuleType("asterai_glue")
         module.__file__ = _GLUE
         module._HELPERS = _HELPERS
+        module._HOST_CALL = _host.call
         exec(compile(glue, _GLUE, "exec", dont_inherit=True), module.__dict__)
         if module._FAILED is not None:
             raise _Err(module._FAILED)
@@ -68,12 +75,15 @@ def runner_app() -> str:
 
 
 class PythonInterpreter(Interpreter):
+    host_calls = True  # `--use` (runner_uses.py)
+
     def __init__(self) -> None:
         self._last: tuple = (None, None)  # (cell, its glue): why_not makes it, glue takes it
 
     def runner(self, progress: Progress) -> Path:
         tc = python_toolchain()
-        key = cache.content_key("runner", "python", runner_app(), interpreted.RUNNER_WIT, tc.fingerprint)
+        wits = (interpreted.RUNNER_WIT, interpreted.HOST_WIT)
+        key = cache.content_key("runner", "python", runner_app(), *wits, tc.fingerprint)
         path = cache.entry_dir("runners", key) / "runner.wasm"
         if not path.exists():
             progress("python: building the shared Python interpreter, once per componentize-py version "
@@ -82,8 +92,12 @@ class PythonInterpreter(Interpreter):
         return path
 
     def why_not(self, job: BuildJob) -> str | None:
-        if job.uses:
-            return "--use: the cell imports other components"
+        for name, iface in job.uses.items():
+            why = check_provider(name, iface)
+            if why is not None:
+                return why
+            if name in PROVIDERS:
+                return f"--use {name}: functions the notebook's Python provides (@provide)"
         if job.exports:
             return "--exports: the cell implements declared interfaces"
         if any(isinstance(t, wit.Resource) for t in job.iface.types()):
@@ -99,15 +113,23 @@ class PythonInterpreter(Interpreter):
 
     def _glue(self, job: BuildJob) -> str:
         paths = [PIP_GUEST] if job.options.get("pip") else []
-        key = (job.component, job.source, tuple(paths))
+        key = (job.component, job.source, tuple(paths), repr(job.uses))
         if self._last[0] != key:
-            self._last = (key, glue.glue(job.component, job.source, read_cell(job.source, {}), paths))
+            for name in job.uses:
+                check_use_name(name)
+            cell = read_cell(job.source, job.uses)
+            self._last = (key, glue.glue(job.component, job.source, cell, paths, job.uses))
         return self._last[1]
 
     def mounts(self, job: BuildJob) -> list[tuple[Path, str]]:
         """The cell's `--pip` packages, installed once per set (as for its own component), read-only."""
         specs = check_pip_specs(list(job.options.get("pip") or []))
-        return [(pip_folder(specs, python_toolchain(), job.progress), PIP_GUEST)] if specs else []
+        if not specs:
+            return []
+        folder = pip_folder(specs, python_toolchain(), job.progress)
+        for name in job.uses:
+            check_use_name(name, folder)
+        return [(folder, PIP_GUEST)]
 
     def encode_args(self, fn: wit.Function, args: list) -> str:
         """marshal bytes as latin-1 text: every pass over it is a C loop, on both sides."""
@@ -120,6 +142,15 @@ class PythonInterpreter(Interpreter):
             return text  # see glue._RAW_RESULTS
         head, split, tail = text.partition("\x1f")
         return json.loads(head, object_hook=_blocks_in(tail)) if split else json.loads(head)
+
+    def decode_args(self, text: str) -> list:
+        """JSON (runner_uses.py): decoding it runs nothing the guest wrote."""
+        return json.loads(text)
+
+    def encode_answer(self, value, refused: tuple[str, str] | None) -> str:
+        """marshal as latin-1 text, like encode_args: (0, result) or (1, error type, message)."""
+        answer = (0, value) if refused is None else (1, *refused)
+        return marshal.dumps(answer, 2).decode("latin-1")
 
 
 def _blocks_in(tail: str):
@@ -137,6 +168,7 @@ def _build_runner(tc) -> bytes:
         work = Path(tmp)
         (work / "wit").mkdir()
         (work / "wit" / "runner.wit").write_text(interpreted.RUNNER_WIT)
+        (work / "wit" / "host.wit").write_text(interpreted.HOST_WIT)
         (work / "app").mkdir()
         (work / "app" / "asterai_runner.py").write_text(runner_app())
         venv = work / "venv"  # empty: componentize-py would otherwise offer the kernel's site-packages
@@ -144,7 +176,7 @@ def _build_runner(tc) -> bytes:
         env = {**os.environ, "VIRTUAL_ENV": str(venv)}
         env.pop("PYTHONPATH", None)
         out = work / "runner.wasm"
-        cmd = [str(tc.componentize_py), "-d", str(work / "wit"), "-w", interpreted.WORLD, "componentize",
+        cmd = [str(tc.componentize_py), "-d", str(work / "wit"), "-w", interpreted.HOST_WORLD, "componentize",
                "-p", str(work / "app"), "asterai_runner", "-o", str(out)]  # fmt: skip
         proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
         if proc.returncode != 0 or not out.exists():
