@@ -278,3 +278,11 @@ def test_a_rust_struct_of_public_fields_stays_a_record_whatever_its_impl():
     functions = {f.name: f for f in get_language("rust").interface(source, "shapes").functions}
     assert set(functions) == {"mid", "[constructor]tally"}
     assert isinstance(functions["mid"].result, wit.Record)
+
+
+def test_a_python_cell_exporting_only_a_resource(cell, ns):
+    """No function besides the class's: the interface's own class in the generated app module is empty."""
+    source = "class Counter:\n    def __init__(self, start: int):\n        self.n = start\n\n" \
+             "    def bump(self) -> int:\n        self.n += 1\n        return self.n\n"  # fmt: skip
+    assert "exports class Counter (resource counter)" in cell("python py_counter_only", source)
+    assert ns["py_counter_only"].Counter(4).bump() == 5

@@ -699,7 +699,8 @@ def app_module(component: str, source: str, cell: Cell, bindings: list[BindingNa
         if k == 0 and cell.resources:  # before conv.defs: the resource classes' converters are in there
             resource_files[names.iface_module] = resource_module(cell, conv)
         parts.extend(conv.defs)
-        parts.append(f"\nclass {names.iface_class}:\n" + "\n".join(methods))
+        # (a cell exporting only resources has no method here: its functions are its classes')
+        parts.append(f"\nclass {names.iface_class}:\n" + ("\n".join(methods) or "    pass"))
     return "\n".join(parts)
 
 
