@@ -474,10 +474,9 @@ def _recording(name: str, answer, seen: list):
     return record
 
 
-def test_resources_inside_records_tuples_variants_lists_options_and_results(cell, ns, providers):
-    """wit-bindgen's resource_aggregates: own and borrowed handles everywhere an aggregate can hold one, into
-    the component's exports and out of it into an import a Python class and function implement."""
-    seen = {}
+def provide_aggregates(seen: dict) -> None:
+    """resource_aggregates' import from Python: a Thing holding its number; `foo` notes the number of every
+    thing it is given (in parameter order) and returns their sum."""
 
     @ak.provide("test:resource-aggregates/test")
     class Thing:
@@ -491,13 +490,23 @@ def test_resources_inside_records_tuples_variants_lists_options_and_results(cell
         seen["values"] = [t.v for t in things]
         return sum(seen["values"])
 
-    cell.line(f"load {fixture('resource_aggregates')}")
-    h = ns["resource_aggregates"]
+
+def foo_of_sixteen_things(h) -> int:
+    """resource_aggregates' export `foo`, given things 0..15 in every aggregate it takes."""
     T = h.Thing
-    total = h.foo(
+    return h.foo(
         h.R1(T(0)), h.R2(T(1)), h.R3(T(2), T(3)), (T(4), h.R1(T(5))), (T(6),), ("thing", T(7)), ("thing", T(8)),
         [T(9), T(10)], [T(11)], T(12), T(13), ak.Ok(T(14)), ak.Ok(T(15)),
     )  # fmt: skip
+
+
+def test_resources_inside_records_tuples_variants_lists_options_and_results(cell, ns, providers):
+    """wit-bindgen's resource_aggregates: own and borrowed handles everywhere an aggregate can hold one, into
+    the component's exports and out of it into an import a Python class and function implement."""
+    seen = {}
+    provide_aggregates(seen)
+    cell.line(f"load {fixture('resource_aggregates')}")
+    total = foo_of_sixteen_things(ns["resource_aggregates"])
     assert seen["values"] == [v + 1 for v in range(16)]  # the guest's constructor adds one
     assert total == sum(seen["values"]) + 4  # and its foo four
 
@@ -530,25 +539,10 @@ def test_imported_resources_served_by_another_loaded_component(cell, ns, provide
     """`load --use`: one resource_aggregates serves the other's import, handles in every aggregate crossing
     from one component's Store into the other's; the first's own import is provided from Python."""
     seen = {}
-
-    @ak.provide("test:resource-aggregates/test")
-    class Thing:
-        def __init__(self, v: int):
-            self.v = v
-
-    @ak.provide("test:resource-aggregates/test")
-    def foo(r1, r2, r3, t1, t2, v1, v2, l1, l2, o1, o2, result1, result2) -> int:
-        seen["r1"], seen["l1"] = r1.thing.v, [t.v for t in l1]
-        return 1000
-
+    provide_aggregates(seen)
     cell.line(f"load {fixture('resource_aggregates')} agg_inner")
     out = cell.line(f"load {fixture('resource_aggregates')} agg_outer --use agg_inner")
     assert "not provided" not in out
-    h = ns["agg_outer"]
-    T = h.Thing
-    total = h.foo(
-        h.R1(T(0)), h.R2(T(1)), h.R3(T(2), T(3)), (T(4), h.R1(T(5))), (T(6),), ("thing", T(7)), ("thing", T(8)),
-        [T(9), T(10)], [T(11)], T(12), T(13), ak.Ok(T(14)), ak.Ok(T(15)),
-    )  # fmt: skip
-    assert seen == {"r1": 2, "l1": [11, 12]}  # each component's constructor added one
-    assert total == 1000 + 4 + 4  # and each component's foo four
+    total = foo_of_sixteen_things(ns["agg_outer"])
+    assert seen["values"] == [v + 2 for v in range(16)]  # each component's constructor added one
+    assert total == sum(seen["values"]) + 4 + 4  # and each component's foo four
