@@ -218,26 +218,34 @@ def esbuild_binary(modules: Path) -> Path:
 
 
 def glue(cell: Cell, source: str, cell_file: str, modules: Path, npm: Path | None, label: str,
-         fingerprint: str) -> str:  # fmt: skip
-    """The text the runner's `load` evaluates, cached by content (`fingerprint`: the toolchain's)."""
+         fingerprint: str, uses: dict[str, str] | None = None) -> str:  # fmt: skip
+    """The text the runner's `load` evaluates, cached by content (`fingerprint`: the toolchain's). `uses`:
+    the source of the module each `--use` name imports (runner_uses.py)."""
     entry = entry_module(cell, cell_file)
-    key = cache.content_key("glue", "quickjs", GLUE_VERSION, fingerprint, cell_file, source, entry, str(npm))
+    uses = uses or {}
+    key = cache.content_key("glue", "quickjs", GLUE_VERSION, fingerprint, cell_file, source, entry, str(npm),
+                            json.dumps(uses, sort_keys=True))  # fmt: skip
     cached = cache.entry_dir("glue", key) / "glue.js"
     if cached.exists():
         return cached.read_text()
     with tempfile.TemporaryDirectory(prefix="asterai-glue-") as tmp:
-        text = _bundle(entry, source, cell_file, modules, Path(tmp), npm, label)
+        text = _bundle(entry, source, cell_file, modules, Path(tmp), npm, label, uses)
     cache.write_atomic(cached, text.encode())
     return text
 
 
 def _bundle(entry: str, source: str, cell_file: str, modules: Path, workdir: Path, npm: Path | None,
-            label: str) -> str:  # fmt: skip
+            label: str, uses: dict[str, str]) -> str:  # fmt: skip
     (workdir / cell_file).write_text("\n" * LINE_OFFSET + source.rstrip() + "\n")
     (workdir / "entry.js").write_text(entry)
+    if uses:
+        (workdir / "uses").mkdir()
+    for name, module in uses.items():
+        (workdir / "uses" / f"{name}.js").write_text(module)
+    aliases = [f"--alias:{name}=./uses/{name}.js" for name in uses]
     cmd = [str(esbuild_binary(modules)), "entry.js", "--bundle", "--format=iife", "--platform=browser",
            "--target=es2022", "--sourcemap=external", "--outfile=glue.js", "--log-level=error",
-           "--legal-comments=none", "--color=false", "--log-limit=0"]  # fmt: skip
+           "--legal-comments=none", "--color=false", "--log-limit=0", *aliases]  # fmt: skip
     env = {**os.environ, "NODE_PATH": str(npm or "")}
     try:
         done = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)

@@ -4,6 +4,8 @@ The runner (runner/runner.js, serving interpreted.RUNNER_WIT) is built once per 
 componentize-qjs, through the same driver as per-cell components (build.mjs), and cached by the toolchain
 and its sources. Each cell gets its own instance of it, in its own Store, and `load`s its glue (glue.py:
 the cell bundled by esbuild's native binary, and converters to and from the JSON wire format of wire.py).
+The runner imports the kernel's `host` (interpreted.HOST_WIT): a cell's `--use geo` is a module of the
+glue (runner_uses.py) whose calls reach geo's live instance (asterai_kernel/runner_links.py).
 A cell the runner cannot serve (`why_not`) gets its own component, as before.
 """
 
@@ -18,7 +20,7 @@ from ... import wit
 from ...build import cache
 from ...errors import CompileError
 from ..base import BuildJob, Interpreter, Progress
-from . import glue, wire
+from . import glue, runner_uses, wire
 from .exports import QUICKJS, WASI_IMPORTS
 
 HERE = Path(__file__).parent
@@ -30,7 +32,7 @@ def runner_wit() -> str:
     from ... import interpreted
 
     imports = "".join(f"  import {name};\n" for name in WASI_IMPORTS)
-    return f"{interpreted.RUNNER_WIT}\nworld {WORLD} {{\n{imports}  export runner;\n}}\n"
+    return f"{interpreted.RUNNER_WIT}\nworld {WORLD} {{\n{imports}  import host;\n  export runner;\n}}\n"
 
 
 def runner_sources() -> tuple[Path, ...]:
@@ -41,12 +43,13 @@ def runner_sources() -> tuple[Path, ...]:
 
 def runner_path(progress: Progress) -> Path:
     """The runner component, built on first use after each toolchain or runner change."""
+    from ... import interpreted
     from . import plugin
     from .toolchain import js_toolchain
 
     tc = js_toolchain()
     sources = [p.read_text() for p in runner_sources()]
-    key = cache.content_key("runner", "quickjs", runner_wit(), *sources, tc.fingerprint)
+    key = cache.content_key("runner", "quickjs", runner_wit(), interpreted.HOST_WIT, *sources, tc.fingerprint)
     path = cache.entry_dir("runners", key) / "runner.wasm"
     if path.exists():
         return path
@@ -59,6 +62,7 @@ def runner_path(progress: Progress) -> Path:
         shutil.copyfile(plugin.RUNTIME, work / "asterai_runtime.js")
         (work / "wit" / "deps").mkdir(parents=True)
         (work / "wit" / "runner.wit").write_text(runner_wit())
+        (work / "wit" / "host.wit").write_text(interpreted.HOST_WIT)
         for package in plugin.WASI_PACKAGES:
             (work / "wit" / "deps" / package).symlink_to(tc.modules / plugin.WASI_WIT / package)
         spec = {
@@ -77,6 +81,8 @@ def runner_path(progress: Progress) -> Path:
 class QuickJsInterpreter(Interpreter):
     """The Interpreter hook (languages/base.py) of TypeScript and JavaScript cells."""
 
+    host_calls = True  # `--use` (runner_uses.py)
+
     def __init__(self, language) -> None:
         self.language = language  # plugin._JsLanguage: reads the cell's signatures
         self._codecs: dict[int, tuple] = {}  # id(fn) -> (fn, encode, decode)
@@ -89,8 +95,14 @@ class QuickJsInterpreter(Interpreter):
 
         if engine_for(None) != QUICKJS:
             return "ASTERAI_JS_ENGINE selects StarlingMonkey, which only per-cell components use"
-        if job.uses:
-            return "`--use` imports other components' exports; the shared runner imports none"
+        from ...hostfns import PROVIDERS
+
+        for name, iface in job.uses.items():
+            why = runner_uses.check_provider(name, iface)
+            if why is not None:
+                return why
+            if name in PROVIDERS:
+                return f"--use {name}: functions the notebook's Python provides (@provide)"
         if job.exports:
             return "`--exports` names the cell after other interfaces; the shared runner exports only its own"
         if self.language.read(job.source, job.uses).resources:
@@ -111,8 +123,9 @@ class QuickJsInterpreter(Interpreter):
         npm = list((job.options or {}).get("npm") or [])
         modules = npm_packages(npm, tc, job.progress) if npm else None
         label = f"{job.component}: the {self.language.how} cell"
+        uses = {name: runner_uses.provider_module(name, iface) for name, iface in job.uses.items()}
         return glue.glue(
-            cell, job.source, self.language.cell_file, tc.modules, modules, label, tc.fingerprint
+            cell, job.source, self.language.cell_file, tc.modules, modules, label, tc.fingerprint, uses
         )
 
     def _codec(self, fn: wit.Function) -> tuple:
@@ -126,3 +139,12 @@ class QuickJsInterpreter(Interpreter):
 
     def decode_result(self, fn: wit.Function, text: str):
         return self._codec(fn)[2](text)
+
+    def decode_args(self, text: str) -> list:
+        """JSON with marked 64-bit integers and non-finite floats (runner_uses.py): no guest code runs."""
+        return runner_uses.decode_args(text)
+
+    def encode_answer(self, value, refused: tuple[str, str] | None) -> str:
+        """[0, the result] or [1, error type, message], in the JSON the use modules read (runner_uses.py)."""
+        answer = [0, runner_uses.answer_data(value)] if refused is None else [1, *refused]
+        return wire.dumps(answer)

@@ -1,8 +1,9 @@
-// The QuickJS runner (interpreted.RUNNER_WIT): one component serving every TypeScript/JavaScript cell, each
+// The QuickJS runner (interpreted.RUNNER_WIT, importing HOST_WIT): one component serving every TypeScript/JavaScript cell, each
 // in its own instance.
 // `load` evaluates a cell's glue (glue.py: the bundled cell and its converters, a script that sets
 // globalThis.__asteraiExports to one function per export, JSON text in and out); `call` runs one.
 // The runtime (console, TextEncoder, error reports at the cell's lines) is pre-initialized with the runner.
+import { call as hostCall } from "asterai:runner/host@0.1.0";
 import { __asteraiCapture, __asteraiFail, __asteraiFlagsIn, __asteraiFlagsOut, __asteraiReport } from "./asterai_runtime.js";
 
 globalThis.__asteraiFail = __asteraiFail; // the glue's exports report through it
@@ -27,6 +28,31 @@ globalThis.__asteraiWire = {
   obj: (v, what) => (v !== null && typeof v === "object" ? v : bad(what, v)),
   flagsIn: __asteraiFlagsIn, // a list of names -> the cell's number
   flagsOut: (v, type, names) => __asteraiFlagsOut(v, type, names, true),
+};
+
+// What a cell's `--use` modules share (runner_uses.py): a call to another component through the kernel's
+// `host.call`. Arguments go as JSON with 64-bit integers as {n: decimal} and NaN, infinities and -0 as
+// {f: name}; the answer is [0, result] with bytes (strings, lists of numbers) as {b: latin-1 text}, or
+// [1, error type, message] when the provider's types refuse the arguments.
+const REFUSED = { TypeError, OverflowError: RangeError, ValueError: RangeError };
+const revive = (k, v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? Uint8Array.from(v.b, (c) => c.charCodeAt(0)) : v);
+const utf8 = new TextDecoder();
+const TYPED = { u8: Uint8Array, s8: Int8Array, u16: Uint16Array, s16: Int16Array, u32: Uint32Array, s32: Int32Array,
+  u64: BigUint64Array, s64: BigInt64Array, f32: Float32Array, f64: Float64Array };
+globalThis.__asteraiUse = {
+  call: (component, index, args) => {
+    const answer = JSON.parse(hostCall(component, index, JSON.stringify(args)), revive);
+    if (answer[0]) throw new (REFUSED[answer[1]] ?? Error)(answer[2]);
+    return answer[1];
+  },
+  w64: (v, kind) => ({ n: globalThis.__asteraiWire.w64(v, kind) }),
+  float: (v) => {
+    const x = globalThis.__asteraiWire.float(v);
+    return typeof x === "string" ? { f: x } : x;
+  },
+  str: (v) => (v instanceof Uint8Array ? utf8.decode(v) : v),
+  // a list of numbers: its raw little-endian bytes (copied: a typed array needs its own aligned buffer)
+  numbers: (v, elem) => (v instanceof Uint8Array ? Array.from(new TYPED[elem](v.slice().buffer)) : v),
 };
 let loaded = null;
 

@@ -1,0 +1,299 @@
+"""TypeScript and JavaScript cells with `--use` on the shared QuickJS runner (runner_links.py,
+languages/typescript/runner_uses.py): the module `NAME` calls the provider's live instance through the
+runner's `host` import, for providers in Rust and in Python; traps, re-runs and the cells that still get a
+component of their own."""
+
+from __future__ import annotations
+
+import pytest
+
+import asterai_kernel
+from asterai_kernel import GuestTrap, hostfns, wit
+from asterai_kernel.interpreted import InterpretedComponent
+from asterai_kernel.languages import get_language
+from asterai_kernel.languages.base import BuildJob
+from asterai_kernel.session import get_session
+
+SHAPES_RS = """
+pub struct Point { pub x: f64, pub y: f64 }
+pub enum Color { Red, DarkGreen }
+pub fn mid(a: Point, b: Point) -> Point { Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 } }
+pub fn name(c: Color) -> String { match c { Color::Red => "red".into(), Color::DarkGreen => "dark green".into() } }
+pub fn darker(c: Color) -> Color { match c { _ => Color::DarkGreen } }
+pub fn sum(xs: Vec<i32>) -> i64 { xs.iter().map(|&x| x as i64).sum() }
+pub fn scale(xs: Vec<f64>, k: f64) -> Vec<f64> { xs.iter().map(|x| x * k).collect() }
+pub fn shout(s: String) -> String { s.to_uppercase() }
+pub fn maybe(x: Option<u32>) -> Option<String> { x.map(|v| format!("got {v}")) }
+pub fn boom(x: u32) -> u32 { if x > 1 { panic!("shapes exploded at {x}") } x }
+pub fn blob(b: Vec<u8>) -> Vec<u8> { b.iter().rev().cloned().collect() }
+pub fn pair(p: (u8, String)) -> (String, u8) { (p.1, p.0) }
+pub fn wide(x: u64) -> u64 { x - 1 }
+"""
+
+SHAPES_PY = """
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass
+class Point:
+    x: float
+    y: float
+
+
+class Color(Enum):
+    RED = "red"
+    DARK_GREEN = "dark-green"
+
+
+def mid(a: Point, b: Point) -> Point:
+    return Point((a.x + b.x) / 2, (a.y + b.y) / 2)
+
+
+def name(c: Color) -> str:
+    return "red" if c == Color.RED else "dark green"
+
+
+def darker(c: Color) -> Color:
+    return Color.DARK_GREEN
+
+
+def sum(xs: list[int]) -> int:
+    total = 0
+    for x in xs:
+        total += x
+    return total
+
+
+def scale(xs: list[float], k: float) -> list[float]:
+    return [x * k for x in xs]
+
+
+def shout(s: str) -> str:
+    return s.upper()
+
+
+def maybe(x: int | None) -> str | None:
+    return None if x is None else f"got {x}"
+
+
+def boom(x: int) -> int:
+    if x > 1:
+        raise RuntimeError(f"shapes exploded at {x}")
+    return x
+
+
+def blob(b: bytes) -> bytes:
+    return b[::-1]
+
+
+def pair(p: tuple[int, str]) -> tuple[str, int]:
+    return (p[1], p[0])
+
+
+def wide(x: int) -> int:
+    return x - 1
+"""
+
+USER_TS = """
+import { mid, name, darker, sum, scale, shout, maybe, boom, blob, pair, wide } from "{p}";
+
+export function center(x: number, y: number): string {
+  const m = mid({ x: 0, y: 0 }, { x, y });
+  return `${m.x} ${m.y}`;
+}
+export function colors(): string {
+  const c = darker("red");
+  return `${c} ${name(c)} ${name("red")}`;
+}
+export function lists(xs: number[]): string {
+  return `${sum(xs)} ${typeof sum(xs)} ${JSON.stringify(scale([1, 2.5], 2))}`;
+}
+export function text(s: string): string { return shout(s); }
+export function maybes(x: number): string { return `${maybe(x)} ${maybe(undefined)}`; }
+export function bytesAndTuples(): string {
+  const b = blob(new Uint8Array(1200).map((_, i) => [0, 255, 97, 98][i % 4]));
+  return `${b.constructor.name} ${b.length} ${Array.from(b.slice(0, 4))} ${pair([7, "x"]).join(" ")}`;
+}
+// 64-bit values beyond a JavaScript number's exact range cross exactly
+export function widen(): string { return `${wide(2n ** 62n + 1n)} ${typeof wide(5n)}`; }
+export function viaBoom(x: number): number { return Number(boom(x)) + 1; }
+export function badArgument(): string {
+  try { shout(42 as any); return "accepted"; } catch (e) { return `${e.name}: ${e.message}`; }
+}
+export function tooBig(): string {
+  try { wide(2n ** 64n); return "accepted"; } catch (e) { return `${e.name}: ${e.message}`; }
+}
+"""
+
+USER_JS = """
+import { mid, wide, shout } from "{p}";
+
+/** @param {number} x @returns {string} */
+export function center(x) {
+  const m = mid({ x: 0, y: 0 }, { x, y: x });
+  return `${m.x} ${m.y}`;
+}
+/** @returns {string} */
+export function widen() { return String(wide(2n ** 62n + 3n)); }
+/** @param {string} s @returns {string} */
+export function text(s) { return shout(s); }
+"""
+
+PARSE_RS = "pub fn parse(s: &str) -> Result<u32, String> { s.parse::<u32>().map_err(|e| e.to_string()) }\n"
+USER_RESULT = """
+import { parse } from "parse_rs";
+export function parsed(s: string): string {
+  const r = parse(s);
+  return r.tag === "ok" ? `ok ${r.val}` : `err ${r.val}`;
+}
+"""
+
+
+def _live(name: str):
+    return get_session().components[name]
+
+
+def _user(p: str, template: str) -> str:
+    return template.replace("{p}", p)
+
+
+@pytest.fixture(scope="module", params=["rust", "python"])
+def shapes(request, ip):
+    """A provider `tsu_<lang>` and TypeScript and JavaScript consumers of it, on the shared runner."""
+    from conftest import Cell
+
+    cell = Cell(ip)
+    lang = request.param
+    provider = f"tsu_{'rs' if lang == 'rust' else 'py'}"
+    cell(f"{lang} {provider}", SHAPES_RS if lang == "rust" else SHAPES_PY)
+    out = cell(f"typescript ts_{provider} --use {provider}", _user(provider, USER_TS))
+    out += cell(f"javascript js_{provider} --use {provider}", _user(provider, USER_JS))
+    return provider, f"ts_{provider}", out, ip.user_ns
+
+
+def test_consumers_run_on_the_shared_runner(shapes):
+    provider, user, out, _ = shapes
+    assert f"{user}: typescript component, on the shared interpreter in " in out, out
+    for consumer in (user, f"js_{provider}"):
+        assert isinstance(_live(consumer), InterpretedComponent)
+        assert _live(consumer).uses.keys() == {provider}
+    assert sorted(get_session().consumers_of(provider)) == sorted([user, f"js_{provider}"])
+
+
+def test_values_cross_both_ways(shapes):
+    provider, user, _, ns = shapes
+    u = ns[user]
+    assert u.center(4.0, 2.0) == "2 1"
+    assert u.colors() == "dark-green dark green red"
+    assert u.lists([1, 2, -3]) == "0 bigint [2,5]"
+    assert u.text("héllo") == "HÉLLO"
+    assert u.maybes(7) == "got 7 undefined"
+    assert u.bytes_and_tuples() == "Uint8Array 1200 98,97,255,0 x 7"
+    assert u.widen() == f"{2**62} bigint"
+    j = ns[f"js_{provider}"]
+    assert j.center(3.0) == "1.5 1.5"
+    assert j.widen() == str(2**62 + 2)
+    assert j.text("ß") == "ß".upper()
+
+
+def test_bad_arguments_throw_in_the_cell(shapes):
+    provider, user, _, ns = shapes
+    u = ns[user]
+    assert u.bad_argument() == f"TypeError: {provider}.shout(): parameter 's' must be a str, not int"
+    too_big = u.too_big()
+    assert too_big.startswith(f"RangeError: {provider}.wide(): parameter 'x'") and "out of range" in too_big
+
+
+def test_a_provider_trap_fails_the_call_and_restarts_the_provider_only(shapes):
+    provider, user, _, ns = shapes
+    u = ns[user]
+    before = (_live(provider).restarts, _live(user).restarts)
+    assert u.via_boom(1) == 2
+    with pytest.raises(
+        GuestTrap, match=rf"{user}.via_boom trapped: {provider}.boom trapped: .*exploded at 5"
+    ):
+        u.via_boom(5)
+    assert _live(provider).restarts == before[0] + 1
+    assert u.via_boom(0) == 1 and ns[provider].boom(1) == 1  # both work afterwards
+
+
+def test_a_result_is_tag_and_val(cell, ns):
+    cell("rust parse_rs", PARSE_RS)
+    cell("typescript parse_ts --use parse_rs", USER_RESULT)
+    assert isinstance(_live("parse_ts"), InterpretedComponent)
+    assert ns["parse_ts"].parsed("42") == "ok 42"
+    assert ns["parse_ts"].parsed("x") == "err invalid digit found in string"
+
+
+def test_a_rerun_provider_serves_its_consumers(cell, ns):
+    cell("rust tsu_version", "pub fn version() -> u32 { 1 }\n")
+    user = 'import { version } from "tsu_version";\nexport function v(): number { return version(); }\n'
+    cell("typescript tsu_version_user --use tsu_version", user)
+    assert ns["tsu_version_user"].v() == 1
+    out = cell("rust tsu_version", "pub fn version() -> u32 { 2 }\n")
+    assert "relinked: tsu_version_user now calls the new tsu_version" in out
+    assert ns["tsu_version_user"].v() == 2
+    cell("rust tsu_version", 'pub fn version() -> String { "three".into() }\n')
+    with pytest.raises(GuestTrap, match="tsu_version_user was built against tsu_version.version"):
+        ns["tsu_version_user"].v()
+
+
+def test_grants_stay_per_component(cell, ns, tmp_path):
+    (tmp_path / "note.txt").write_text("for the provider only")
+    cell(
+        f"python tsu_reader --allow-read {tmp_path}",
+        "def read(path: str) -> str:\n    return open(path).read()\n",
+    )
+    user = 'import { read } from "tsu_reader";\nexport function via(path: string): string { return read(path); }\n'
+    cell("typescript tsu_reader_user --use tsu_reader", user)
+    assert isinstance(_live("tsu_reader_user"), InterpretedComponent)
+    assert not _live("tsu_reader_user").grants.read  # nothing granted to the consumer
+    assert ns["tsu_reader_user"].via(str(tmp_path / "note.txt")) == "for the provider only"
+
+
+def test_consumers_exports_take_and_return_a_providers_types(cell, ns):
+    cell("rust tsu_geo", "pub struct Point { pub x: f64, pub y: f64 }\n"
+         "pub fn mid(a: Point, b: Point) -> Point { Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 } }\n")  # fmt: skip
+    source = ('import type { Point } from "tsu_geo";\nimport { mid } from "tsu_geo";\n'
+              "export function center(a: Point, b: Point): Point { return mid(a, b); }\n")  # fmt: skip
+    cell("typescript tsu_geo_user --use tsu_geo", source)
+    assert isinstance(_live("tsu_geo_user"), InterpretedComponent)
+    P = ns["tsu_geo"].Point
+    m = ns["tsu_geo_user"].center(P(1, 2), P(3, 4))
+    assert m == P(2.0, 3.0) and type(m) is P
+
+
+# ---- what still builds the cell's own component (why_not; no toolchain) ----
+
+POINT = wit.Record("point", (("x", wit.Prim("f64")),))
+GEO = wit.Interface("geo", (wit.Function("mid", (("a", POINT),), POINT),))
+
+
+def _why_not(tmp_path, source: str, uses: dict):
+    lang = get_language("typescript")
+    iface = lang.interface_using(source, "user", uses)
+    return lang.interpreter().why_not(BuildJob("user", source, iface, tmp_path, uses=uses))
+
+
+def _host_double(x: int) -> int:
+    return 2 * x
+
+
+@pytest.mark.no_toolchain
+def test_why_not_leaves_some_consumers_to_their_own_component(tmp_path):
+    plain = 'import { mid } from "geo";\nexport function f(x: number): number { return mid({ x }).x; }\n'
+    assert _why_not(tmp_path, plain, {"geo": GEO}) is None
+    counter = wit.Resource("counter", ())
+    with_resource = wit.Interface("geo", (wit.Function("make", (), wit.Handle(counter, True)),))
+    assert _why_not(tmp_path, plain, {"geo": with_resource}) == "--use geo: geo exports resources"
+    asterai_kernel.provide("hostlib_tsuse")(_host_double)
+    hostlib = hostfns.PROVIDERS["hostlib_tsuse"].iface
+    assert _why_not(tmp_path, plain.replace('"geo"', '"hostlib_tsuse"'), {"hostlib_tsuse": hostlib}) == (
+        "--use hostlib_tsuse: functions the notebook's Python provides (@provide)"
+    )
+    foreign = wit.Interface("geo", (wit.Function("mid", (), wit.foreign(POINT, "shapes")),))
+    assert (
+        _why_not(tmp_path, plain, {"geo": foreign})
+        == "--use geo: geo's exports use the types of component shapes"
+    )
