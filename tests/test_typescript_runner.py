@@ -17,6 +17,7 @@ import wasmtime
 from wasmtime.component import Component, Linker
 
 from asterai_kernel import CompileError, ComponentError, Err, GuestTrap, Ok, wit
+from asterai_kernel.interpreted import HOST_INTERFACE
 from asterai_kernel.languages.base import BuildJob
 from asterai_kernel.languages.typescript import wire
 from asterai_kernel.languages.typescript.interpreter import QuickJsInterpreter
@@ -26,11 +27,17 @@ from asterai_kernel.languages.typescript.signatures import camel
 EXPORT = "asterai:runner/runner@0.1.0"
 
 
+def _uses_nothing(store, component: str, index: int, args: str) -> str:
+    raise AssertionError(f"a cell here called {component}, which it does not use")
+
+
 @pytest.fixture(scope="module")
 def runner():
     engine = wasmtime.Engine(wasmtime.Config())
     linker = Linker(engine)
     linker.add_wasip2()
+    with linker.root() as root, root.add_instance(HOST_INTERFACE) as host:  # cells here use nothing
+        host.add_func("call", _uses_nothing)
     path = QuickJsInterpreter(TypeScript()).runner(lambda msg: None)
     return engine, linker, Component.from_file(engine, str(path))
 
@@ -238,7 +245,9 @@ def test_why_not_leaves_some_cells_to_their_own_component(tmp_path, monkeypatch)
     plain = "export function f(x: number): number { return x; }\n"
     iface = lang.interface(plain, "cell")
     assert interp.why_not(BuildJob("cell", plain, iface, tmp_path)) is None
-    assert "--use" in interp.why_not(BuildJob("cell", plain, iface, tmp_path, uses={"geo": iface}))
+    assert (
+        interp.why_not(BuildJob("cell", plain, iface, tmp_path, uses={"geo": iface})) is None
+    )  # runner_uses
     assert "--exports" in interp.why_not(BuildJob("cell", plain, iface, tmp_path, exports=(iface,)))
     klass = "export class Counter {\n  n: u32;\n  constructor(n: u32) { this.n = n; }\n  bump(): u32 { return ++this.n; }\n}\n"
     assert "class" in interp.why_not(BuildJob("cell", klass, lang.interface(klass, "cell"), tmp_path))
