@@ -8,7 +8,9 @@ compiled to machine code at set-up, done here untimed first): signatures, glue (
 instance and the glue's load. Own component (ASTERAI_INTERPRETED=0, what `%asterai export` and Dask build):
 esbuild and componentize-qjs under node, then the machine code. Cold cells carry a fresh nonce; the Rust cold
 cell is the baseline (target: TypeScript within 2x); a re-run of the same cell is the cache-hit figure
-(target < 20 ms). Calls go through the bound proxies, as in a notebook. Nothing asserts.
+(target < 20 ms). Calls go through the bound proxies, as in a notebook. Last, a TypeScript cell with `--use`
+of the Rust cell: magic to callable and a call through it, shared (runner_uses.py, runner_links.py) and as
+its own component. Nothing asserts.
 """
 
 from __future__ import annotations
@@ -37,6 +39,11 @@ pub fn shout(s: String) -> String {{ s.to_uppercase() }}
 pub fn total(xs: Vec<f64>) -> f64 {{ xs.iter().sum() }}
 pub struct Point {{ pub x: f64, pub y: f64 }}
 pub fn mid(a: Point, b: Point) -> Point {{ Point {{ x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 }} }}
+"""
+USER = """// {nonce}
+import { add, shout } from "rsbench";
+export function addVia(a: number, b: number): number { return add(a, b); }
+export function shoutVia(s: string): string { return shout(s); }
 """
 
 
@@ -101,6 +108,33 @@ def main() -> None:
         times = {k: per_call(make(getattr(h, name)), args.calls) for k, h in handles.items()}
         line = "".join(f"{t * 1e6:>14.1f}us" for t in times.values())
         print(f"{label:<24}{line}   {times['shared'] / times['own']:10.2f}x")
+    uses(ip, rust, args.calls)
+
+
+def uses(ip, rust: float, calls: int) -> None:
+    """A TypeScript cell with `--use rsbench` (the Rust cell above): magic to callable and a call through it,
+    on the shared runner and as its own component."""
+    print("\nTypeScript cell with --use rsbench (a Rust cell)")
+    shared = statistics.median(
+        cell(ip, "ts tsuser --use rsbench", USER.replace("{nonce}", uuid.uuid4().hex))[0] for _ in range(3)
+    )
+    print(f"  magic to callable, shared      {shared * 1e3:7.0f} ms  {shared / rust:5.2f}x Rust")
+    os.environ[interpreted.ENV] = "0"
+    try:
+        own = cell(ip, "ts tsuser_own --use rsbench", USER.replace("{nonce}", uuid.uuid4().hex))[0]
+    finally:
+        del os.environ[interpreted.ENV]
+    print(f"  magic to callable, own comp.   {own:7.2f} s   {own / rust:5.2f}x Rust")
+    handles = [("shared", ip.user_ns["tsuser"]), ("own comp.", ip.user_ns["tsuser_own"])]
+    rows = [
+        ("add_via(1, 2)", lambda h: h.add_via(1.0, 2.0)),
+        ("shout_via(100 chars)", lambda h: h.shout_via("x" * 100)),
+    ]
+    for label, call in rows:
+        times = [per_call(lambda h=h, call=call: call(h), calls) for _, h in handles]
+        print(
+            f"  {label:22} " + "  ".join(f"{name} {t * 1e6:6.1f} us" for (name, _), t in zip(handles, times))
+        )
 
 
 if __name__ == "__main__":

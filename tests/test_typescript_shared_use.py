@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 import asterai_kernel
-from asterai_kernel import GuestTrap, hostfns, wit
+from asterai_kernel import CompileError, GuestTrap, hostfns, wit
 from asterai_kernel.interpreted import InterpretedComponent
 from asterai_kernel.languages import get_language
 from asterai_kernel.languages.base import BuildJob
@@ -297,3 +297,57 @@ def test_why_not_leaves_some_consumers_to_their_own_component(tmp_path):
         _why_not(tmp_path, plain, {"geo": foreign})
         == "--use geo: geo's exports use the types of component shapes"
     )
+
+
+MORE_RS = """
+pub enum Shape { Circle(f32), Square(u32), Empty }
+pub struct Big { pub id: u64, pub ratio: f32 }
+pub fn grow(s: Shape) -> Shape { match s { Shape::Circle(r) => Shape::Circle(r * 2.0), Shape::Square(n) => Shape::Square(n + 1), Shape::Empty => Shape::Empty } }
+pub fn bump(b: Big) -> Big { Big { id: b.id + 1, ratio: b.ratio * 2.0 } }
+pub fn nan() -> f64 { f64::NAN }
+pub fn ids(xs: Vec<u64>) -> Vec<u64> { xs.iter().map(|x| x + 1).collect() }
+pub fn nested(x: Option<Option<u8>>) -> Option<Option<u8>> { x }
+"""
+MORE_TS = """
+import { grow, bump, nan, ids } from "tsu_more";
+export function shapes(): string {
+  const c = grow({ tag: "circle", val: 1.5 }), s = grow({ tag: "square", val: 4 }), e = grow({ tag: "empty" });
+  return `${c.tag} ${c.val} ${s.tag} ${s.val} ${e.tag} ${e.val}`;
+}
+export function wide(): string {
+  const b = bump({ id: 2n ** 60n, ratio: 1.5 });
+  return `${b.id} ${b.ratio} ${Number.isNaN(nan())} ${ids([1n, 2n ** 63n]).join(",")}`;
+}
+"""
+
+
+def test_variants_records_of_64_bit_fields_and_lists_of_u64(cell, ns):
+    cell("rust tsu_more", MORE_RS)
+    cell("typescript tsu_more_user --use tsu_more", MORE_TS)
+    assert isinstance(_live("tsu_more_user"), InterpretedComponent)
+    u = ns["tsu_more_user"]
+    assert u.shapes() == "circle 3 square 5 empty undefined"
+    assert u.wide() == f"{2**60 + 1} 3 true 2,{2**63 + 1}"
+
+
+def test_export_builds_a_consumers_own_component(cell, tmp_path):
+    cell("rust parse_rs", PARSE_RS)
+    cell("typescript parse_ts --use parse_rs", USER_RESULT)
+    out = cell.line(f"export parse_ts {tmp_path / 'parse_ts.wasm'}")
+    assert out.startswith(f"wrote {tmp_path / 'parse_ts.wasm'}")
+    live = _live("parse_ts")
+    assert live.standalone_path() != live.code_path  # its own component, not the runner
+    assert "import asterai:cells/parse-rs;" in (tmp_path / "parse_ts.wit").read_text()
+
+
+def test_top_level_code_may_call_a_provider(cell, ns):
+    cell("rust tsu_top", 'pub fn seven() -> u32 { 7 }\npub fn boom() -> u32 { panic!("top boom") }\n')
+    out = cell("typescript tsu_top_user --use tsu_top", 'import { seven } from "tsu_top";\n'
+               "const at = seven();\nconsole.log(`seven is ${at}`);\nexport function f(): number { return at; }\n")  # fmt: skip
+    assert "seven is 7" in out and ns["tsu_top_user"].f() == 7
+    with pytest.raises(
+        CompileError, match=r"tsu_top_bad: the cell's top-level code failed: tsu_top.boom trapped"
+    ):
+        cell("typescript tsu_top_bad --use tsu_top", 'import { boom } from "tsu_top";\nconst x = boom();\n'
+             "export function f(): number { return x; }\n")  # fmt: skip
+    assert ns["tsu_top_user"].f() == 7 and ns["tsu_top"].seven() == 7  # the kernel and the others go on

@@ -20,7 +20,7 @@ from .signatures import JsType, camel, default_js
 
 SAFE = 2**53 - 1  # the largest integer a JavaScript number holds exactly
 USE_PRELUDE = (
-    "const { call: $call, w64: $u64, float: $ufloat, str: $str, numbers: $numbers } = "
+    "const { call: $call, w64: $u64, float: $ufloat, str: $str, bytes: $bytes, numbers: $numbers } = "
     "globalThis.__asteraiUse;"
 )
 
@@ -50,7 +50,7 @@ class UseConverters(Converters):
         if t.kind == "string":
             return "$str(v)"
         if t.kind == "bytes":
-            return "Array.from(v)" if t.as_array else None
+            return "Array.from($bytes(v))" if t.as_array else "$bytes(v)"
         if t.kind == "list" and wit.is_numeric_list(t.wit):
             inner = self.call(t.children[0], "in", "x")
             numbers = f"$numbers(v, {json.dumps(t.wit.elem.name)})"
@@ -98,8 +98,7 @@ def _marked(obj: dict):
     raise ValueError(f"an argument is an unknown object {obj!r:.60}")
 
 
-def decode_args(text: str) -> list:
-    return json.loads(text, object_hook=_marked)
+decode_args = json.JSONDecoder(object_hook=_marked).decode  # made once: json.loads would make one per call
 
 
 def answer_data(v):

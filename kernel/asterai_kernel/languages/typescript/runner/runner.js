@@ -35,13 +35,16 @@ globalThis.__asteraiWire = {
 // {f: name}; the answer is [0, result] with bytes (strings, lists of numbers) as {b: latin-1 text}, or
 // [1, error type, message] when the provider's types refuse the arguments.
 const REFUSED = { TypeError, OverflowError: RangeError, ValueError: RangeError };
-const revive = (k, v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? Uint8Array.from(v.b, (c) => c.charCodeAt(0)) : v);
-const utf8 = new TextDecoder();
+const bytes = (v) => {
+  const out = new Uint8Array(v.b.length);
+  for (let i = 0; i < out.length; i++) out[i] = v.b.charCodeAt(i);
+  return out;
+};
 const TYPED = { u8: Uint8Array, s8: Int8Array, u16: Uint16Array, s16: Int16Array, u32: Uint32Array, s32: Int32Array,
   u64: BigUint64Array, s64: BigInt64Array, f32: Float32Array, f64: Float64Array };
 globalThis.__asteraiUse = {
   call: (component, index, args) => {
-    const answer = JSON.parse(hostCall(component, index, JSON.stringify(args)), revive);
+    const answer = JSON.parse(hostCall(component, index, JSON.stringify(args)));
     if (answer[0]) throw new (REFUSED[answer[1]] ?? Error)(answer[2]);
     return answer[1];
   },
@@ -50,9 +53,10 @@ globalThis.__asteraiUse = {
     const x = globalThis.__asteraiWire.float(v);
     return typeof x === "string" ? { f: x } : x;
   },
-  str: (v) => (v instanceof Uint8Array ? utf8.decode(v) : v),
-  // a list of numbers: its raw little-endian bytes (copied: a typed array needs its own aligned buffer)
-  numbers: (v, elem) => (v instanceof Uint8Array ? Array.from(new TYPED[elem](v.slice().buffer)) : v),
+  // UTF-8 bytes as latin-1 text -> the string (both steps native code)
+  str: (v) => (typeof v === "string" ? v : decodeURIComponent(escape(v.b))),
+  bytes,
+  numbers: (v, elem) => Array.from(new TYPED[elem](bytes(v).buffer)),
 };
 let loaded = null;
 
