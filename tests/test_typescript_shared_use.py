@@ -6,6 +6,7 @@ component of their own."""
 from __future__ import annotations
 
 import pytest
+import test_python_shared_use as python_use
 
 import asterai_kernel
 from asterai_kernel import CompileError, GuestTrap, hostfns, wit
@@ -14,86 +15,10 @@ from asterai_kernel.languages import get_language
 from asterai_kernel.languages.base import BuildJob
 from asterai_kernel.session import get_session
 
-SHAPES_RS = """
-pub struct Point { pub x: f64, pub y: f64 }
-pub enum Color { Red, DarkGreen }
-pub fn mid(a: Point, b: Point) -> Point { Point { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 } }
-pub fn name(c: Color) -> String { match c { Color::Red => "red".into(), Color::DarkGreen => "dark green".into() } }
-pub fn darker(c: Color) -> Color { match c { _ => Color::DarkGreen } }
-pub fn sum(xs: Vec<i32>) -> i64 { xs.iter().map(|&x| x as i64).sum() }
-pub fn scale(xs: Vec<f64>, k: f64) -> Vec<f64> { xs.iter().map(|x| x * k).collect() }
-pub fn shout(s: String) -> String { s.to_uppercase() }
-pub fn maybe(x: Option<u32>) -> Option<String> { x.map(|v| format!("got {v}")) }
-pub fn boom(x: u32) -> u32 { if x > 1 { panic!("shapes exploded at {x}") } x }
-pub fn blob(b: Vec<u8>) -> Vec<u8> { b.iter().rev().cloned().collect() }
-pub fn pair(p: (u8, String)) -> (String, u8) { (p.1, p.0) }
-pub fn wide(x: u64) -> u64 { x - 1 }
-"""
-
-SHAPES_PY = """
-from dataclasses import dataclass
-from enum import Enum
-
-
-@dataclass
-class Point:
-    x: float
-    y: float
-
-
-class Color(Enum):
-    RED = "red"
-    DARK_GREEN = "dark-green"
-
-
-def mid(a: Point, b: Point) -> Point:
-    return Point((a.x + b.x) / 2, (a.y + b.y) / 2)
-
-
-def name(c: Color) -> str:
-    return "red" if c == Color.RED else "dark green"
-
-
-def darker(c: Color) -> Color:
-    return Color.DARK_GREEN
-
-
-def sum(xs: list[int]) -> int:
-    total = 0
-    for x in xs:
-        total += x
-    return total
-
-
-def scale(xs: list[float], k: float) -> list[float]:
-    return [x * k for x in xs]
-
-
-def shout(s: str) -> str:
-    return s.upper()
-
-
-def maybe(x: int | None) -> str | None:
-    return None if x is None else f"got {x}"
-
-
-def boom(x: int) -> int:
-    if x > 1:
-        raise RuntimeError(f"shapes exploded at {x}")
-    return x
-
-
-def blob(b: bytes) -> bytes:
-    return b[::-1]
-
-
-def pair(p: tuple[int, str]) -> tuple[str, int]:
-    return (p[1], p[0])
-
-
-def wide(x: int) -> int:
-    return x - 1
-"""
+# The providers of the Python consumers' tests, with a 64-bit function.
+SHAPES_RS = python_use.SHAPES_RS + "pub fn wide(x: u64) -> u64 { x - 1 }\n"
+SHAPES_PY = python_use.SHAPES_PY + "\n\ndef wide(x: int) -> int:\n    return x - 1\n"
+PARSE_RS = python_use.PARSE_RS
 
 USER_TS = """
 import { mid, name, darker, sum, scale, shout, maybe, boom, blob, pair, wide } from "{p}";
@@ -140,7 +65,6 @@ export function widen() { return String(wide(2n ** 62n + 3n)); }
 export function text(s) { return shout(s); }
 """
 
-PARSE_RS = "pub fn parse(s: &str) -> Result<u32, String> { s.parse::<u32>().map_err(|e| e.to_string()) }\n"
 USER_RESULT = """
 import { parse } from "parse_rs";
 export function parsed(s: string): string {

@@ -18,6 +18,7 @@ from wasmtime.component import Linker
 
 from . import plain, values, wit
 from .errors import AsteraiError, ComponentError, Timeout
+from .hostfns import PROVIDERS
 from .interpreted import HOST_INTERFACE
 from .links import Forwarder, NestedTrap, _add_func, new_error
 from .names import snake_name
@@ -26,6 +27,20 @@ from .values import VAL
 _HOST_CALL = wit.Function("call", (("component", wit.String()), ("index", wit.Prim("u32")),
                                    ("args", wit.String())), wit.String())  # fmt: skip
 (((_COMPONENT, _INDEX, _ARGS), _ANSWER),) = values.codecs_for((_HOST_CALL,), {})
+
+
+def why_not_provider(name: str, iface: wit.Interface) -> str | None:
+    """Why a cell on a runner cannot use `name` through `host.call` (None when it can): resources do not
+    cross as plain data, a provider's module defines only its own types, and functions the notebook's Python
+    provides are no live instance."""
+    if name in PROVIDERS:
+        return f"--use {name}: functions the notebook's Python provides (@provide)"
+    for ty in iface.types():
+        if isinstance(ty, (wit.Resource, wit.Handle)):
+            return f"--use {name}: {name} exports resources"
+        if getattr(ty, "owner", "") not in ("", iface.name):
+            return f"--use {name}: {name}'s exports use the types of component {ty.owner}"
+    return None
 
 
 def runner_linker(runtime, session, consumer: str, uses: dict[str, wit.Interface], interp) -> Linker:

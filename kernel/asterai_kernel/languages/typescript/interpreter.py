@@ -95,14 +95,12 @@ class QuickJsInterpreter(Interpreter):
 
         if engine_for(None) != QUICKJS:
             return "ASTERAI_JS_ENGINE selects StarlingMonkey, which only per-cell components use"
-        from ...hostfns import PROVIDERS
+        from ...runner_links import why_not_provider
 
         for name, iface in job.uses.items():
-            why = runner_uses.check_provider(name, iface)
+            why = why_not_provider(name, iface)
             if why is not None:
                 return why
-            if name in PROVIDERS:
-                return f"--use {name}: functions the notebook's Python provides (@provide)"
         if job.exports:
             return "`--exports` names the cell after other interfaces; the shared runner exports only its own"
         if self.language.read(job.source, job.uses).resources:
