@@ -275,3 +275,20 @@ def test_top_level_code_may_call_a_provider(cell, ns):
         cell("typescript tsu_top_bad --use tsu_top", 'import { boom } from "tsu_top";\nconst x = boom();\n'
              "export function f(): number { return x; }\n")  # fmt: skip
     assert ns["tsu_top_user"].f() == 7 and ns["tsu_top"].seven() == 7  # the kernel and the others go on
+
+
+def test_a_consumer_on_the_runner_travels_with_its_provider_to_dask_workers(cell, ns):
+    from distributed import Client, LocalCluster
+
+    cell(
+        "rust tsu_first",
+        'pub fn first(s: &str) -> String { s.split_whitespace().next().unwrap_or("").into() }',
+    )
+    source = 'import { first } from "tsu_first";\nexport function loudFirst(s: string): string { return first(s).toUpperCase(); }\n'
+    cell("typescript tsu_loud --use tsu_first", source)
+    shipment = get_session().components["tsu_loud"].shipment()
+    assert shipment.glue is not None and [p.name for p in shipment.providers] == ["tsu_first"]
+    names = ["ada lovelace", "alan turing"] * 10
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=":0") as cluster:
+        with Client(cluster, set_as_default=False) as client:
+            assert asterai_kernel.map(ns["loud_first"], names, client=client) == ["ADA", "ALAN"] * 10
