@@ -9,7 +9,7 @@ import pytest
 import test_python_shared_use as python_use
 
 import asterai_kernel
-from asterai_kernel import CompileError, GuestTrap, hostfns, wit
+from asterai_kernel import CompileError, GuestTrap, Timeout, hostfns, wit
 from asterai_kernel.interpreted import InterpretedComponent
 from asterai_kernel.languages import get_language
 from asterai_kernel.languages.base import BuildJob
@@ -292,3 +292,21 @@ def test_a_consumer_on_the_runner_travels_with_its_provider_to_dask_workers(cell
     with LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=":0") as cluster:
         with Client(cluster, set_as_default=False) as client:
             assert asterai_kernel.map(ns["loud_first"], names, client=client) == ["ADA", "ALAN"] * 10
+
+
+def test_the_stop_button_and_timeouts_end_a_call_into_a_provider(cell, ns):
+    spin = "pub fn spin() -> u32 { let mut i: u32 = 0; loop { i = std::hint::black_box(i.wrapping_add(1)); } }\n" \
+           "pub fn ok() -> u32 { 5 }\n"  # fmt: skip
+    cell("rust tsu_spinner", spin)
+    cell("rust tsu_timed --timeout 0.5", spin)
+    user = 'import * as s from "tsu_spinner";\nimport * as t from "tsu_timed";\n' \
+           "export function via(): number { return s.spin(); }\nexport function timed(): number { return t.spin(); }\n"  # fmt: skip
+    cell("typescript tsu_spin_user --use tsu_spinner,tsu_timed", user)
+    assert isinstance(_live("tsu_spin_user"), InterpretedComponent)
+    get_session().interrupt_soon(after=0.2)
+    with pytest.raises(KeyboardInterrupt):
+        ns["tsu_spin_user"].via()
+    assert ns["tsu_spinner"].ok() == 5 and not get_session().interrupt_pending
+    with pytest.raises(Timeout, match="tsu_spin_user.timed trapped: tsu_timed.spin trapped: ran longer than"):
+        ns["tsu_spin_user"].timed()
+    assert ns["tsu_timed"].ok() == 5
