@@ -46,6 +46,10 @@ export function viaBoom(x: number): number { return Number(boom(x)) + 1; }
 export function badArgument(): string {
   try { shout(42 as any); return "accepted"; } catch (e) { return `${e.name}: ${e.message}`; }
 }
+export function badNumbers(): string {
+  const why = (f: () => unknown) => { try { f(); return "accepted"; } catch (e) { return `${e.name}: ${e.message}`; } };
+  return [why(() => wide(2 ** 70)), why(() => mid({ x: "NaN" as any, y: 0 }, { x: 0, y: 0 }))].join("\\n");
+}
 export function tooBig(): string {
   try { wide(2n ** 64n); return "accepted"; } catch (e) { return `${e.name}: ${e.message}`; }
 }
@@ -125,6 +129,9 @@ def test_bad_arguments_throw_in_the_cell(shapes):
     provider, user, _, ns = shapes
     u = ns[user]
     assert u.bad_argument() == f"TypeError: {provider}.shout(): parameter 's' must be a str, not int"
+    wide, bad_float = u.bad_numbers().split("\n")
+    assert wide.startswith(f"RangeError: {provider}.wide(): parameter 'x'") and "out of range" in wide
+    assert bad_float == f"TypeError: {provider}.mid(): parameter 'a'.x must be a float (f64), not str"
     too_big = u.too_big()
     assert too_big.startswith(f"RangeError: {provider}.wide(): parameter 'x'") and "out of range" in too_big
 

@@ -1,5 +1,5 @@
-// The QuickJS runner (interpreted.RUNNER_WIT, importing HOST_WIT): one component serving every TypeScript/JavaScript cell, each
-// in its own instance.
+// The QuickJS runner (interpreted.RUNNER_WIT, importing HOST_WIT): one component serving every
+// TypeScript/JavaScript cell, each in its own instance.
 // `load` evaluates a cell's glue (glue.py: the bundled cell and its converters, a script that sets
 // globalThis.__asteraiExports to one function per export, JSON text in and out); `call` runs one.
 // The runtime (console, TextEncoder, error reports at the cell's lines) is pre-initialized with the runner.
@@ -48,8 +48,10 @@ globalThis.__asteraiUse = {
     if (answer[0]) throw new (REFUSED[answer[1]] ?? Error)(answer[2]);
     return answer[1];
   },
-  w64: (v, kind) => ({ n: globalThis.__asteraiWire.w64(v, kind) }),
+  // an integral number beyond 2^53 as its exact decimal (the host's range check then says what is wrong)
+  w64: (v, kind) => ({ n: Number.isInteger(v) ? BigInt(v).toString() : globalThis.__asteraiWire.w64(v, kind) }),
   float: (v) => {
+    if (typeof v !== "number") return v; // the host's check says what it is
     const x = globalThis.__asteraiWire.float(v);
     return typeof x === "string" ? { f: x } : x;
   },
