@@ -317,3 +317,21 @@ def test_the_stop_button_and_timeouts_end_a_call_into_a_provider(cell, ns):
     with pytest.raises(Timeout, match="tsu_spin_user.timed trapped: tsu_timed.spin trapped: ran longer than"):
         ns["tsu_spin_user"].timed()
     assert ns["tsu_timed"].ok() == 5
+
+
+def test_flags_cross_as_numbers_with_an_object_of_bits(cell, ns):
+    from test_cell_flags import RUST
+
+    cell("rust tsu_flags", RUST)
+    source = (
+        'import { grant, Perms } from "tsu_flags";\n'
+        "export function run(p: Perms): [Perms, boolean] {\n"
+        "  const all = grant(p, Perms.Exec);\n"
+        "  return [all, (all & Perms.Write) !== 0];\n"
+        "}\n"
+    )
+    cell("typescript tsu_flags_user --use tsu_flags", source)
+    assert isinstance(_live("tsu_flags_user"), InterpretedComponent)
+    P = ns["tsu_flags_user"].Perms
+    assert ns["tsu_flags_user"].run(["read", "write"]) == (P.read | P.write | P.exec, True)
+    assert ns["tsu_flags_user"].run([]) == (P.exec, False)
