@@ -215,7 +215,8 @@ def test_under_the_hood_notebook():
     assert build[8] == "shout rust ['shout: func(text: string) -> string'] uses ['geo'] shout.composed.wasm"
     # the composed file, transpiled by jco, in Node.js: the same answer as the notebook's
     assert out["node"] == "Node.js: 4 WORDS\nthis notebook: 4 WORDS\n"
-    assert re.fullmatch(r"The cache \(.+\) holds [\d.]+ [kMGT]?B\.\r?\n", out["cache"])  # (`!` runs it in a terminal)
+    # (`!` runs it in a terminal: \r\n)
+    assert re.fullmatch(r"The cache \(.+\) holds [\d.]+ [kMGT]?B\.\r?\n", out["cache"])
 
 
 def test_widget_state_is_saved_in_the_notebook():

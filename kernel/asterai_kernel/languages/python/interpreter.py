@@ -24,12 +24,11 @@ from pathlib import Path
 from ... import interpreted, wit
 from ...build import cache
 from ...errors import CompileError
-from ...hostfns import PROVIDERS
+from ...runner_links import why_not_provider
 from ..base import BuildJob, Interpreter, Progress, Unsupported
 from . import exports, glue
 from .imports import check_use_name
 from .plugin import check_pip_specs, pip_folder
-from .runner_uses import check_provider
 from .signatures import read_cell
 from .toolchain import python_toolchain
 
@@ -93,11 +92,9 @@ class PythonInterpreter(Interpreter):
 
     def why_not(self, job: BuildJob) -> str | None:
         for name, iface in job.uses.items():
-            why = check_provider(name, iface)
+            why = why_not_provider(name, iface)
             if why is not None:
                 return why
-            if name in PROVIDERS:
-                return f"--use {name}: functions the notebook's Python provides (@provide)"
         if job.exports:
             return "--exports: the cell implements declared interfaces"
         if any(isinstance(t, wit.Resource) for t in job.iface.types()):

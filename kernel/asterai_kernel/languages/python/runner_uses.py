@@ -84,16 +84,6 @@ def {py}({params}):
 {ret}"""
 
 
-def check_provider(name: str, iface: wit.Interface) -> str | None:
-    """Why a provider's module cannot be made for the shared interpreter (None when it can)."""
-    for ty in iface.types():
-        if isinstance(ty, (wit.Resource, wit.Handle)):
-            return f"--use {name}: {name} exports resources"
-        if getattr(ty, "owner", "") not in ("", iface.name):
-            return f"--use {name}: {name}'s exports use the types of component {ty.owner}"
-    return None
-
-
 def provider_module(name: str, iface: wit.Interface) -> str:
     """The source of the module `name` a cell on the shared interpreter imports for `--use name`. The glue
     puts in its namespace `_host_call` and the helpers it shares with the cell's converters (`_str_in`,
@@ -145,7 +135,7 @@ class ModuleConverters(DataConverters):
 
     # ---- conversions ----
     def _into(self, ty: wit.WitType) -> str | None:
-        return self._plain_into(ty)  # a provider's own types only (check_provider)
+        return self._plain_into(ty)  # a provider's own types only (runner_links.why_not_provider)
 
     def _named_into(self, ty: wit.WitType) -> str | None:
         if isinstance(ty, wit.Result):
