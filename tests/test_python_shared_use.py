@@ -204,6 +204,12 @@ def test_bad_arguments_raise_in_the_cell(shapes):
 
 
 def test_a_provider_trap_fails_the_call_and_restarts_the_provider_only(shapes, capsys):
+    check_a_provider_trap(shapes)
+
+
+def check_a_provider_trap(shapes) -> None:
+    """The consumer's call into a trapping provider fails naming both; only the provider restarts (also
+    test_typescript_shared_use's)."""
     provider, user, _, ns = shapes
     u = ns[user]
     before = (_live(provider).restarts, _live(user).restarts)

@@ -19,6 +19,7 @@ from asterai_kernel.session import get_session
 SHAPES_RS = python_use.SHAPES_RS + "pub fn wide(x: u64) -> u64 { x - 1 }\n"
 SHAPES_PY = python_use.SHAPES_PY + "\n\ndef wide(x: int) -> int:\n    return x - 1\n"
 PARSE_RS = python_use.PARSE_RS
+_live, _host_double, POINT, GEO = python_use._live, python_use._host_double, python_use.POINT, python_use.GEO
 
 USER_TS = """
 import { mid, name, darker, sum, scale, shout, maybe, boom, blob, pair, wide } from "{p}";
@@ -78,10 +79,6 @@ export function parsed(s: string): string {
 """
 
 
-def _live(name: str):
-    return get_session().components[name]
-
-
 def _user(p: str, template: str) -> str:
     return template.replace("{p}", p)
 
@@ -137,16 +134,7 @@ def test_bad_arguments_throw_in_the_cell(shapes):
 
 
 def test_a_provider_trap_fails_the_call_and_restarts_the_provider_only(shapes):
-    provider, user, _, ns = shapes
-    u = ns[user]
-    before = (_live(provider).restarts, _live(user).restarts)
-    assert u.via_boom(1) == 2
-    with pytest.raises(
-        GuestTrap, match=rf"{user}.via_boom trapped: {provider}.boom trapped: .*exploded at 5"
-    ):
-        u.via_boom(5)
-    assert _live(provider).restarts == before[0] + 1
-    assert u.via_boom(0) == 1 and ns[provider].boom(1) == 1  # both work afterwards
+    python_use.check_a_provider_trap(shapes)
 
 
 def test_a_result_is_tag_and_val(cell, ns):
@@ -197,18 +185,11 @@ def test_consumers_exports_take_and_return_a_providers_types(cell, ns):
 
 # ---- what still builds the cell's own component (why_not; no toolchain) ----
 
-POINT = wit.Record("point", (("x", wit.Prim("f64")),))
-GEO = wit.Interface("geo", (wit.Function("mid", (("a", POINT),), POINT),))
-
 
 def _why_not(tmp_path, source: str, uses: dict):
     lang = get_language("typescript")
     iface = lang.interface_using(source, "user", uses)
     return lang.interpreter().why_not(BuildJob("user", source, iface, tmp_path, uses=uses))
-
-
-def _host_double(x: int) -> int:
-    return 2 * x
 
 
 @pytest.mark.no_toolchain
