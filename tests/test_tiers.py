@@ -1,5 +1,5 @@
 """Tiered machine code (tiers.py): a big component runs at once on Winch's code; Cranelift's, compiled in
-the background, takes over at the component's next start. Each test's cell carries a new nonce, so no
+the background, takes over at the component's next start. Each test's cell returns a new nonce, so no
 machine code of it is cached and the first load really is Winch's."""
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from asterai_kernel.toolchains import wasm_tools
 
 GO = """package main
 
-// NONCE
+// BuildId returns the test's nonce: a new constant changes the compiled code, so no machine code of an
+// earlier run (the cache outlives the suite) matches it. A comment would not: it leaves the bytes alone.
+func BuildId() uint64 { return NONCE }
+
 func Spin(n uint64) uint64 {
 	x := uint64(7)
 	for i := uint64(0); i < n; i++ {
@@ -39,8 +42,12 @@ func Forever() uint64 {
 """
 
 
+def with_nonce(source: str = GO) -> str:
+    return source.replace("NONCE", str(uuid.uuid4().int % 2**63))
+
+
 def fresh(cell, name: str, options: str = "", source: str = GO):
-    cell(f"go {name} {options}".strip(), source.replace("NONCE", uuid.uuid4().hex))
+    cell(f"go {name} {options}".strip(), with_nonce(source))
     return get_session().components[name]
 
 
@@ -58,7 +65,7 @@ def test_a_big_component_starts_on_winch_and_restarts_on_cranelift(cell, ns):
 
 
 def test_a_rerun_once_cranelifts_code_is_made_loads_it(cell, ns):
-    source = GO.replace("NONCE", uuid.uuid4().hex)
+    source = with_nonce()
     cell("go tiered_again", source)
     assert get_session().components["tiered_again"].runtime.config.winch
     get_session().optimized_now(get_session().components["tiered_again"])
@@ -95,7 +102,7 @@ def spin(n: int) -> int:
 
 
 def test_the_summary_under_time_says_which_code_runs(cell):
-    printed = cell("go tiered_timed --time", GO.replace("NONCE", uuid.uuid4().hex))
+    printed = cell("go tiered_timed --time", with_nonce())
     assert (
         "machine code" in printed
         and "(Winch's; Cranelift's optimized code is used from its next start)" in printed
