@@ -2,6 +2,11 @@
 
 Every test needs a guest language's toolchain (marker `toolchain`) unless it is marked `no_toolchain`:
 `pytest -m "not toolchain"` is the fast tier, which runs without any guest compiler.
+
+The suite must pass on an empty cache and on one warm from earlier runs (CI's cache outlives the suite). A
+test that needs a cold build or cold machine code gives its cell a new constant its code returns: a new
+comment changes the cache key of the build but, for Rust, C and Go, not the component's bytes, whose
+machine code is then found cached.
 """
 
 from __future__ import annotations
