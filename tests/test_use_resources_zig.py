@@ -171,3 +171,51 @@ def test_the_tutorial_zig_cell(cell, providers):
     assert len(resources._HOST_OBJECTS) == 2
     h.close_all()
     assert not resources._HOST_OBJECTS
+
+
+EDGE_PY = """
+class Counter:
+    def __init__(self, n: int):
+        self.n = n
+
+    def init(self) -> int:
+        return self.n
+
+    def handle(self) -> int:
+        return 7
+
+    def live(self, deinit: int) -> int:
+        return deinit + self.n
+
+
+def live() -> int:
+    return 0
+
+
+def consume_all(cs: list[Counter]) -> int:
+    return sum(c.n for c in cs)
+"""
+
+EDGE_ZIG = """const py_edge = @import("py_edge");
+const Counter = py_edge.Counter;
+
+pub fn named() i64 {
+    const c = Counter.init(5);
+    defer c.deinit();
+    return c.init_() + c.handle_() + c.live(1) + py_edge.live(); // the struct's own names get a `_`
+}
+
+pub fn moved() i64 {
+    const counters = [_]Counter{ Counter.init(1), Counter.init(2) };
+    return py_edge.consumeAll(&counters); // a list<own<counter>>: both moved to py_edge; no deinit here
+}
+"""
+
+
+def test_own_parameters_move_the_object_and_member_names_stay_apart(cell, ns):
+    cell("python py_edge", EDGE_PY)
+    cell("zig zig_edge --use py_edge", EDGE_ZIG)
+    h = ns["zig_edge"]
+    assert h.named() == 5 + 7 + 6 + 0
+    assert h.moved() == 3
+    assert not resources._HOST_OBJECTS  # the moved objects are py_edge's: the consumer holds no handle

@@ -208,7 +208,7 @@ class ZigEmitter(abi.Emitter):
 
     def lift_list(self, step, ptr, length, spell=None):
         elem = spell.part(0)
-        if isinstance(step.elem, abi.Scalar):  # Zig lays every scalar out as the ABI does: used in place
+        if isinstance(step.elem, abi.Scalar):  # laid out as the ABI does (a handle: extern struct): in place
             return f"rt.slice({elem.zig}, {ptr}, {length})"
         blk, out, base, o, i = (self.tmp(s) for s in ("blk", "out", "base", "o", "i"))
         load = self.load(step.elem, f"({base} + {i} * {step.elem.size})", elem)
