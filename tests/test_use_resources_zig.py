@@ -219,3 +219,17 @@ def test_own_parameters_move_the_object_and_member_names_stay_apart(cell, ns):
     assert h.named() == 5 + 7 + 6 + 0
     assert h.moved() == 3
     assert not resources._HOST_OBJECTS  # the moved objects are py_edge's: the consumer holds no handle
+
+
+def test_a_typescript_providers_resource_crosses_to_zig(cell, ns):
+    from test_cell_resources import ACCOUNTS_TS
+
+    cell("typescript ts_bank", ACCOUNTS_TS)
+    cell(
+        "zig zig_user_of_ts --use ts_bank",
+        'const ts_bank = @import("ts_bank");\n\npub fn total(n: f64) f64 {\n'
+        "    const a = ts_bank.Account.init(n);\n    defer a.deinit();\n    const b = ts_bank.opened(0.5);\n"
+        "    defer b.deinit();\n    return a.deposit(1.0) + b.get();\n}\n",
+    )
+    assert ns["zig_user_of_ts"].total(2.5) == 4.0
+    assert not resources._HOST_OBJECTS
