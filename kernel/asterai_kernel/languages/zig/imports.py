@@ -47,7 +47,6 @@ def _owner_module(t: wit.WitType, iface: wit.Interface, uses: dict[str, wit.Inte
 def definition(t: wit.WitType, spell: Callable[[wit.WitType], str] = lambda t: spell_wit(t).zig) -> str:
     """A record, enum, flags or variant as a Zig declaration; `spell` spells its fields' and payloads'."""
     name = type_name(t.name)
-    assert not isinstance(t, wit.Resource), t  # resource_definition
     if isinstance(t, wit.Record):
         body = ", ".join(f"{field_name(n)}: {spell(ft)}" for n, ft in t.fields)
         return f"pub const {name} = struct {{ {body} }};"
