@@ -99,6 +99,8 @@ def spell_wit(ty: wit.WitType | None, qualify: Callable[[wit.WitType], str] = la
         return None
     if isinstance(ty, wit.Prim):
         return ZigType(ty, ZIG_PRIMS[ty.name])
+    if isinstance(ty, wit.Handle):  # own or borrow: the provider's resource struct (imports.py)
+        return ZigType(ty, qualify(ty.resource))
     if isinstance(ty, (wit.String, wit.Bulk)):
         return ZigType(ty, "[]const u8")
     if isinstance(ty, wit.List):
@@ -126,7 +128,7 @@ def spell_wit(ty: wit.WitType | None, qualify: Callable[[wit.WitType], str] = la
     return ZigType(ty, qualify(ty), cases, tuple(field_name(c) for c, _ in ty.cases))
 
 
-def _indent(text: str) -> str:
+def indent(text: str) -> str:
     return "\n".join(f"    {line}" if line else line for line in text.split("\n"))
 
 
@@ -138,8 +140,10 @@ class ZigEmitter(abi.Emitter):
         # `_` first: clear of the glue's own names and of Zig's (locals may not shadow anything)
         return "_" + super().tmp(stem)
 
-    # ---- scalars ----
+    # ---- scalars; a handle is a provider's resource struct holding its i32 (imports.py) ----
     def lift_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):
+            return f"{spell.zig}{{ .handle = {val} }}"
         name = step.name
         if name == "bool":
             return f"({val} != 0)"
@@ -154,6 +158,8 @@ class ZigEmitter(abi.Emitter):
         return val
 
     def lower_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):  # an own handle is given away, a borrow lent: the same i32
+            return f"{val}.handle"
         name, core = step.name, CORE[step.flat[0]]
         if name == "bool":
             return f"rt.b2i({val})"
@@ -162,6 +168,8 @@ class ZigEmitter(abi.Emitter):
         return f"@as({core}, {val})"
 
     def load_scalar(self, step, ptr, spell=None):
+        if isinstance(step, abi.Handle):
+            return self.lift_scalar(step, f"rt.load(i32, {ptr})", spell)
         if step.name == "bool":
             return f"(rt.load(u8, {ptr}) != 0)"
         if step.name == "char":
@@ -169,6 +177,8 @@ class ZigEmitter(abi.Emitter):
         return f"rt.load({ZIG_PRIMS[step.name]}, {ptr})"
 
     def store_scalar(self, step, val, ptr, spell=None):
+        if isinstance(step, abi.Handle):
+            return f"rt.store(i32, {ptr}, {val}.handle);"
         if step.name == "bool":
             return f"rt.store(u8, {ptr}, @intFromBool({val}));"
         if step.name == "char":
@@ -198,14 +208,14 @@ class ZigEmitter(abi.Emitter):
 
     def lift_list(self, step, ptr, length, spell=None):
         elem = spell.part(0)
-        if isinstance(step.elem, abi.Scalar):  # Zig lays every scalar out as the ABI does: used in place
+        if isinstance(step.elem, abi.Scalar):  # laid out as the ABI does (a handle: extern struct): in place
             return f"rt.slice({elem.zig}, {ptr}, {length})"
         blk, out, base, o, i = (self.tmp(s) for s in ("blk", "out", "base", "o", "i"))
         load = self.load(step.elem, f"({base} + {i} * {step.elem.size})", elem)
         return (
             f"{blk}: {{\n    const {out} = rt.alloc({elem.zig}, rt.addr({length}));\n"
             f"    const {base} = rt.addr({ptr});\n"
-            f"    for ({out}, 0..) |*{o}, {i}| {{\n{_indent(_indent(f'{o}.* = {load};'))}\n    }}\n"
+            f"    for ({out}, 0..) |*{o}, {i}| {{\n{indent(indent(f'{o}.* = {load};'))}\n    }}\n"
             f"    break :{blk} {out};\n}}"
         )
 
@@ -218,7 +228,7 @@ class ZigEmitter(abi.Emitter):
         store = self.store(e, x, f"({buf} + {i} * {e.size})", spell.part(0))
         out += [
             f"const {buf} = rt.allocBytes({s}.len * {e.size}, {e.align});",
-            f"for ({s}, 0..) |{x}, {i}| {{\n{_indent(store)}\n}}",
+            f"for ({s}, 0..) |{x}, {i}| {{\n{indent(store)}\n}}",
         ]
         return [f"rt.core({buf})", f"rt.len({s})"]
 
@@ -267,7 +277,7 @@ class ZigEmitter(abi.Emitter):
             else:  # a Result union or a tagged union
                 made = f"{t}{{ .{spell.names[case.index]} = {'{}' if value is None else value} }}"
             prongs.append(f"{case.index} => {made},")
-        return f"switch ({disc}) {{\n{_indent(chr(10).join(prongs))}\n    else => unreachable,\n}}"
+        return f"switch ({disc}) {{\n{indent(chr(10).join(prongs))}\n    else => unreachable,\n}}"
 
     def match_cases(self, step, val, arms, spell=None):
         ty = step.ty
@@ -283,7 +293,7 @@ class ZigEmitter(abi.Emitter):
         for case, x, body in arms:
             capture = f"|{x}| " if x else ""
             prongs.append(f".{spell.names[case.index]} => {capture}{self.block(body)},")
-        return f"switch ({val}) {{\n{_indent(chr(10).join(prongs))}\n}}"
+        return f"switch ({val}) {{\n{indent(chr(10).join(prongs))}\n}}"
 
     def load_disc(self, step, ptr):
         return f"rt.load({ZIG_PRIMS[step.disc.name]}, {ptr})"
@@ -306,4 +316,4 @@ class ZigEmitter(abi.Emitter):
 
     def block(self, stmts):
         body = "\n".join(s for s in stmts if s)
-        return f"{{\n{_indent(body)}\n}}" if body else "{}"
+        return f"{{\n{indent(body)}\n}}" if body else "{}"
