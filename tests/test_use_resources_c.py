@@ -124,3 +124,157 @@ def test_a_c_cell_uses_a_providers_resource(cell, providers, provider):
         assert h.richer(1) == 6
         assert not resources._HOST_OBJECTS and not links._HELD.get(id(h._live.store))
     _kept_across_calls(cell, h, providers[provider], provider)
+
+
+CPP_USER = """
+#include <memory>
+
+int64_t total(int64_t n) {
+    {P}::Account a(n);  // the constructor runs in {P}
+    return a.deposit(1) + a.get();  // methods borrow it; its destructor drops it in {P}
+}
+
+int64_t copied(int64_t n) {
+    {P}::Account a(n);
+    {P}::Account b = {P}::Account::copy(a);  // a static function, an object back by value
+    return b.deposit(100) + a.get();
+}
+
+int64_t live_inside() {
+    {P}::Account a = {P}::opened(1);
+    return {P}::live();  // `a` is still held here; dropped on return
+}
+
+int64_t overdraw(int64_t n) { return {P}::Account(n).deposit(-1); }
+
+static std::vector<{P}::Account> kept;  // objects kept between calls
+
+uint32_t keep(int64_t n) {
+    kept.emplace_back(n);
+    return (uint32_t)kept.size();
+}
+
+int64_t kept_balance() { return kept.back().get(); }
+
+int64_t forget() {
+    kept.clear();  // each destructor gives its object back
+    return {P}::live();
+}
+
+int64_t moved(int64_t n) {
+    {P}::Account a(n);
+    {P}::Account b = std::move(a);  // moving moves the handle: only b drops it
+    auto c = std::make_unique<{P}::Account>(std::move(b));
+    return c->get();
+}
+"""
+
+CPP_USER_PY_ONLY = """
+int64_t many() {
+    int64_t sum = 0;
+    for (const auto &a : py_bank::opened_many({1, 2, 3})) sum += a.get();  // std::vector<Account>
+    return sum;
+}
+
+int64_t named(int64_t n) {
+    py_bank::Named nm = py_bank::labelled("savings", n);  // a record: its account is C's own handle
+    py_bank::Account account(nm.account);  // which an object takes over
+    account.deposit(1);
+    nm.account = std::move(account).into_handle();  // given back to the record
+    int64_t balance = py_bank::balance_of(nm);  // and the record to py_bank
+    free(nm.name);
+    return balance;
+}
+
+int64_t richer(int64_t n) {
+    py_bank::Account a(n), b(n + 5);
+    return b.richer_than(a) ? py_bank::richest(a, b) : -1;  // both lent
+}
+"""
+
+
+@pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])
+def test_a_cpp_cell_uses_a_providers_resource(cell, providers, provider):
+    user = f"cpp_user_of_{provider}"
+    source = CPP_USER.replace("{P}", provider) + (CPP_USER_PY_ONLY if provider == "py_bank" else "")
+    cell(f"cpp {user} --use {provider}", source)
+    h = providers[user]
+    _checks(h, providers[provider], provider == "rs_bank")
+    assert h.moved(3) == 3 and not resources._HOST_OBJECTS  # moved twice, dropped once
+    if provider == "rs_bank":
+        assert providers[provider].live() == 0
+    if provider == "py_bank":
+        assert h.many() == 6 and h.named(40) == 41 and h.richer(1) == 6
+        assert not resources._HOST_OBJECTS and not links._HELD.get(id(h._live.store))
+    _kept_across_calls(cell, h, providers[provider], provider)
+
+
+# Python lends a parameter that is an object (borrow), but gives a list of them (own): the list's go to it.
+PURSE_PY = """
+class Coin:
+    def __init__(self, value: int):
+        self.value = value
+
+    def worth(self) -> int:
+        return self.value
+
+
+def spend_all(cs: list[Coin]) -> int:
+    return sum(c.value for c in cs)
+"""
+
+PAY_C = """
+int64_t pay_all(void) {
+    py_purse_own_coin_t cs[] = {py_purse_constructor_coin(1), py_purse_constructor_coin(2)};
+    return py_purse_spend_all(cs, 2);  /* a list of own handles, given away: the cell must not drop them */
+}
+"""
+
+PAY_CPP = """
+int64_t pay_all() {
+    std::vector<py_purse::Coin> cs;
+    cs.emplace_back(1);
+    cs.emplace_back(2);
+    return py_purse::spend_all(std::move(cs));  // moved in: the objects are py_purse's now
+}
+"""
+
+
+@pytest.mark.parametrize("lang, source", [("c", PAY_C), ("cpp", PAY_CPP)])
+def test_own_objects_given_to_the_provider_are_its_own(cell, providers, lang, source):
+    if "py_purse" not in providers:
+        cell("python py_purse", PURSE_PY)
+    cell(f"{lang} {lang}_payer --use py_purse", source)
+    h = providers[f"{lang}_payer"]
+    assert h.pay_all() == 3 and h.pay_all() == 3
+    assert not resources._HOST_OBJECTS  # given once each, none dropped by the cell too
+
+
+LIGHT = {
+    "c": "uint32_t light(void) {\n    rs_bomb_c_own_bomb_t b = rs_bomb_c_constructor_bomb();\n"
+    "    uint32_t t = rs_bomb_c_method_bomb_tick(rs_bomb_c_borrow_bomb(b));\n"
+    "    rs_bomb_c_bomb_drop_own(b);\n    return t;\n}\n",
+    "cpp": "uint32_t light() {\n    rs_bomb_c::Bomb b;\n    return b.tick();  // b's destructor drops it\n}\n",
+}
+
+
+@pytest.mark.parametrize("lang", ["c", "cpp"])
+def test_a_providers_trap_is_the_c_consumers_guest_trap(cell, providers, lang):
+    from test_use_resources import BOMB_RS
+
+    if "rs_bomb_c" not in providers:
+        cell("rust rs_bomb_c", BOMB_RS)
+    cell(f"{lang} {lang}_lighter --use rs_bomb_c", LIGHT[lang])
+    with pytest.raises(GuestTrap, match="rs_bomb_c.drop of a bomb trapped: .*boom on drop"):
+        providers[f"{lang}_lighter"].light()  # dropping the Bomb runs its Drop in rs_bomb_c, which panics
+    assert providers["rs_bomb_c"].alive() == 7  # both restarted; the kernel is fine
+
+
+@pytest.mark.parametrize(
+    "lang, source, where",
+    [("c", "int64_t peek(py_bank_borrow_account_t a) { return 0; }\n", "line 2: `peek`: parameter `a`"),
+     ("cpp", "py_bank::Account make(int64_t n) { return py_bank::Account(n); }\n", "line 2: `make` returns")],
+)  # fmt: skip
+def test_a_c_consumers_own_functions_cannot_take_or_return_the_resource(cell, providers, lang, source, where):
+    with pytest.raises(CompileError, match=re.escape(where) + ".*has no WIT equivalent"):
+        cell(f"{lang} {lang}_resource_exporter --use py_bank", source)

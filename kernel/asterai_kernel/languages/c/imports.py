@@ -113,12 +113,12 @@ def resource_types(g: CEmitter, module: str, iface: wit.Interface, r: wit.Resour
     explicitly; a handle never dropped lives until the cell's instance ends) and `geo_borrow_account`."""
     own, borrow, stem = handle_type(module, r, True), handle_type(module, r, False), snake_name(r.name)
     core = f"asterai_drop_{module}_{stem}"
+    where = f'import_module("{wit.PACKAGE}/{iface.name}"), import_name("[resource-drop]{r.name}")'
     doc = "".join(f"/* {line} */\n" for line in r.docs.splitlines())
     return [
         f"{doc}typedef struct {own} {{ int32_t __handle; }} {own};",
         f"typedef struct {borrow} {{ int32_t __handle; }} {borrow};",
-        f'__attribute__((import_module("{wit.PACKAGE}/{iface.name}"), import_name("[resource-drop]{r.name}")))\n'
-        f"void {core}(int32_t handle);",
+        f"__attribute__(({where}))\nvoid {core}(int32_t handle);",
         f"/** Gives the {r.name} back: `{module}` drops it. Drop every own handle not given away once. */\n"
         f"static inline void {module}_{stem}_drop_own({own} handle) {{ {core}(handle.__handle); }}",
         f"/** Lends an own handle, for one call, where a borrow<{r.name}> is taken. */\n"
