@@ -278,3 +278,57 @@ def test_a_providers_trap_is_the_c_consumers_guest_trap(cell, providers, lang):
 def test_a_c_consumers_own_functions_cannot_take_or_return_the_resource(cell, providers, lang, source, where):
     with pytest.raises(CompileError, match=re.escape(where) + ".*has no WIT equivalent"):
         cell(f"{lang} {lang}_resource_exporter --use py_bank", source)
+
+
+# The tutorial's cells (the lead's): one object kept between calls, a copy, a list of objects.
+TUTORIAL = {
+    "c": """
+static py_bank_own_account_t kept;  /* an own handle, kept between calls */
+
+int64_t open_account(int64_t start) {
+    kept = py_bank_constructor_account(start);  /* made in py_bank */
+    return py_bank_method_account_deposit(py_bank_borrow_account(kept), 10);  /* methods borrow */
+}
+
+int64_t copy_balance(void) {
+    py_bank_own_account_t copy = py_bank_static_account_copy(py_bank_borrow_account(kept));
+    int64_t balance = py_bank_method_account_get(py_bank_borrow_account(copy));
+    py_bank_account_drop_own(copy);  /* C frees explicitly: py_bank drops its object */
+    return balance;
+}
+
+void close_account(void) { py_bank_account_drop_own(kept); }
+""",
+    "cpp": """
+static std::optional<py_bank::Account> kept;  // an object, kept between calls
+
+int64_t open_account(int64_t start) {
+    kept.emplace(start);  // made in py_bank
+    return kept->deposit(10);  // methods borrow it
+}
+
+int64_t copy_balance() {
+    py_bank::Account copy = py_bank::Account::copy(*kept);  // dropped at the end of its scope
+    return copy.get();
+}
+
+int64_t richest() {
+    std::vector<py_bank::Account> all = py_bank::opened_many({1, 2, 3});
+    return py_bank::richest(all[0], all[2]);  // both lent
+}
+
+void close_account() { kept.reset(); }  // its destructor drops it in py_bank
+""",
+}
+
+
+@pytest.mark.parametrize("lang", ["c", "cpp"])
+def test_the_tutorial_cells(cell, providers, lang):
+    cell(f"{lang} {lang}_teller --use py_bank", TUTORIAL[lang])
+    h = providers[f"{lang}_teller"]
+    assert h.open_account(5) == 15 and h.copy_balance() == 15
+    assert len(resources._HOST_OBJECTS) == 1  # the kept one
+    if lang == "cpp":
+        assert h.richest() == 3 and len(resources._HOST_OBJECTS) == 1
+    h.close_account()
+    assert not resources._HOST_OBJECTS

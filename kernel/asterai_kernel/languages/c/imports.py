@@ -10,6 +10,16 @@ Each function lowers its arguments (lent as they are where their layout allows, 
 freed after the call), calls the core import `asterai:cells/geo` `word-count` (which the kernel forwards to
 geo's live instance) and lifts the result, which the caller then owns. A function whose types C cannot
 spell here (option, result, tuple, variant) is left out of the header, with a comment saying so.
+
+A provider's resource is spelled as wit-bindgen's C generator spells an imported one, names included:
+
+    bank_own_account_t a = bank_constructor_account(10);      // an own handle: a struct of one i32
+    bank_method_account_deposit(bank_borrow_account(a), 5);   // methods and borrow<account> take a borrow
+    bank_own_account_t b = bank_static_account_copy(bank_borrow_account(a));
+    bank_account_drop_own(a);                                  // C frees explicitly: bank drops its object
+
+An own handle passed to the provider is given away (the cell must not drop it); one never dropped lives until
+the cell's instance ends. The handle steps (abi.Handle) are CEmitter's.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ own types, which free what the C functions hand over:
     uint32_t n = geo::word_count(text);                        // const std::string & in
     std::vector<std::string> loud = geo::shout({"a", "b"});    // std::vector in and out
     geo::Point p = geo::mid({0, 0}, {4, 2});                   // geo::Point is geo_point
+
+A provider's resource is a move-only class owning its handle (resource_class), as wit-bindgen's C++
+generator makes an imported one: `bank::Account a(10); a.deposit(5);` and its destructor drops it in bank.
 """
 
 from __future__ import annotations
