@@ -100,6 +100,8 @@ class Spelling:
             return f"{self.stem(ty.elem)}_list"
         if isinstance(ty, wit.String):
             return "string"
+        if isinstance(ty, wit.Handle):
+            return ("" if ty.own else "borrow_") + snake_name(ty.resource.name)
         return snake_name(ty.name) if hasattr(ty, "name") else ty.wit()
 
 
