@@ -43,7 +43,8 @@ class CType:
 
     kind: scalar | cstr (`char *`, NUL-terminated) | string (asterai_string) | list (a struct of ptr and
     len) | pair (a `T *xs, size_t n` parameter pair) | record | enum | flags (an unsigned integer typedef,
-    bit i member i); C++ adds its own (cpp/).
+    bit i member i) | handle (a provider's resource held through `--use`: a struct of one i32); C++ adds
+    its own (cpp/).
     """
 
     wit: wit.WitType
@@ -105,20 +106,28 @@ class CEmitter(abi.Emitter):
         elem = spell.parts[0]
         return self.helper("pair", elem, lambda name: f"typedef ASTERAI_LIST({elem.c}) {name};\n")
 
-    # ---- scalars ----
+    # ---- scalars; a provider's resource handle (`--use`) is a struct of one i32, as wit-bindgen's ----
     def lift_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):
+            return self.literal(spell.c, [f".__handle = ({val})"])
         if step.name == "bool":
             return f"(({val}) != 0)"
         return f"(({spell.c if spell else C_PRIMS[step.name]})({val}))"
 
     def lower_scalar(self, step, val, spell=None):
+        if isinstance(step, abi.Handle):  # own: given away (the cell must not drop it); borrow: lent
+            return f"(({val}).__handle)"
         return f"(({CORE[step.flat[0]]})({val}))"
 
     def load_scalar(self, step, ptr, spell=None):
+        if isinstance(step, abi.Handle):
+            return self.lift_scalar(step, f"*(const int32_t *)({ptr})", spell)
         raw = f"(*(const {MEM[step.name]} *)({ptr}))"
         return self.lift_scalar(step, raw, spell) if step.name in ("bool", "char") else raw
 
     def store_scalar(self, step, val, ptr, spell=None):
+        if isinstance(step, abi.Handle):
+            return f"*(int32_t *)({ptr}) = ({val}).__handle;"
         if step.name == "bool":
             return f"*(uint8_t *)({ptr}) = ({val}) ? 1 : 0;"
         return f"*({MEM[step.name]} *)({ptr}) = ({MEM[step.name]})({val});"

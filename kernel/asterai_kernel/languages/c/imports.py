@@ -10,6 +10,16 @@ Each function lowers its arguments (lent as they are where their layout allows, 
 freed after the call), calls the core import `asterai:cells/geo` `word-count` (which the kernel forwards to
 geo's live instance) and lifts the result, which the caller then owns. A function whose types C cannot
 spell here (option, result, tuple, variant) is left out of the header, with a comment saying so.
+
+A provider's resource is spelled as wit-bindgen's C generator spells an imported one, names included:
+
+    bank_own_account_t a = bank_constructor_account(10);      // an own handle: a struct of one i32
+    bank_method_account_deposit(bank_borrow_account(a), 5);   // methods and borrow<account> take a borrow
+    bank_own_account_t b = bank_static_account_copy(bank_borrow_account(a));
+    bank_account_drop_own(a);                                  // C frees explicitly: bank drops its object
+
+An own handle passed to the provider is given away (the cell must not drop it); one never dropped lives until
+the cell's instance ends. The handle steps (abi.Handle) are CEmitter's.
 """
 
 from __future__ import annotations
@@ -55,6 +65,8 @@ class Spelling:
             return prim(ty.name)
         if isinstance(ty, wit.String):
             return CType(ty, "char *", "cstr")
+        if isinstance(ty, wit.Handle):  # resource_types made its typedef
+            return CType(ty, handle_type(m, ty.resource, ty.own), "handle")
         if isinstance(ty, wit.List):
             elem = self.ctype(ty.elem)
             if isinstance(ty.elem, wit.Prim):
@@ -88,7 +100,43 @@ class Spelling:
             return f"{self.stem(ty.elem)}_list"
         if isinstance(ty, wit.String):
             return "string"
+        if isinstance(ty, wit.Handle):
+            return ("" if ty.own else "borrow_") + snake_name(ty.resource.name)
         return snake_name(ty.name) if hasattr(ty, "name") else ty.wit()
+
+
+def handle_type(module: str, r: wit.Resource, own: bool) -> str:
+    return f"{module}_{'own' if own else 'borrow'}_{snake_name(r.name)}_t"
+
+
+def function_name(module: str, fn: wit.Function) -> str:
+    """`geo_word_count`; a resource's functions as wit-bindgen's C generator names them:
+    `geo_constructor_account`, `geo_method_account_deposit`, `geo_static_account_copy`."""
+    part = wit.resource_part(fn.name)
+    if part is None:
+        return f"{module}_{c_ident(fn.name)}"
+    kind, resource, name = part
+    return "_".join(p for p in (module, kind, snake_name(resource), name and snake_name(name)) if p)
+
+
+def resource_types(g: CEmitter, module: str, iface: wit.Interface, r: wit.Resource) -> list[str]:
+    """A provider's resource as wit-bindgen's C generator spells an imported one (its names too): an own
+    and a borrow handle type, `geo_account_drop_own` (which drops the provider's object: C frees
+    explicitly; a handle never dropped lives until the cell's instance ends) and `geo_borrow_account`."""
+    own, borrow, stem = handle_type(module, r, True), handle_type(module, r, False), snake_name(r.name)
+    core = f"asterai_drop_{module}_{stem}"
+    where = f'import_module("{wit.PACKAGE}/{iface.name}"), import_name("[resource-drop]{r.name}")'
+    doc = "".join(f"/* {line} */\n" for line in r.docs.splitlines())
+    return [
+        f"{doc}typedef struct {own} {{ int32_t __handle; }} {own};",
+        f"typedef struct {borrow} {{ int32_t __handle; }} {borrow};",
+        f"__attribute__(({where}))\nvoid {core}(int32_t handle);",
+        f"/** Gives the {r.name} back: `{module}` drops it. Drop every own handle not given away once. */\n"
+        f"static inline void {module}_{stem}_drop_own({own} handle) {{ {core}(handle.__handle); }}",
+        f"/** Lends an own handle, for one call, where a borrow<{r.name}> is taken. */\n"
+        f"static inline {borrow} {module}_borrow_{stem}({own} handle) {{\n"
+        f"    return {g.literal(borrow, ['.__handle = handle.__handle'])};\n}}\n",
+    ]
 
 
 def param_decl(name: str, ct: CType) -> str:
@@ -142,7 +190,7 @@ def import_function(g: CEmitter, module: str, iface: wit.Interface, fn: wit.Func
         f'__attribute__((import_module("{wit.PACKAGE}/{iface.name}"), import_name("{fn.name}")))\n'
         f"{ret} asterai_import_{module}_{index}({', '.join(core) or 'void'});\n"
         f"/** `{fn.name}: {fn.signature()}` of component `{module}` */\n"
-        f"static inline {result.c if result else 'void'} {module}_{c_ident(fn.name)}({decl}) {{\n"
+        f"static inline {result.c if result else 'void'} {function_name(module, fn)}({decl}) {{\n"
         f"    {lines}\n}}\n"
     )
 
@@ -155,13 +203,16 @@ def header(
     g = g or CEmitter(prefix=f"asterai_{module}_")
     spell = spell or Spelling(module)
     functions, left_out = [], []
+    for t in iface.types():
+        if isinstance(t, wit.Resource):
+            spell.typedefs += resource_types(g, module, iface, t)
     for i, fn in enumerate(iface.functions):
         try:
             for t in fn.types():
                 spell.ctype(t)
         except Unsupported as e:
             left_out.append(
-                f"/* {module}_{c_ident(fn.name)}: not available from C ({e} has no C spelling here) */"
+                f"/* {function_name(module, fn)}: not available from C ({e} has no C spelling here) */"
             )
             continue
         functions.append(import_function(g, module, iface, fn, spell, i))
