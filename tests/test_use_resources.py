@@ -319,7 +319,7 @@ def test_a_function_borrowing_two_resources_crosses(cell, providers, lang, sourc
     assert h.richer_than(1) is True
 
 
-@pytest.mark.parametrize("lang, title", [("go", "Go"), ("typescript", "TypeScript")])
+@pytest.mark.parametrize("lang, title", [("typescript", "TypeScript")])
 def test_other_languages_refuse_a_provider_with_resources_clearly(cell, providers, lang, title):
     with pytest.raises(CompileError, match=rf"--use py_bank: resources \(account\) cannot be used from "
                                            rf"{re.escape(title)} cells yet; call them from Python or Rust"):  # fmt: skip

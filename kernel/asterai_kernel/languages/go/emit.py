@@ -96,7 +96,11 @@ def spell_wit(ty: wit.WitType, qualify: Callable[[str], str] = str,
         elems = [sub(e) for e in ty.elems]
         spelled = f"{qualify(f'Tuple{len(elems)}')}[{', '.join(e.go for e in elems)}]"
         return GoType(ty, spelled, fields=tuple((f"F{i}", e) for i, e in enumerate(elems)))
+    if isinstance(ty, wit.Handle):  # own<account>, borrow<account>: both the package's `Account`
+        ty = ty.resource
     name = qualify(pascal_name(ty.name))
+    if isinstance(ty, wit.Resource):  # a named int32 holding the handle: crosses as its i32
+        return GoType(ty, name)
     if isinstance(ty, wit.Record):
         return GoType(ty, name, fields=tuple((pascal_name(f), sub(t)) for f, t in ty.fields))
     if isinstance(ty, wit.Variant):

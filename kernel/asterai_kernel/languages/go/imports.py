@@ -324,6 +324,8 @@ class _Pkg:
             owner = getattr(t, "owner", "")
             if owner and owner != self.iface.name and owner in self.owners:
                 out.append(self.alias(t, self.owners[owner]))
+            elif isinstance(t, wit.Resource):
+                out.append(self.resource(t, name, docs))
             elif isinstance(t, wit.Record):
                 self.export(name, f"record `{t.name}`")
                 fields = "".join(f"\t{pascal_name(f)} {self.go(ft)}\n" for f, ft in t.fields)
@@ -372,6 +374,21 @@ class _Pkg:
             self.export(const, f"member `{m}` of flags `{t.name}`")
             consts.append(f"\t{const}{f' {name} = 1 << iota' if i == 0 else ''}\n")
         return f"{docs}type {name} {flags_uint(t)}\n\nconst (\n{''.join(consts)})\n"
+
+    def resource(self, t: wit.Resource, name: str, docs: str) -> str:
+        """`type Account int32`: the handle of an object living in the provider, as wit-bindgen-go's
+        `type Account cm.Resource`; its functions are NewAccount, AccountCopy and methods (`function`)."""
+        self.export(name, f"resource `{t.name}`")
+        self.export(f"{name}.ResourceDrop", f"the drop of resource `{t.name}`")
+        drop = f"asteraiDrop{name}"
+        return (
+            f"{docs}//\n// Its methods borrow it; a function taking it by value (own) is given it, and it\n"
+            "// must not be used afterwards. Drop each one you make or receive: `defer a.ResourceDrop()`.\n"
+            f"type {name} int32\n\n"
+            f"// ResourceDrop drops the {name}: component {self.name} frees the object. It must not be used\n"
+            f"// afterwards.\nfunc (self {name}) ResourceDrop() {{\n\t{drop}(int32(self))\n}}\n\n"
+            f"//go:wasmimport {self.iface.qualified} [resource-drop]{t.name}\nfunc {drop}(int32)\n"
+        )
 
     def alias(self, t: wit.WitType, pkg: str) -> str:
         """A type this provider took from another one the cell also uses: the same Go type (an alias)."""
@@ -422,11 +439,12 @@ class _Pkg:
 
     # ---- functions ----
     def function(self, fn: wit.Function, index: int) -> str:
-        go_name = pascal_name(fn.name)
-        self.export(go_name, f"function `{fn.name}`")
+        receiver, go_name = go_names(fn)
+        self.export(f"{receiver}.{go_name}" if receiver else go_name, f"function `{fn.name}`")
         plan, g = abi.plan_function(fn), self.emit
         params = [(param_name(n), self.spell(t)) for n, t in fn.params]
-        sig = ", ".join(f"{n} {t.go}" for n, t in params)
+        # a method's `self: borrow<account>` is its receiver
+        sig = ", ".join(f"{n} {t.go}" for n, t in params[1 if receiver else 0 :])
         body: list[str] = []
         needs_keep = plan.params_indirect or plan.result_indirect or any(map(abi.owns_memory, plan.params))
         g.keep = "_k" if needs_keep else "nil"
@@ -496,16 +514,45 @@ class _Pkg:
         if outs:
             body.append(f"return {', '.join(names)}")
         docs = _doc(fn.docs)
+        given = [n for (n, _), step in zip(params, plan.params) if _gives(step)]
+        if given:  # Go cannot move a value: say so where the caller reads
+            names = ", ".join(f"`{n}`" for n in given)
+            docs += f"// The call gives {names} to component {self.name}: do not use it afterwards.\n"
         head = (
             f"// {go_name} calls `{fn.name}: {fn.signature()}` of component {self.name}.\n"
             + (f"//\n{docs}" if docs else "")
-            + f"func {go_name}({sig}){results} {{\n"
+            + f"func {f'({params[0][0]} {receiver}) ' if receiver else ''}{go_name}({sig}){results} {{\n"
         )
         imp = (
             f"//go:wasmimport {self.iface.qualified} {fn.name}\n"
             f"func asteraiImport{index}({', '.join(core_params)}){ret}\n"
         )
         return head + "".join(f"\t{line}\n" for s in body for line in s.split("\n")) + "}\n\n" + imp
+
+
+def go_names(fn: wit.Function) -> tuple[str | None, str]:
+    """(the receiver's type for a method, else None; the Go name), as wit-bindgen-go names them:
+    `[constructor]account` -> NewAccount, `[static]account.copy` -> AccountCopy, `[method]account.deposit`
+    -> the method Deposit of Account, `word-count` -> WordCount."""
+    part = wit.resource_part(fn.name)
+    if part is None:
+        return None, pascal_name(fn.name)
+    kind, resource, name = part
+    owner = pascal_name(resource)
+    if kind == "constructor":
+        return None, f"New{owner}"
+    return (owner, pascal_name(name)) if kind == "method" else (None, owner + pascal_name(name))
+
+
+def _gives(step: abi.Step | None) -> bool:
+    """Whether lowering a value of `step` gives an own handle away (at any depth)."""
+    if isinstance(step, abi.Handle):
+        return step.ty.own
+    if isinstance(step, abi.Fields):
+        return any(_gives(f.step) for f in step.fields)
+    if isinstance(step, abi.Cases):
+        return any(_gives(c.step) for c in step.cases)
+    return isinstance(step, abi.Sequence) and _gives(step.elem)
 
 
 def _doc(docs: str) -> str:
@@ -539,8 +586,10 @@ def package(name: str, iface: wit.Interface, owners: dict[str, str] | None = Non
 
 
 def first_function(iface: wit.Interface) -> str:
-    """A name the cell can refer to, so an automatic import is never "imported and not used"."""
-    return pascal_name(iface.functions[0].name)
+    """A name the cell can refer to, so an automatic import is never "imported and not used" (a method
+    through its method expression, `Account.Deposit`)."""
+    receiver, name = go_names(iface.functions[0])
+    return f"{receiver}.{name}" if receiver else name
 
 
 def go_mod(uses: dict[str, wit.Interface]) -> str:

@@ -1,0 +1,189 @@
+"""Resources across `--use` from Go: a Go cell holds a provider's objects as wit-bindgen-go's users know
+them (`py_bank.NewAccount(5)`, `a.Deposit(1)`, `py_bank.AccountCopy(a)`, `defer a.ResourceDrop()`)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_use_resources import BANK_PY, BANK_RS, _common, _kept_across_calls
+
+from asterai_kernel import CompileError, GuestTrap, links, resources
+
+
+@pytest.fixture(scope="module")
+def providers(ip):
+    from conftest import Cell
+
+    cell = Cell(ip)
+    cell("python py_bank", BANK_PY)
+    cell("rust rs_bank", BANK_RS)
+    return ip.user_ns
+
+
+GO_USER = """
+// Total makes an account in {P}, calls its methods and drops it on return.
+func Total(n int64) int64 {
+	a := {P}.NewAccount(n)
+	defer a.ResourceDrop()
+	return a.Deposit(1) + a.Get()
+}
+
+func Copied(n int64) int64 {
+	a := {P}.NewAccount(n)
+	defer a.ResourceDrop()
+	b := {P}.AccountCopy(a) // a static function: a is lent, b is a new account
+	defer b.ResourceDrop()
+	return b.Deposit(100) + a.Get()
+}
+
+func LiveInside() int64 {
+	a := {P}.Opened(1) // received from a function
+	defer a.ResourceDrop()
+	return {P}.Live()
+}
+
+func MaybeSum(n int64) int64 {
+	a := {P}.Maybe(n) // an option is a pointer
+	if a == nil {
+		return -1
+	}
+	defer a.ResourceDrop()
+	return a.Get()
+}
+
+func Overdraw(n int64) int64 {
+	a := {P}.NewAccount(n)
+	defer a.ResourceDrop()
+	return a.Deposit(-1)
+}
+
+var kept []{P}.Account // held between calls
+
+func Keep(n int64) uint32 {
+	kept = append(kept, {P}.NewAccount(n))
+	return uint32(len(kept))
+}
+
+func KeptBalance() int64 { return kept[len(kept)-1].Get() }
+
+func Forget() int64 {
+	for _, a := range kept {
+		a.ResourceDrop()
+	}
+	kept = nil
+	return {P}.Live()
+}
+"""
+
+GO_USER_PY_ONLY = """
+func Many() int64 {
+	var sum int64
+	for _, a := range py_bank.OpenedMany([]int64{1, 2, 3}) { // a slice of accounts
+		sum += a.Get()
+		a.ResourceDrop()
+	}
+	return sum
+}
+
+func Named(n int64) int64 {
+	named := py_bank.Labelled("savings", n)
+	named.Account.Deposit(1)
+	return py_bank.BalanceOf(named) // the record gives its account back to py_bank
+}
+
+func Richer(n int64) int64 {
+	a, b := py_bank.NewAccount(n), py_bank.NewAccount(n+5)
+	defer a.ResourceDrop()
+	defer b.ResourceDrop()
+	return py_bank.Richest(a, b) // both lent
+}
+
+func RicherThan(n int64) bool {
+	a, b := py_bank.NewAccount(n), py_bank.NewAccount(n+5)
+	defer a.ResourceDrop()
+	defer b.ResourceDrop()
+	return b.RicherThan(a) // a method lending another account
+}
+"""
+
+
+@pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])
+def test_a_go_cell_uses_a_providers_resource(cell, providers, provider):
+    user = f"go_user_of_{provider}"
+    source = GO_USER.replace("{P}", provider) + (GO_USER_PY_ONLY if provider == "py_bank" else "")
+    cell(f"go {user} --use {provider}", source)
+    h = providers[user]
+    _common(h, providers[provider], provider == "rs_bank")
+    if provider == "py_bank":
+        assert h.many() == 6  # a slice of handles, each dropped
+        assert h.named(40) == 41  # a handle inside a record, received and given back
+        assert h.richer(1) == 6 and h.richer_than(1) is True
+        assert not resources._HOST_OBJECTS and not links._HELD.get(id(h._live.store))
+    _kept_across_calls(cell, h, providers[provider], provider)
+
+
+VAULT_PY = """
+class Coin:
+    "A coin."
+
+    def __init__(self, value: int):
+        self.value = value
+
+    def worth(self) -> int:
+        return self.value
+
+
+def melt_all(coins: list[Coin]) -> int:
+    return sum(c.value for c in coins)
+
+
+def mint(values: list[int]) -> list[Coin]:
+    return [Coin(v) for v in values]
+"""
+
+GO_VAULT_USER = """
+func MeltedAll() int64 {
+	coins := py_vault.Mint([]int64{1, 2, 3})
+	coins = append(coins, py_vault.NewCoin(4))
+	return py_vault.MeltAll(coins) // every coin is given away: none may be used afterwards
+}
+
+func UseAfterGiving(n int64) int64 {
+	coins := []py_vault.Coin{py_vault.NewCoin(n)}
+	py_vault.MeltAll(coins)
+	return coins[0].Worth() // the handle was given away: a trap
+}
+"""
+
+
+def test_a_go_cell_gives_own_handles_away(cell, ns):
+    cell("python py_vault", VAULT_PY)
+    cell("go go_vault_user --use py_vault", GO_VAULT_USER)
+    h = ns["go_vault_user"]
+    assert h.melted_all() == 10
+    assert not resources._HOST_OBJECTS
+    with pytest.raises(GuestTrap):
+        h.use_after_giving(1)
+    assert h.melted_all() == 10  # it runs again
+    assert not resources._HOST_OBJECTS
+
+
+def test_a_providers_trap_is_the_go_consumers_guest_trap(cell, providers):
+    cell(
+        "go go_overdrawer --use rs_bank",
+        "func Overdraw() int64 {\n\ta := rs_bank.NewAccount(1)\n\tdefer a.ResourceDrop()\n"
+        "\treturn a.Deposit(-5)\n}\n\nfunc Fine() int64 { return rs_bank.Live() }\n",
+    )
+    h = providers["go_overdrawer"]
+    with pytest.raises(GuestTrap, match="a deposit cannot be negative"):
+        h.overdraw()
+    assert h.fine() == 0  # the provider and the consumer run again; nothing is left over
+    assert not resources._HOST_OBJECTS
+
+
+def test_a_go_cells_own_functions_cannot_take_the_resource_yet(cell, providers):
+    source = "func Peek(a rs_bank.Account) int64 { return a.Get() }\n"
+    with pytest.raises(CompileError, match=re.escape("line 2: `func Peek`: parameter `a ") + r".*it is or holds "
+                       r"rs_bank's resource `account`, which this cell can make and use inside its functions"):  # fmt: skip
+        cell("go go_resource_exporter --use rs_bank", source)
