@@ -8,7 +8,8 @@ import re
 import pytest
 from test_use_resources import BANK_PY, BANK_RS, _common, _kept_across_calls
 
-from asterai_kernel import CompileError, GuestTrap, links, resources
+from asterai_kernel import CompileError, GuestTrap, links, resources, wit
+from asterai_kernel.languages.go.imports import first_function, package
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +188,56 @@ def test_a_go_cells_own_functions_cannot_take_the_resource_yet(cell, providers):
     with pytest.raises(CompileError, match=re.escape("line 2: `func Peek`: parameter `a ") + r".*it is or holds "
                        r"rs_bank's resource `account`, which this cell can make and use inside its functions"):  # fmt: skip
         cell("go go_resource_exporter --use rs_bank", source)
+
+
+@pytest.mark.no_toolchain
+def test_go_names_of_a_resources_functions_that_collide_are_refused():
+    account = wit.Resource("account")
+    own, lent = wit.Handle(account, True), wit.Handle(account, False)
+    copy = wit.Function("[static]account.copy", (("a", lent),), own)
+    clash = wit.Interface("bank", (copy, wit.Function("account-copy", (), wit.Prim("u8"))))
+    with pytest.raises(CompileError, match=r"function `account-copy` would both be `bank.AccountCopy`"):
+        package("bank", clash)
+    drop = wit.Function("[method]account.resource-drop", (("self", lent),), None)
+    with pytest.raises(CompileError, match=r"the drop of resource `account` and function "
+                                           r"`\[method\]account.resource-drop` would both be `bank.Account."):  # fmt: skip
+        package("bank", wit.Interface("bank", (drop,)))
+    assert first_function(wit.Interface("bank", (drop, copy))) == "Account.ResourceDrop"
+
+
+TELLER_GO = """
+var vault []py_bank.Account // accounts kept between calls
+
+func Open(start int64) uint32 {
+	vault = append(vault, py_bank.NewAccount(start)) // made in py_bank
+	return uint32(len(vault))
+}
+
+func Deposit(i uint32, amount int64) int64 {
+	return vault[i].Deposit(amount) // a method borrows the account
+}
+
+func Twin(i uint32) int64 {
+	twin := py_bank.AccountCopy(vault[i]) // a static function: a new account
+	defer twin.ResourceDrop()             // py_bank frees it when Twin returns
+	return twin.Deposit(1)
+}
+
+func CloseAll() {
+	for _, a := range vault {
+		a.ResourceDrop()
+	}
+	vault = nil
+}
+"""
+
+
+def test_the_tutorials_go_teller(cell, providers):
+    cell("go go_teller --use py_bank", TELLER_GO)
+    h = providers["go_teller"]
+    assert h.open(10) == 1 and h.open(20) == 2
+    assert h.deposit(0, 5) == 15
+    assert h.twin(1) == 21 and h.deposit(1, 0) == 20  # the twin got the deposit, not the original
+    assert len(resources._HOST_OBJECTS) == 2
+    h.close_all()
+    assert not resources._HOST_OBJECTS
