@@ -183,11 +183,19 @@ def test_a_providers_trap_is_the_go_consumers_guest_trap(cell, providers):
     assert not resources._HOST_OBJECTS
 
 
-def test_a_go_cells_own_functions_cannot_take_the_resource_yet(cell, providers):
-    source = "func Peek(a rs_bank.Account) int64 { return a.Get() }\n"
-    with pytest.raises(CompileError, match=re.escape("line 2: `func Peek`: parameter `a ") + r".*it is or holds "
-                       r"rs_bank's resource `account`, which this cell can make and use inside its functions"):  # fmt: skip
-        cell("go go_resource_exporter --use rs_bank", source)
+@pytest.mark.parametrize(
+    "source, where, held",
+    [("func Peek(a rs_bank.Account) int64 { return a.Get() }\n", "parameter `a ", "rs_bank's resource"),
+     ("func Many() []py_bank.Account { return nil }\n", "returns", "py_bank's resource"),
+     ("func Name(n py_bank.Named) string { return n.Name }\n", "parameter `n ", "py_bank's resource")],
+    ids=["parameter", "slice", "record"],
+)  # fmt: skip
+def test_a_go_cells_own_functions_cannot_take_the_resource_yet(cell, providers, source, where, held):
+    provider, fn = held.split("'")[0], re.match(r"func (\w+)", source).group(1)
+    with pytest.raises(CompileError, match=re.escape(f"line 2: `func {fn}`") + ".*" + re.escape(where)
+                       + rf".*it is or holds {held} `account`, which this cell can make and use inside its "
+                       "functions but not yet take or return"):  # fmt: skip
+        cell(f"go go_resource_exporter --use {provider}", source)
 
 
 @pytest.mark.no_toolchain
