@@ -155,6 +155,12 @@ func UseAfterGiving(n int64) int64 {
 	py_vault.MeltAll(coins)
 	return coins[0].Worth() // the handle was given away: a trap
 }
+
+func DropTwice() {
+	c := py_vault.NewCoin(1)
+	c.ResourceDrop()
+	c.ResourceDrop() // dropped already: a trap
+}
 """
 
 
@@ -164,8 +170,11 @@ def test_a_go_cell_gives_own_handles_away(cell, ns):
     h = ns["go_vault_user"]
     assert h.melted_all() == 10
     assert not resources._HOST_OBJECTS
-    with pytest.raises(GuestTrap):
+    gone = r"unknown handle index \d+ \(the cell used a resource object it no longer holds"
+    with pytest.raises(GuestTrap, match=r"go_vault_user.use_after_giving trapped: " + gone):
         h.use_after_giving(1)
+    with pytest.raises(GuestTrap, match=gone):
+        h.drop_twice()
     assert h.melted_all() == 10  # it runs again
     assert not resources._HOST_OBJECTS
 

@@ -528,6 +528,11 @@ def _first_line(message: str) -> str:
     for ln in lines:
         if ln.startswith("wasm trap:"):
             return ln.removeprefix("wasm trap:").strip()
+    if lines and lines[0].endswith("backtrace:") and "Caused by:" in lines[:-1]:
+        cause = lines[lines.index("Caused by:") + 1]  # the first line says nothing: the cause does
+        if cause.startswith("unknown handle index"):  # C, Go, Zig cells can use a handle they gave up
+            cause += " (the cell used a resource object it no longer holds: dropped, or given away)"
+        return cause
     return lines[0] if lines else message
 
 
