@@ -18,6 +18,11 @@ Memory, and Go's collector (which never moves heap objects):
   a call until its result has been lifted; lifting copies everything out of the arena.
 - A return area or a spilled argument area (more than 16 flat values) is a heap buffer held by `Keep`.
 
+A provider's resource is a handle type, named as wit-bindgen-go names them: `type Account int32` (its
+`cm.Resource`), `geo.NewAccount(..)`, methods `a.Deposit(..)` (a borrow of a), statics `geo.AccountCopy(..)`
+and `a.ResourceDrop()`, which frees the provider's object. A handle crosses as its i32: lent for a borrow,
+given away for an own (Go cannot move a value, so the docs say the caller must not use it afterwards).
+
 The lifting and lowering is emit.py's, with this side's memory policy (`MEMORY`) and spellings derived from
 WIT names. The cell's own exports may take and return these types too (`func Center(a, b geo.Point)
 geo.Point`): the export glue spells them through its import of this package, which declares the generic
