@@ -258,3 +258,17 @@ def test_the_tutorials_go_teller(cell, providers):
     assert len(resources._HOST_OBJECTS) == 2
     h.close_all()
     assert not resources._HOST_OBJECTS
+
+
+def test_a_typescript_providers_resource_crosses_to_go(cell, ns):
+    from test_cell_resources import ACCOUNTS_TS
+
+    cell("typescript ts_bank", ACCOUNTS_TS)
+    cell(
+        "go go_user_of_ts --use ts_bank",
+        "func Total(n float64) float64 {\n\ta, b := ts_bank.NewAccount(n), ts_bank.Opened(0.5)\n"
+        "\tdefer a.ResourceDrop()\n\tdefer b.ResourceDrop()\n\tm := ts_bank.AccountMerge(a, b)\n"
+        "\tdefer m.ResourceDrop()\n\treturn a.Deposit(1.0) + m.Get() + ts_bank.Richest(a, b)\n}\n",
+    )
+    assert ns["go_user_of_ts"].total(2.5) == 3.5 + 3.0 + 3.5
+    assert not resources._HOST_OBJECTS
