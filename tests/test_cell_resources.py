@@ -286,3 +286,28 @@ def test_a_python_cell_exporting_only_a_resource(cell, ns):
              "    def bump(self) -> int:\n        self.n += 1\n        return self.n\n"  # fmt: skip
     assert "exports class Counter (resource counter)" in cell("python py_counter_only", source)
     assert ns["py_counter_only"].Counter(4).bump() == 5
+
+
+COINS_PY = """
+class Coin:
+    def __init__(self, value: int):
+        self.value = value
+
+    def worth(self) -> int:
+        return self.value
+
+
+def mint(values: list[int]) -> list[Coin]:
+    return [Coin(v) for v in values]
+"""
+
+
+def test_a_function_of_numbers_and_resources_gets_no_bulk_twin(cell, ns):
+    """`mint` takes a numeric list, which would give it a bulk twin in a second interface; a twin carrying
+    handles is not made (componentize-py wrote that interface's copy of an undocumented class empty)."""
+    from asterai_kernel import wit
+
+    cell("python py_mint", COINS_PY)
+    iface = ns["py_mint"]._live.iface
+    assert wit.bulk_interface(iface) is None
+    assert [c.worth() for c in ns["py_mint"].mint(list(range(1000)))] == list(range(1000))

@@ -560,8 +560,8 @@ def bulk_twin(fn: Function) -> Function | None:
     block. Glue we generate also exports this twin, and the host calls it for large data: each list's
     little-endian bytes travel as an ASCII string, 5 bytes for 4 (values.BulkCodec), decoded by the glue.
     """
-    if not any(is_numeric_list(t) for t in [t for _, t in fn.params] + [fn.result]):
-        return None
+    if has_handles(fn) or not any(is_numeric_list(t) for t in [t for _, t in fn.params] + [fn.result]):
+        return None  # a twin would carry handles through a second interface (componentize-py miswrites it)
 
     def bulk(t):
         return Bulk(t.elem) if is_numeric_list(t) else t
