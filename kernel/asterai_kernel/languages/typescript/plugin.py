@@ -58,6 +58,7 @@ class _JsLanguage(Language):
     cell_file = "cell.ts"
     how = "TypeScript"
     supports_use = True
+    uses_resources = True
     supports_exports = True  # `--exports IFACE`: the same functions, also under the interface's own name
     cell_options = {"npm": ("PKG[@VER]", "bundle a pure-JavaScript package from npm")}
     requirements = toolchain.REQUIREMENTS  # JavaScript cells need what TypeScript cells do
@@ -132,7 +133,7 @@ class _JsLanguage(Language):
         if uses:
             (work / "uses").mkdir()
             for name, provider in uses.items():
-                (work / "uses" / f"{name}.js").write_text(imports.use_module(provider, engine))
+                (work / "uses" / f"{name}.js").write_text(imports.use_module(provider, engine, name))
                 alias[name] = f"./uses/{name}.js"
         for package in WASI_PACKAGES:
             (wit_dir / "deps" / package).symlink_to(tc.modules / WASI_WIT / package)

@@ -1,0 +1,139 @@
+"""Resources across `--use` in TypeScript and JavaScript cells: `import { Account } from "py_bank"`, a class
+per provider resource as jco spells imported ones (languages/typescript/imports.py)."""
+
+from __future__ import annotations
+
+import pytest
+from test_use_resources import BANK_PY, BANK_RS, _common, _kept_across_calls
+
+from asterai_kernel import GuestTrap, resources
+
+TS_USER = """
+import { Account, opened, maybe, live } from "{P}";
+
+const kept: Account[] = [];
+
+export function total(n: s64): s64 {
+  const a = new Account(n);  // the constructor runs in {P}
+  return a.deposit(1n) + a.get();  // methods borrow it; \\`a\\` is dropped when the call ends
+}
+
+export function copied(n: s64): s64 {
+  const a = new Account(n);
+  const b = Account.copy(a);  // a static function: a new object back
+  return b.deposit(100) + a.get();  // a number is fine where the provider takes an s64
+}
+
+export function liveInside(): s64 {
+  const a = opened(1n);
+  return live();  // \\`a\\` is still held here
+}
+
+export function maybeSum(n: s64): s64 {
+  const a = maybe(n);
+  return a === undefined ? -1n : a.get();
+}
+
+export function overdraw(n: s64): s64 {
+  return new Account(n).deposit(-1n);
+}
+
+export function keep(n: s64): u32 {
+  kept.push(new Account(n));
+  return kept.length;
+}
+
+export function keptBalance(): s64 {
+  return kept[kept.length - 1].get();
+}
+
+export function forget(): s64 {
+  for (const a of kept) a[Symbol.dispose]();  // dropped in {P} now
+  kept.length = 0;
+  return live();
+}
+
+export function abandon(n: s64): s64 {
+  kept.push(new Account(n));
+  const held = live();
+  kept.length = 0;  // never disposed: garbage, dropped in {P} by the end of the call
+  return held;
+}
+
+export function isInstance(): boolean {
+  return opened(1n) instanceof Account && Account.copy(new Account(2n)) instanceof Account;
+}
+
+export function usedAfterDispose(): s64 {
+  const a = new Account(1n);
+  a[Symbol.dispose]();
+  a[Symbol.dispose]();  // a second dispose does nothing
+  return a.get();
+}
+
+export function notAnAccount(): s64 {
+  return Account.copy({} as Account).get();
+}
+"""
+
+TS_USER_PY_ONLY = """
+import { openedMany, labelled, balanceOf, richest } from "py_bank";
+
+export function many(): s64 {
+  let sum = 0n;
+  for (const a of openedMany([1n, 2n, 3n])) sum += a.get();  // a list of objects
+  return sum;
+}
+
+export function named(n: s64): s64 {
+  const named = labelled("savings", n);
+  named.account.deposit(1n);
+  return balanceOf(named);  // the record gives its account back to py_bank
+}
+
+export function givenAway(): s64 {
+  const a = new Account(2n);
+  balanceOf({ name: "x", account: a });  // an own handle: \\`a\\` is empty now
+  return a.get();
+}
+
+export function richer(n: s64): s64 {
+  const a = new Account(n), b = new Account(n + 5n);
+  return b.richerThan(a) ? richest(a, b) : -1n;  // two objects lent in one call
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def providers(ip):
+    from conftest import Cell
+
+    cell = Cell(ip)
+    cell("python py_bank", BANK_PY)
+    cell("rust rs_bank", BANK_RS)
+    return ip.user_ns
+
+
+@pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])
+def test_a_typescript_cell_uses_a_providers_resource(cell, providers, provider):
+    user = f"ts_user_of_{provider}"
+    source = TS_USER.replace("{P}", provider) + (TS_USER_PY_ONLY if provider == "py_bank" else "")
+    cell(f"typescript {user} --use {provider}", source)
+    h, p = providers[user], providers[provider]
+    _common(h, p, provider == "rs_bank")
+    assert h.is_instance() is True
+    line = source.splitlines().index("  a[Symbol.dispose]();  // a second dispose does nothing") + 3
+    with pytest.raises(
+        GuestTrap, match=rf"{provider}'s Account was disposed or given away.*\n.*\(line {line}\)"
+    ):
+        h.used_after_dispose()
+    with pytest.raises(GuestTrap, match=rf"expected {provider}'s Account, got object"):
+        h.not_an_account()
+    if provider == "rs_bank":
+        assert h.abandon(3) == 1 and p.live() == 0  # garbage, dropped without a dispose
+    else:
+        assert h.many() == 6 and h.named(40) == 41 and h.richer(1) == 6
+        with pytest.raises(GuestTrap, match="py_bank's Account was disposed or given away"):
+            h.given_away()
+    assert not resources._HOST_OBJECTS
+    _kept_across_calls(cell, h, p, provider)
