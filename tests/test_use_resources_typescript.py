@@ -3,10 +3,12 @@ per provider resource as jco spells imported ones (languages/typescript/imports.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_use_resources import BANK_PY, BANK_RS, _common, _kept_across_calls
 
-from asterai_kernel import GuestTrap, resources
+from asterai_kernel import CompileError, GuestTrap, resources
 
 TS_USER = """
 import { Account, opened, maybe, live } from "{P}";
@@ -137,3 +139,136 @@ def test_a_typescript_cell_uses_a_providers_resource(cell, providers, provider):
             h.given_away()
     assert not resources._HOST_OBJECTS
     _kept_across_calls(cell, h, p, provider)
+
+
+JS_USER = """
+import { Account, opened, maybe, live } from "{P}";
+
+const kept = [];
+
+/** @param {s64} n @returns {s64} */
+export function total(n) {
+  const a = new Account(n);
+  return a.deposit(1n) + a.get();
+}
+
+/** @param {s64} n @returns {s64} */
+export function copied(n) {
+  const a = new Account(n);
+  return Account.copy(a).deposit(100n) + a.get();
+}
+
+/** @returns {s64} */
+export function liveInside() {
+  const a = opened(1n);
+  return live();
+}
+
+/** @param {s64} n @returns {s64} */
+export function maybeSum(n) {
+  const a = maybe(n);
+  return a === undefined ? -1n : a.get();
+}
+
+/** @param {s64} n @returns {s64} */
+export function overdraw(n) {
+  return new Account(n).deposit(-1n);
+}
+
+/** @param {s64} n @returns {u32} */
+export function keep(n) {
+  kept.push(new Account(n));
+  return kept.length;
+}
+
+/** @returns {s64} */
+export function keptBalance() {
+  return kept[kept.length - 1].get();
+}
+
+/** @returns {s64} */
+export function forget() {
+  for (const a of kept) a[Symbol.dispose]();
+  kept.length = 0;
+  return live();
+}
+"""
+
+
+@pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])
+def test_a_javascript_cell_uses_a_providers_resource(cell, providers, provider):
+    user = f"js_user_of_{provider}"
+    cell(f"javascript {user} --use {provider}", JS_USER.replace("{P}", provider))
+    h, p = providers[user], providers[provider]
+    _common(h, p, provider == "rs_bank")
+    _kept_across_calls(cell, h, p, provider)
+
+
+def test_a_typescript_cell_uses_a_typescript_providers_resource(cell, ns):
+    from test_cell_resources import ACCOUNTS_TS
+
+    cell("typescript ts_accounts_p", ACCOUNTS_TS)
+    cell(
+        "typescript ts_user_of_ts --use ts_accounts_p",
+        """
+import { Account, opened, richest } from "ts_accounts_p";
+
+export function total(n: number): number {
+  const a = new Account(n), b = opened(0.5);
+  return a.deposit(1) + b.get() + Account.merge(a, b).get() + richest(a, b);
+}
+""",
+    )
+    assert ns["ts_user_of_ts"].total(2.5) == 3.5 + 0.5 + 4.0 + 3.5
+    assert not resources._HOST_OBJECTS
+
+
+@pytest.mark.parametrize(
+    "lang, source, where",
+    [("typescript", 'import { Account } from "rs_bank";\nexport function peek(a: Account): s64 { return a.get(); }\n',
+      "line 3: `export function peek`: parameter `a`"),
+     ("javascript", 'import { Account } from "rs_bank";\n/** @param {s64} n @returns {import("rs_bank").Account} */\n'
+                    "export function make(n) { return new Account(n); }\n", "line 3: `export function make`")],
+    ids=["typescript", "javascript"],
+)  # fmt: skip
+def test_a_js_cells_own_functions_cannot_take_or_return_the_resource_yet(
+    cell, providers, lang, source, where
+):
+    with pytest.raises(CompileError, match=re.escape(where) + r".*it is or holds rs_bank's resource `account`, which "
+                                           r"this cell can make and use inside its functions but not yet take"):  # fmt: skip
+        cell(f"{lang} {lang}_resource_exporter --use rs_bank", source)
+
+
+TUTORIAL_TS = """
+import { Account, opened } from "py_bank";
+
+let savings: Account | undefined;  // kept between calls; made on first use (top-level code runs at build)
+
+export function payIn(amount: s64): s64 {
+  savings ??= new Account(0n);  // the constructor runs in py_bank
+  return savings.deposit(amount);  // so do its methods
+}
+
+export function richerThan(start: s64): boolean {
+  const other = opened(start);  // py_bank's functions return Accounts too
+  const copy = Account.copy(other);  // a static function
+  other[Symbol.dispose]();  // dropped in py_bank now; `copy` when the call ends
+  return copy.richerThan(savings!);  // `savings` is lent for the call
+}
+
+export function close(): s64 {
+  const balance = savings!.get();
+  savings![Symbol.dispose]();
+  savings = undefined;
+  return balance;
+}
+"""
+
+
+def test_the_tutorials_typescript_cell(cell, providers):
+    cell("typescript ts_savings --use py_bank", TUTORIAL_TS)
+    h = providers["ts_savings"]
+    assert h.pay_in(5) == 5 and h.pay_in(2) == 7
+    assert h.richer_than(10) is True and h.richer_than(1) is False
+    assert len(resources._HOST_OBJECTS) == 1  # `savings`
+    assert h.close() == 7 and not resources._HOST_OBJECTS
