@@ -272,3 +272,11 @@ def test_the_tutorials_typescript_cell(cell, providers):
     assert h.richer_than(10) is True and h.richer_than(1) is False
     assert len(resources._HOST_OBJECTS) == 1  # `savings`
     assert h.close() == 7 and not resources._HOST_OBJECTS
+
+
+def test_top_level_code_calling_the_provider_is_refused_clearly(cell, providers):
+    """A cell's top-level code runs while its component is built (pre-initialization): no provider then."""
+    with pytest.raises(CompileError, match=r"the cell's top-level code calls py_bank \(`\[constructor\]account`\), "
+                                           r"but it runs while the component is built"):  # fmt: skip
+        cell("typescript ts_too_early --use py_bank",
+             'import { Account } from "py_bank";\nconst a = new Account(1n);\nexport function f(): s64 { return a.get(); }\n')  # fmt: skip

@@ -162,6 +162,16 @@ class _JsLanguage(Language):
             return CompileError(f"{job.component}: the {self.how} cell does not build",
                                 diagnostics=diagnostics, component=job.component)  # fmt: skip
         message = result.get("message", "").strip()
+        early = EARLY_CALL.search(message)
+        if early:  # top-level code ran at build time (pre-initialization), where no provider is linked
+            used = {wit_name(n): n for n in job.uses}
+            name = used.get(early.group(1), early.group(1))
+            return CompileError(
+                f"{job.component}: the cell's top-level code calls {name} (`{early.group(2)}`), but it runs "
+                f"while the component is built, before {name} is linked: call {name} inside the cell's "
+                "functions (keep an object between calls in a variable set on first use)",
+                component=job.component,
+            )
         return CompileError(
             f"{job.component}: building the component failed", diagnostics=_componentize_error(message),
             component=job.component,
@@ -272,6 +282,7 @@ def _componentize_error(message: str) -> str:
     return message
 
 
+EARLY_CALL = re.compile(r"unknown import: `asterai:cells/([\w-]+)#([^`]+)` has not been defined")
 UNCAUGHT = re.compile(r"^Uncaught ", re.M)
 PANIC = re.compile(r"panicked at [^\n]*:\n(.*?)(?:\nnote: |\Z)", re.S)
 
