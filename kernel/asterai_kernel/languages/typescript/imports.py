@@ -6,8 +6,10 @@ A provider's resource is a class of the module, as jco spells imported resources
 the provider's constructor, methods and static functions call it, and an object a provider function returns
 is an instance. Each instance holds the engine's object for the handle (componentize-qjs's class in the raw
 module): passing an instance where the provider takes an `own` gives the handle away, a `borrow` lends it;
-`a[Symbol.dispose]()` drops it now, and one the cell no longer references is dropped by QuickJS, which frees
-an object as soon as nothing refers to it (the engine's object then drops its handle).
+`a[Symbol.dispose]()` drops it now. One the cell no longer references is dropped by the end of the call on
+QuickJS, which frees an object as soon as nothing refers to it (its engine object then drops the handle);
+StarlingMonkey's collector (`ASTERAI_JS_ENGINE`) frees it later (measured: not by the end of the call), and
+whatever is left goes when the component's Store closes.
 """
 
 from __future__ import annotations

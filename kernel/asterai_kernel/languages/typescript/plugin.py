@@ -9,8 +9,9 @@ u64 beyond 2^53, the web platform's URL, crypto, ...). QuickJS carries 64-bit in
 the cell as bigint when exact; a larger argument from Python is refused before the call (OverflowError, see
 `int_ranges`), and one that arises in the guest raises an error there: never a wrong number. Both engines
 run the same entry module and runtime (runtime.js: console, TextEncoder/TextDecoder, errors reported at
-the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports;
-`--exports IFACE` exports the cell's functions under a `wit` cell's interface too (exports.export_names).
+the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports
+(a class per resource, imports.py); `--exports IFACE` exports the cell's functions under a `wit` cell's
+interface too (exports.export_names).
 """
 
 from __future__ import annotations
