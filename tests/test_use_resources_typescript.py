@@ -17,7 +17,7 @@ const kept: Account[] = [];
 
 export function total(n: s64): s64 {
   const a = new Account(n);  // the constructor runs in {P}
-  return a.deposit(1n) + a.get();  // methods borrow it; \\`a\\` is dropped when the call ends
+  return a.deposit(1n) + a.get();  // methods borrow it; `a` is dropped when the call ends
 }
 
 export function copied(n: s64): s64 {
@@ -28,7 +28,7 @@ export function copied(n: s64): s64 {
 
 export function liveInside(): s64 {
   const a = opened(1n);
-  return live();  // \\`a\\` is still held here
+  return live();  // `a` is still held here
 }
 
 export function maybeSum(n: s64): s64 {
@@ -60,6 +60,15 @@ export function abandon(n: s64): s64 {
   const held = live();
   kept.length = 0;  // never disposed: garbage, dropped in {P} by the end of the call
   return held;
+}
+
+export function scoped(n: s64): s64 {
+  let held;
+  {
+    using a = new Account(n);  // disposed when the block ends (esbuild lowers `using`)
+    held = live();
+  }
+  return held * 10n + live();
 }
 
 export function isInstance(): boolean {
@@ -95,7 +104,7 @@ export function named(n: s64): s64 {
 
 export function givenAway(): s64 {
   const a = new Account(2n);
-  balanceOf({ name: "x", account: a });  // an own handle: \\`a\\` is empty now
+  balanceOf({ name: "x", account: a });  // an own handle: `a` is empty now
   return a.get();
 }
 
@@ -133,6 +142,7 @@ def test_a_typescript_cell_uses_a_providers_resource(cell, providers, provider):
         h.not_an_account()
     if provider == "rs_bank":
         assert h.abandon(3) == 1 and p.live() == 0  # garbage, dropped without a dispose
+        assert h.scoped(3) == 10  # held in the block, dropped at its end
     else:
         assert h.many() == 6 and h.named(40) == 41 and h.richer(1) == 6
         with pytest.raises(GuestTrap, match="py_bank's Account was disposed or given away"):
