@@ -290,3 +290,27 @@ def test_top_level_code_calling_the_provider_is_refused_clearly(cell, providers)
                                            r"but it runs while the component is built"):  # fmt: skip
         cell("typescript ts_too_early --use py_bank",
              'import { Account } from "py_bank";\nconst a = new Account(1n);\nexport function f(): s64 { return a.get(); }\n')  # fmt: skip
+
+
+def test_a_cells_own_class_holds_a_providers_object(cell, providers):
+    """Closing the cell's object drops the provider's it held at once (runtime.js links an object to its
+    wrapper weakly, so no cycle keeps them until a collection)."""
+    cell(
+        "typescript ts_holder --use rs_bank",
+        """
+import { Account, live } from "rs_bank";
+
+export class Wallet {
+  #account: Account;
+  constructor(n: s64) { this.#account = new Account(n); }
+  get(): s64 { return this.#account.get(); }
+}
+
+export function lives(): s64 { return live(); }
+""",
+    )
+    h = providers["ts_holder"]
+    wallet = h.Wallet(4)
+    assert wallet.get() == 4 and h.lives() == 1
+    wallet.close()
+    assert h.lives() == 0 and not resources._HOST_OBJECTS
