@@ -314,3 +314,81 @@ export function lives(): s64 { return live(); }
     assert wallet.get() == 4 and h.lives() == 1
     wallet.close()
     assert h.lives() == 0 and not resources._HOST_OBJECTS
+
+
+def test_a_cell_uses_two_providers_resources_of_one_name(cell, providers):
+    cell(
+        "typescript ts_two_banks --use py_bank,rs_bank",
+        """
+import { Account as PyAccount } from "py_bank";
+import { Account as RsAccount } from "rs_bank";
+
+export function both(n: s64): s64 {
+  return new PyAccount(n).deposit(1n) + new RsAccount(n).deposit(2n);
+}
+
+export function mixed(): s64 {
+  return PyAccount.copy(new RsAccount(1n) as unknown as PyAccount).get();
+}
+""",
+    )
+    h = providers["ts_two_banks"]
+    assert h.both(10) == 23
+    with pytest.raises(GuestTrap, match="expected py_bank's Account, got rs_bank's Account"):
+        h.mixed()
+    assert not resources._HOST_OBJECTS
+
+
+VAULT_RS = """
+pub struct Vault { left: i64 }
+
+impl Vault {
+    pub fn new(left: i64) -> Self { Vault { left } }
+    pub fn take(&mut self, n: i64) -> Result<i64, String> {
+        if n > self.left { return Err(format!("only {} left", self.left)); }
+        self.left -= n;
+        Ok(self.left)
+    }
+}
+
+pub fn open(left: i64) -> Result<Vault, String> {
+    if left < 0 { Err("a vault cannot hold less than nothing".into()) } else { Ok(Vault::new(left)) }
+}
+"""
+
+
+def test_results_holding_a_providers_objects(cell, providers):
+    """A provider's `result` is `{tag, val}` as the cell's own; an error of the glue (a disposed object) is
+    thrown, not mistaken for the provider's err."""
+    cell("rust rs_vault", VAULT_RS)
+    cell(
+        "typescript ts_vault_user --use rs_vault",
+        """
+import { Vault, open } from "rs_vault";
+
+export function opened(n: s64): string {
+  const r = open(n);
+  if (r.tag === "err") return `err ${r.val}`;
+  const t = r.val.take(1n);
+  return `ok ${t.tag} ${t.val} ${r.val instanceof Vault}`;
+}
+
+export function overdrawn(): string {
+  const t = new Vault(1n).take(5n);
+  return `${t.tag} ${t.val}`;
+}
+
+export function takenAfterDispose(): string {
+  const v = new Vault(1n);
+  v[Symbol.dispose]();
+  return v.take(1n).tag;
+}
+""",
+    )
+    h = providers["ts_vault_user"]
+    assert h.opened(3) == "ok ok 2 true"
+    assert h.opened(-1) == "err a vault cannot hold less than nothing"
+    assert h.overdrawn() == "err only 1 left"
+    with pytest.raises(GuestTrap, match="rs_vault's Vault was disposed or given away"):
+        h.taken_after_dispose()
+    assert not resources._HOST_OBJECTS

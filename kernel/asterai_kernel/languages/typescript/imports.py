@@ -23,6 +23,8 @@ from .signatures import camel, default_js
 
 # The module's private keys of its classes: adopt an engine object, lend it, give it away
 RESOURCE_KEYS = 'const $adopt = Symbol("adopt"), $lend = Symbol("lend"), $give = Symbol("give");'
+# Whose object an instance is, shared by all `--use` modules: errors say "got rs_bank's Account"
+WHAT_KEY = 'const $what = Symbol.for("asterai: whose object");'
 
 
 def use_module(provider: wit.Interface, engine: str, module: str = "") -> str:
@@ -49,7 +51,7 @@ def use_module(provider: wit.Interface, engine: str, module: str = "") -> str:
         f"import {{ {', '.join(CONVERTERS)} }} from \"../{RUNTIME_FILE}\";",
         f'import * as raw from "{provider.qualified}";',
         "const $payload = (e) => (e !== null && typeof e === 'object' && 'payload' in e ? e.payload : e);",
-        *([RESOURCE_KEYS] if classes else []),
+        *([RESOURCE_KEYS, WHAT_KEY] if classes else []),
         *h.lines,
         *functions,
         "",
@@ -61,16 +63,27 @@ def _lowered(h: Helpers, params, args: list[str]) -> str:
     return ", ".join(h.call(default_js(t), "out", a)[0] for (_, t), a in zip(params, args))
 
 
-def _body(h: Helpers, fn: wit.Function, callee: str, args: list[str], params=None) -> str:
-    """Statements calling `callee` with `args` lowered as `fn`'s `params` and returning its result lifted."""
-    call = f"{callee}({_lowered(h, fn.params if params is None else params, args)})"
+def _body(h: Helpers, fn: wit.Function, callee: str, args: list[str], receiver: str | None = None) -> str:
+    """Statements calling `callee` (on `self`, the engine object `receiver` names, for a method) with `args`
+    lowered as `fn` declares them, returning its result lifted. Only the call's own error becomes a
+    result's err: one in converting (a disposed object, a number out of range) is thrown."""
+    params = fn.params[1:] if receiver else fn.params
+    lines = [f"  const self = {receiver};"] if receiver else []
     result = default_js(fn.result)
-    if result is not None and result.kind == "result":
-        ok = h.call(result.children[0], "in", call)[0]
-        err = h.call(result.children[1], "in", "$payload(e)")[0]
-        return (f"  try {{ return {{ tag: 'ok', val: {ok} }}; }}\n"
-                f"  catch (e) {{ return {{ tag: 'err', val: {err} }}; }}")  # fmt: skip
-    return f"  return {h.call(result, 'in', call)[0]};"
+    if result is None or result.kind != "result":
+        call = f"{callee}({_lowered(h, params, args)})"
+        return "\n".join([*lines, f"  return {h.call(result, 'in', call)[0]};"])
+    lowered = [h.call(default_js(t), "out", a)[0] for (_, t), a in zip(params, args)]
+    lines += [f"  const l{j} = {x};" for j, x in enumerate(lowered)]
+    ok = h.call(result.children[0], "in", "r")[0]
+    err = h.call(result.children[1], "in", "$payload(e)")[0]
+    return "\n".join([
+        *lines,
+        "  let r;",
+        f"  try {{ r = {callee}({', '.join(f'l{j}' for j in range(len(lowered)))}); }}",
+        f"  catch (e) {{ return {{ tag: 'err', val: {err} }}; }}",
+        f"  return {{ tag: 'ok', val: {ok} }};",
+    ])  # fmt: skip
 
 
 def _class(h: Helpers, provider: wit.Interface, what: str, resource: str, cls: str) -> str:
@@ -89,11 +102,12 @@ def _class(h: Helpers, provider: wit.Interface, what: str, resource: str, cls: s
             lowered = _lowered(h, fn.params, [f"a[{j}]" for j in range(len(args))])  # `constructor(...a)`
             make = f"this.#raw = new {engine_cls}({lowered});"
         elif kind == "method":
-            body = _body(h, fn, f"{cls}[$lend](this)[{json.dumps(name)}]", args, fn.params[1:])
+            body = _body(h, fn, f"self[{json.dumps(name)}]", args, receiver=f"{cls}[$lend](this)")
             members.append(f"  {json.dumps(name)}({', '.join(args)}) {{\n{_indent(body)}\n  }}")
         else:
             body = _body(h, fn, f"{engine_cls}[{json.dumps(name)}]", args)
             members.append(f"  static {json.dumps(name)}({', '.join(args)}) {{\n{_indent(body)}\n  }}")
+    got = "v?.[$what] ?? (v === null ? 'null' : typeof v)"
     gone = json.dumps(f"{what} was disposed or given away (to a function taking it): make or get another")
     return "\n".join([
         f"export class {cls} {{",
@@ -105,11 +119,12 @@ def _class(h: Helpers, provider: wit.Interface, what: str, resource: str, cls: s
         f"  static [$adopt](r) {{ return new {cls}($adopt, r); }}",
         "  static [$lend](v) {",
         "    if (v === null || typeof v !== 'object' || !(#raw in v))",
-        f"      throw new TypeError(`expected {what}, got ${{v === null ? 'null' : typeof v}}`);",
+        f"      throw new TypeError(`expected {what}, got ${{{got}}}`);",
         f"    if (v.#raw === null) throw new TypeError({gone});",
         "    return v.#raw;",
         "  }",
         f"  static [$give](v) {{ const r = {cls}[$lend](v); v.#raw = null; return r; }}",
+        f"  get [$what]() {{ return {json.dumps(what)}; }}",
         *members,
         "  [Symbol.dispose]() { const r = this.#raw; this.#raw = null; if (r) r[Symbol.dispose](); }",
         "}",
