@@ -319,13 +319,6 @@ def test_a_function_borrowing_two_resources_crosses(cell, providers, lang, sourc
     assert h.richer_than(1) is True
 
 
-@pytest.mark.parametrize("lang, title", [("typescript", "TypeScript")])
-def test_other_languages_refuse_a_provider_with_resources_clearly(cell, providers, lang, title):
-    with pytest.raises(CompileError, match=rf"--use py_bank: resources \(account\) cannot be used from "
-                                           rf"{re.escape(title)} cells yet; call them from Python or Rust"):  # fmt: skip
-        cell(f"{lang} {lang}_bank_user --use py_bank", "// nothing yet\n")
-
-
 def test_a_typescript_providers_resource_crosses_too(cell, ns):
     from test_cell_resources import ACCOUNTS_TS
 

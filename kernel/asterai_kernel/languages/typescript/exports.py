@@ -28,9 +28,12 @@ RUNTIME_IMPORTS = ("__asteraiFail", "__asteraiAdopt", "__asteraiWrap", "__astera
 class Helpers:
     """Named JavaScript converter functions, one per (direction, type) that needs converting."""
 
-    def __init__(self, engine: str, classes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, engine: str, classes: dict[str, str] | None = None, used: dict[str, str] | None = None
+    ) -> None:
         self.engine = engine
         self.classes = classes or {}  # the cell's exported classes: WIT resource name -> class name
+        self.used = used or {}  # a `--use` module's classes of the provider's resources (imports.py)
         self.lines: list[str] = []
         self.names: dict[tuple[str, JsType], str | None] = {}
         self.bodies: dict[str, str] = {}  # converter code -> its name: one function per distinct body
@@ -54,6 +57,11 @@ class Helpers:
         return (f"{fn}({expr})", True) if fn else (expr, False)
 
     def _body(self, t: JsType, way: str) -> str | None:
+        if t.kind == "resource" and t.wit.resource.name in self.used:  # a provider's object (imports.py)
+            cls = self.used[t.wit.resource.name]
+            if way == "in":
+                return f"{cls}[$adopt](v)"
+            return f"{cls}[{'$give' if t.wit.own else '$lend'}](v)"
         if t.kind == "resource":  # the engine holds wrappers of the cell's objects (see _wrapper)
             if way == "in":
                 return "__asteraiUnwrap(v)"

@@ -9,8 +9,9 @@ u64 beyond 2^53, the web platform's URL, crypto, ...). QuickJS carries 64-bit in
 the cell as bigint when exact; a larger argument from Python is refused before the call (OverflowError, see
 `int_ranges`), and one that arises in the guest raises an error there: never a wrong number. Both engines
 run the same entry module and runtime (runtime.js: console, TextEncoder/TextDecoder, errors reported at
-the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports;
-`--exports IFACE` exports the cell's functions under a `wit` cell's interface too (exports.export_names).
+the cell's lines, then a trap). `--use NAME` gives the cell a module NAME with the other component's exports
+(a class per resource, imports.py); `--exports IFACE` exports the cell's functions under a `wit` cell's
+interface too (exports.export_names).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class _JsLanguage(Language):
     cell_file = "cell.ts"
     how = "TypeScript"
     supports_use = True
+    uses_resources = True
     supports_exports = True  # `--exports IFACE`: the same functions, also under the interface's own name
     cell_options = {"npm": ("PKG[@VER]", "bundle a pure-JavaScript package from npm")}
     requirements = toolchain.REQUIREMENTS  # JavaScript cells need what TypeScript cells do
@@ -132,7 +134,7 @@ class _JsLanguage(Language):
         if uses:
             (work / "uses").mkdir()
             for name, provider in uses.items():
-                (work / "uses" / f"{name}.js").write_text(imports.use_module(provider, engine))
+                (work / "uses" / f"{name}.js").write_text(imports.use_module(provider, engine, name))
                 alias[name] = f"./uses/{name}.js"
         for package in WASI_PACKAGES:
             (wit_dir / "deps" / package).symlink_to(tc.modules / WASI_WIT / package)
@@ -161,6 +163,16 @@ class _JsLanguage(Language):
             return CompileError(f"{job.component}: the {self.how} cell does not build",
                                 diagnostics=diagnostics, component=job.component)  # fmt: skip
         message = result.get("message", "").strip()
+        early = EARLY_CALL.search(message)
+        if early:  # top-level code ran at build time (pre-initialization), where no provider is linked
+            used = {wit_name(n): n for n in job.uses}
+            name = used.get(early.group(1), early.group(1))
+            return CompileError(
+                f"{job.component}: the cell's top-level code calls {name} (`{early.group(2)}`), but it runs "
+                f"while the component is built, before {name} is linked: call {name} inside the cell's "
+                "functions (keep an object between calls in a variable set on first use)",
+                component=job.component,
+            )
         return CompileError(
             f"{job.component}: building the component failed", diagnostics=_componentize_error(message),
             component=job.component,
@@ -271,6 +283,7 @@ def _componentize_error(message: str) -> str:
     return message
 
 
+EARLY_CALL = re.compile(r"unknown import: `asterai:cells/([\w-]+)#([^`]+)` has not been defined")
 UNCAUGHT = re.compile(r"^Uncaught ", re.M)
 PANIC = re.compile(r"panicked at [^\n]*:\n(.*?)(?:\nnote: |\Z)", re.S)
 

@@ -263,19 +263,21 @@ export function __asteraiFlagsOut(v, type, keys, asList = false) {
 
 // An exported class (a WIT resource): the engine constructs and calls the entry module's wrapper class
 // (exports.py), each wrapper holding one of the cell's objects; the cell only ever sees its own objects.
+// The object -> wrapper link is weak both ways: a strong one would keep a wrapper and its object alive in a
+// cycle after the engine let go of the wrapper (the handle's drop), until a cycle collection.
 const cellObjects = new WeakMap(); // wrapper -> the cell's object
-const wrappers = new WeakMap(); // the cell's object -> its wrapper
+const wrappers = new WeakMap(); // the cell's object -> WeakRef of its wrapper
 
 export function __asteraiAdopt(wrapper, object) {
   cellObjects.set(wrapper, object);
-  wrappers.set(object, wrapper);
+  wrappers.set(object, new WeakRef(wrapper));
   return wrapper;
 }
 
 /** The wrapper the engine gets for an object of the cell's class `Class` (the same one each time). */
 export function __asteraiWrap(Wrapper, Class, v) {
   if (!(v instanceof Class)) throw new TypeError(`expected an object of class ${Wrapper.name}, got ${inspect(v, 1)}`);
-  return wrappers.get(v) ?? __asteraiAdopt(Object.create(Wrapper.prototype), v);
+  return wrappers.get(v)?.deref() ?? __asteraiAdopt(Object.create(Wrapper.prototype), v);
 }
 
 /** The cell's object behind a wrapper the engine passes. */

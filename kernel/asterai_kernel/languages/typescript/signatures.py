@@ -21,6 +21,7 @@ from ... import wit
 from ...errors import CompileError
 from ...names import pascal_name, wit_name
 from .. import treesitter
+from ..base import used_type as shared_used_type
 from ..treesitter import Unsupported, text
 from ..treesitter import first_error as first_error
 from .flags import read_flags
@@ -209,6 +210,8 @@ class Types(treesitter.CellTypes):
             have = ", ".join(found) or "none"
             raise Unsupported(f'`{name}` from "{module}" ({module}\'s exports use no such type; they use: '
                               f"{have})")  # fmt: skip
+        if wit.holds_resource(found[name]):  # the cell's own exports cannot pass the provider's objects on
+            shared_used_type(iface, module, name)  # raises the languages' common error
         ty = default_js(wit.foreign(found[name], iface.name))
         for n in ty.wit.named_types():
             other = self.named.get(n.name)
@@ -671,4 +674,6 @@ def default_js(t: wit.WitType | None) -> JsType | None:
         return JsType("variant", t, tuple(default_js(p) for _, p in t.cases), tuple(c for c, _ in t.cases))
     if isinstance(t, wit.Flags):
         return JsType("flags", t, (), tuple(pascal_name(f) for f in t.flags))
+    if isinstance(t, wit.Handle):  # a provider's object: an instance of its `--use` module's class
+        return JsType("resource", t)
     raise AssertionError(t)
