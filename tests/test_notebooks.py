@@ -247,11 +247,12 @@ def test_cross_language_pipeline_notebook():
     assert out["shared-types"] == (
         "[Token(word='components', score=10), Token(word='unchanged', score=9)]\nTrue True\n"
     )
-    # a Rust component's resource, held by Zig, C, C++ and Go cells in their idioms, and dropped again
+    # a Rust component's resource held by cells of five languages in their idioms, and dropped again
     assert "class Account (resource account)" in out["bank-cell"]
-    for lang, name in (("zig", "zig_race"), ("c", "c_race"), ("cpp", "cpp_race"), ("go", "go_race")):
+    for lang in ("zig", "c", "cpp", "go", "typescript"):
+        name = "ts_race" if lang == "typescript" else f"{lang}_race"
         assert f"{name}: {lang} component" in out[f"{lang}-race-cell"]
-    assert out["race-calls"] == "Bob Ada Bob Ada\naccounts open in bank: 0\n"
+    assert out["race-calls"] == "Bob Ada Bob Ada Bob\naccounts open in bank: 0\n"
     # a hand-written interface, implemented exactly by a Python cell and usable by another host
     assert out["pricing-wit"] == "declared demo:shop/pricing@1.0.0: total(unit: u32, qty: u16) -> u32\n"
     assert "exports total(unit: u32, qty: u16) -> u32" in out["pricing-cell"]

@@ -16,7 +16,7 @@ from . import interpreted, pins, wit
 from .build import cache
 from .build.cache import BuildResult
 from .component import LiveComponent
-from .errors import AsteraiError, CompileError
+from .errors import AsteraiError
 from .languages import get_language, taking
 from .languages.base import BuildJob, Language, Progress
 from .sandbox import Grants
@@ -147,21 +147,11 @@ def check_options(lang: Language, options: dict) -> None:
             raise AsteraiError(f"%%asterai {lang.name}: --{opt} is for {' and '.join(taking(opt))} cells")
 
 
-_TITLES = {"cpp": "C++", "typescript": "TypeScript", "javascript": "JavaScript"}
-
-
 def _providers(session, lang: Language, spec: CellSpec) -> dict[str, wit.Interface]:
     names = [n.strip() for item in spec.uses for n in item.split(",") if n.strip()]
     if names and not lang.supports_use:
         raise AsteraiError(f"%%asterai {lang.name}: --use is not available for {lang.name} cells yet")
-    uses = session.providers(names, spec.name)
-    for name, iface in uses.items() if not lang.uses_resources else ():
-        held = [t.name for t in iface.types() if isinstance(t, wit.Resource)]
-        if held:
-            title = _TITLES.get(lang.name, lang.name.capitalize())
-            raise CompileError(f"--use {name}: resources ({', '.join(held)}) cannot be used from {title} "
-                               "cells yet; call them from Python or Rust")  # fmt: skip
-    return uses
+    return session.providers(names, spec.name)
 
 
 def _declared(session, lang: Language, names: tuple[str, ...]) -> tuple[wit.Interface, ...]:

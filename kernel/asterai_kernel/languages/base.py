@@ -123,9 +123,9 @@ class Language(ABC):
     aliases: tuple[str, ...] = ()
     # Whether the glue also exports wit.bulk_interface (numeric lists as one string block).
     bulk_twins: bool = False
-    # Whether cells can import other components' exports (`--use`).
+    # Whether cells can import other components' exports (`--use`), resources included (the glue spells
+    # abi.Handle: a provider's object the cell holds).
     supports_use: bool = False
-    uses_resources: bool = False  # `--use` of a provider exporting resources (the glue holds their handles)
     # Whether the glue can also export interfaces declared in `wit` cells (`--exports`).
     supports_exports: bool = False
     # One integer type (Python's int, WIT s64) that may implement any width an `--exports` interface declares.

@@ -45,7 +45,6 @@ def _grammar(module: str) -> tree_sitter.Parser:
 class C(Language):
     name = "c"
     supports_use = True  # `--use geo`: geo.h (imports.py)
-    uses_resources = True  # a provider's resources: handle types and functions in geo.h (C++: classes)
     bulk_twins = True  # big numeric lists cross as one string block (runtime.h asterai_bulk_decode)
     requirements = toolchain.REQUIREMENTS
     source_file = "cell.c"

@@ -82,7 +82,6 @@ class Go(Language):
     name = "go"
     aliases = ("golang",)
     supports_use = True  # `--use geo`: package `geo` in the cell (see imports.py)
-    uses_resources = True  # a provider's resource is a handle type of its package (imports.py)
     bulk_twins = True  # big numeric lists cross as one string block (exports.py asteraiBulkIn/Out)
     supports_exports = True  # `--exports demo:math/calc`: the same functions exported under that name too
     requirements = toolchain.REQUIREMENTS

@@ -112,7 +112,6 @@ class Python(Language):
     aliases = ("py",)
     bulk_twins = True  # big numeric lists and bytes cross as one string block (see exports.py)
     supports_use = True  # `--use geo`: `import geo` in the cell (see imports.py)
-    uses_resources = True  # a provider's resources are classes of its module (imports.py)
     one_int_type = True
     requirements = toolchain.REQUIREMENTS
     cell_options = {"pip": ("PKG[==VER]", "bundle a pure-Python package from PyPI")}

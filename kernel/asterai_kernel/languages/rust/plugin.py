@@ -22,7 +22,6 @@ class Rust(Language):
     aliases = ("rs",)
     bulk_twins = True
     supports_use = True
-    uses_resources = True  # a provider's resources are classes of its module (imports.py)
     supports_exports = True
     requirements = toolchain.REQUIREMENTS
     cell_options = {

@@ -59,7 +59,6 @@ class _JsLanguage(Language):
     cell_file = "cell.ts"
     how = "TypeScript"
     supports_use = True
-    uses_resources = True
     supports_exports = True  # `--exports IFACE`: the same functions, also under the interface's own name
     cell_options = {"npm": ("PKG[@VER]", "bundle a pure-JavaScript package from npm")}
     requirements = toolchain.REQUIREMENTS  # JavaScript cells need what TypeScript cells do

@@ -30,7 +30,6 @@ RUNTIME_SOURCE = Path(__file__).with_name("asterai.zig")
 class Zig(Language):
     name = "zig"
     supports_use = True  # `--use geo`: `const geo = @import("geo");` in the cell (see imports.py)
-    uses_resources = True  # a provider's resource is a struct holding its handle (`geo.Shape.init(..)`)
     supports_exports = True  # `--exports demo:math/calc`: the same functions exported under that name too
     bulk_twins = True  # big numeric lists cross as one string block (asterai.zig bulkIn/bulkOut)
     requirements = toolchain.REQUIREMENTS
