@@ -76,3 +76,15 @@ def pytest_collection_modifyitems(items):
 def pytest_report_header(config):
     if config.option.markexpr == "not toolchain":
         return "fast tier: the tests that need no guest compiler"
+
+
+@pytest.fixture(scope="module")
+def providers(ip):
+    """The namespace, holding py_bank and rs_bank (test_use_resources.py): components exporting a resource,
+    which the test_use_resources* modules' consumer cells of every language `--use`."""
+    from test_use_resources import BANK_PY, BANK_RS
+
+    cell = Cell(ip)
+    cell("python py_bank", BANK_PY)
+    cell("rust rs_bank", BANK_RS)
+    return ip.user_ns

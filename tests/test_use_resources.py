@@ -217,16 +217,6 @@ def named(n: int) -> int:
 """
 
 
-@pytest.fixture(scope="module")
-def providers(ip):
-    from conftest import Cell
-
-    cell = Cell(ip)
-    cell("python py_bank", BANK_PY)
-    cell("rust rs_bank", BANK_RS)
-    return ip.user_ns
-
-
 def _common(h, provider, counts: bool) -> None:
     assert h.total(10) == 22  # 10 + 1, then 11
     assert h.copied(5) == 110  # the copy got 100, the original kept 5

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_use_resources import BANK_PY, BANK_RS, _kept_across_calls
+from test_use_resources import _kept_across_calls
 
 from asterai_kernel import CompileError, GuestTrap, links, resources
 
@@ -86,16 +86,6 @@ int64_t richer(int64_t n) {
     return than ? r : -r;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def providers(ip):
-    from conftest import Cell
-
-    cell = Cell(ip)
-    cell("python py_bank", BANK_PY)
-    cell("rust rs_bank", BANK_RS)
-    return ip.user_ns
 
 
 def _checks(h, provider, counts: bool) -> None:

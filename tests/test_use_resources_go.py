@@ -6,21 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_use_resources import BANK_PY, BANK_RS, _common, _kept_across_calls
+from test_use_resources import _common, _kept_across_calls
 
 from asterai_kernel import CompileError, GuestTrap, links, resources, wit
 from asterai_kernel.languages.go.imports import first_function, package
-
-
-@pytest.fixture(scope="module")
-def providers(ip):
-    from conftest import Cell
-
-    cell = Cell(ip)
-    cell("python py_bank", BANK_PY)
-    cell("rust rs_bank", BANK_RS)
-    return ip.user_ns
-
 
 GO_USER = """
 // Total makes an account in {P}, calls its methods and drops it on return.

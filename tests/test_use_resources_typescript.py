@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_use_resources import BANK_PY, BANK_RS, _common, _kept_across_calls
+from test_use_resources import _common, _kept_across_calls
 
 from asterai_kernel import CompileError, GuestTrap, resources
 
@@ -113,16 +113,6 @@ export function richer(n: s64): s64 {
   return b.richerThan(a) ? richest(a, b) : -1n;  // two objects lent in one call
 }
 """
-
-
-@pytest.fixture(scope="module")
-def providers(ip):
-    from conftest import Cell
-
-    cell = Cell(ip)
-    cell("python py_bank", BANK_PY)
-    cell("rust rs_bank", BANK_RS)
-    return ip.user_ns
 
 
 @pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])

@@ -5,7 +5,7 @@ language the provider is in (test_use_resources.py has the providers and the che
 from __future__ import annotations
 
 import pytest
-from test_use_resources import BANK_PY, BANK_RS, _common, _kept_across_calls
+from test_use_resources import _common, _kept_across_calls
 
 from asterai_kernel import CompileError, GuestTrap, links, resources
 
@@ -93,16 +93,6 @@ pub fn richerThan(n: i64) bool {
     return b.richerThan(a);
 }
 """
-
-
-@pytest.fixture(scope="module")
-def providers(ip):
-    from conftest import Cell
-
-    cell = Cell(ip)
-    cell("python py_bank", BANK_PY)
-    cell("rust rs_bank", BANK_RS)
-    return ip.user_ns
 
 
 @pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])
