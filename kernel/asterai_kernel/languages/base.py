@@ -50,11 +50,17 @@ def used_type(iface: Interface, module: str, name: str, sep: str = ".") -> wit.W
     if name not in found:
         have = ", ".join(f"{module}{sep}{n}" for n in found) or "none"
         raise Unsupported(f"`{module}{sep}{name}` ({module}'s exports use no such type; they use: {have})")
-    held = [t.name for t in found[name].named_types() if isinstance(t, wit.Resource)]
-    if held:  # the cell's component would have to re-export the provider's handles
+    refuse_held_resource(found[name], module, name, sep)
+    return wit.foreign(found[name], iface.name)
+
+
+def refuse_held_resource(ty: wit.WitType, module: str, name: str, sep: str = ".") -> None:
+    """A provider's type `module.name` in the cell's own exports: refused if it is or holds a resource (the
+    cell's component would have to re-export the provider's handles)."""
+    held = [t.name for t in ty.named_types() if isinstance(t, wit.Resource)]
+    if held:
         why = f"it is or holds {module}'s resource `{held[0]}`, which this cell can make and use inside its"
         raise Unsupported(f"`{module}{sep}{name}` ({why} functions but not yet take or return)")
-    return wit.foreign(found[name], iface.name)
 
 
 def check_unique_wit_names(items) -> None:

@@ -17,8 +17,7 @@ from ... import wit
 from ...errors import CompileError
 from ...names import pascal_name, wit_name
 from .. import treesitter
-from ..base import check_unique_wit_names
-from ..base import used_type as refuse_held_resource
+from ..base import check_unique_wit_names, refuse_held_resource
 from ..bitflags import BitConst, members
 from ..treesitter import Unsupported
 from ..treesitter import first_error as _first_error
@@ -301,8 +300,7 @@ class _UsedTypes:
                 raise Unsupported(
                     f"`{text}` ({self.local}'s exports use no such type{generic}; they use: {have})"
                 )
-            if wit.holds_resource(self.named[name]):
-                refuse_held_resource(self.iface, self.local, name)  # as every language does
+            refuse_held_resource(self.named[name], self.local, name)  # as every language does
             return self.named[name]
         if kind == "generic_type":
             base = node.child_by_field_name("type")

@@ -21,7 +21,7 @@ from ... import wit
 from ...errors import CompileError
 from ...names import pascal_name, wit_name
 from .. import treesitter
-from ..base import used_type as shared_used_type
+from ..base import refuse_held_resource
 from ..treesitter import Unsupported, text
 from ..treesitter import first_error as first_error
 from .flags import read_flags
@@ -210,8 +210,7 @@ class Types(treesitter.CellTypes):
             have = ", ".join(found) or "none"
             raise Unsupported(f'`{name}` from "{module}" ({module}\'s exports use no such type; they use: '
                               f"{have})")  # fmt: skip
-        if wit.holds_resource(found[name]):  # the cell's own exports cannot pass the provider's objects on
-            shared_used_type(iface, module, name)  # raises the languages' common error
+        refuse_held_resource(found[name], module, name)  # the cell's own exports cannot pass them on
         ty = default_js(wit.foreign(found[name], iface.name))
         for n in ty.wit.named_types():
             other = self.named.get(n.name)
