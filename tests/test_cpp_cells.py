@@ -190,3 +190,18 @@ def test_a_cpp_cell_calls_a_python_component(cell, ns):
     cell("cpp uses_py --use geo_py", USES_PY)
     assert ns["summary"]("one two three") == "3 AB 2,1"
     assert ns["in_c_style"]("a b") == 2
+
+
+def test_a_providers_names_that_are_cpp_keywords_get_a_trailing_underscore(cell, ns):
+    """C++ cells include the provider's C header too: its names avoid C++'s keywords as well as C's."""
+    cell(
+        "rust kv_words",
+        "pub struct Entry { pub this: u32, pub template: u32 }\n"
+        "pub fn delete(x: u32) -> u32 { x + 1 }\npub fn new(e: Entry) -> u32 { e.this + e.template }\n",
+    )
+    cell("cpp kv_cpp --use kv_words",
+         "uint32_t both(uint32_t x) { return kv_words::delete_(x) + kv_words::new_({x, x}); }\n")  # fmt: skip
+    cell("c kv_c --use kv_words",
+         "uint32_t both_c(uint32_t x) { kv_words_entry e = {.this_ = x, .template_ = x};\n"
+         "    return kv_words_delete_(x) + kv_words_new_(e); }\n")  # fmt: skip
+    assert ns["both"](3) == 10 and ns["both_c"](3) == 10

@@ -30,10 +30,16 @@ from ...names import snake_name
 from ..treesitter import Unsupported
 from .exports import CORE, CEmitter, CType, prim
 
+# Names geo.h cannot use as they are: C's keywords, and C++'s, since C++ cells include the same header.
 C_KEYWORDS = frozenset(
     """auto break case char const continue default do double else enum extern float for goto if inline int
     long register restrict return short signed sizeof static struct switch typedef union unsigned void
-    volatile while bool true false alignas alignof main""".split()
+    volatile while bool true false alignas alignof main
+    and and_eq asm bitand bitor catch char8_t char16_t char32_t class compl concept consteval constexpr
+    constinit const_cast co_await co_return co_yield decltype delete dynamic_cast explicit export friend
+    mutable namespace new noexcept not not_eq nullptr operator or or_eq private protected public
+    reinterpret_cast requires static_assert static_cast template this thread_local throw try typeid
+    typename using virtual wchar_t xor xor_eq""".split()
 )
 
 
