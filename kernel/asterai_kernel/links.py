@@ -145,11 +145,17 @@ class HandleForwarder(Forwarder):
         # a parameter holding a handle, other than a lent one: it may give the consumer's handle away
         lent = lambda t: isinstance(t, wit.Handle) and not t.own  # noqa: E731
         self._gives = any(wit.holds_resource(t) and not lent(t) for _, t in fn.params)
+        # only lent handles, each a whole argument (a method's `self`), and a result holding none
+        self._lent = [i for i, (_, t) in enumerate(fn.params) if lent(t)]
+        others = [t for _, t in fn.params if not lent(t)] + [fn.result] * (fn.result is not None)
+        self._lends_only = not any(map(wit.holds_resource, others))
 
     def __call__(self, args, nargs: int, results, nresults: int) -> int:
         live, export, error = self._target()
         if error:
             return error
+        if self._lends_only:
+            return self._lend(live, export, args, nargs, results, nresults)
         params, result = self._consumer_codecs(live)
         store = self.session.components[self.consumer].store
         given = self._read(store, params, args)
@@ -163,6 +169,22 @@ class HandleForwarder(Forwarder):
         if result is not None:
             self._hand_over(store, result, out, results)
         return 0
+
+    def _lend(self, live, export, args: int, nargs: int, results: int, nresults: int) -> int:
+        """The fast way, for calls whose only handles are lent arguments (method calls): the consumer's C
+        values go to the provider as they are, as plain Forwarders pass them, each lent handle swapped for
+        the provider's own (not a copy: the call does not take it); the provider writes the result where
+        the consumer reads it. About 4x faster than reading and writing every value in Python."""
+        slots = (values.VAL * nargs)()
+        ctypes.memmove(slots, args, nargs * values.VAL_SIZE)
+        context = self.session.components[self.consumer].store._context()
+        for i in self._lent:
+            held = resources._HOST_OBJECTS.get(resources.host_rep(context, slots[i].of.resource))
+            try:
+                slots[i].of.resource = export.check(i, held)._ptr  # the provider's checks and errors
+            except (TypeError, ValueError) as e:
+                return self._fail(f"{self.provider}.{snake_name(self.fn.name)}: {e}")
+        return live.forward(export, ctypes.addressof(slots), nargs, results, nresults)
 
     def _read(self, store, params: list, args: int) -> list:
         """The consumer's arguments, each handle as the provider's object."""

@@ -231,6 +231,17 @@ def host_type_id(iface: str, resource: str) -> int:
     return _HOST_TYPE_IDS.setdefault((iface, resource), len(_HOST_TYPE_IDS) + 1)
 
 
+def host_rep(context, resource) -> int:
+    """The number of a host handle a guest passed (in the Store of `context`)."""
+    host = ctypes.POINTER(ffi.wasmtime_component_resource_host_t)()
+    err = ffi.wasmtime_component_resource_any_to_host(context, resource, ctypes.byref(host))
+    if err:
+        raise WasmtimeError._from_ptr(err)
+    rep = ffi.wasmtime_component_resource_host_rep(host)
+    ffi.wasmtime_component_resource_host_delete(host)
+    return rep
+
+
 def host_dropped(store, rep: int) -> None:
     take_host_object(rep)
 
@@ -260,12 +271,7 @@ class HostHandleCodec(Codec):
         slot.of.resource = out
 
     def read(self, slot):
-        host = ctypes.POINTER(ffi.wasmtime_component_resource_host_t)()
-        err = ffi.wasmtime_component_resource_any_to_host(_context, slot.of.resource, ctypes.byref(host))
-        if err:
-            raise WasmtimeError._from_ptr(err)
-        rep = ffi.wasmtime_component_resource_host_rep(host)
-        ffi.wasmtime_component_resource_host_delete(host)
+        rep = host_rep(_context, slot.of.resource)
         # An own handle the guest gave up ended in to_host (wasmtime took it out of the guest's table, and
         # calls no destructor): its number is forgotten here, the object lives on in Python.
         return _HOST_OBJECTS.pop(rep) if self.ty.own else _HOST_OBJECTS[rep]
