@@ -46,7 +46,9 @@ def total(xs: list[float]) -> float:
 def fib(n: int) -> int:
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 """
-RUST = """// {nonce}
+# build_id returns the nonce: a new constant changes the compiled code, so its machine code is not cached
+# (a comment would leave the bytes, and so the cached machine code, as they were)
+RUST = """pub fn build_id() -> String {{ "{nonce}".to_string() }}
 pub fn noop() {{}}
 pub fn add(a: i64, b: i64) -> i64 {{ a + b }}
 pub fn shout(s: String) -> String {{ s.to_uppercase() }}

@@ -33,7 +33,9 @@ export function total(xs: number[]): number {{ let t = 0; for (const x of xs) t 
 export interface Point {{ x: number; y: number }}
 export function mid(a: Point, b: Point): Point {{ return {{ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 }}; }}
 """
-RUST = """// {nonce}
+# build_id returns the nonce: a new constant changes the compiled code, so its machine code is not cached
+# (a comment would leave the bytes, and so the cached machine code, as they were)
+RUST = """pub fn build_id() -> String {{ "{nonce}".to_string() }}
 pub fn add(a: f64, b: f64) -> f64 {{ a + b }}
 pub fn shout(s: String) -> String {{ s.to_uppercase() }}
 pub fn total(xs: Vec<f64>) -> f64 {{ xs.iter().sum() }}
