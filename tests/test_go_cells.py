@@ -295,13 +295,15 @@ def _direct_plan():
     from asterai_kernel.languages.go import direct
     from asterai_kernel.languages.go.toolchain import go_toolchain
 
-    path = direct.plan_file(go_toolchain().version, "1.24")  # the cells' go.mod says go 1.24
+    tc = go_toolchain()
+    path = direct.plan_file(str(tc.go), tc.version, "1.24")  # the cells' go.mod says go 1.24
     return path, json.loads(path.read_text())
 
 
 def test_standard_library_cells_build_without_the_go_command(cell, ns):
     """Such cells are compiled and linked directly (languages/go/direct.py): a new import grows the map of
-    compiled packages, and a map naming packages that left Go's cache is made again."""
+    compiled packages, and a map naming packages that left Go's cache, or tools that left with their Go, is
+    made again. Each Go installation has a map of its own (test_direct_plans_are_per_installation)."""
     nonce = f"// {uuid.uuid4().hex}\n"  # new cells: built, not found in the component cache
     json_cell = 'import "encoding/json"\n\nfunc Enc(xs []int32) string { b, _ := json.Marshal(xs); return string(b) }\n'
     cell("go jsoncell", nonce + json_cell)
@@ -313,7 +315,13 @@ def test_standard_library_cells_build_without_the_go_command(cell, ns):
     fmt_cell = 'import "fmt"\n\nfunc Show(x int32) string { return fmt.Sprintf("<%d>", x) }\n'
     cell("go fmtcell", nonce + fmt_cell)
     assert ns["show"](7) == "<7>"
-    assert Path(_direct_plan()[1]["packages"]["fmt"]).exists()
+    path, plan = _direct_plan()
+    assert Path(plan["packages"]["fmt"]).exists()
+    plan["tools"] = "/nonexistent/go/pkg/tool"  # a Go that went with its virtualenv: a plan made again
+    path.write_text(json.dumps(plan))
+    cell("go fmtcell", nonce + fmt_cell.replace("<%d>", "[%d]"))
+    assert ns["show"](7) == "[7]"
+    assert (Path(_direct_plan()[1]["tools"]) / "compile").exists()
 
 
 def test_cells_the_go_command_must_read_still_build(cell, ns):
@@ -321,3 +329,14 @@ def test_cells_the_go_command_must_read_still_build(cell, ns):
     src = "//go:debug panicnil=1\npackage main\n\nfunc Nil() bool {\n\tdefer func() { recover() }()\n\treturn true\n}\n"
     cell("go debugcell", src)
     assert ns["nil"]() is True
+
+
+@pytest.mark.no_toolchain
+def test_direct_plans_are_per_installation():
+    """Two virtualenvs may hold the same Go version at two paths: a plan names its installation's tools, so
+    one installation's plan is never another's (a CI whose cache outlived a removed venv failed so)."""
+    from asterai_kernel.languages.go import direct
+
+    a = direct.plan_file("/venv-a/go/bin/go", "go1.25.0", "1.24")
+    assert a != direct.plan_file("/venv-b/go/bin/go", "go1.25.0", "1.24")
+    assert a == direct.plan_file("/venv-a/go/bin/go", "go1.25.0", "1.24")

@@ -90,8 +90,10 @@ def language_version(work: Path) -> str:
     return re.search(r"^go (\S+)$", (work / "go.mod").read_text(), re.M).group(1)
 
 
-def plan_file(version: str, lang: str) -> Path:
-    key = hashlib.sha256(f"{version}|{' '.join(BUILD_FLAGS)}|{lang}".encode()).hexdigest()[:16]
+def plan_file(go: str, version: str, lang: str) -> Path:
+    """Where the plan of Go installation `go` is kept: its tools live beside it, so one plan per
+    installation (two virtualenvs may each hold the same Go version), Go version, flags and language."""
+    key = hashlib.sha256(f"{go}|{version}|{' '.join(BUILD_FLAGS)}|{lang}".encode()).hexdigest()[:16]
     return go_dir() / "direct" / f"{key}.json"
 
 
@@ -132,9 +134,9 @@ def _listed(go: str, imports: set[str], lang: str) -> Plan | None:
 def plan(go: str, version: str, imports: set[str], lang: str) -> Plan | None:
     """The importcfg for a cell importing `imports` of the standard library, with Go `lang` (a cached one
     when it covers them and its files are still in Go's cache), or None when the cell needs the go command."""
-    path = plan_file(version, lang)
+    path = plan_file(go, version, lang)
     found = _read(path)
-    if found and imports <= found.packages.keys() and _still_cached(found):
+    if found and imports <= found.packages.keys() and _still_there(found):
         return found
     listed = _listed(go, imports, lang)
     if listed is None:
@@ -146,8 +148,11 @@ def plan(go: str, version: str, imports: set[str], lang: str) -> Plan | None:
     return listed
 
 
-def _still_cached(plan: Plan) -> bool:
-    return all(os.path.exists(f) for f in plan.packages.values() if f)
+def _still_there(plan: Plan) -> bool:
+    """Whether the plan's compiled packages are still in Go's cache, and its compiler and linker in place
+    (an installation removed with its virtualenv takes them along)."""
+    tools = [os.path.join(plan.tools, t) for t in ("compile", "link")]
+    return all(os.path.exists(f) for f in [*tools, *plan.packages.values()] if f)
 
 
 def build(
