@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_use_resources import _kept_across_calls
+from test_use_resources import _common, _kept_across_calls
 
 from asterai_kernel import CompileError, GuestTrap, links, resources
 
@@ -88,26 +88,13 @@ int64_t richer(int64_t n) {
 """
 
 
-def _checks(h, provider, counts: bool) -> None:
-    """test_use_resources._common without its option<account> (which C cannot spell)."""
-    assert h.total(10) == 22  # 10 + 1, then 11
-    assert h.copied(5) == 110  # the copy got 100, the original kept 5
-    if counts:  # Rust's Drop counts (componentize-py keeps a Python object alive)
-        assert provider.live() == 0  # every object the consumer made is dropped again
-        assert h.live_inside() == 1 and provider.live() == 0
-    assert not resources._HOST_OBJECTS  # the consumer holds no handle any more
-    with pytest.raises(GuestTrap, match="a deposit cannot be negative"):
-        h.overdraw(1)  # the provider's trap is the consumer's call's error
-    assert h.total(1) == 4  # both run again
-
-
 @pytest.mark.parametrize("provider", ["py_bank", "rs_bank"])
 def test_a_c_cell_uses_a_providers_resource(cell, providers, provider):
     user = f"c_user_of_{provider}"
     source = C_USER.replace("{P}", provider) + (C_USER_PY_ONLY if provider == "py_bank" else "")
     cell(f"c {user} --use {provider}", source)
     h = providers[user]
-    _checks(h, providers[provider], provider == "rs_bank")
+    _common(h, providers[provider], provider == "rs_bank", options=False)
     if provider == "py_bank":
         assert h.many() == 6  # a list of handles
         assert h.named(40) == 41  # a handle inside a record, received and given back
@@ -189,7 +176,7 @@ def test_a_cpp_cell_uses_a_providers_resource(cell, providers, provider):
     source = CPP_USER.replace("{P}", provider) + (CPP_USER_PY_ONLY if provider == "py_bank" else "")
     cell(f"cpp {user} --use {provider}", source)
     h = providers[user]
-    _checks(h, providers[provider], provider == "rs_bank")
+    _common(h, providers[provider], provider == "rs_bank", options=False)
     assert h.moved(3) == 3 and not resources._HOST_OBJECTS  # moved twice, dropped once
     if provider == "rs_bank":
         assert providers[provider].live() == 0
